@@ -1,0 +1,309 @@
+"""`AsyncioChannel`: the in-process backend's channel, for coroutines in one event loop.
+
+Topology: every channel of one `AsyncioConnector` shares one private hub. In pipeline mode the
+hub holds one bounded buffer that every receiver takes from (competing consumers). In pubsub
+mode each receiver owns a bounded buffer, and `send()` appends the item to every subscriber's
+buffer directly: no task per message per subscriber.
+
+Backpressure is exact: a buffer never holds more than `maxsize` items (`<= 0`: unbounded). A
+pubsub `send()` first waits until *every* subscriber has room and then delivers to all of them
+without yielding, so a cancelled send has reached all subscribers or none.
+
+Close: the hub counts open senders. When the last sender closes, every buffer is marked ended;
+receivers drain what is left and then raise `ChannelClosedError`, all of them. A blocked
+`send()` is woken with `ChannelClosedError` when its own channel closes, or (pipeline) when
+every receiver has closed and nothing could ever take the item. A blocked `recv()` is woken
+when its channel closes or the connection ends.
+
+Nothing here outlives the hub: there are no tasks or threads; a crash loses what the buffers
+held, as any in-memory queue would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+from typing import Any, Final, NoReturn
+
+from connector_core.channel import CHAN_MAXSIZE, Channel
+from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.spec import ConnectorMode
+
+__all__ = ["AsyncioChannel"]
+
+_SEND: Final = 1
+_RECV: Final = 2
+_BOTH: Final = _SEND | _RECV
+
+
+def _wake_one(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        fut = waiters.popleft()
+        if not fut.done():
+            fut.set_result(None)
+            return
+
+
+def _wake_all(waiters: deque[asyncio.Future[None]]) -> None:
+    while waiters:
+        fut = waiters.popleft()
+        if not fut.done():
+            fut.set_result(None)
+
+
+async def _wait(waiters: deque[asyncio.Future[None]]) -> None:
+    fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+    waiters.append(fut)
+    try:
+        await fut
+    except asyncio.CancelledError:
+        if fut.done() and not fut.cancelled():
+            _wake_one(waiters)  # we were woken but will not act: pass the wake-up on
+        else:
+            with contextlib.suppress(ValueError):
+                waiters.remove(fut)
+        raise
+
+
+class _Inbox:
+    """A bounded FIFO with waiting getters and putters; callers re-check after each wake."""
+
+    __slots__ = ("ended", "getters", "items", "maxsize", "putters")
+
+    def __init__(self, maxsize: int) -> None:
+        self.items: deque[Any] = deque()
+        self.maxsize = maxsize
+        self.getters: deque[asyncio.Future[None]] = deque()
+        self.putters: deque[asyncio.Future[None]] = deque()
+        self.ended = False
+
+    def full(self) -> bool:
+        return 0 < self.maxsize <= len(self.items)
+
+    def put(self, item: Any) -> None:
+        self.items.append(item)
+        if self.getters:
+            _wake_one(self.getters)
+
+    def take(self) -> Any:
+        item = self.items.popleft()
+        if self.putters:
+            _wake_one(self.putters)
+        return item
+
+    def end(self) -> None:
+        self.ended = True
+        _wake_all(self.getters)
+        _wake_all(self.putters)
+
+
+class _Hub:
+    """The state shared by every channel of one connector."""
+
+    __slots__ = (
+        "ended",
+        "maxsize",
+        "pubsub",
+        "receivers",
+        "receivers_seen",
+        "senders",
+        "shared",
+        "subscribers",
+    )
+
+    def __init__(self, mode: ConnectorMode, maxsize: int) -> None:
+        self.pubsub = mode is ConnectorMode.PUBSUB
+        self.maxsize = maxsize
+        self.senders = 0
+        self.receivers = 0
+        self.receivers_seen = 0
+        self.ended = False
+        self.shared = _Inbox(maxsize)
+        self.subscribers: list[_Inbox] = []
+
+    def inboxes(self) -> list[_Inbox]:
+        return list(self.subscribers) if self.pubsub else [self.shared]
+
+
+class AsyncioChannel(Channel):
+    """AsyncioChannel enables async data exchange between coroutines on the same host.
+
+    Channels are normally made by `AsyncioConnector.connect_send()` and `connect_recv()`.
+    A channel made directly, `AsyncioChannel(maxsize=...)`, is a standalone pipeline that is
+    both its own sender and receiver: after `close()` it still returns what it holds, then
+    `recv()` raises `ChannelClosedError`.
+
+    The reference API let callers pass their own `asyncio.Queue` (`queue=`, `subscribers=`);
+    this channel keeps its buffers private so that close and backpressure can reach every
+    end, and refuses those arguments with a `TypeError` that says so.
+
+    `statistics().buffered` is the length of the buffer this channel receives from; for a
+    pubsub sender, the fullest subscriber buffer.
+    """
+
+    _hub: _Hub
+    _role: int
+    _inbox: _Inbox | None
+
+    def __init__(self, *args: Any, maxsize: int = CHAN_MAXSIZE, **kwargs: Any) -> None:
+        """Instantiates a standalone AsyncioChannel (its own sender and receiver).
+
+        Args:
+            *args: Passed to `Channel`.
+            maxsize: Optional; buffer capacity in items (`<= 0`: unbounded).
+            **kwargs: Passed to `Channel`.
+
+        Raises:
+            TypeError: If given the reference API's `queue` or `subscribers` arguments.
+        """
+        for legacy in ("queue", "subscribers"):
+            if legacy in kwargs:
+                raise TypeError(
+                    f"AsyncioChannel does not take {legacy}=: its buffers are private so that "
+                    "close reaches every receiver. Use AsyncioConnector(spec).connect_send() "
+                    "and connect_recv() to share a connection between coroutines."
+                )
+        super().__init__(*args, maxsize=maxsize, **kwargs)
+        self._setup(_Hub(ConnectorMode.PIPELINE, maxsize), _BOTH)
+
+    @classmethod
+    def _attach(cls, hub: _Hub, role: int) -> AsyncioChannel:
+        channel = cls.__new__(cls)
+        Channel.__init__(channel, maxsize=hub.maxsize)
+        channel._setup(hub, role)
+        return channel
+
+    def _setup(self, hub: _Hub, role: int) -> None:
+        if role & _SEND and hub.ended:
+            raise ChannelClosedError(
+                "this connection has ended (every sender closed); build a new connector"
+            )
+        self._hub = hub
+        self._role = role
+        self._inbox = None
+        if role & _SEND:
+            hub.senders += 1
+        if role & _RECV:
+            hub.receivers += 1
+            hub.receivers_seen += 1
+            if hub.pubsub:
+                inbox = _Inbox(hub.maxsize)
+                inbox.ended = hub.ended
+                hub.subscribers.append(inbox)
+                self._inbox = inbox
+            else:
+                self._inbox = hub.shared
+
+    def _closed(self, what: str) -> NoReturn:
+        raise ChannelClosedError(f"AsyncioChannel is closed: cannot {what}")
+
+    async def send(self, item: Any) -> None:
+        """Sends an item through the Channel, waiting while the buffer is full.
+
+        Args:
+            item: The item; it is passed by reference, not copied.
+
+        Raises:
+            ChannelClosedError: If this channel is closed (also while waiting), or, in a
+                pipeline, every receiver has closed and the buffer is full.
+            ChannelError: If this channel was made by `connect_recv()`.
+        """
+        if self._is_closed:
+            self._closed("send")
+        if not self._role & _SEND:
+            raise ChannelError("this channel was made by connect_recv(): it cannot send")
+        hub = self._hub
+        if hub.pubsub:
+            while True:
+                for inbox in hub.subscribers:
+                    if inbox.full():
+                        break
+                else:
+                    break
+                await _wait(inbox.putters)
+                if self._is_closed:
+                    self._closed("send")
+            for inbox in hub.subscribers:
+                inbox.put(item)
+        else:
+            inbox = hub.shared
+            while inbox.full():
+                if hub.receivers_seen and not hub.receivers:
+                    raise ChannelClosedError(
+                        "every receiver of this pipeline has closed and its buffer is full: "
+                        "nothing will take this item"
+                    )
+                await _wait(inbox.putters)
+                if self._is_closed:
+                    self._closed("send")
+            inbox.put(item)
+        self._sent += 1
+
+    async def recv(self) -> Any:
+        """Returns the next item, waiting while the buffer is empty.
+
+        Raises:
+            ChannelClosedError: When every sender has closed and the buffer is drained, or
+                this receiving channel was closed.
+            ChannelError: If this channel was made by `connect_send()`.
+        """
+        inbox = self._inbox
+        if inbox is None:
+            raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        if self._is_closed and self._role == _RECV:
+            self._closed("receive")
+        while not inbox.items:
+            if inbox.ended:
+                raise ChannelClosedError("every sender has closed and all was delivered")
+            await _wait(inbox.getters)
+            if self._is_closed and self._role == _RECV:
+                self._closed("receive")
+        self._received += 1
+        return inbox.take()
+
+    async def close(self) -> None:
+        """Closes the channel; closing twice is harmless.
+
+        A sender's close ends the connection once it is the last open sender. A receiver's
+        close stops it; in a pipeline what it had not taken stays for the others.
+        """
+        if self._is_closed:
+            return
+        self._is_closed = True
+        hub = self._hub
+        if self._role & _SEND:
+            hub.senders -= 1
+            if hub.senders == 0:
+                hub.ended = True
+                for inbox in hub.inboxes():
+                    inbox.end()
+            else:
+                for inbox in hub.inboxes():
+                    _wake_all(inbox.putters)
+        if self._role == _RECV:
+            hub.receivers -= 1
+            own = self._inbox
+            assert own is not None
+            if hub.pubsub:
+                hub.subscribers.remove(own)
+                _wake_all(own.getters)
+                _wake_all(own.putters)
+            else:
+                _wake_all(own.getters)
+                if hub.receivers == 0:
+                    _wake_all(own.putters)
+
+    def _buffered(self) -> int:
+        if self._inbox is not None:
+            return len(self._inbox.items)
+        return max((len(inbox.items) for inbox in self._hub.inboxes()), default=0)
+
+    def _peer_counts(self) -> tuple[int, int]:
+        return (self._hub.senders, self._hub.receivers)
+
+    def __reduce__(self) -> NoReturn:
+        raise TypeError(
+            "AsyncioChannel is in-process only and cannot be pickled; use a cross-process "
+            "backend such as connector_zmq.ZMQConnector"
+        )

@@ -1,0 +1,126 @@
+"""`Connector` and `ConnectorBuilder`: what hands out the channels of one connection.
+
+A connector is built from a `ConnectorSpec` without I/O and without an event loop, so config
+code can build many. `await connect_send()` and `await connect_recv()` each add one more
+sender or receiver to the same logical connection and return its `Channel`.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import Any, Generic, Self, TypeVar
+
+from connector_core.channel import CHAN_MAXSIZE, Channel
+from connector_core.export import ExportMixin
+from connector_core.spec import ConnectorSpec
+
+__all__ = ["Connector", "ConnectorBuilder"]
+
+C = TypeVar("C", bound="Connector")
+
+
+class Connector(ABC, ExportMixin):
+    """Connector provides Channels for communication between a specified source and target."""
+
+    def __init__(
+        self,
+        spec: ConnectorSpec | dict[str, Any],
+        *args: Any,
+        maxsize: int = CHAN_MAXSIZE,
+        **kwargs: Any,
+    ) -> None:
+        """Creates a connector; does no I/O.
+
+        Args:
+            spec: What to connect, as a `ConnectorSpec` or its dict form.
+            *args: Ignored; accepted for cooperative subclassing.
+            maxsize: Optional; the capacity of each channel this connector makes
+                (`<= 0`: unbounded).
+            **kwargs: Ignored; accepted for cooperative subclassing.
+
+        Raises:
+            TypeError: If `spec` is neither a `ConnectorSpec` nor a dict, or `maxsize` is
+                not an int.
+            ValueError: If the dict form of `spec` is malformed.
+        """
+        if isinstance(spec, dict):
+            spec = ConnectorSpec(**spec)
+        if not isinstance(spec, ConnectorSpec):
+            raise TypeError(f"spec must be a ConnectorSpec or a dict, got {spec!r}")
+        if isinstance(maxsize, bool) or not isinstance(maxsize, int):
+            raise TypeError(f"maxsize must be an int (<= 0 for unbounded), got {maxsize!r}")
+        self.spec = spec
+        self.maxsize = maxsize
+
+    @property
+    def id(self) -> str:
+        """Unique ID for Connector: the spec's id, `"<source>..<target>"`."""
+        return self.spec.id
+
+    @classmethod
+    def builder(cls, *args: Any, **kwargs: Any) -> ConnectorBuilder[Self]:
+        """Returns a ConnectorBuilder for this Connector class.
+
+        Args:
+            *args: Positional arguments every built connector receives after the spec.
+            **kwargs: Keyword arguments every built connector receives.
+        """
+        return ConnectorBuilder(cls, *args, **kwargs)
+
+    @abstractmethod
+    async def connect_send(self) -> Channel:
+        """Returns a Channel for sending messages.
+
+        Raises:
+            ChannelSetupError: If the transport cannot be reached or set up.
+        """
+
+    @abstractmethod
+    async def connect_recv(self) -> Channel:
+        """Returns a Channel for receiving messages.
+
+        The channel is really subscribed when this returns: a message sent afterwards is
+        delivered to it.
+
+        Raises:
+            ChannelSetupError: If the transport cannot be reached or set up.
+        """
+
+    def export(self) -> dict[str, Any]:
+        """Returns the spec as a dict: `{"source", "target", "mode"}`."""
+        return self.spec.to_dict()
+
+    def dict(self) -> dict[str, Any]:
+        """Returns the connector's type, id and spec as a dict."""
+        return {**super().dict(), "id": self.id}
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.id!r}, mode={self.spec.mode.value!r})"
+
+
+class ConnectorBuilder(Generic[C]):
+    """Builds connectors of one class with the same extra arguments for many specs."""
+
+    def __init__(self, connector_cls: type[C], *args: Any, **kwargs: Any) -> None:
+        """Creates a builder.
+
+        Args:
+            connector_cls: The connector class to build.
+            *args: Positional arguments passed after the spec.
+            **kwargs: Keyword arguments passed to every connector.
+
+        Raises:
+            TypeError: If `connector_cls` is not a `Connector` subclass.
+        """
+        if not (isinstance(connector_cls, type) and issubclass(connector_cls, Connector)):
+            raise TypeError(f"{connector_cls!r} is not a Connector subclass")
+        self.connector_cls = connector_cls
+        self.args = args
+        self.kwargs = kwargs
+
+    def build(self, spec: ConnectorSpec | dict[str, Any]) -> C:
+        """Returns a new connector for `spec` with this builder's arguments."""
+        return self.connector_cls(spec, *self.args, **self.kwargs)
+
+    def __repr__(self) -> str:
+        return f"ConnectorBuilder({self.connector_cls.__name__}, kwargs={self.kwargs!r})"

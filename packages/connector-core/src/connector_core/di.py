@@ -1,0 +1,105 @@
+"""`DI`: the dependency-injection container (dependency-injector) for settings and resources.
+
+Connectors declare their dependencies as defaults, `settings: Settings = Provide[DI.settings]`,
+as the reference API shows. The process-wide container instance is `container`; a backend
+module calls `wire(__name__)` once, at import, so those defaults resolve.
+
+Transport resources (the ZeroMQ context, the RabbitMQ connection) are declared here but built
+by the backend package that owns the transport, imported only when first used: core never
+imports a transport library. Tests override providers instead of patching modules::
+
+    from dependency_injector import providers
+    with container.settings.override(providers.Object(Settings(job_id="t1"))):
+        ...
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
+
+from dependency_injector import containers, providers
+
+from connector_core.exceptions import ChannelSetupError
+from connector_core.settings import Settings
+
+__all__ = ["DI", "container", "new_job_id", "wire"]
+
+
+def new_job_id() -> str:
+    """Returns a fresh, short, random job id."""
+    return uuid.uuid4().hex[:12]
+
+
+def _job_id(settings: Settings) -> str:
+    return settings.job_id or new_job_id()
+
+
+def _load(target: str, distribution: str) -> Callable[..., Any]:
+    module_name, _, attr = target.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name is not None and module_name.startswith(exc.name):
+            raise ChannelSetupError(
+                f"{target} needs the {distribution} package: pip install {distribution}"
+            ) from exc
+        raise
+    func: Callable[..., Any] = getattr(module, attr)
+    return func
+
+
+def _lazy_sync_resource(target: str, distribution: str) -> Callable[..., Iterator[Any]]:
+    def resource(**kwargs: Any) -> Iterator[Any]:
+        factory = contextlib.contextmanager(_load(target, distribution))
+        with factory(**kwargs) as value:
+            yield value
+
+    resource.__name__ = target.rpartition(":")[2]
+    return resource
+
+
+def _lazy_async_resource(target: str, distribution: str) -> Callable[..., AsyncIterator[Any]]:
+    async def resource(**kwargs: Any) -> AsyncIterator[Any]:
+        factory = contextlib.asynccontextmanager(_load(target, distribution))
+        async with factory(**kwargs) as value:
+            yield value
+
+    resource.__name__ = target.rpartition(":")[2]
+    return resource
+
+
+class DI(containers.DeclarativeContainer):
+    """The container of settings and shared transport resources, one per process."""
+
+    settings = providers.Singleton(Settings)
+    """The `Settings` read from the environment."""
+
+    job_id = providers.Singleton(_job_id, settings=settings)
+    """This process's default job id: `settings.job_id`, or generated once."""
+
+    zmq_context = providers.Resource(
+        _lazy_sync_resource("connector_zmq.context:zmq_context", "connector-zmq"),
+        settings=settings,
+    )
+    """The process's `zmq.asyncio.Context`, built by connector-zmq."""
+
+    rabbitmq_conn = providers.Resource(
+        _lazy_async_resource(
+            "connector_rabbitmq.connection:rabbitmq_connection", "connector-rabbitmq"
+        ),
+        settings=settings,
+    )
+    """The process's robust aio-pika connection, built by connector-rabbitmq."""
+
+
+container = DI()
+"""The process-wide container instance that `Provide[DI.x]` defaults resolve against."""
+
+
+def wire(*modules: str) -> None:
+    """Wires modules (by name) so that their `@inject` functions resolve `Provide[DI.x]`."""
+    container.wire(modules=list(modules))

@@ -1,0 +1,106 @@
+"""`Settings`: configuration read from the environment (pydantic-settings).
+
+Every setting has an environment variable named `CONNECTOR_<FIELD>` (for example
+`CONNECTOR_JOB_ID`), except the broker URL, which is read from `RABBITMQ_URL` as in the
+reference API. A `.env` file in the working directory is read too.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from connector_core.serde import Codec, Serializer, get_serializer
+
+__all__ = ["ENV_PREFIX", "Settings"]
+
+ENV_PREFIX = "CONNECTOR_"
+"""The prefix of every setting's environment variable (except `RABBITMQ_URL`)."""
+
+
+class Settings(BaseSettings):
+    """Settings for every connector backend, read from the environment."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+    )
+
+    # -- shared ---------------------------------------------------------------------------
+    job_id: str | None = Field(
+        default=None,
+        description="Names this run's queues, exchanges and actors so that runs never mix; "
+        "generated per connector when unset.",
+        pattern=r"^[A-Za-z0-9_\-]{1,64}$",
+    )
+    serializer: Literal["pickle", "json"] = Field(
+        default="pickle",
+        description="How cross-process channels serialize items: 'pickle' (any object, "
+        "signed) or 'json' (safe: runs no code on load).",
+    )
+    sign_messages: bool = Field(
+        default=True,
+        description="Sign every cross-process message with HMAC-SHA256 and drop those that "
+        "do not verify. Switch off only on a fully trusted network.",
+    )
+    shared_secret: SecretStr | None = Field(
+        default=None,
+        description="The signing key shared by every process of a run (at least 16 "
+        "characters). Unset: each connector generates a random key and carries it when "
+        "pickled.",
+    )
+
+    # -- zmq ------------------------------------------------------------------------------
+    bind_host: str = Field(
+        default="127.0.0.1",
+        description="The interface that listening sockets bind to. Loopback by default; set "
+        "an address (or '*' for all interfaces) to accept other hosts.",
+    )
+
+    # -- rabbitmq -------------------------------------------------------------------------
+    rabbitmq_url: SecretStr | None = Field(
+        default=None,
+        validation_alias=AliasChoices("RABBITMQ_URL", "CONNECTOR_RABBITMQ_URL"),
+        description="The broker URL with credentials, e.g. amqp://guest:guest@127.0.0.1:5672/",
+    )
+    rabbitmq_connect_timeout: float = Field(
+        default=10.0,
+        gt=0,
+        description="Seconds to wait for the broker before connecting fails with an error.",
+    )
+
+    # -- ray ------------------------------------------------------------------------------
+    ray_address: str | None = Field(
+        default=None,
+        description="The Ray cluster to join (as for ray.init(address=...)); unset: the "
+        "running session, or a new local one.",
+    )
+
+    @field_validator("shared_secret")
+    @classmethod
+    def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError(
+                "CONNECTOR_SHARED_SECRET must be at least 16 characters; generate one with "
+                "python -c 'import secrets; print(secrets.token_hex(32))'"
+            )
+        return value
+
+    def make_codec(self, serializer: Serializer | str | None = None) -> Codec:
+        """Returns the codec a new connector should use under these settings.
+
+        Args:
+            serializer: Optional; overrides the `serializer` setting (a name or an object).
+
+        Returns:
+            A codec keyed with the shared secret, a fresh random key, or unsigned when
+            `sign_messages` is off.
+        """
+        if serializer is None or isinstance(serializer, str):
+            serializer = get_serializer(serializer or self.serializer)
+        if not self.sign_messages:
+            return Codec(serializer, None)
+        if self.shared_secret is not None:
+            return Codec(serializer, self.shared_secret.get_secret_value().encode())
+        return Codec.generate(serializer)

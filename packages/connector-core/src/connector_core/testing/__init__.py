@@ -1,0 +1,42 @@
+"""The conformance suite every connector backend runs, and helpers for backend tests.
+
+Usage, in a backend's `tests/test_conformance.py`::
+
+    from connector_core.testing import ConnectorConformance
+    from connector_zmq import ZMQConnector
+
+    class TestZMQConformance(ConnectorConformance):
+        connector_class = ZMQConnector
+        cross_process = True
+        serialized = True
+
+Needs pytest and pytest-asyncio: `pip install connector-core[testing]`.
+"""
+
+from __future__ import annotations
+
+from connector_core.testing.base import ConformanceBase
+from connector_core.testing.conformance import ConnectorConformance, standard_tests
+from connector_core.testing.harness import (
+    PROCESS_TIMEOUT,
+    STEP_TIMEOUT,
+    ConnectorFactory,
+    Harness,
+    drain,
+    unique_spec,
+)
+from connector_core.testing.services import in_ci, skip_or_fail
+
+__all__ = [
+    "PROCESS_TIMEOUT",
+    "STEP_TIMEOUT",
+    "ConformanceBase",
+    "ConnectorConformance",
+    "ConnectorFactory",
+    "Harness",
+    "drain",
+    "in_ci",
+    "skip_or_fail",
+    "standard_tests",
+    "unique_spec",
+]

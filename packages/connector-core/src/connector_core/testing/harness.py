@@ -1,0 +1,97 @@
+"""The conformance suite's harness: fresh connectors and channels that are always cleaned up."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any
+
+from connector_core.channel import Channel
+from connector_core.connector import Connector
+from connector_core.exceptions import ChannelClosedError
+from connector_core.spec import ConnectorMode, ConnectorSpec
+
+__all__ = ["PROCESS_TIMEOUT", "STEP_TIMEOUT", "ConnectorFactory", "Harness", "drain", "unique_spec"]
+
+ConnectorFactory = Callable[[ConnectorSpec, int], Connector]
+"""`make(spec, maxsize) -> Connector`: what a backend's `connector_factory` fixture yields."""
+
+STEP_TIMEOUT = 30.0
+"""Seconds any single step of a conformance test may take before it counts as a hang."""
+
+PROCESS_TIMEOUT = 90.0
+"""Seconds a spawned worker process may take for its whole job."""
+
+
+def unique_spec(mode: ConnectorMode) -> ConnectorSpec:
+    """Returns a spec with fresh entity names, so tests never share a transport."""
+    tag = uuid.uuid4().hex[:10]
+    return ConnectorSpec(f"src-{tag}.out", f"dst-{tag}.in", mode)
+
+
+async def drain(channel: Channel, timeout: float = STEP_TIMEOUT) -> list[Any]:
+    """Receives until the channel reports the end of the connection.
+
+    Raises:
+        TimeoutError: If the connection does not end within `timeout` seconds.
+    """
+    items: list[Any] = []
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                items.append(await channel.recv())
+            except ChannelClosedError:
+                return items
+
+
+class Harness:
+    """Makes connectors and channels for one test and closes every channel afterwards."""
+
+    def __init__(self, make: ConnectorFactory, default_maxsize: int) -> None:
+        self._make = make
+        self._default_maxsize = default_maxsize
+        self._senders: list[Channel] = []
+        self._channels: list[Channel] = []
+        self.connectors: list[Connector] = []
+
+    def connector(self, mode: ConnectorMode, maxsize: int | None = None) -> Connector:
+        """Returns a fresh connector for a unique spec in `mode`."""
+        size = self._default_maxsize if maxsize is None else maxsize
+        connector = self._make(unique_spec(mode), size)
+        self.connectors.append(connector)
+        return connector
+
+    def track(self, channel: Channel) -> Channel:
+        """Closes `channel` when the harness exits."""
+        self._channels.append(channel)
+        return channel
+
+    async def sender(self, connector: Connector) -> Channel:
+        """Returns a tracked sending channel."""
+        async with asyncio.timeout(STEP_TIMEOUT):
+            channel = await connector.connect_send()
+        self._senders.append(channel)
+        return channel
+
+    async def receiver(self, connector: Connector) -> Channel:
+        """Returns a tracked receiving channel (subscribed when this returns)."""
+        async with asyncio.timeout(STEP_TIMEOUT):
+            return self.track(await connector.connect_recv())
+
+    async def __aenter__(self) -> Harness:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        # Senders first, so receivers see the end of the stream rather than a broken peer.
+        for channel in [*self._senders, *self._channels]:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(STEP_TIMEOUT):
+                    await channel.close()

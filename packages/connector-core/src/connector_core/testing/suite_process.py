@@ -1,0 +1,99 @@
+"""Conformance: a pickled connector connects processes started with `spawn`."""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+from collections import Counter
+from multiprocessing.process import BaseProcess
+from typing import Any
+
+import pytest
+
+from connector_core.spec import ConnectorMode
+from connector_core.testing import workers
+from connector_core.testing.base import ConformanceBase
+from connector_core.testing.harness import PROCESS_TIMEOUT, ConnectorFactory
+
+__all__ = ["ProcessTests"]
+
+_SENDERS = 2
+_RECEIVERS = 2
+_COUNT = 150
+
+
+class ProcessTests(ConformanceBase):
+    """The same connector, pickled into fresh interpreters, forms one connection."""
+
+    @pytest.mark.crossprocess
+    @pytest.mark.timeout(PROCESS_TIMEOUT * 2)
+    async def test_connector_pickled_to_spawned_processes_connects_them(
+        self, connector_factory: ConnectorFactory, mode: ConnectorMode
+    ) -> None:
+        """Two sender and two receiver processes (spawn) share one connection, both modes.
+
+        Troubleshooting:
+            - The connector must carry where its transport lives (addresses, job id, key,
+              cluster address): no process may assume it created the connection.
+            - A sender process must flush before it exits (close waits for delivery).
+            - `connect_recv()` must return only when subscribed: senders start after it.
+        """
+        if not self.cross_process:
+            pytest.skip("the backend is in-process only")
+        ctx = multiprocessing.get_context("spawn")
+        results: Any = ctx.Queue()
+        processes: list[BaseProcess] = []
+        async with self.harness(connector_factory) as h:
+            connector = h.connector(mode)
+            try:
+                readies = []
+                for r in range(_RECEIVERS):
+                    ready = ctx.Event()
+                    readies.append(ready)
+                    processes.append(
+                        ctx.Process(
+                            target=workers.receive_all,
+                            args=(connector, f"r{r}", ready, results),
+                            daemon=True,
+                        )
+                    )
+                    processes[-1].start()
+                for ready in readies:
+                    assert await asyncio.to_thread(ready.wait, PROCESS_TIMEOUT), (
+                        "a receiver process did not connect in time"
+                    )
+                for s in range(_SENDERS):
+                    processes.append(
+                        ctx.Process(
+                            target=workers.send_range,
+                            args=(connector, f"s{s}", _COUNT, results),
+                            daemon=True,
+                        )
+                    )
+                    processes[-1].start()
+                reports = {}
+                for _ in range(_SENDERS + _RECEIVERS):
+                    name, status, payload = await asyncio.to_thread(
+                        results.get, True, PROCESS_TIMEOUT
+                    )
+                    assert status == "ok", f"worker {name} failed:\n{payload}"
+                    reports[name] = payload
+                for process in processes:
+                    await asyncio.to_thread(process.join, PROCESS_TIMEOUT)
+            finally:
+                for process in processes:
+                    if process.is_alive():
+                        process.kill()
+                        process.join()
+                results.close()
+                results.join_thread()
+
+        expected = {(f"s{s}", i) for s in range(_SENDERS) for i in range(_COUNT)}
+        received = [reports[f"r{r}"] for r in range(_RECEIVERS)]
+        if mode is ConnectorMode.PIPELINE:
+            counts = Counter(tuple(item) for items in received for item in items)
+            assert set(counts) == expected
+            assert max(counts.values()) == 1
+        else:
+            for items in received:
+                assert sorted(tuple(item) for item in items) == sorted(expected)

@@ -1,0 +1,58 @@
+"""Entry points of the processes the conformance suite spawns (importable by `spawn` children).
+
+Each worker unpickles a connector in a fresh interpreter, joins the connection and reports to
+the parent through a multiprocessing queue as `(name, "ok" | "error", payload)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import traceback
+from collections.abc import Callable, Coroutine
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from connector_core.connector import Connector
+from connector_core.testing.harness import PROCESS_TIMEOUT
+
+__all__ = ["receive_all", "send_range"]
+
+
+def _report(results: Queue[Any], name: str, body: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+    try:
+        payload = asyncio.run(body())
+    except BaseException:
+        results.put((name, "error", traceback.format_exc()))
+    else:
+        results.put((name, "ok", payload))
+
+
+def receive_all(connector: Connector, name: str, ready: Event, results: Queue[Any]) -> None:
+    """Connects a receiver, signals `ready`, receives until the end and reports the items."""
+
+    async def body() -> list[Any]:
+        channel = await connector.connect_recv()
+        ready.set()
+        items: list[Any] = []
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            async for item in channel:
+                items.append(item)
+        await channel.close()
+        return items
+
+    _report(results, name, body)
+
+
+def send_range(connector: Connector, name: str, count: int, results: Queue[Any]) -> None:
+    """Connects a sender, sends `(name, 0) ... (name, count - 1)`, closes and reports."""
+
+    async def body() -> int:
+        channel = await connector.connect_send()
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            for i in range(count):
+                await channel.send((name, i))
+            await channel.close()
+        return count
+
+    _report(results, name, body)
