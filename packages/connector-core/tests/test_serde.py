@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import pickle
+import threading
+
+import pytest
+
+from connector_core import ChannelDecodeError, ChannelSerializationError, Codec, JsonSerializer
+from connector_core.serde import TAG_SIZE, MessageRejectedError
+
+
+def test_codec_round_trips_an_item() -> None:
+    codec = Codec.generate()
+    item = {"a": [1, 2.5, "x"], "b": b"bytes", "c": (1, None)}
+    assert codec.decode(codec.encode(item)) == item
+
+
+def test_signed_frame_starts_with_a_tag() -> None:
+    codec = Codec.generate()
+    assert len(codec.encode(1)) == TAG_SIZE + len(pickle.dumps(1, pickle.HIGHEST_PROTOCOL))
+
+
+def test_tampered_frame_is_rejected() -> None:
+    codec = Codec.generate()
+    frame = bytearray(codec.encode("hello"))
+    frame[-1] ^= 0x01
+    with pytest.raises(MessageRejectedError, match="does not verify"):
+        codec.decode(bytes(frame))
+
+
+def test_frame_signed_with_another_key_is_rejected() -> None:
+    with pytest.raises(MessageRejectedError):
+        Codec.generate().decode(Codec.generate().encode("hello"))
+
+
+def test_frame_shorter_than_a_tag_is_rejected() -> None:
+    with pytest.raises(MessageRejectedError, match="shorter than a tag"):
+        Codec.generate().decode(b"short")
+
+
+def test_unsigned_codec_passes_payloads_through() -> None:
+    codec = Codec(key=None)
+    assert codec.encode(5) == pickle.dumps(5, pickle.HIGHEST_PROTOCOL)
+    assert codec.decode(codec.encode(5)) == 5
+
+
+def test_unserializable_item_raises_channel_serialization_error() -> None:
+    with pytest.raises(ChannelSerializationError, match="cannot serialize lock item"):
+        Codec.generate().encode(threading.Lock())
+
+
+def test_signed_garbage_raises_channel_decode_error() -> None:
+    codec = Codec.generate()
+    with pytest.raises(ChannelDecodeError, match="cannot decode"):
+        codec.decode(codec.sign(b"\x80\x05garbage"))
+
+
+def test_json_serializer_runs_no_code_and_round_trips_json_types() -> None:
+    codec = Codec.generate(JsonSerializer())
+    item = {"a": [1, 2.5, "é"], "b": None, "c": True}
+    assert codec.decode(codec.encode(item)) == item
+
+
+def test_json_serializer_refuses_non_json_items() -> None:
+    with pytest.raises(ChannelSerializationError, match="json serializer"):
+        Codec.generate(JsonSerializer()).encode({1, 2})
+
+
+def test_codec_keeps_its_key_when_pickled() -> None:
+    codec = Codec.generate()
+    copy = pickle.loads(pickle.dumps(codec))
+    assert copy == codec
+    assert copy.decode(codec.encode("x")) == "x"
+
+
+def test_codec_refuses_a_short_key() -> None:
+    with pytest.raises(ValueError, match="at least 16 bytes"):
+        Codec(key=b"short")
+
+
+def test_codec_refuses_an_object_without_dumps_and_loads() -> None:
+    with pytest.raises(TypeError, match="dumps"):
+        Codec(serializer=object())  # type: ignore[arg-type]
