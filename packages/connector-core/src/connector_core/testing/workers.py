@@ -16,7 +16,7 @@ from typing import Any
 from connector_core.connector import Connector
 from connector_core.testing.harness import PROCESS_TIMEOUT
 
-__all__ = ["receive_all", "send_range"]
+__all__ = ["END", "receive_all", "receive_and_report", "send_range"]
 
 
 def _report(results: Queue[Any], name: str, body: Callable[[], Coroutine[Any, Any, Any]]) -> None:
@@ -56,3 +56,26 @@ def send_range(connector: Connector, name: str, count: int, results: Queue[Any])
         return count
 
     _report(results, name, body)
+
+
+def receive_and_report(connector: Connector, name: str, ready: Event, reports: Queue[Any]) -> None:
+    """Connects a receiver and reports every item as `(name, item)` the moment it arrives.
+
+    Ends with `(name, END)`; a process killed on the way never sends it. Used by fault tests
+    that kill a receiver and must know exactly what it had taken.
+    """
+
+    async def body() -> None:
+        channel = await connector.connect_recv()
+        ready.set()
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            async for item in channel:
+                reports.put((name, item))
+        await channel.close()
+        reports.put((name, END))
+
+    asyncio.run(body())
+
+
+END = "<end>"
+"""What `receive_and_report` sends after the last item."""

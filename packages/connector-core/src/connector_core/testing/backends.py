@@ -1,0 +1,82 @@
+"""The installed backends as cross-package tests and tools see them.
+
+What each backend can do, and whether it can run here. Backends are found through the
+registry (entry points), never imported by name, so this module works with any subset of
+backends installed. The profile of a backend says what the stress tests may expect of it: how
+far its transport may buffer beyond `maxsize`, and what a killed receiver process can lose.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from connector_core.connector import Connector
+from connector_core.registry import available_backends, get_backend
+
+__all__ = ["DEFAULT_RABBITMQ_URL", "BackendProfile", "installed_profiles", "unavailable_reason"]
+
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
+"""The broker the tests use when `RABBITMQ_URL` is unset (loopback only)."""
+
+
+@dataclass(frozen=True)
+class BackendProfile:
+    """What the cross-package tests may expect of one backend."""
+
+    name: str
+    cross_process: bool = True
+    serialized: bool = True
+    slack: int = 0
+    """Items the transport may hold beyond `maxsize` while a consumer is stalled."""
+    loss_on_kill: int | None = 0
+    """Items a SIGKILLed receiver process may lose beyond what it reported: 0 for none,
+    an upper bound for backends that hand items to the process before acknowledging, None
+    when unbounded (no such backend is accepted)."""
+    service: str | None = None
+    """The service the backend needs, if any."""
+
+    def connector_class(self) -> type[Connector]:
+        """Returns the registered connector class."""
+        return get_backend(self.name)
+
+
+_KNOWN = {
+    "asyncio": BackendProfile("asyncio", cross_process=False, serialized=False),
+    "zmq": BackendProfile("zmq", slack=64, loss_on_kill=64),
+    "rabbitmq": BackendProfile("rabbitmq", slack=64, loss_on_kill=0, service="rabbitmq"),
+    "ray": BackendProfile("ray", slack=64, loss_on_kill=64),
+}
+
+
+def installed_profiles() -> dict[str, BackendProfile]:
+    """Returns the profile of every installed backend, by name."""
+    return {name: _KNOWN.get(name, BackendProfile(name)) for name in available_backends()}
+
+
+def _reachable(url: str, timeout: float = 2.0) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout):
+            return True
+    except OSError:
+        return False
+
+
+def unavailable_reason(profile: BackendProfile) -> str | None:
+    """Returns why the backend cannot run here (not importable, service down), or None."""
+    try:
+        profile.connector_class()
+    except Exception as exc:
+        return f"backend {profile.name!r} does not load: {exc}"
+    if profile.service == "rabbitmq":
+        url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+        if not _reachable(url):
+            host = urlsplit(url).hostname
+            return (
+                f"RabbitMQ is not reachable at {host}: start it with `rabbitmq-server -detached` "
+                "or set RABBITMQ_URL"
+            )
+    return None

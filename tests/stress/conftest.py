@@ -1,0 +1,80 @@
+"""Fixtures for the stress tests: every installed backend, and fresh connectors of it.
+
+Backends whose service is down skip on a developer machine and fail under CI=true. All stress
+tests run in one session-wide event loop, so per-process transport resources (the broker
+connection) are shared by the whole run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+
+import pytest
+from dependency_injector import providers
+
+from connector_core import Connector, ConnectorMode, ConnectorSpec, Settings
+from connector_core.di import container
+from connector_core.testing import skip_or_fail
+from connector_core.testing.backends import (
+    DEFAULT_RABBITMQ_URL,
+    BackendProfile,
+    installed_profiles,
+    unavailable_reason,
+)
+
+os.environ.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+
+MakeConnector = Callable[..., Connector]
+
+
+@pytest.fixture(params=sorted(installed_profiles()))
+def profile(request: pytest.FixtureRequest) -> BackendProfile:
+    """Each installed backend in turn; skipped (or failed in CI) when it cannot run here."""
+    found = installed_profiles()[request.param]
+    reason = unavailable_reason(found)
+    if reason is not None:
+        skip_or_fail(reason)
+    return found
+
+
+@pytest.fixture
+def serialized_profile(profile: BackendProfile) -> BackendProfile:
+    """Each installed backend whose channels carry signed frames."""
+    if not profile.serialized:
+        pytest.skip(f"{profile.name} channels pass objects by reference, not frames")
+    return profile
+
+
+@pytest.fixture
+def cross_process_profile(profile: BackendProfile) -> BackendProfile:
+    """Each installed backend that connects processes."""
+    if not profile.cross_process:
+        pytest.skip(f"{profile.name} is in-process only")
+    return profile
+
+
+@pytest.fixture
+def make(profile: BackendProfile) -> MakeConnector:
+    """Returns `make(mode, maxsize=1000)`: a fresh connector of the backend, unique spec."""
+
+    def make_connector(mode: ConnectorMode, maxsize: int = 1000) -> Connector:
+        tag = uuid.uuid4().hex[:10]
+        spec = ConnectorSpec(f"stress-{tag}.out", f"sink-{tag}.in", mode)
+        return profile.connector_class()(spec, maxsize=maxsize)
+
+    return make_connector
+
+
+@pytest.fixture
+def settings_override() -> Iterator[Callable[[Settings], None]]:
+    """Lets a test run with other settings (e.g. the JSON serializer) for its connectors."""
+    active: list[object] = []
+
+    def apply(settings: Settings) -> None:
+        active.append(container.settings.override(providers.Object(settings)))
+
+    yield apply
+    if active:
+        container.settings.reset_override()
