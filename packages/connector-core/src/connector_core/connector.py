@@ -119,7 +119,18 @@ class ConnectorBuilder(Generic[C]):
         self.kwargs = kwargs
 
     def build(self, spec: ConnectorSpec | dict[str, Any]) -> C:
-        """Returns a new connector for `spec` with this builder's arguments."""
+        """Returns a new connector for `spec` with this builder's arguments.
+
+        Args:
+            spec: What to connect, as a `ConnectorSpec` or its dict form.
+
+        Returns:
+            The connector, an instance of the builder's class.
+
+        Raises:
+            TypeError: If `spec` is neither a `ConnectorSpec` nor a dict.
+            ValueError: If the dict form of `spec` is malformed.
+        """
         return self.connector_cls(spec, *self.args, **self.kwargs)
 
     def __repr__(self) -> str:

@@ -51,11 +51,25 @@ class Serializer(Protocol):
     name: str
 
     def dumps(self, item: Any) -> bytes:
-        """Serializes `item`; raises any exception when it cannot."""
+        """Serializes `item`; raises any exception when it cannot.
+
+        Args:
+            item: The item to serialize.
+
+        Returns:
+            The serialized bytes.
+        """
         ...
 
     def loads(self, data: bytes) -> Any:
-        """Deserializes `data`; raises any exception when it cannot."""
+        """Deserializes `data`; raises any exception when it cannot.
+
+        Args:
+            data: Bytes made by `dumps`.
+
+        Returns:
+            The item.
+        """
         ...
 
 
@@ -65,11 +79,32 @@ class PickleSerializer:
     name = "pickle"
 
     def dumps(self, item: Any) -> bytes:
-        """Pickles `item` with the highest protocol."""
+        """Pickles `item` with the highest protocol.
+
+        Args:
+            item: Any picklable object.
+
+        Returns:
+            The pickle.
+
+        Raises:
+            TypeError: If `item` cannot be pickled (pickle may also raise
+                `pickle.PicklingError`, or whatever an object's `__reduce__` raises).
+        """
         return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
 
     def loads(self, data: bytes) -> Any:
-        """Unpickles `data`."""
+        """Unpickles `data`.
+
+        Args:
+            data: A pickle; only ever called on frames whose signature verified.
+
+        Returns:
+            The item.
+
+        Raises:
+            pickle.UnpicklingError: If `data` is not a valid pickle.
+        """
         return pickle.loads(data)  # only ever called on frames whose tag verified
 
     def __eq__(self, other: object) -> bool:
@@ -88,11 +123,33 @@ class JsonSerializer:
     name = "json"
 
     def dumps(self, item: Any) -> bytes:
-        """Encodes `item` as compact UTF-8 JSON (NaN and infinities are refused)."""
+        """Encodes `item` as compact UTF-8 JSON (NaN and infinities are refused).
+
+        Args:
+            item: dicts with string keys, lists, tuples, strings, numbers, booleans, None.
+
+        Returns:
+            The UTF-8 encoded JSON.
+
+        Raises:
+            TypeError: If `item` holds something JSON cannot represent.
+            ValueError: If `item` holds NaN or an infinity.
+        """
         return json.dumps(item, separators=(",", ":"), allow_nan=False).encode()
 
     def loads(self, data: bytes) -> Any:
-        """Decodes UTF-8 JSON."""
+        """Decodes UTF-8 JSON.
+
+        Args:
+            data: UTF-8 encoded JSON.
+
+        Returns:
+            The decoded item.
+
+        Raises:
+            UnicodeDecodeError: If `data` is not UTF-8.
+            json.JSONDecodeError: If `data` is not JSON.
+        """
         return json.loads(data.decode())
 
     def __eq__(self, other: object) -> bool:
@@ -111,6 +168,12 @@ SERIALIZERS: dict[str, type[PickleSerializer] | type[JsonSerializer]] = {
 
 def get_serializer(name: str) -> Serializer:
     """Returns a built-in serializer by name.
+
+    Args:
+        name: `"pickle"` or `"json"` (the keys of `SERIALIZERS`).
+
+    Returns:
+        A new serializer.
 
     Raises:
         ValueError: If `name` is not a built-in serializer.
@@ -162,7 +225,15 @@ class Codec:
 
     @classmethod
     def generate(cls, serializer: Serializer | None = None, sign: bool = True) -> Codec:
-        """Returns a codec with a fresh random 32-byte key (or unsigned if `sign` is False)."""
+        """Returns a codec with a fresh random 32-byte key (or unsigned if `sign` is False).
+
+        Args:
+            serializer: Optional; defaults to `PickleSerializer`.
+            sign: Optional; False makes an unsigned codec.
+
+        Returns:
+            The new codec.
+        """
         return cls(serializer, secrets.token_bytes(32) if sign else None)
 
     @property
@@ -171,13 +242,26 @@ class Codec:
         return self._key is not None
 
     def sign(self, payload: bytes) -> bytes:
-        """Returns the frame for an already serialized payload."""
+        """Returns the frame for an already serialized payload.
+
+        Args:
+            payload: The serializer's output.
+
+        Returns:
+            `tag + payload`, or `payload` itself when the codec is unsigned.
+        """
         if self._key is None:
             return payload
         return hmac.new(self._key, payload, hashlib.sha256).digest() + payload
 
     def encode(self, item: Any) -> bytes:
         """Serializes and signs one item.
+
+        Args:
+            item: The item to encode.
+
+        Returns:
+            The frame to send.
 
         Raises:
             ChannelSerializationError: If the serializer cannot handle `item`.
@@ -193,6 +277,12 @@ class Codec:
 
     def verify(self, frame: bytes) -> bytes:
         """Checks a frame's tag and returns its payload.
+
+        Args:
+            frame: A received frame.
+
+        Returns:
+            The payload, still serialized.
 
         Raises:
             MessageRejectedError: If the frame is too short or its tag does not verify.
@@ -210,6 +300,12 @@ class Codec:
 
     def decode(self, frame: bytes) -> Any:
         """Verifies and deserializes one frame.
+
+        Args:
+            frame: A received frame.
+
+        Returns:
+            The item.
 
         Raises:
             MessageRejectedError: If the tag does not verify (nothing was deserialized).
@@ -307,7 +403,14 @@ class SerdeChannel(Channel, ABC):
             return item
 
     def reject(self, reason: BaseException | str) -> None:
-        """Counts a dropped frame and logs the first one of this channel."""
+        """Counts a dropped frame and logs the first one of this channel.
+
+        Backends call it for frames they drop before `recv()` sees them (for example a
+        transport-level envelope that does not parse).
+
+        Args:
+            reason: Why the frame was dropped (an exception or a message), for the log.
+        """
         self._rejected += 1
         if not self._warned_rejected:
             self._warned_rejected = True

@@ -41,6 +41,17 @@ class ConnectorSocket(BaseModel):
     """The socket's name on that component."""
 
     def __init__(self, entity: str | None = None, descriptor: str | None = None, **data: Any):
+        """Creates a socket reference.
+
+        Args:
+            entity: The component that owns the socket.
+            descriptor: The socket's name on that component.
+            **data: The same fields by keyword (as pydantic passes them).
+
+        Raises:
+            ValueError: If a part is missing or holds characters other than letters,
+                digits, `_` and `-` (a pydantic `ValidationError`, which is a `ValueError`).
+        """
         if entity is not None:
             data["entity"] = entity
         if descriptor is not None:
@@ -115,6 +126,19 @@ class ConnectorSpec(BaseModel):
         mode: ConnectorMode | str | None = None,
         **data: Any,
     ):
+        """Creates a spec.
+
+        Args:
+            source: The sending side: a `ConnectorSocket` or `"entity.descriptor"`.
+            target: The receiving side: a `ConnectorSocket` or `"entity.descriptor"`.
+            mode: Optional; `ConnectorMode.PIPELINE` (the default) or `PUBSUB`, or their
+                string values.
+            **data: The same fields by keyword (as pydantic passes them).
+
+        Raises:
+            ValueError: If a reference or the mode is malformed; the message names the bad
+                value (a pydantic `ValidationError`, which is a `ValueError`).
+        """
         if source is not None:
             data["source"] = source
         if target is not None:

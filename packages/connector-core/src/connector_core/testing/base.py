@@ -44,6 +44,9 @@ class ConformanceBase:
         """Returns `make(spec, maxsize) -> Connector`.
 
         Override it (as a generator fixture) to add teardown after the yield.
+
+        Args:
+            connector_kwargs: The `connector_kwargs` fixture, passed to every connector.
         """
         cls = self.connector_class
 
@@ -56,17 +59,29 @@ class ConformanceBase:
         params=[ConnectorMode.PIPELINE, ConnectorMode.PUBSUB], ids=lambda mode: mode.value
     )
     def mode(self, request: pytest.FixtureRequest) -> ConnectorMode:
-        """Each supported mode in turn."""
+        """Each supported mode in turn.
+
+        Args:
+            request: pytest's request; its `param` is the mode.
+        """
         mode: ConnectorMode = request.param
         if mode not in self.modes:
             pytest.skip(f"{type(self).__name__} does not support {mode.value} mode")
         return mode
 
     def require_mode(self, mode: ConnectorMode) -> None:
-        """Skips the test when the backend does not support `mode`."""
+        """Skips the test when the backend does not support `mode`.
+
+        Args:
+            mode: The mode the test needs.
+        """
         if mode not in self.modes:
             pytest.skip(f"{type(self).__name__} does not support {mode.value} mode")
 
     def harness(self, make: ConnectorFactory) -> Harness:
-        """Returns the harness for one test: `async with self.harness(factory) as h:`."""
+        """Returns the harness for one test: `async with self.harness(factory) as h:`.
+
+        Args:
+            make: The `connector_factory` fixture.
+        """
         return Harness(make, self.default_maxsize)

@@ -27,13 +27,24 @@ PROCESS_TIMEOUT = 90.0
 
 
 def unique_spec(mode: ConnectorMode) -> ConnectorSpec:
-    """Returns a spec with fresh entity names, so tests never share a transport."""
+    """Returns a spec with fresh entity names, so tests never share a transport.
+
+    Args:
+        mode: The spec's mode.
+    """
     tag = uuid.uuid4().hex[:10]
     return ConnectorSpec(f"src-{tag}.out", f"dst-{tag}.in", mode)
 
 
 async def drain(channel: Channel, timeout: float = STEP_TIMEOUT) -> list[Any]:
     """Receives until the channel reports the end of the connection.
+
+    Args:
+        channel: A receiving channel.
+        timeout: Optional; seconds to wait for the end, `STEP_TIMEOUT` by default.
+
+    Returns:
+        Every item received, in order.
 
     Raises:
         TimeoutError: If the connection does not end within `timeout` seconds.
@@ -51,6 +62,12 @@ class Harness:
     """Makes connectors and channels for one test and closes every channel afterwards."""
 
     def __init__(self, make: ConnectorFactory, default_maxsize: int) -> None:
+        """Creates a harness; use it as `async with`.
+
+        Args:
+            make: Makes a connector: `make(spec, maxsize)`.
+            default_maxsize: `maxsize` for connectors a test does not size itself.
+        """
         self._make = make
         self._default_maxsize = default_maxsize
         self._senders: list[Channel] = []
@@ -58,26 +75,52 @@ class Harness:
         self.connectors: list[Connector] = []
 
     def connector(self, mode: ConnectorMode, maxsize: int | None = None) -> Connector:
-        """Returns a fresh connector for a unique spec in `mode`."""
+        """Returns a fresh connector for a unique spec in `mode`.
+
+        Args:
+            mode: The connector's mode.
+            maxsize: Optional; the default from the harness when None.
+        """
         size = self._default_maxsize if maxsize is None else maxsize
         connector = self._make(unique_spec(mode), size)
         self.connectors.append(connector)
         return connector
 
     def track(self, channel: Channel) -> Channel:
-        """Closes `channel` when the harness exits."""
+        """Closes `channel` when the harness exits.
+
+        Args:
+            channel: Any channel the test made itself.
+
+        Returns:
+            `channel`, for chaining.
+        """
         self._channels.append(channel)
         return channel
 
     async def sender(self, connector: Connector) -> Channel:
-        """Returns a tracked sending channel."""
+        """Returns a tracked sending channel.
+
+        Args:
+            connector: The connector to connect a sender of.
+
+        Raises:
+            TimeoutError: If `connect_send()` takes longer than `STEP_TIMEOUT`.
+        """
         async with asyncio.timeout(STEP_TIMEOUT):
             channel = await connector.connect_send()
         self._senders.append(channel)
         return channel
 
     async def receiver(self, connector: Connector) -> Channel:
-        """Returns a tracked receiving channel (subscribed when this returns)."""
+        """Returns a tracked receiving channel (subscribed when this returns).
+
+        Args:
+            connector: The connector to connect a receiver of.
+
+        Raises:
+            TimeoutError: If `connect_recv()` takes longer than `STEP_TIMEOUT`.
+        """
         async with asyncio.timeout(STEP_TIMEOUT):
             return self.track(await connector.connect_recv())
 
