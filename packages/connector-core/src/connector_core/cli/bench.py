@@ -1,0 +1,179 @@
+"""`connector bench`: every installed backend against the bare transport underneath it.
+
+Runs the benchmarks registered in the `connector.benchmarks` entry points (see
+`connector_core.cli.benchmarks`), each in a child process, and prints one rich table: each
+row beside its baseline measured in the same run, with the ratio. `--json` writes every row
+for machines; `--plot` a PNG chart (log scale) for people. A backend that cannot run says why
+in its row. Exit status: 0, or 1 when a benchmark failed (not merely unavailable).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from connector_core.cli import INSTALL_HINT
+from connector_core.cli.benchmarks import BenchOutcome, plan, run_benchmark
+from connector_core.cli.console import make_console
+
+__all__ = ["bench", "machine_summary"]
+
+console = make_console()
+
+_COLUMNS = (
+    ("backend", "backend", "left"),
+    ("scenario", "scenario", "left"),
+    ("baseline (bare transport)", "baseline", "left"),
+    ("messages", "messages", "right"),
+    ("msgs/s", "msgs_per_s", "right"),
+    ("baseline msgs/s", "baseline_msgs_per_s", "right"),
+    ("ratio", "ratio", "right"),
+    ("p50 us", "p50_us", "right"),
+    ("p99 us", "p99_us", "right"),
+)
+
+
+def machine_summary() -> str:
+    """Returns where the numbers were measured: CPUs, OS and Python."""
+    return (
+        f"{os.cpu_count()} CPUs, {platform.system()} {platform.machine()}, "
+        f"Python {platform.python_version()}"
+    )
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _ratio_cell(row: dict[str, object]) -> str:
+    ratio = row.get("ratio")
+    if not isinstance(ratio, int | float):
+        return "-"
+    target = row.get("target")
+    if isinstance(target, int | float):
+        style = "green" if ratio >= target else "red"
+        return f"[{style}]{ratio:.3g}x[/{style}]"
+    return f"{ratio:.3g}x"
+
+
+def _table(rows: list[dict[str, object]], title: str) -> Table:
+    table = Table(title=title, title_justify="left", show_lines=False)
+    for header, _, justify in _COLUMNS:
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
+    for row in rows:
+        note = row.get("note")
+        if note is not None and row.get("msgs_per_s") is None:
+            table.add_row(
+                str(row.get("backend")),
+                f"[yellow]cannot run: {note}[/yellow]",
+                *([""] * (len(_COLUMNS) - 2)),
+            )
+            continue
+        cells = [
+            _ratio_cell(row) if key == "ratio" else _cell(row.get(key)) for _, key, _ in _COLUMNS
+        ]
+        table.add_row(*cells)
+    return table
+
+
+def _run_all(names: list[str], quick: bool, timeout: float) -> list[BenchOutcome]:
+    outcomes = []
+    for name in names:
+        with console.status(f"running the {name} benchmark{' (quick)' if quick else ''} ..."):
+            outcome = run_benchmark(name, quick=quick, timeout=timeout)
+        mark = {"ok": "[green]done[/green]", "unavailable": "[yellow]skipped[/yellow]"}.get(
+            outcome.status, "[red]failed[/red]"
+        )
+        took = f" in {outcome.seconds:.1f}s" if outcome.seconds else ""
+        console.print(f"{name}: {mark}{took}")
+        outcomes.append(outcome)
+    return outcomes
+
+
+def bench(
+    backends: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--backends",
+            "-b",
+            help="Backends to run (repeat the option, or separate with commas); "
+            "default: every installed one.",
+            show_default=False,
+        ),
+    ] = None,
+    quick: Annotated[bool, typer.Option(help="Short runs (seconds per backend).")] = False,
+    json_file: Annotated[
+        Path | None, typer.Option("--json", help="Also write every row to this JSON file.")
+    ] = None,
+    plot: Annotated[
+        Path | None, typer.Option(help="Also draw the throughput chart (PNG, log scale).")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option(
+            help="Seconds per backend before it counts as failed [default: 300, "
+            "or 1200 without --quick].",
+            show_default=False,
+            min=1,
+        ),
+    ] = None,
+) -> None:
+    """Benchmark every installed backend against the bare transport underneath it."""
+    requested = [n.strip() for item in backends or [] for n in item.split(",") if n.strip()]
+    names = plan(requested or None)
+    started = datetime.now(UTC)
+    outcomes = _run_all(names, quick, timeout or (300.0 if quick else 1200.0))
+    rows = [row for outcome in outcomes for row in outcome.rows]
+    when = started.strftime("%Y-%m-%d %H:%M UTC")
+    title = f"connector bench{' --quick' if quick else ''}, {when}, {machine_summary()}"
+    console.print()
+    console.print(_table(rows, title))
+    console.print(
+        "ratio = backend msgs/s / bare transport msgs/s, both measured in the same run; "
+        "latency: percentiles of one hop, in microseconds"
+    )
+    if json_file is not None:
+        payload = {
+            "created": started.isoformat(timespec="seconds"),
+            "quick": quick,
+            "machine": machine_summary(),
+            "python": sys.version.split()[0],
+            "rows": rows,
+        }
+        json_file.parent.mkdir(parents=True, exist_ok=True)
+        json_file.write_text(json.dumps(payload, indent=2) + "\n")
+        console.print(f"wrote {len(rows)} rows to {json_file}")
+    if plot is not None:
+        _plot(rows, plot, title)
+    failed = [outcome.backend for outcome in outcomes if outcome.status == "failed"]
+    if failed:
+        console.print(f"[red]failed: {', '.join(failed)}[/red]")
+        raise typer.Exit(1)
+
+
+def _plot(rows: list[dict[str, object]], path: Path, title: str) -> None:
+    try:
+        from connector_core.cli.chart import plot_rows
+
+        drawn = plot_rows(rows, path, title)
+    except ModuleNotFoundError:
+        console.print(f"[red]cannot draw the chart: {INSTALL_HINT}[/red]")
+        raise typer.Exit(1) from None
+    except ValueError as exc:
+        console.print(f"[yellow]no chart: {exc}[/yellow]")
+        return
+    console.print(f"drew {drawn} rows into {path}")

@@ -1,0 +1,155 @@
+"""Finding and running the benchmarks: the `connector.benchmarks` entry points.
+
+Every backend distribution registers a function `run(quick: bool) -> list[dict]` under its
+backend's name in the entry-point group `connector.benchmarks` (core registers `asyncio`).
+Each row has the keys in `ROW_KEYS` (None where not measured): the backend next to the bare
+transport underneath it, measured in the same run, and their ratio.
+
+`plan()` decides what to run: every registered benchmark and every installed backend (a
+backend without a benchmark gets a row saying so), or the names asked for. `run_benchmark()`
+runs one benchmark in a child process of its own (`python -m connector_core.cli.bench_child`),
+so that one backend's event loop, threads or Ray runtime cannot disturb the next, and turns
+whatever happens into rows: the benchmark's own, or one row saying why there are none.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
+from pathlib import Path
+
+from connector_core.registry import available_backends
+
+__all__ = [
+    "BENCHMARK_GROUP",
+    "ROW_KEYS",
+    "BenchOutcome",
+    "available_benchmarks",
+    "note_row",
+    "plan",
+    "run_benchmark",
+]
+
+BENCHMARK_GROUP = "connector.benchmarks"
+"""The entry-point group benchmarks register under (backend name -> `run(quick)`)."""
+
+ROW_KEYS = (
+    "backend",
+    "scenario",
+    "baseline",
+    "messages",
+    "msgs_per_s",
+    "baseline_msgs_per_s",
+    "ratio",
+    "p50_us",
+    "p99_us",
+)
+"""The keys every benchmark row has (None where not measured)."""
+
+_FIRST = ("asyncio", "zmq", "rabbitmq", "ray")  # the order of the table; others follow by name
+
+
+def available_benchmarks() -> dict[str, EntryPoint]:
+    """Returns the registered benchmarks' entry points by backend name."""
+    return {ep.name: ep for ep in entry_points(group=BENCHMARK_GROUP)}
+
+
+def _order(name: str) -> tuple[int, str]:
+    return (_FIRST.index(name) if name in _FIRST else len(_FIRST), name)
+
+
+def plan(requested: list[str] | None) -> list[str]:
+    """Returns the backend names to benchmark, in table order.
+
+    Args:
+        requested: The names asked for, or None for every registered benchmark and every
+            installed backend.
+    """
+    if requested:
+        return list(dict.fromkeys(requested))
+    names = set(available_benchmarks()) | set(available_backends())
+    return sorted(names, key=_order)
+
+
+def note_row(backend: str, note: str) -> dict[str, object]:
+    """Returns a row without numbers for `backend`, saying why in its `note`."""
+    row: dict[str, object] = dict.fromkeys(ROW_KEYS)
+    row["backend"] = backend
+    row["note"] = note
+    return row
+
+
+@dataclass(frozen=True)
+class BenchOutcome:
+    """What one backend's benchmark gave."""
+
+    backend: str
+    status: str
+    """`ok`, `unavailable` (not installed, no benchmark, no service) or `failed`."""
+    rows: list[dict[str, object]]
+    """The benchmark's rows, or one row whose `note` says why there are none."""
+    seconds: float
+
+
+def _unavailable_without_running(backend: str) -> str | None:
+    if backend in available_benchmarks():
+        return None
+    if backend in available_backends():
+        return f"no benchmark registered for it in the {BENCHMARK_GROUP} entry points"
+    return f"not installed: pip install connector-{backend}"
+
+
+def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
+    """Runs `backend`'s benchmark in a child process and returns its rows.
+
+    Args:
+        backend: The name the benchmark is registered under.
+        quick: Passed to the benchmark's `run()`.
+        timeout: Seconds before the child is killed and the benchmark counts as failed.
+
+    Returns:
+        The outcome; a benchmark that cannot run or fails gives one row saying why (this
+        function does not raise for it).
+    """
+    why = _unavailable_without_running(backend)
+    if why is not None:
+        return BenchOutcome(backend, "unavailable", [note_row(backend, why)], 0.0)
+    with tempfile.TemporaryDirectory(prefix="connector-bench-") as tmp:
+        out = Path(tmp) / "result.json"
+        command = [
+            sys.executable,
+            "-m",
+            "connector_core.cli.bench_child",
+            backend,
+            "1" if quick else "0",
+            str(out),
+        ]
+        try:
+            proc = subprocess.run(
+                command, timeout=timeout, check=False, capture_output=True, text=True
+            )
+        except subprocess.TimeoutExpired:
+            note = f"timed out after {timeout:g}s"
+            return BenchOutcome(backend, "failed", [note_row(backend, note)], timeout)
+        if not out.exists():
+            tail = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+            note = f"benchmark process exited with status {proc.returncode}: {tail}"
+            return BenchOutcome(backend, "failed", [note_row(backend, note)], 0.0)
+        result = json.loads(out.read_text())
+    status, seconds = str(result["status"]), float(result.get("seconds", 0.0))
+    if status != "ok":
+        return BenchOutcome(backend, status, [note_row(backend, str(result["reason"]))], seconds)
+    rows: list[dict[str, object]] = result["rows"]
+    problems = [
+        f"row {i} lacks {sorted(set(ROW_KEYS) - set(row))}"
+        for i, row in enumerate(rows)
+        if not set(ROW_KEYS) <= set(row)
+    ]
+    if not rows or problems:
+        note = "bad result: " + ("; ".join(problems) or "run() returned no rows")
+        return BenchOutcome(backend, "failed", [note_row(backend, note)], seconds)
+    return BenchOutcome(backend, "ok", rows, seconds)

@@ -1,0 +1,222 @@
+"""`connector demo`: one producer, N competing workers and a collector, in separate processes.
+
+The producer sends jobs on a pipeline connector; the workers compete for them and send each
+answer on a pubsub connector to the collector (this process), which shows a live progress
+bar and at the end checks that every job id arrived exactly once, with throughput and
+end-to-end latency. See `connector_core.cli.demo_run` for how the run goes.
+
+Default backend: `zmq` (needs no server), or `asyncio` with a note when connector-zmq is not
+installed. A backend whose connectors cannot cross processes (`asyncio`) runs the same
+topology with tasks in this process, and says so. A missing broker or a failing member is a
+message saying what to do, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Annotated
+
+import typer
+from pydantic import ValidationError
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from connector_core.cli.console import make_console
+from connector_core.cli.demo_crew import DemoError
+from connector_core.cli.demo_run import DemoConfig, run_demo
+from connector_core.cli.demo_stats import Tally, Verdict
+from connector_core.cli.probes import BROKER_HINT, DEFAULT_RABBITMQ_URL, mask_url, probe_broker
+from connector_core.exceptions import BackendNotFoundError
+from connector_core.registry import get_backend
+from connector_core.settings import Settings
+
+__all__ = ["DEFAULT_BACKEND", "FALLBACK_BACKEND", "demo"]
+
+DEFAULT_BACKEND = "zmq"
+FALLBACK_BACKEND = "asyncio"
+
+_REDRAW_S = 0.05  # the bar is updated at most this often: the collector stays fast
+
+console = make_console()
+
+
+class _ProgressObserver:
+    """Draws the run: what is starting, then the progress bar of delivered jobs."""
+
+    def __init__(self, bar: Progress, task: TaskID, config: DemoConfig) -> None:
+        self._bar = bar
+        self._task = task
+        self._config = config
+        self._next_update = 0.0
+
+    def started(self, in_process: bool) -> None:
+        where = "tasks" if in_process else "processes"
+        self._bar.update(self._task, description=f"starting {self._config.workers} {where}")
+
+    def producing(self) -> None:
+        self._bar.update(self._task, description="jobs answered")
+
+    def progress(self, tally: Tally) -> None:
+        now = time.monotonic()
+        if now >= self._next_update or tally.delivered == self._config.messages:
+            self._next_update = now + _REDRAW_S
+            self._bar.update(self._task, completed=tally.delivered)
+
+
+def _loadable(name: str) -> str | None:
+    """Returns why backend `name` cannot be used here, or None if it loads."""
+    try:
+        get_backend(name)
+    except BackendNotFoundError as exc:
+        return str(exc)
+    except ImportError as exc:
+        return (
+            f"the {name} backend is registered but does not import ({exc}); "
+            f"reinstall it: pip install --force-reinstall connector-{name}"
+        )
+    return None
+
+
+def _choose_backend(requested: str | None) -> str:
+    """Returns the backend to run: the one asked for, or zmq, or asyncio as a fallback.
+
+    Raises:
+        typer.Exit: With status 2 when the requested backend cannot be loaded.
+    """
+    name = requested or DEFAULT_BACKEND
+    why = _loadable(name)
+    if why is None:
+        return name
+    if requested is not None:
+        console.print(f"[red]{why}[/red]")
+        raise typer.Exit(2)
+    console.print(
+        f"[yellow]the default {DEFAULT_BACKEND} backend cannot be used ({why}): running on "
+        f"{FALLBACK_BACKEND} instead, in one process; pip install connector-{DEFAULT_BACKEND} "
+        "for the multi-process demo[/yellow]"
+    )
+    return FALLBACK_BACKEND
+
+
+def _check_service(backend: str) -> None:
+    """Fails fast, saying what to do, when the backend's service is not there.
+
+    Raises:
+        DemoError: If the settings are invalid, or (rabbitmq) RABBITMQ_URL is unset or no
+            broker answers there.
+    """
+    if backend != "rabbitmq":
+        return
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        raise DemoError(f"the settings are invalid: {exc}") from exc
+    if settings.rabbitmq_url is None:
+        local = probe_broker(DEFAULT_RABBITMQ_URL)
+        found = "a broker answers at 127.0.0.1:5672, so " if local.ok else ""
+        raise DemoError(
+            f"RABBITMQ_URL is not set: {found}set it to the broker's URL with credentials, "
+            f"e.g. export RABBITMQ_URL={DEFAULT_RABBITMQ_URL}"
+            + ("" if local.ok else f"; and no broker runs here: {BROKER_HINT}")
+        )
+    url = settings.rabbitmq_url.get_secret_value()
+    probe = probe_broker(url)
+    if not probe.ok:
+        raise DemoError(f"no RabbitMQ broker at RABBITMQ_URL={mask_url(url)}: {probe.detail}")
+
+
+def _describe(config: DemoConfig) -> str:
+    return (
+        f"connector demo: backend [bold]{config.backend}[/bold], 1 producer -> "
+        f"{config.workers} competing workers (pipeline) -> collector (pubsub), "
+        f"{config.messages:,} jobs"
+    )
+
+
+def _report(verdict: Verdict, in_process: bool, backend: str) -> None:
+    if in_process:
+        console.print(
+            f"note: the {backend} backend cannot cross processes, so the producer and the "
+            "workers ran as asyncio tasks in this process"
+        )
+    else:
+        console.print("the producer and each worker ran in a process of its own (spawn)")
+    console.print(f"delivered {verdict.delivered:,} of {verdict.expected:,}")
+    if verdict.exactly_once:
+        console.print(
+            f"[green]exactly-once verified[/green]: every job id 0..{verdict.expected - 1} "
+            "answered once, with the right value (0 missing, 0 duplicates, 0 wrong)"
+        )
+    else:
+        missing = ", ".join(map(str, verdict.missing))
+        more = ", ..." if verdict.missing_count > len(verdict.missing) else ""
+        console.print(
+            f"[red]exactly-once FAILED[/red]: {verdict.missing_count} missing"
+            f"{f' ({missing}{more})' if missing else ''}, {verdict.duplicates} duplicates, "
+            f"{verdict.wrong} wrong"
+        )
+    if verdict.msgs_per_s is not None:
+        console.print(f"throughput: {verdict.msgs_per_s:,.0f} jobs/s end to end")
+    if verdict.p50_us is not None and verdict.p99_us is not None:
+        console.print(
+            "latency, producer send -> worker -> collector (includes time queued behind "
+            "earlier jobs): "
+            f"p50 {_ms(verdict.p50_us)}, p99 {_ms(verdict.p99_us)}"
+        )
+    split = ", ".join(f"worker {w}: {n:,}" for w, n in verdict.per_worker.items())
+    console.print(f"work split: {split}")
+
+
+def _ms(us: float) -> str:
+    return f"{us / 1000:.2f} ms" if us >= 1000 else f"{us:.0f} us"
+
+
+def demo(
+    backend: Annotated[
+        str | None,
+        typer.Option(
+            "--backend",
+            "-b",
+            help=f"Backend name (default: {DEFAULT_BACKEND}; {FALLBACK_BACKEND} if it is "
+            "not installed).",
+            show_default=False,
+        ),
+    ] = None,
+    workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 3,
+    messages: Annotated[
+        int, typer.Option("--messages", "-n", min=1, help="Jobs the producer sends.")
+    ] = 10_000,
+    timeout: Annotated[
+        float, typer.Option(min=1, help="Seconds before the run is given up.")
+    ] = 120.0,
+) -> None:
+    """Run a multi-process job and verify every message arrived exactly once."""
+    config = DemoConfig(_choose_backend(backend), workers, messages, timeout)
+    console.print(_describe(config))
+    try:
+        _check_service(config.backend)
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=False,
+        ) as bar:
+            task = bar.add_task("connecting", total=messages)
+            verdict, in_process = asyncio.run(
+                run_demo(config, _ProgressObserver(bar, task, config))
+            )
+    except DemoError as exc:
+        console.print(f"[red]demo failed:[/red] {exc}")
+        raise typer.Exit(1) from None
+    _report(verdict, in_process, config.backend)
+    if not verdict.exactly_once:
+        raise typer.Exit(1)

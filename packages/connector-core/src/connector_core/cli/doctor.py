@@ -1,0 +1,175 @@
+"""`connector doctor`: what is installed, what is configured, and whether services answer.
+
+Sections: the installed backends (from the `connector.backends` entry points, with each
+distribution's version, its transport libraries' versions, and whether the class loads), the
+registered benchmarks, the settings in effect with their environment variables (secrets
+masked: the RabbitMQ URL's password, the shared secret), the broker (an AMQP handshake
+probe, a few seconds at most) and Ray (that it imports; `--check-ray` also starts and stops a
+local instance). Exit status 1 when the settings are invalid or a backend fails to load.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from importlib.metadata import EntryPoint, PackageNotFoundError, distribution, version
+from typing import Annotated
+
+import typer
+from pydantic import SecretStr, ValidationError
+from pydantic.fields import FieldInfo
+from rich.table import Table
+
+from connector_core.cli.benchmarks import available_benchmarks
+from connector_core.cli.console import make_console
+from connector_core.cli.probes import DEFAULT_RABBITMQ_URL, Probe, mask_url, probe_broker, probe_ray
+from connector_core.registry import available_backends
+from connector_core.settings import ENV_PREFIX, Settings
+
+__all__ = ["doctor", "env_names", "masked_value"]
+
+console = make_console()
+
+_REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)")
+_MASK = "****"
+
+
+def env_names(name: str, field: FieldInfo) -> list[str]:
+    """Returns the environment variables that set the setting `name`."""
+    alias = field.validation_alias
+    choices = getattr(alias, "choices", None)
+    if choices:
+        return [str(choice) for choice in choices]
+    return [f"{ENV_PREFIX}{name.upper()}"]
+
+
+def masked_value(name: str, value: object) -> str:
+    """Returns a setting's value for display, with secrets masked.
+
+    A secret URL keeps everything but its password; any other secret shows only that it is set.
+    """
+    if value is None:
+        return "(unset)"
+    if isinstance(value, SecretStr):
+        secret = value.get_secret_value()
+        if "://" in secret:
+            return mask_url(secret)
+        return f"{_MASK} (set, hidden)"
+    return str(value)
+
+
+def _requirement_names(requirements: list[str] | None) -> list[str]:
+    names = []
+    for requirement in requirements or []:
+        match = _REQUIREMENT_NAME.match(requirement)
+        if match is not None and "extra ==" not in requirement:
+            names.append(match.group(1))
+    return names
+
+
+def _transport_versions(ep: EntryPoint) -> str:
+    """The versions of what the backend's distribution needs beyond connector-core."""
+    dist = ep.dist
+    if dist is None:
+        return "-"
+    try:
+        core = set(_requirement_names(distribution("connector-core").requires))
+    except PackageNotFoundError:
+        core = set()
+    found = []
+    for name in _requirement_names(dist.requires):
+        if name.startswith("connector-") or (dist.name == "connector-core" and name in core):
+            continue
+        try:
+            found.append(f"{name} {version(name)}")
+        except PackageNotFoundError:
+            found.append(f"{name} MISSING")
+    return ", ".join(found) or "nothing more"
+
+
+def _backends_table() -> tuple[Table, bool]:
+    table = Table(
+        title="installed backends (entry points: connector.backends)", title_justify="left"
+    )
+    for column in ("name", "class", "distribution", "transport", "loads"):
+        table.add_column(column, overflow="fold")
+    ok = True
+    benchmarks = available_benchmarks()
+    for name, ep in available_backends().items():
+        dist = f"{ep.dist.name} {ep.dist.version}" if ep.dist is not None else "-"
+        try:
+            ep.load()
+            loads = "[green]yes[/green]"
+        except Exception as exc:
+            ok = False
+            loads = f"[red]no: {type(exc).__name__}: {exc}[/red]"
+        bench = "" if name in benchmarks else " (no benchmark registered)"
+        table.add_row(name, ep.value, dist + bench, _transport_versions(ep), loads)
+    return table, ok
+
+
+def _settings_table(settings: Settings) -> Table:
+    table = Table(title="settings in effect (secrets masked)", title_justify="left")
+    for column in ("setting", "environment variable", "value", "from"):
+        table.add_column(column)
+    for name, field in type(settings).model_fields.items():
+        names = env_names(name, field)
+        given = next((n for n in names if n in os.environ), None)
+        source = f"${given}" if given else "default (or .env)"
+        table.add_row(name, " or ".join(names), masked_value(name, getattr(settings, name)), source)
+    return table
+
+
+def _line(what: str, probe: Probe) -> None:
+    mark = "[green]ok[/green]" if probe.ok else "[yellow]not available[/yellow]"
+    console.print(f"{what}: {mark}: {probe.detail}")
+
+
+def doctor(
+    check_ray: Annotated[
+        bool,
+        typer.Option("--check-ray", help="Also start (and stop) a local Ray instance: 10-30 s."),
+    ] = False,
+    broker_timeout: Annotated[
+        float, typer.Option(min=0.1, help="Seconds to wait for the broker.")
+    ] = 3.0,
+) -> None:
+    """Show installed backends, the settings in effect and whether services answer."""
+    healthy = True
+    table, loads = _backends_table()
+    healthy &= loads
+    console.print(table)
+    names = ", ".join(sorted(available_benchmarks())) or "none"
+    console.print(f"benchmarks (entry points: connector.benchmarks): {names}")
+    console.print()
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        console.print(f"[red]the settings are invalid:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+    console.print(_settings_table(settings))
+    console.print()
+    if settings.rabbitmq_url is not None:
+        url = settings.rabbitmq_url.get_secret_value()
+        _line(f"RabbitMQ broker at {mask_url(url)}", probe_broker(url, broker_timeout))
+    else:
+        probe = probe_broker(DEFAULT_RABBITMQ_URL, broker_timeout)
+        _line(f"RabbitMQ broker at {DEFAULT_RABBITMQ_URL} (the usual local address)", probe)
+        console.print(
+            "  RABBITMQ_URL is not set: the rabbitmq backend needs it, e.g. "
+            f"export RABBITMQ_URL={DEFAULT_RABBITMQ_URL}"
+        )
+    if "ray" in available_backends() or _installed("ray"):
+        _line("Ray", probe_ray(start=check_ray, address=settings.ray_address))
+    else:
+        console.print("Ray: not installed (pip install connector-ray)")
+    if not healthy:
+        raise typer.Exit(1)
+
+
+def _installed(distribution: str) -> bool:
+    try:
+        version(distribution)
+    except PackageNotFoundError:
+        return False
+    return True
