@@ -1,0 +1,78 @@
+"""Cross-package tests of the backend registry (entry-point group `connector.backends`).
+
+Every installed backend's entry point must load a `Connector` subclass that its distribution
+also exports at top level, and every workspace member must have registered, in the installed
+metadata, the names its pyproject.toml declares (a stale environment fails here: run
+`uv sync --all-packages`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import tomllib
+from importlib.metadata import entry_points
+from pathlib import Path
+
+import pytest
+
+from connector_core import BackendNotFoundError, Connector, get_backend
+from connector_core.registry import ENTRY_POINT_GROUP, available_backends
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _declared() -> dict[str, str]:
+    """Entry points declared by the workspace members that have source: name -> target."""
+    declared: dict[str, str] = {}
+    for pyproject in sorted((ROOT / "packages").glob("*/pyproject.toml")):
+        project = tomllib.loads(pyproject.read_text())["project"]
+        package = pyproject.parent / "src" / project["name"].replace("-", "_")
+        if (package / "__init__.py").is_file():
+            declared.update(project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {}))
+    return declared
+
+
+INSTALLED = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
+DECLARED = _declared()
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_entry_point_loads_a_connector_subclass(name: str) -> None:
+    (ep,) = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    target = ep.load()
+    assert isinstance(target, type)
+    assert issubclass(target, Connector)
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_get_backend_returns_the_entry_point_class(name: str) -> None:
+    (ep,) = entry_points(group=ENTRY_POINT_GROUP, name=name)
+    assert get_backend(name) is ep.load()
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_backend_class_is_exported_at_its_package_top_level(name: str) -> None:
+    cls = get_backend(name)
+    top_level = importlib.import_module(cls.__module__.partition(".")[0])
+    assert getattr(top_level, cls.__name__) is cls
+    assert cls.__name__ in getattr(top_level, "__all__", ())
+
+
+@pytest.mark.parametrize(("name", "target"), sorted(DECLARED.items()))
+def test_declared_entry_point_is_installed(name: str, target: str) -> None:
+    installed = available_backends()
+    assert name in installed, f"{name!r} is declared but not installed: run uv sync --all-packages"
+    assert installed[name].value == target
+
+
+def test_core_registers_the_asyncio_backend() -> None:
+    assert get_backend("asyncio").__name__ == "AsyncioConnector"
+
+
+def test_unknown_backend_error_lists_every_installed_backend() -> None:
+    with pytest.raises(BackendNotFoundError) as exc_info:
+        get_backend("carrier-pigeon")
+    message = str(exc_info.value)
+    assert "'carrier-pigeon'" in message
+    for name in INSTALLED:
+        assert name in message
