@@ -6,7 +6,9 @@ connector-ray, those that have source), this script:
 1. builds its wheel with ``uv build --package NAME`` into a temporary directory (core's too,
    since every sibling needs it, and no index has this version of it);
 2. makes a fresh virtual environment and installs that wheel (with the core wheel) into it,
-   taking third-party dependencies from the package index;
+   taking third-party dependencies from the package index; a distribution with extras is
+   checked a second time with all of them installed (core's ``cli`` extra must not bring a
+   transport either);
 3. in that environment, imports the package and checks that:
 
    - exactly its own transport is installed (core: none of pyzmq, aio-pika, ray; zmq: pyzmq
@@ -68,6 +70,8 @@ class Distribution:
     directory: Path
     entry_points: tuple[str, ...]
     """The names it registers under ``connector.backends``."""
+    extras: tuple[str, ...] = ()
+    """Its optional-dependency groups; it is also checked with all of them installed."""
 
     @property
     def has_source(self) -> bool:
@@ -116,6 +120,7 @@ def find_distributions(root: Path = ROOT) -> dict[str, Distribution]:
             import_name=name.replace("-", "_"),
             directory=pyproject.parent,
             entry_points=tuple(sorted(eps)),
+            extras=tuple(sorted(project.get("optional-dependencies", {}))),
         )
     return found
 
@@ -173,37 +178,47 @@ def _build(dist: Distribution, out_dir: Path) -> Path:
     return wheels[0]
 
 
-def check(dist: Distribution, core_wheel: Path, work: Path, python: str) -> Outcome:
-    """Builds, installs and probes one distribution in a fresh virtual environment.
+def check(
+    dist: Distribution,
+    wheel: Path,
+    core_wheel: Path,
+    work: Path,
+    python: str,
+    extras: Sequence[str] = (),
+) -> Outcome:
+    """Installs one distribution's wheel alone in a fresh virtual environment and probes it.
 
     Args:
         dist: The distribution to check.
+        wheel: Its wheel.
         core_wheel: connector-core's wheel, installed beside it.
         work: A scratch directory for this check.
         python: The interpreter (path or version) for the virtual environment.
+        extras: Optional-dependency groups to install with it.
 
     Returns:
         The outcome; problems are recorded on it, never raised.
     """
-    outcome = Outcome(dist.name)
+    label = f"{dist.name}[{','.join(extras)}]" if extras else dist.name
+    outcome = Outcome(label)
     try:
-        wheel = core_wheel if dist.name == CORE else _build(dist, work / "dist")
         with zipfile.ZipFile(wheel) as archive:
             if f"{dist.import_name}/py.typed" not in archive.namelist():
                 outcome.fail(f"{wheel.name} does not ship {dist.import_name}/py.typed")
         venv = work / "venv"
         _run(["uv", "venv", "--quiet", "--python", python, str(venv)], "uv venv")
         venv_python = venv / "bin" / "python"
-        wheels = sorted({str(core_wheel), str(wheel)})
+        target = f"{wheel}[{','.join(extras)}]" if extras else str(wheel)
+        requirements = [target] if wheel == core_wheel else [target, str(core_wheel)]
         _run(
-            ["uv", "pip", "install", "--quiet", "--python", str(venv_python), *wheels],
-            f"installing {dist.name} into a fresh environment",
+            ["uv", "pip", "install", "--quiet", "--python", str(venv_python), *requirements],
+            f"installing {label} into a fresh environment",
         )
         all_transports = sorted(TRANSPORTS.values())
         probe: Probe = json.loads(
             _run(
                 [str(venv_python), "-c", _PROBE, dist.import_name, json.dumps(all_transports)],
-                f"probing {dist.name}",
+                f"probing {label}",
             )
         )
     except RuntimeError as exc:
@@ -325,7 +340,26 @@ def main(argv: Sequence[str] | None = None) -> int:
                 outcomes.append(skipped)
                 continue
             print(f"checking {name} ...", flush=True)
-            outcomes.append(check(dist, core_wheel, work / name, args.python))
+            try:
+                wheel = core_wheel if name == CORE else _build(dist, work / name / "dist")
+            except RuntimeError as exc:
+                failed = Outcome(name)
+                failed.fail(str(exc))
+                outcomes.append(failed)
+                continue
+            outcomes.append(check(dist, wheel, core_wheel, work / name / "alone", args.python))
+            if dist.extras:
+                print(f"checking {name} with its extras {', '.join(dist.extras)} ...", flush=True)
+                outcomes.append(
+                    check(
+                        dist,
+                        wheel,
+                        core_wheel,
+                        work / name / "extras",
+                        args.python,
+                        extras=dist.extras,
+                    )
+                )
     except RuntimeError as exc:
         print(f"cannot build {CORE}: {exc}", file=sys.stderr)
         return 1
