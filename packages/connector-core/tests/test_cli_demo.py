@@ -10,7 +10,10 @@ pytest.importorskip("typer", reason="typer is absent: connector-core without its
 
 from typer.testing import CliRunner
 
+from connector_core import AsyncioChannel, AsyncioConnector, ChannelSetupError, ConnectorMode
+from connector_core.cli import demo_run
 from connector_core.cli.app import app
+from connector_core.cli.demo_crew import DemoError
 from connector_core.cli.demo_roles import job_value
 from connector_core.cli.demo_stats import Tally, percentile
 
@@ -77,3 +80,28 @@ def test_percentile_is_nearest_rank() -> None:
         99,
         100,
     )
+
+
+class _NoJobsForWorkers(AsyncioConnector):
+    """Its pipeline refuses receivers: every worker fails as it starts."""
+
+    async def connect_recv(self) -> AsyncioChannel:
+        if self.spec.mode is ConnectorMode.PIPELINE:
+            raise ChannelSetupError("no receivers today")
+        return await super().connect_recv()
+
+
+class _Quiet:
+    def started(self, in_process: bool) -> None: ...
+    def producing(self) -> None: ...
+    def progress(self, tally: Tally) -> None: ...
+
+
+async def test_demo_fails_with_the_reason_when_a_worker_fails(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(demo_run, "get_backend", lambda name: _NoJobsForWorkers)
+    with pytest.raises(
+        DemoError, match=r"worker 0 failed: \S*ChannelSetupError: no receivers today"
+    ):
+        await demo_run.run_demo(demo_run.DemoConfig("failing", 2, 10, timeout=30), _Quiet())

@@ -105,7 +105,8 @@ async def _collect(
                 observer.producing()
         elif kind == FAILED:
             _, role, error = message
-            raise DemoError(f"the {role} failed:\n{error}")
+            last = (str(error).strip().splitlines() or ["no traceback"])[-1]
+            raise DemoError(f"the {role} failed: {last}\n{error}")
         elif kind != PRODUCED:
             raise DemoError(f"unexpected message on the results connector: {message!r}")
 
@@ -155,10 +156,13 @@ async def run_demo(config: DemoConfig, observer: DemoObserver) -> tuple[Verdict,
                     raise outcome
             await crew.finish(timeout=config.timeout)
     except TimeoutError:
-        raise DemoError(
-            f"the demo did not finish within {config.timeout:g}s: {tally.delivered} of "
-            f"{config.messages} answers arrived"
-        ) from None
+        stuck = (
+            "every answer arrived, but the results stream did not end (a sender's close "
+            "did not reach the collector)"
+            if tally.delivered == config.messages
+            else f"{tally.delivered} of {config.messages} answers arrived"
+        )
+        raise DemoError(f"the demo did not finish within {config.timeout:g}s: {stuck}") from None
     finally:
         if crew is not None:
             await crew.abort()
