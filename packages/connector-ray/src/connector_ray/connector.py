@@ -1,0 +1,162 @@
+"""`RayConnector`: connections across a Ray cluster (registered as backend `ray`).
+
+A connector is a small picklable description: spec, `maxsize`, batch size, hub actor options,
+the signing codec (key included), the job id and, once known, the Ray cluster's address.
+Building one does no I/O. `connect_send()` / `connect_recv()` initialise Ray if needed (one
+log line), create or find the connection's hub actor by name (`connector-<job id>-<spec
+id>` in Ray namespace `connector`, see `connector_ray.runtime`) and register one sender or
+receiver with it. A copy of the connector, passed to a Ray task or actor or pickled to a plain
+process (which joins the cluster at the carried address), therefore finds the same actor and
+joins the same connection.
+
+Restarts: hub actors are created with `max_restarts=0` unless `actor_options` says
+otherwise. A restarted hub keeps its name, so new `connect_*()` calls reach it, but it starts
+empty: buffered messages, the sender/receiver registrations and pubsub subscriptions are
+lost. Existing channels detect that (the hub no longer knows their id) and raise
+`ChannelError` rather than silently missing messages or never seeing the end of the stream.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from dependency_injector.wiring import Provide, inject
+
+from connector_core.channel import CHAN_MAXSIZE
+from connector_core.connector import Connector
+from connector_core.di import DI, new_job_id, wire
+from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
+from connector_core.serde import Serializer
+from connector_core.settings import Settings
+from connector_core.spec import ConnectorMode
+from connector_ray import runtime
+from connector_ray.channel import _RECV, _SEND, DEFAULT_BATCH_SIZE, RayChannel, actor_options_for
+from connector_ray.hub import ENDED, OK, RECV, RELEASED, SEND
+
+__all__ = ["RayConnector"]
+
+_CONNECT_ATTEMPTS = 3
+
+
+class RayConnector(Connector):
+    """RayConnector connects components using RayChannel."""
+
+    @inject
+    def __init__(
+        self,
+        *args: Any,
+        maxsize: int = CHAN_MAXSIZE,
+        actor_options: Mapping[str, Any] | None = None,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        address: str | None = None,
+        job_id: str | None = None,
+        serializer: Serializer | str | None = None,
+        settings: Settings = Provide[DI.settings],
+        **kwargs: Any,
+    ) -> None:
+        """Creates the connector; does no I/O and needs no running event loop.
+
+        Args:
+            *args: The spec, then anything `Connector` accepts.
+            maxsize: Optional; frames the hub buffers (per subscriber in pubsub) before
+                senders wait (`<= 0`: unbounded).
+            actor_options: Optional; Ray options for the hub actor, updating the default
+                `{"num_cpus": 0}` (e.g. `{"resources": {...}}` to place it).
+            batch_size: Optional; most messages per actor call (capped by `maxsize`).
+            address: Optional; the Ray cluster to join if Ray is not initialised (default:
+                the `CONNECTOR_RAY_ADDRESS` setting, then Ray's own defaults).
+            job_id: Optional; names the hub actor so runs never mix (default: the
+                `CONNECTOR_JOB_ID` setting, else a fresh id per connector).
+            serializer: Optional; a serializer object or name overriding the setting.
+            settings: Optional; the settings to use (default: injected by `DI`).
+            **kwargs: Passed to `Connector`.
+
+        Raises:
+            TypeError: If the spec, `maxsize` or `actor_options` has the wrong type.
+            ValueError: If `actor_options` names the actor, or `batch_size` is not >= 1.
+        """
+        super().__init__(*args, maxsize=maxsize, **kwargs)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        self.actor_options = actor_options_for(actor_options)
+        self.batch_size = batch_size
+        self.job_id = job_id or settings.job_id or new_job_id()
+        self.codec = settings.make_codec(serializer)
+        self._address = address or settings.ray_address
+
+    @property
+    def actor_name(self) -> str:
+        """The name of this connection's hub actor (in Ray namespace `connector`)."""
+        return runtime.actor_name(self.job_id, self.id)
+
+    @property
+    def address(self) -> str | None:
+        """The Ray cluster this connector joins when Ray is not initialised, if known."""
+        return self._address or runtime.cluster_address()
+
+    async def connect_send(self) -> RayChannel:
+        """Returns a RayChannel for sending messages.
+
+        Raises:
+            ChannelClosedError: If every sender of this connection has already closed.
+            ChannelSetupError: If Ray or the hub actor cannot be reached.
+        """
+        return await self._connect(_SEND)
+
+    async def connect_recv(self) -> RayChannel:
+        """Returns a RayChannel for receiving messages, registered at the hub on return.
+
+        Raises:
+            ChannelSetupError: If Ray or the hub actor cannot be reached.
+        """
+        return await self._connect(_RECV)
+
+    async def _connect(self, role: int) -> RayChannel:
+        runtime.ensure_ray(self._address)
+        pubsub = self.spec.mode is ConnectorMode.PUBSUB
+        last: Exception | None = None
+        for _ in range(_CONNECT_ATTEMPTS):
+            handle = runtime.hub_actor(self.actor_name, pubsub, self.maxsize, self.actor_options)
+            try:
+                reply = await runtime.call(
+                    "connect", handle.register.remote(SEND if role == _SEND else RECV)
+                )
+            except ChannelError as exc:  # the actor died between lookup and call: retry
+                last = exc
+                continue
+            if reply.status == RELEASED:  # the connection just ended: start a new one
+                runtime.kill(handle)
+                last = ChannelError("the previous hub of this connection was being released")
+                continue
+            if reply.status == ENDED:
+                raise ChannelClosedError(
+                    f"every sender of {self.id!r} has already closed: the connection has "
+                    "ended; build a new connector (or use a new job id) to start another"
+                )
+            if reply.status != OK:  # pragma: no cover - the hub answers nothing else
+                raise ChannelSetupError(f"the hub actor refused to register: {reply.status}")
+            return RayChannel._attach(
+                handle,
+                role,
+                reply,
+                maxsize=self.maxsize,
+                codec=self.codec,
+                batch_size=self.batch_size,
+                pubsub=pubsub,
+            )
+        raise ChannelSetupError(
+            f"cannot reach the hub actor {self.actor_name!r} after {_CONNECT_ATTEMPTS} "
+            f"attempts: {last}"
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_address"] = self.address
+        return state
+
+    def __repr__(self) -> str:
+        return f"RayConnector({self.id!r}, mode={self.spec.mode.value!r}, job_id={self.job_id!r})"
+
+
+wire(__name__)

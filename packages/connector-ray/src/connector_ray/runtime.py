@@ -1,0 +1,160 @@
+"""Ray plumbing: starting or joining Ray, finding a connection's hub actor, Ray errors.
+
+Hub actors are *named* and live in the Ray namespace `connector`, so any process attached to
+the cluster (the driver, a Ray task or actor, a plain process that called `ray.init(address=
+...)`) finds the same actor by name: `connector-<job id>-<spec id>`. They are created lazily
+by the first `connect_*()` (`get_if_exists=True`, so concurrent first connects agree on one
+actor) and are *detached*: the process that happened to create one may exit while others go
+on using it. They are killed when the connection is over (see `connector_ray.hub`); after a
+crash, `purge(job_id)` kills what a run left behind.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Awaitable, Mapping
+from typing import Any, Final
+
+import ray
+from ray.exceptions import RayActorError, RayError
+
+from connector_core.exceptions import ChannelError, ChannelSetupError
+from connector_ray.hub import ChannelHub, Reply
+
+__all__ = [
+    "NAMESPACE",
+    "RESERVED_ACTOR_OPTIONS",
+    "actor_name",
+    "call",
+    "cluster_address",
+    "ensure_ray",
+    "hub_actor",
+    "kill",
+    "purge",
+]
+
+_log = logging.getLogger("connector_ray")
+
+NAMESPACE: Final = "connector"
+"""The Ray namespace of every hub actor."""
+
+RESERVED_ACTOR_OPTIONS: Final = frozenset({"name", "namespace", "get_if_exists", "lifetime"})
+"""Actor options the connector sets itself and refuses from users."""
+
+_HubActor: Any = ray.remote(ChannelHub)
+_init_lock = threading.Lock()
+
+
+def actor_name(job_id: str, connector_id: str) -> str:
+    """Returns the hub actor's name for one connection of one job."""
+    return f"connector-{job_id}-{connector_id}"
+
+
+def ensure_ray(address: str | None) -> None:
+    """Initialises Ray in this process if it is not, logging one line when it does.
+
+    Args:
+        address: The cluster to join (as for `ray.init(address=...)`); `None` joins the
+            cluster named by `RAY_ADDRESS` or starts a local one.
+
+    Raises:
+        ChannelSetupError: If Ray cannot start or reach the cluster.
+    """
+    if ray.is_initialized():
+        return
+    with _init_lock:
+        if ray.is_initialized():
+            return
+        where = f"joining the Ray cluster at {address}" if address else "ray.init() with defaults"
+        _log.info("connector_ray: Ray is not initialised in this process; %s", where)
+        try:
+            ray.init(address=address)
+        except Exception as exc:
+            raise ChannelSetupError(
+                f"cannot initialise Ray ({where}): {exc}. Start a cluster with `ray start "
+                "--head`, set CONNECTOR_RAY_ADDRESS, or call ray.init() before connecting."
+            ) from exc
+
+
+def cluster_address() -> str | None:
+    """Returns this process's Ray cluster address (GCS), or None if Ray is not running."""
+    if not ray.is_initialized():
+        return None
+    address: str | None = ray.get_runtime_context().gcs_address
+    return address
+
+
+async def call(what: str, ref: Awaitable[Reply]) -> Reply:
+    """Awaits one hub call, translating Ray failures.
+
+    Raises:
+        ChannelError: If the hub actor died or the call failed inside Ray.
+    """
+    try:
+        return await ref
+    except RayActorError as exc:
+        raise ChannelError(
+            f"the channel's Ray actor is gone ({what}): {exc.__class__.__name__}; this "
+            "connection cannot deliver any more messages"
+        ) from exc
+    except RayError as exc:
+        raise ChannelError(f"Ray failed during {what}: {exc}") from exc
+
+
+def hub_actor(name: str, pubsub: bool, maxsize: int, options: Mapping[str, Any]) -> Any:
+    """Returns the handle of the named hub actor, creating it if it does not exist.
+
+    Raises:
+        ChannelSetupError: If Ray refuses the actor options or cannot create the actor.
+    """
+    try:
+        return _HubActor.options(
+            name=name,
+            namespace=NAMESPACE,
+            lifetime="detached",
+            get_if_exists=True,
+            **options,
+        ).remote(pubsub, maxsize)
+    except (TypeError, ValueError) as exc:
+        raise ChannelSetupError(f"Ray refused the actor options {dict(options)!r}: {exc}") from exc
+    except RayError as exc:
+        raise ChannelSetupError(f"cannot create the hub actor {name!r}: {exc}") from exc
+
+
+def kill(handle: Any) -> None:
+    """Kills a hub actor (idempotent; a dead actor is fine)."""
+    try:
+        ray.kill(handle, no_restart=True)
+    except (RayError, ValueError) as exc:  # pragma: no cover - already gone
+        _log.debug("connector_ray: killing a hub actor failed: %s", exc)
+
+
+def purge(job_id: str) -> list[str]:
+    """Kills every hub actor of a job, e.g. what a crashed run left behind.
+
+    Args:
+        job_id: The job id the run's connectors used (`RayConnector.job_id`).
+
+    Returns:
+        The names of the actors killed.
+
+    Raises:
+        ValueError: If `job_id` is empty.
+        ChannelSetupError: If Ray is not initialised.
+    """
+    if not job_id:
+        raise ValueError("purge needs the job id of the run to clean up")
+    if not ray.is_initialized():
+        raise ChannelSetupError("purge needs Ray: call ray.init(address=...) first")
+    prefix = f"connector-{job_id}-"
+    killed: list[str] = []
+    for entry in ray.util.list_named_actors(all_namespaces=True):
+        if entry["namespace"] == NAMESPACE and entry["name"].startswith(prefix):
+            try:
+                handle = ray.get_actor(entry["name"], namespace=NAMESPACE)
+            except ValueError:
+                continue
+            kill(handle)
+            killed.append(entry["name"])
+    return killed
