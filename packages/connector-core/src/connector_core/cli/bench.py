@@ -29,15 +29,14 @@ __all__ = ["bench", "machine_summary"]
 console = make_console()
 
 _COLUMNS = (
-    ("backend", "backend", "left"),
-    ("scenario", "scenario", "left"),
-    ("baseline (bare transport)", "baseline", "left"),
-    ("messages", "messages", "right"),
-    ("msgs/s", "msgs_per_s", "right"),
-    ("baseline msgs/s", "baseline_msgs_per_s", "right"),
-    ("ratio", "ratio", "right"),
-    ("p50 us", "p50_us", "right"),
-    ("p99 us", "p99_us", "right"),
+    ("backend", "left"),
+    ("scenario", "left"),
+    ("baseline (bare transport)", "left"),
+    ("msgs/s", "right"),
+    ("baseline msgs/s", "right"),
+    ("ratio", "right"),
+    ("p50 / p99 us", "right"),
+    ("baseline p50 / p99 us", "right"),
 )
 
 
@@ -70,23 +69,35 @@ def _ratio_cell(row: dict[str, object]) -> str:
     return f"{ratio:.3g}x"
 
 
+def _latency_cell(row: dict[str, object], prefix: str = "") -> str:
+    p50, p99 = row.get(f"{prefix}p50_us"), row.get(f"{prefix}p99_us")
+    if p50 is None and p99 is None:
+        return "-"
+    return f"{_cell(p50)} / {_cell(p99)}"
+
+
 def _table(rows: list[dict[str, object]], title: str) -> Table:
-    table = Table(title=title, title_justify="left", show_lines=False)
-    for header, _, justify in _COLUMNS:
+    table = Table(title=title, title_justify="left")
+    for header, justify in _COLUMNS:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in rows:
         note = row.get("note")
         if note is not None and row.get("msgs_per_s") is None:
+            blanks = [""] * (len(_COLUMNS) - 3)
             table.add_row(
-                str(row.get("backend")),
-                f"[yellow]cannot run: {note}[/yellow]",
-                *([""] * (len(_COLUMNS) - 2)),
+                str(row.get("backend")), "[yellow]cannot run[/yellow]", str(note), *blanks
             )
             continue
-        cells = [
-            _ratio_cell(row) if key == "ratio" else _cell(row.get(key)) for _, key, _ in _COLUMNS
-        ]
-        table.add_row(*cells)
+        table.add_row(
+            _cell(row.get("backend")),
+            _cell(row.get("scenario")),
+            _cell(row.get("baseline")),
+            _cell(row.get("msgs_per_s")),
+            _cell(row.get("baseline_msgs_per_s")),
+            _ratio_cell(row),
+            _latency_cell(row),
+            _latency_cell(row, "baseline_"),
+        )
     return table
 
 
@@ -144,7 +155,8 @@ def bench(
     console.print(_table(rows, title))
     console.print(
         "ratio = backend msgs/s / bare transport msgs/s, both measured in the same run; "
-        "latency: percentiles of one hop, in microseconds"
+        "latency: p50 / p99 in microseconds from send() to recv(), as each benchmark's "
+        "module describes"
     )
     if json_file is not None:
         payload = {
