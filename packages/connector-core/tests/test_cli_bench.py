@@ -42,6 +42,8 @@ def test_bench_gives_a_backend_that_cannot_run_a_row_saying_why(
 ) -> None:
     result, out, _ = quick_run
     rows = json.loads(out.read_text())["rows"]
+    statuses = json.loads(out.read_text())["backends"]
+    assert (statuses["asyncio"]["status"], statuses["nosuch"]["status"]) == ("ok", "unavailable")
     assert [row["note"] for row in rows if row["backend"] == "nosuch"] == [
         "not installed: pip install connector-nosuch"
     ]

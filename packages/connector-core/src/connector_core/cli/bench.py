@@ -164,6 +164,7 @@ def bench(
             "quick": quick,
             "machine": machine_summary(),
             "python": sys.version.split()[0],
+            "backends": {o.backend: {"status": o.status, "seconds": o.seconds} for o in outcomes},
             "rows": rows,
         }
         json_file.parent.mkdir(parents=True, exist_ok=True)
