@@ -1,0 +1,471 @@
+"""`RabbitMQChannel`: one sender or receiver of a connection through a RabbitMQ broker.
+
+Topology (see `connector_rabbitmq.topology` for the names; the broker holds everything, no
+party binds or listens, so any process with the pickled connector and `RABBITMQ_URL` joins):
+
+- **pipeline**: senders publish to a direct exchange bound to one durable queue with
+  `x-max-length`; every receiver consumes that queue (competing consumers). The queue is
+  declared by the first party of either kind, so messages sent before any receiver
+  connected wait for one.
+- **pubsub**: senders publish to a fanout exchange; each receiver declares and binds its own
+  queue before `connect_recv()` returns, so it gets every message sent afterwards. The
+  queue is not `exclusive`: an exclusive queue dies with its connection and would lose its
+  backlog when the broker drops the connection; instead the receiver deletes it when it
+  closes, and `x-expires` removes it if the receiver crashed.
+
+Delivery is at least once end to end and exactly once in normal operation: persistent
+messages, publisher confirms (`connector_rabbitmq.publisher`), `basic.consume` with a
+prefetch window and acknowledgement after hand-over (`connector_rabbitmq.consumer`),
+duplicates after a redelivery dropped by message id.
+
+Close: each connection has a control log (`connector_rabbitmq.control`). A sender's
+`close()` flushes and waits for every confirm, appends `close` to the log and then publishes
+its end-of-stream marker behind its data. Pubsub: a receiver is done when, for every sender
+of the ended connection, it saw that sender's marker in its own queue (or the sender had
+closed before it joined). Pipeline: the receiver that takes a sender's marker appends
+`drained`; once every sender is drained, each receiver cancels its consumer (so nothing is
+still on its way to it), hands out what it holds and checks that the shared queue is empty
+(re-consuming if a crashed or closing peer returned messages to it). Then `recv()` raises
+`ChannelClosedError` in every receiver.
+
+A receiver's `close()` acknowledges what it handed out and closes its AMQP channel: the
+broker requeues the rest for the others. The last party to close (per the log: the
+connection ended, every sender closed, every receiver left) deletes the connection's
+queues, exchanges and log, unless a pipeline queue still holds messages for a later
+receiver.
+
+What a crash loses: nothing the broker confirmed. A sender killed before `close()` returned
+can lose what it had buffered (at most one batch plus its buffer) and the connection never
+ends; a killed receiver's unacknowledged messages are redelivered to the others. A crashed
+run's leftovers are removed with `connector_rabbitmq.purge`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from functools import partial
+from typing import Any, Final, TypeVar, cast
+
+from aio_pika.abc import (
+    AbstractExchange,
+    AbstractQueue,
+    AbstractRobustChannel,
+    AbstractRobustConnection,
+)
+
+from connector_core.channel import CHAN_MAXSIZE
+from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
+from connector_core.serde import SerdeChannel
+from connector_core.spec import ConnectorMode
+from connector_rabbitmq.cleanup import delete_connection
+from connector_rabbitmq.consumer import Consumer, Delivery
+from connector_rabbitmq.control import CLOSE, DRAINED, END, JOIN, LEAVE, ControlLog
+from connector_rabbitmq.envelope import EnvelopeError
+from connector_rabbitmq.publisher import Publisher
+from connector_rabbitmq.topology import Names, limits
+
+__all__ = ["RabbitMQChannel"]
+
+_log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+
+_LET_DELIVERIES_LAND: Final = 3
+"""Loop iterations that let deliveries already read from the socket reach the FIFO."""
+_REFILL_WAIT: Final = 0.2
+"""Seconds a finishing pipeline receiver waits for requeued messages before re-checking."""
+
+
+@dataclass(eq=False)
+class Membership:
+    """What ties a channel to its connection: the control log and where to clean up."""
+
+    connection: AbstractRobustConnection
+    names: Names
+    mode: ConnectorMode
+    party: str
+    """This channel's id in the log (`s-...` for senders, `r-...` for receivers)."""
+    log: ControlLog
+    end_grace: float
+    """Seconds the connection must stay quiescent before a receiver ends it."""
+    channels: list[AbstractRobustChannel] = field(default_factory=list)
+    """AMQP channels this channel owns (closed on close)."""
+
+
+class RabbitMQChannel(SerdeChannel):
+    """RabbitMQChannel for sending and receiving messages via RabbitMQ AMQP broker.
+
+    Channels are normally made by `RabbitMQConnector.connect_send()` / `connect_recv()`,
+    which also tie them to the connection's control log (close semantics, cleanup). A
+    channel made directly from an exchange and/or a queue is a bare transport: it batches,
+    confirms, acknowledges and deduplicates the same way, but only its own `close()` ends
+    its `recv()`.
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        send_exchange: AbstractExchange | None = None,
+        recv_queue: AbstractQueue | None = None,
+        topic: str = "",
+        maxsize: int = CHAN_MAXSIZE,
+        **kwargs: Any,
+    ) -> None:
+        """Instantiates a RabbitMQChannel.
+
+        Uses the RabbitMQ AMQP message broker to provide communication between components
+        on different processes. Requires a broker at `RABBITMQ_URL`.
+
+        Args:
+            *args: Passed to `SerdeChannel`.
+            send_exchange: Optional; The RabbitMQ exchange for sending messages (its
+                channel must have publisher confirms on, aio-pika's default).
+            recv_queue: Optional; The RabbitMQ queue for receiving messages.
+            topic: Optional; The routing key of sent messages, defaults to "" (a fanout
+                exchange ignores it).
+            maxsize: Optional; The message capacity (see `connector_rabbitmq.topology`).
+            **kwargs: Passed to `SerdeChannel` (e.g. `codec=`).
+        """
+        super().__init__(*args, maxsize=maxsize, **kwargs)
+        self.topic = topic
+        self._limits = limits(maxsize)
+        self._publisher: Publisher | None = None
+        self._consumer: Consumer | None = None
+        self._membership: Membership | None = None
+        self._wakeup = asyncio.Event()
+        self._eos_seen: set[str] = set()
+        self._refilling = False
+        self._ended = False
+        self._closing: asyncio.Task[None] | None = None
+        self._grace_key = -1
+        self._grace_deadline = 0.0
+        self._wait_limit: float | None = None
+        self._steps: dict[str, asyncio.Task[Any]] = {}
+        if send_exchange is not None:
+            self._publisher = Publisher(
+                cast(Any, send_exchange).channel,
+                send_exchange,
+                topic,
+                sender_id=f"s-{id(self):x}",
+                batch_items=self._limits.batch_items,
+                buffer_limit=self._limits.sender_buffer,
+            )
+        if recv_queue is not None:
+            self._consumer = Consumer(
+                cast(Any, recv_queue).channel,
+                recv_queue,
+                self._limits.prefetch,
+                notify=self._wakeup,
+            )
+
+    # -- wiring, used by RabbitMQConnector ----------------------------------------------
+
+    def _join(self, membership: Membership) -> None:
+        self._membership = membership
+        if self._publisher is not None:
+            self._publisher.sender_id = membership.party
+        membership.log.on_change(self._wakeup.set)
+
+    async def _start_consuming(self) -> None:
+        if self._consumer is not None:
+            await self._consumer.start()
+
+    @property
+    def duplicates(self) -> int:
+        """Frames this receiver skipped as already handed out (redelivered copies)."""
+        return self._consumer.duplicates if self._consumer is not None else 0
+
+    # -- sending ------------------------------------------------------------------------
+
+    async def send_bytes(self, msg: bytes) -> None:
+        """Sends one frame: buffers it for the next batch, waiting while the buffer is full.
+
+        Args:
+            msg: The frame.
+
+        Raises:
+            ChannelClosedError: If the channel is closed (also while waiting).
+            ChannelError: If this channel cannot send, or publishing failed for good.
+        """
+        self._check_open()
+        publisher = self._publisher
+        if publisher is None:
+            raise ChannelError("this channel was made by connect_recv(): it cannot send")
+        while publisher.full():
+            await publisher.wait_for_room()
+            self._check_open()
+        try:
+            publisher.add(msg)
+        except Exception as exc:
+            raise ChannelError(f"publishing to RabbitMQ failed: {exc!r}") from exc
+
+    async def flush(self) -> None:
+        """Waits until the broker has confirmed everything this channel sent so far.
+
+        Raises:
+            ChannelError: If publishing failed for good.
+        """
+        if self._publisher is not None:
+            try:
+                await self._publisher.flush()
+            except Exception as exc:
+                raise ChannelError(f"publishing to RabbitMQ failed: {exc!r}") from exc
+
+    # -- receiving ----------------------------------------------------------------------
+
+    async def recv(self) -> Any:
+        """Receives, verifies and deserializes the next item.
+
+        Raises:
+            ChannelClosedError: When every sender has closed and everything was delivered,
+                or this channel was closed.
+            ChannelDecodeError: If a correctly signed message does not deserialize (the
+                AMQP message holding it is dead-lettered; the next `recv()` goes on).
+            ChannelError: If this channel was made by `connect_send()`.
+        """
+        try:
+            return await super().recv()
+        except ChannelDecodeError:
+            self._mark_current_bad()
+            raise
+
+    def reject(self, reason: BaseException | str) -> None:
+        """Counts a frame that failed verification and dead-letters the message it came in."""
+        self._mark_current_bad()
+        super().reject(reason)
+
+    def _mark_current_bad(self) -> None:
+        current = self._current
+        if current is not None:
+            current.bad = True
+
+    _current: Delivery | None = None
+
+    async def recv_bytes(self) -> bytes:
+        """Receives the next frame, waiting for one or for the end of the connection.
+
+        Raises:
+            ChannelClosedError: When the connection has ended or this channel is closed.
+            ChannelError: If this channel was made by `connect_send()`.
+        """
+        consumer = self._consumer
+        if consumer is None:
+            raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        while True:
+            if self._is_closed:
+                raise ChannelClosedError("RabbitMQChannel is closed: cannot receive")
+            if self._ended:
+                raise ChannelClosedError("every sender has closed and all was delivered")
+            self._wakeup.clear()
+            got = consumer.next_frame()
+            if isinstance(got, tuple):
+                self._current, frame = got
+                return frame
+            self._current = None
+            if got is not None:
+                await self._shielded("settle", partial(self._settle_special, consumer, got))
+                continue
+            if await self._shielded("over", partial(self._connection_over, consumer)):
+                self._ended = True
+                continue
+            if consumer.fifo:
+                continue
+            limit, self._wait_limit = self._wait_limit, None
+            if limit is None:
+                await self._wakeup.wait()
+            else:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(limit):
+                        await self._wakeup.wait()
+
+    async def _shielded(self, name: str, step: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        """Runs a step that talks to the broker so that cancelling `recv()` cannot cut it.
+
+        aiormq closes an AMQP channel whose RPC is cancelled half-way, so the step runs in a
+        task of its own; a `recv()` cancelled while it runs leaves it running, and the next
+        `recv()` waits for the same task instead of starting another.
+        """
+        task = self._steps.get(name)
+        if task is None:
+            task = self._steps[name] = asyncio.get_running_loop().create_task(step())
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._steps.pop(name, None)
+
+    async def _settle_special(self, consumer: Consumer, delivery: Delivery) -> None:
+        """Handles an end-of-stream marker or a malformed message at the head of the FIFO."""
+        if not delivery.is_eos:
+            delivery.bad = True
+            consumer.finish(delivery)
+            super().reject(EnvelopeError(delivery.error or "malformed message"))
+            return
+        if delivery.done:
+            return
+        membership = self._membership
+        if membership is not None and membership.mode is ConnectorMode.PIPELINE:
+            await membership.log.append(DRAINED, delivery.sender)
+        self._eos_seen.add(delivery.sender)
+        consumer.finish(delivery)
+
+    async def _connection_over(self, consumer: Consumer) -> bool:
+        membership = self._membership
+        if membership is None:
+            return False
+        state = membership.log.state
+        me = membership.party
+        if f"{JOIN}:{me}" not in state.seen:
+            return False
+        if state.end_senders is None:
+            if state.quiescent():
+                await self._count_down_grace(membership)
+            return False
+        if membership.mode is ConnectorMode.PUBSUB:
+            before = state.closed_at_join.get(me, frozenset())
+            done = all(s in before or s in self._eos_seen for s in state.end_senders)
+            return done and not consumer.fifo
+        if not state.end_senders <= state.drained:
+            return False
+        # Every sender's marker was taken from the shared queue, so all their messages were
+        # dispatched. Stop consuming, let what is already on its way land, hand it out, and
+        # end only if the queue is still empty (a closing or crashed peer may have returned
+        # messages to it).
+        if consumer.consuming:
+            await consumer.cancel()
+            for _ in range(_LET_DELIVERIES_LAND):
+                await asyncio.sleep(0)
+        if consumer.fifo:
+            return False
+        if self._refilling:
+            self._refilling = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_REFILL_WAIT):
+                    await self._wakeup.wait()
+            return False
+        if await self._ready_messages(consumer) == 0:
+            return True
+        self._refilling = True
+        await consumer.start()
+        return False
+
+    async def _count_down_grace(self, membership: Membership) -> None:
+        """Ends the connection once it has stayed quiescent for the grace period."""
+        state = membership.log.state
+        now = asyncio.get_running_loop().time()
+        if self._grace_key != state.offset:
+            self._grace_key = state.offset
+            self._grace_deadline = now + membership.end_grace
+        if now >= self._grace_deadline:
+            await membership.log.append(END, f"{membership.party}@{state.offset}")
+        else:
+            self._wait_limit = self._grace_deadline - now
+
+    async def _ready_messages(self, consumer: Consumer) -> int:
+        channel = await consumer.channel.get_underlay_channel()
+        result = await channel.queue_declare(consumer.queue.name, passive=True)
+        return int(result.message_count or 0)
+
+    # -- closing ------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Closes the RabbitMQChannel; closing twice is harmless.
+
+        A sender flushes (waits for every confirm), then announces its close and sends its
+        end-of-stream marker. A receiver acknowledges what it handed out and returns the
+        rest to the broker. The last party of the connection deletes its broker objects.
+
+        Raises:
+            ChannelError: If a sender's buffered items could not be published.
+        """
+        if self._closing is None:
+            self._is_closed = True
+            self._wakeup.set()
+            if self._publisher is not None:
+                self._publisher.wake()
+            self._closing = asyncio.get_running_loop().create_task(self._close())
+        await asyncio.shield(self._closing)
+
+    async def _close(self) -> None:
+        membership = self._membership
+        error: BaseException | None = None
+        try:
+            if self._publisher is not None:
+                try:
+                    await self._publisher.flush()
+                    if membership is not None:
+                        await membership.log.append(CLOSE, membership.party)
+                        await self._publisher.publish_marker()
+                except Exception as exc:
+                    error = exc
+                await self._publisher.stop()
+            if self._consumer is not None:
+                await self._consumer.cancel()
+                await self._consumer.flush_acks()
+                if membership is not None and membership.mode is ConnectorMode.PUBSUB:
+                    with contextlib.suppress(Exception):
+                        await self._consumer.queue.delete(if_unused=False, if_empty=False)
+                if membership is not None:
+                    await membership.log.append(LEAVE, membership.party)
+            if membership is not None:
+                await self._last_one_out(membership)
+        finally:
+            if membership is not None:
+                for channel in membership.channels:
+                    with contextlib.suppress(Exception):
+                        await channel.close()
+        if error is not None:
+            raise ChannelError(f"publishing to RabbitMQ failed: {error!r}") from error
+
+    async def _last_one_out(self, membership: Membership) -> None:
+        kind = CLOSE if self._publisher is not None else LEAVE
+        log = membership.log
+        try:
+            if not log.reading:
+                await log.start()
+            state = await log.wait_for(kind, membership.party)
+            if state.end_senders is None and state.quiescent() and not state.live_receivers():
+                # Nobody is left to count down the grace period: end the connection now.
+                marker = f"{membership.party}@close"
+                await log.append(END, marker)
+                state = await log.wait_for(END, marker)
+            await log.stop()
+            if state.everyone_gone():
+                undrained = (state.opened | state.late) - state.drained
+                await delete_connection(
+                    membership.connection,
+                    membership.names,
+                    membership.mode,
+                    [q for q in state.joined.values() if q != membership.names.work],
+                    markers=len(undrained),
+                )
+        except Exception as exc:  # cleanup is best effort; purge() removes leftovers
+            _log.warning("could not clean up %s on the broker: %r", membership.names.prefix, exc)
+
+    # -- statistics ---------------------------------------------------------------------
+
+    def _buffered(self) -> int:
+        buffered = 0
+        if self._publisher is not None:
+            buffered += self._publisher.buffered
+        if self._consumer is not None:
+            buffered += self._consumer.pending_frames()
+        return buffered
+
+    def _peer_counts(self) -> tuple[int, int]:
+        membership = self._membership
+        if membership is None:
+            return (int(self._publisher is not None), int(self._consumer is not None))
+        state = membership.log.state
+        senders = len((state.opened | state.late) - state.closed)
+        receivers = len(set(state.joined) - state.left)
+        return (senders, receivers)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a RabbitMQChannel holds a live broker connection and cannot be pickled; pickle "
+            "the RabbitMQConnector and connect in the other process"
+        )

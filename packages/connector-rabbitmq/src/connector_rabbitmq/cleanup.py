@@ -1,0 +1,126 @@
+"""Deleting a connection's broker objects: by its last party, or by `purge` after a crash."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterable
+
+from aio_pika.abc import AbstractRobustConnection
+from aiormq.abc import AbstractChannel
+from aiormq.exceptions import ChannelNotFoundEntity
+
+from connector_core.spec import ConnectorMode
+from connector_rabbitmq.topology import Names
+
+__all__ = ["delete_connection", "leftovers", "queue_length"]
+
+_log = logging.getLogger(__name__)
+
+
+async def queue_length(channel: AbstractChannel, name: str) -> int | None:
+    """Messages ready in queue `name`, or None if it does not exist.
+
+    A passive declare of a missing queue closes the AMQP channel: pass a throwaway channel.
+    """
+    try:
+        result = await channel.queue_declare(name, passive=True)
+    except ChannelNotFoundEntity:
+        return None
+    return int(result.message_count or 0)
+
+
+async def delete_connection(
+    connection: AbstractRobustConnection,
+    names: Names,
+    mode: ConnectorMode | None,
+    queues: Iterable[str] = (),
+    *,
+    keep_pending_work: bool = True,
+    markers: int = 0,
+) -> bool:
+    """Deletes the queues, exchanges and control log of one connection.
+
+    Args:
+        connection: An open broker connection.
+        names: The connection's names.
+        mode: The connection's mode; None deletes the objects of both modes.
+        queues: More queues to delete (the subscriber queues named in the control log).
+        keep_pending_work: Optional; if True (the default) and the pipeline queue still
+            holds messages, delete nothing: a later receiver will take them.
+        markers: Optional; end-of-stream markers known to wait in the pipeline queue
+            (of senders no receiver drained). They sit behind their sender's data, so a
+            queue holding no more messages than that holds no data, and is deleted.
+
+    Returns:
+        True if the objects were deleted, False if they were kept for pending work.
+
+    Raises:
+        aio_pika.exceptions.AMQPError: If the broker refuses a deletion.
+    """
+    robust = connection.channel(publisher_confirms=False)
+    await robust.initialize()
+    try:
+        channel = await robust.get_underlay_channel()
+        if keep_pending_work and mode is not ConnectorMode.PUBSUB:
+            pending = await queue_length(channel, names.work)
+            if channel.is_closed:
+                await robust.close()
+                robust = connection.channel(publisher_confirms=False)
+                await robust.initialize()
+                channel = await robust.get_underlay_channel()
+            if pending is not None and pending > markers:
+                _log.info("kept %s: %d messages wait for a receiver", names.work, pending)
+                return False
+        dead = await queue_length(channel, names.dead_letters)
+        if dead:
+            _log.warning("deleting %s with %d dead-lettered messages", names.dead_letters, dead)
+        if channel.is_closed:
+            await robust.close()
+            robust = connection.channel(publisher_confirms=False)
+            await robust.initialize()
+            channel = await robust.get_underlay_channel()
+        for queue in [*queues, names.work, names.dead_letters, names.control]:
+            if queue:
+                await channel.queue_delete(queue)
+        for exchange in (names.work, names.fanout, names.dead_letter_exchange):
+            await channel.exchange_delete(exchange)
+        return True
+    finally:
+        with contextlib.suppress(Exception):
+            await robust.close()
+
+
+async def leftovers(
+    connection: AbstractRobustConnection, names: Names, queues: Iterable[str] = ()
+) -> list[str]:
+    """Which of a connection's broker objects exist now (by passive declares).
+
+    Args:
+        connection: An open broker connection.
+        names: The connection's names.
+        queues: More queues to look for (e.g. subscriber queues).
+
+    Returns:
+        `"queue <name>"` / `"exchange <name>"` for each object found; empty when the
+        connection left nothing behind.
+    """
+    checks = [("queue", q) for q in (names.work, names.control, names.dead_letters, *queues)]
+    checks += [("exchange", e) for e in (names.work, names.fanout, names.dead_letter_exchange)]
+    found: list[str] = []
+    for kind, name in checks:
+        robust = connection.channel(publisher_confirms=False)
+        await robust.initialize()
+        try:
+            channel = await robust.get_underlay_channel()
+            if kind == "queue":
+                await channel.queue_declare(name, passive=True)
+            else:
+                await channel.exchange_declare(name, passive=True)
+            found.append(f"{kind} {name}")
+        except ChannelNotFoundEntity:
+            pass
+        finally:
+            with contextlib.suppress(Exception):
+                await robust.close()
+    return found

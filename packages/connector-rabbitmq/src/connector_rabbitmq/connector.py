@@ -1,0 +1,318 @@
+"""`RabbitMQConnector`: hands out `RabbitMQChannel`s of one connection through a broker.
+
+Making a connector does no I/O: it fixes the connection's names (job id + spec id, see
+`connector_rabbitmq.topology`), its limits (from `maxsize`) and its codec (signing key).
+Those travel when the connector is pickled; the broker connection does not: each process
+gets its own from `DI.rabbitmq_conn` (built from `RABBITMQ_URL` on first use), so an
+unpickled copy in another process joins the same queues and exchanges.
+
+`connect_send()` declares what senders publish to, appends `open` to the control log and
+returns once the log shows it. `connect_recv()` declares and binds the receiver's queue,
+appends `join`, and subscribes before returning. See `connector_rabbitmq.channel` for the
+delivery and close protocol.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import re
+import uuid
+from typing import Any, Final
+
+import aio_pika
+from aio_pika.abc import AbstractQueue, AbstractRobustChannel, AbstractRobustConnection
+from dependency_injector.wiring import Provide, inject
+
+from connector_core.channel import CHAN_MAXSIZE
+from connector_core.connector import Connector
+from connector_core.di import DI, container, wire
+from connector_core.exceptions import ChannelClosedError, ChannelSetupError
+from connector_core.serde import Codec, Serializer
+from connector_core.settings import Settings
+from connector_core.spec import ConnectorMode, ConnectorSpec
+from connector_rabbitmq.channel import Membership, RabbitMQChannel
+from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
+from connector_rabbitmq.topology import Limits, Names, limits
+
+__all__ = ["DEFAULT_END_GRACE", "SUBSCRIBER_QUEUE_EXPIRES_MS", "RabbitMQConnector"]
+
+DEFAULT_END_GRACE: Final = 1.0
+"""Seconds a connection stays open after its last sender closed, for late senders."""
+
+SUBSCRIBER_QUEUE_EXPIRES_MS: Final = 10 * 60 * 1000
+"""A subscriber queue without a consumer for this long is deleted by the broker (a crashed
+subscriber's leftovers); a live subscriber deletes its queue itself when it closes."""
+
+_JOB_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
+
+
+class RabbitMQConnector(Connector):
+    """RabbitMQConnector connects components via RabbitMQ AMQP broker.
+
+    Pipeline mode uses one durable queue that every receiver consumes (each message reaches
+    one of them). Pubsub mode gives each subscriber its own queue bound to a fanout exchange
+    (each message reaches all of them). Picklable: a copy in another process joins the
+    same connection.
+    """
+
+    @inject
+    def __init__(
+        self,
+        spec: ConnectorSpec | dict[str, Any],
+        *args: Any,
+        maxsize: int = CHAN_MAXSIZE,
+        job_id: str | None = None,
+        serializer: Serializer | str | None = None,
+        end_grace: float = DEFAULT_END_GRACE,
+        settings: Settings = Provide[DI.settings],
+        **kwargs: Any,
+    ) -> None:
+        """Creates the connector; does no I/O and needs no event loop.
+
+        Args:
+            spec: What to connect.
+            *args: Passed to `Connector`.
+            maxsize: Optional; the capacity of each channel, in items (`<= 0`: unbounded).
+            job_id: Optional; scopes the broker names of this run. Default: `DI.job_id`
+                (`CONNECTOR_JOB_ID`, or generated once per process).
+            serializer: Optional; overrides the `CONNECTOR_SERIALIZER` setting.
+            end_grace: Optional; seconds the connection must stay without an open sender
+                before its receivers end it, so that senders in other processes that are
+                still starting join the stream instead of finding it over.
+            settings: Optional; the settings (from `DI.settings`).
+            **kwargs: Passed to `Connector`.
+
+        Raises:
+            ValueError: If `job_id` is not 1-64 letters, digits, `_` or `-`, or
+                `end_grace` is negative.
+            TypeError: If `spec` or `maxsize` is malformed.
+        """
+        super().__init__(spec, *args, maxsize=maxsize, **kwargs)
+        job = job_id if job_id is not None else container.job_id()
+        if not isinstance(job, str) or not _JOB_ID.match(job):
+            raise ValueError(f"job_id must be 1-64 letters, digits, '_' or '-', got {job!r}")
+        if not end_grace >= 0:
+            raise ValueError(f"end_grace must be a number of seconds >= 0, got {end_grace!r}")
+        self.job_id = job
+        self.end_grace = float(end_grace)
+        self.codec: Codec = settings.make_codec(serializer)
+
+    @property
+    def names(self) -> Names:
+        """The broker names of this connection."""
+        return Names(self.job_id, self.spec.id)
+
+    @property
+    def limits(self) -> Limits:
+        """The batch, prefetch and queue limits derived from `maxsize`."""
+        return limits(self.maxsize)
+
+    # -- connecting ---------------------------------------------------------------------
+
+    @inject
+    async def connect_send(
+        self, rabbitmq_conn: AbstractRobustConnection = Provide[DI.rabbitmq_conn]
+    ) -> RabbitMQChannel:
+        """Returns a RabbitMQ channel for sending messages.
+
+        Raises:
+            ChannelSetupError: If the broker cannot be reached or refuses the declarations.
+            ChannelClosedError: If every sender of this connection has already closed.
+        """
+        conn = _check_connection(rabbitmq_conn)
+        party = f"s-{uuid.uuid4().hex[:12]}"
+        data = await _open_channel(conn)
+        log_channel = await _open_channel(conn)
+        membership = Membership(
+            conn,
+            self.names,
+            self.spec.mode,
+            party,
+            ControlLog(log_channel, self.names.control),
+            self.end_grace,
+        )
+        membership.channels += [data, log_channel]
+        try:
+            exchange = await self._declare_send(data)
+            channel = RabbitMQChannel(
+                send_exchange=exchange, topic="", maxsize=self.maxsize, codec=self.codec
+            )
+            channel._join(membership)
+            log = membership.log
+            await log.declare()
+            await log.append(OPEN, party)
+            await log.start()
+            state = await log.wait_for(OPEN, party)
+            await log.stop()
+        except BaseException as exc:
+            await _close_all(membership.channels)
+            error = _setup_error(exc, "connect a sender")
+            if error is exc:
+                raise
+            raise error from exc
+        if party in state.late:
+            await log.append(CLOSE, party)
+            await _close_all(membership.channels)
+            raise ChannelClosedError(
+                f"connection {self.id} has ended (every sender closed): make a new connector "
+                "(or a new job id) for a new stream"
+            )
+        return channel
+
+    @inject
+    async def connect_recv(
+        self, rabbitmq_conn: AbstractRobustConnection = Provide[DI.rabbitmq_conn]
+    ) -> RabbitMQChannel:
+        """Returns a RabbitMQ channel for receiving messages, subscribed on return.
+
+        Raises:
+            ChannelSetupError: If the broker cannot be reached or refuses the declarations.
+        """
+        conn = _check_connection(rabbitmq_conn)
+        party = f"r-{uuid.uuid4().hex[:12]}"
+        data = await _open_channel(conn)
+        log_channel = await _open_channel(conn)
+        membership = Membership(
+            conn,
+            self.names,
+            self.spec.mode,
+            party,
+            ControlLog(log_channel, self.names.control),
+            self.end_grace,
+        )
+        membership.channels += [data, log_channel]
+        try:
+            queue = await self._declare_recv(data, party)
+            channel = RabbitMQChannel(recv_queue=queue, maxsize=self.maxsize, codec=self.codec)
+            channel._join(membership)
+            log = membership.log
+            await log.start()
+            await log.append(JOIN, party, queue.name)
+            await log.wait_for(JOIN, party)
+            await channel._start_consuming()
+        except BaseException as exc:
+            await _close_all(membership.channels)
+            error = _setup_error(exc, "connect a receiver")
+            if error is exc:
+                raise
+            raise error from exc
+        return channel
+
+    # -- topology -----------------------------------------------------------------------
+
+    async def _declare_dead_letters(self, channel: AbstractRobustChannel) -> None:
+        names = self.names
+        dlx = await channel.declare_exchange(
+            names.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        dead = await channel.declare_queue(names.dead_letters, durable=True)
+        await dead.bind(dlx)
+
+    def _queue_arguments(self) -> dict[str, Any]:
+        arguments: dict[str, Any] = {"x-dead-letter-exchange": self.names.dead_letter_exchange}
+        length = self.limits.queue_length
+        if length is not None:
+            arguments["x-max-length"] = length
+            arguments["x-overflow"] = "reject-publish"
+        return arguments
+
+    async def _declare_work_queue(self, channel: AbstractRobustChannel) -> AbstractQueue:
+        names = self.names
+        await self._declare_dead_letters(channel)
+        exchange = await channel.declare_exchange(
+            names.work, aio_pika.ExchangeType.DIRECT, durable=True
+        )
+        queue = await channel.declare_queue(
+            names.work, durable=True, arguments=self._queue_arguments()
+        )
+        await queue.bind(exchange, routing_key="")
+        return queue
+
+    async def _declare_send(self, channel: AbstractRobustChannel) -> aio_pika.abc.AbstractExchange:
+        if self.spec.mode is ConnectorMode.PIPELINE:
+            await self._declare_work_queue(channel)
+            return await channel.get_exchange(self.names.work)
+        return await channel.declare_exchange(
+            self.names.fanout, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+
+    async def _declare_recv(self, channel: AbstractRobustChannel, party: str) -> AbstractQueue:
+        if self.spec.mode is ConnectorMode.PIPELINE:
+            return await self._declare_work_queue(channel)
+        names = self.names
+        await self._declare_dead_letters(channel)
+        exchange = await channel.declare_exchange(
+            names.fanout, aio_pika.ExchangeType.FANOUT, durable=True
+        )
+        arguments = {**self._queue_arguments(), "x-expires": SUBSCRIBER_QUEUE_EXPIRES_MS}
+        queue = await channel.declare_queue(names.subscriber(party), arguments=arguments)
+        await queue.bind(exchange)
+        return queue
+
+    # -- pickling -----------------------------------------------------------------------
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec.to_dict(),
+            "maxsize": self.maxsize,
+            "job_id": self.job_id,
+            "codec": self.codec,
+            "end_grace": self.end_grace,
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.spec = ConnectorSpec(**state["spec"])
+        self.maxsize = state["maxsize"]
+        self.job_id = state["job_id"]
+        self.codec = state["codec"]
+        self.end_grace = state["end_grace"]
+
+    def __repr__(self) -> str:
+        return (
+            f"RabbitMQConnector({self.id!r}, mode={self.spec.mode.value!r}, job_id={self.job_id!r})"
+        )
+
+
+def _check_connection(conn: Any) -> AbstractRobustConnection:
+    if not isinstance(conn, AbstractRobustConnection):
+        raise ChannelSetupError(
+            f"DI.rabbitmq_conn gave {conn!r}, not a robust aio-pika connection; override it "
+            "with providers.Object(await aio_pika.connect_robust(url)) or leave the default"
+        )
+    loop = getattr(conn, "loop", None)
+    if loop is not None and loop is not asyncio.get_running_loop():
+        raise ChannelSetupError(
+            "this process's RabbitMQ connection belongs to another event loop; run every "
+            "connector of a process in one loop, or call "
+            "`await connector_core.di.container.shutdown_resources()` before the old loop ends"
+        )
+    return conn
+
+
+async def _open_channel(conn: AbstractRobustConnection) -> AbstractRobustChannel:
+    try:
+        channel = conn.channel(publisher_confirms=True)
+        await channel.initialize()
+    except Exception as exc:
+        raise ChannelSetupError(f"cannot open an AMQP channel: {exc!r}") from exc
+    return channel
+
+
+async def _close_all(channels: list[AbstractRobustChannel]) -> None:
+    for channel in channels:
+        with contextlib.suppress(Exception):  # best effort while reporting the real error
+            await channel.close()
+
+
+def _setup_error(exc: BaseException, what: str) -> BaseException:
+    if isinstance(exc, ChannelSetupError | ChannelClosedError) or not isinstance(exc, Exception):
+        return exc
+    return ChannelSetupError(
+        f"could not {what}: the broker refused it ({exc!r}); a connection with the same job "
+        "id and spec but a different maxsize, or leftovers of a crashed run, cause this: "
+        "purge them with connector_rabbitmq.purge"
+    )
+
+
+wire(__name__)

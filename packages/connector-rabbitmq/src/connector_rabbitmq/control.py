@@ -1,0 +1,229 @@
+"""The control log: an append-only stream that tells every party who came and who went.
+
+Close semantics need facts that no single queue can carry to everybody, including parties
+that connect later: which senders exist, which have closed, which receivers are listening.
+Each connection therefore has one RabbitMQ *stream* (`<prefix>.ctl`): a durable, append-only
+log that every consumer reads from the first entry. Parties append small JSON events,
+each with a publisher confirm, and each reader folds them, in log order, into a
+`LogState`:
+
+- `open <sender>`: a sender connected (appended before `connect_send()` returns);
+- `close <sender>`: the sender closed; everything it sent is confirmed by the broker;
+- `drained <sender>` (pipeline): a receiver took that sender's end-of-stream marker from
+  the work queue, so all of that sender's messages have been handed to receivers;
+- `join <receiver> <queue>`: a receiver's queue is bound (appended before
+  `connect_recv()` returns);
+- `leave <receiver>`: a receiver closed;
+- `end <party>`: the connection has stayed *quiescent* (every sender that opened has closed)
+  for the grace period, or the last party closed while it was quiescent.
+
+The connection *ends* at the first `end` event folded while it is quiescent
+(`LogState.end_senders`), as the in-process backend ends when its sender count drops to
+zero. The grace period lets senders in other processes that are still starting join the
+stream instead of finding it over; an `end` that arrives after a new `open` is void.
+A sender that opens after the end is refused. Events are idempotent and carry
+their stream offset, so a reader that reconnects and replays the log changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
+
+__all__ = ["CLOSE", "DRAINED", "END", "JOIN", "LEAVE", "OPEN", "ControlLog", "LogState"]
+
+_log = logging.getLogger(__name__)
+
+OPEN: Final = "open"
+CLOSE: Final = "close"
+DRAINED: Final = "drained"
+JOIN: Final = "join"
+LEAVE: Final = "leave"
+END: Final = "end"
+_KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END})
+_PREFETCH = 256
+_RETRY_DELAY = 0.05
+
+
+@dataclass
+class LogState:
+    """What the control log says so far, folded in log order."""
+
+    opened: set[str] = field(default_factory=set)
+    """Senders that opened before the end of the connection."""
+    late: set[str] = field(default_factory=set)
+    """Senders that opened after the end (they are refused)."""
+    closed: set[str] = field(default_factory=set)
+    drained: set[str] = field(default_factory=set)
+    joined: dict[str, str] = field(default_factory=dict)
+    """Receiver id -> its queue name (pipeline: the shared work queue)."""
+    left: set[str] = field(default_factory=set)
+    end_senders: frozenset[str] | None = None
+    """The senders of the connection once it has ended; None while it goes on."""
+    closed_at_join: dict[str, frozenset[str]] = field(default_factory=dict)
+    """Receiver id -> the senders already closed when it joined."""
+    seen: set[str] = field(default_factory=set)
+    """`"<kind>:<party>"` of every event folded so far."""
+    offset: int = -1
+
+    def apply(self, offset: int, kind: str, party: str, queue: str | None) -> None:
+        """Folds one event in; an event at or before the last offset is a replay and ignored."""
+        if offset <= self.offset:
+            return
+        self.offset = offset
+        if kind == OPEN:
+            (self.late if self.end_senders is not None else self.opened).add(party)
+        elif kind == CLOSE:
+            self.closed.add(party)
+        elif kind == END:
+            if self.end_senders is None and self.quiescent():
+                self.end_senders = frozenset(self.opened)
+        elif kind == DRAINED:
+            self.drained.add(party)
+        elif kind == JOIN:
+            self.joined[party] = queue or ""
+            self.closed_at_join[party] = frozenset(self.closed)
+        elif kind == LEAVE:
+            self.left.add(party)
+        self.seen.add(f"{kind}:{party}")
+
+    def quiescent(self) -> bool:
+        """True when senders have opened and every one of them has closed."""
+        return bool(self.opened) and self.opened <= self.closed
+
+    def live_receivers(self) -> set[str]:
+        """Receivers that joined and have not left."""
+        return set(self.joined) - self.left
+
+    @property
+    def ended(self) -> bool:
+        """True once every sender that opened before the end has closed."""
+        return self.end_senders is not None
+
+    def everyone_gone(self) -> bool:
+        """True when the connection ended and every sender and receiver has closed."""
+        return (
+            self.end_senders is not None
+            and (self.opened | self.late) <= self.closed
+            and set(self.joined) <= self.left
+        )
+
+
+class ControlLog:
+    """Reads and appends the control log of one connection on one AMQP channel."""
+
+    def __init__(self, channel: AbstractRobustChannel, name: str) -> None:
+        """Creates the reader; `start()` declares the stream and starts reading it.
+
+        Args:
+            channel: An AMQP channel of its own (with publisher confirms).
+            name: The stream's name.
+        """
+        self.channel = channel
+        self.name = name
+        self.state = LogState()
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._changed = asyncio.Event()
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        """Calls `callback()` after every event folded in."""
+        self._listeners.append(callback)
+
+    async def declare(self) -> None:
+        """Declares the stream (idempotent)."""
+        await self.channel.set_qos(prefetch_count=_PREFETCH)
+        self._queue = await self.channel.declare_queue(
+            self.name, durable=True, arguments={"x-queue-type": "stream"}
+        )
+
+    async def start(self) -> None:
+        """Declares the stream and reads it from its first entry, in the background."""
+        if self._queue is None:
+            await self.declare()
+        assert self._queue is not None
+        self._tag = await self._queue.consume(
+            self._on_message, arguments={"x-stream-offset": "first"}
+        )
+
+    @property
+    def reading(self) -> bool:
+        """True while the log is being read in the background."""
+        return self._tag is not None
+
+    async def stop(self) -> None:
+        """Stops reading (the state keeps what was read)."""
+        if self._queue is not None and self._tag is not None:
+            tag, self._tag = self._tag, None
+            with contextlib.suppress(Exception):
+                await self._queue.cancel(tag)
+
+    async def _on_message(self, message: AbstractIncomingMessage) -> None:
+        offset = message.headers.get("x-stream-offset")
+        try:
+            event = json.loads(message.body)
+            kind, party = event["k"], event["p"]
+            if kind not in _KINDS or not isinstance(party, str) or not isinstance(offset, int):
+                raise ValueError(f"not a control event: {event!r}")
+        except (ValueError, KeyError, TypeError) as exc:
+            _log.warning("ignored a malformed control-log entry in %s: %s", self.name, exc)
+        else:
+            self.state.apply(offset, kind, party, event.get("q"))
+            self._changed.set()
+            for listener in self._listeners:
+                listener()
+        with contextlib.suppress(Exception):
+            await message.ack()
+
+    async def wait_for(self, kind: str, party: str) -> LogState:
+        """Waits until the event `kind` of `party` has been read; returns the state then."""
+        key = f"{kind}:{party}"
+        while key not in self.state.seen:
+            self._changed.clear()
+            await self._changed.wait()
+        return self.state
+
+    async def append(self, kind: str, party: str, queue: str | None = None) -> None:
+        """Appends one event and waits for the broker's confirm, retrying across reconnects.
+
+        Raises:
+            aio_pika.exceptions.DeliveryError: If the broker refuses the event.
+        """
+        body: dict[str, Any] = {"k": kind, "p": party}
+        if queue is not None:
+            body["q"] = queue
+        message = aio_pika.Message(
+            json.dumps(body).encode(),
+            message_id=f"{kind}:{party}",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            content_type="application/json",
+        )
+        while True:
+            try:
+                await self.channel.default_exchange.publish(
+                    message, routing_key=self.name, mandatory=False
+                )
+                return
+            except aio_pika.exceptions.DeliveryError:
+                raise
+            except Exception as exc:  # connection lost: wait for the robust reconnect
+                _log.debug("control-log append interrupted (%r); retrying", exc)
+                await _ready(self.channel)
+
+
+async def _ready(channel: AbstractRobustChannel) -> None:
+    """Waits until a robust channel is usable again after a connection loss."""
+    with contextlib.suppress(Exception):
+        await channel.ready()
+    # channel.ready() can return just before the channel is reopened: yield once more so
+    # the next attempt does not spin on an immediately failing publish.
+    await asyncio.sleep(_RETRY_DELAY)

@@ -1,0 +1,217 @@
+"""`Publisher`: micro-batching with publisher confirms, in order, retried until confirmed.
+
+`add(frame)` appends to a local buffer and returns at once while the buffer has room (it
+never yields, so a producer loop keeps running); a background task publishes whatever the
+buffer holds whenever the producer yields to the event loop, as one AMQP message (see
+`connector_rabbitmq.envelope`) of up to `Limits.batch_items` frames. Only one message is
+unconfirmed at a time: while the broker confirms it, the buffer fills, so batches grow with
+load and a lone item still goes out on the next loop iteration.
+
+Every message is persistent and has a message id `<sender id>.<sequence>`. When the broker
+refuses it (`basic.nack`: a full queue with `x-overflow=reject-publish`, which is how
+backpressure reaches the sender) or the connection drops before the confirm, the *same*
+message is published again, after a short backoff or once the robust channel is back. With
+one message in flight, retries never reorder; a retry of a message that had in fact arrived
+is a duplicate that receivers drop by its id.
+
+Backpressure: `add()` waits while the buffer holds `Limits.sender_buffer` items.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from typing import Final
+
+import aio_pika
+from aio_pika.abc import AbstractExchange, AbstractRobustChannel
+
+from connector_rabbitmq.envelope import BATCH, EOS, pack
+from connector_rabbitmq.topology import MAX_BATCH_BYTES
+
+__all__ = ["Publisher"]
+
+_log = logging.getLogger(__name__)
+
+_BACKOFF_MIN: Final = 0.001
+_BACKOFF_MAX: Final = 0.1
+_RECONNECT_PAUSE: Final = 0.05
+
+
+class Publisher:
+    """Publishes frames in batches to one exchange, with confirms, in order."""
+
+    def __init__(
+        self,
+        channel: AbstractRobustChannel,
+        exchange: AbstractExchange,
+        routing_key: str,
+        sender_id: str,
+        batch_items: int,
+        buffer_limit: int | None,
+    ) -> None:
+        """Creates the publisher; its task starts on the first `add()`.
+
+        Args:
+            channel: The AMQP channel (publisher confirms on) that `exchange` belongs to.
+            exchange: Where to publish.
+            routing_key: The routing key of every message (the channel's topic).
+            sender_id: Prefix of every message id; unique per sender.
+            batch_items: Most frames per message.
+            buffer_limit: Frames buffered before `add()` waits; None: unbounded.
+        """
+        self.channel = channel
+        self.exchange = exchange
+        self.routing_key = routing_key
+        self.sender_id = sender_id
+        self.batch_items = batch_items
+        self.buffer_limit = buffer_limit
+        self.in_flight = 0
+        self.published = 0
+        self.retries = 0
+        self._buffer: deque[bytes] = deque()
+        self._seq = 0
+        self._task: asyncio.Task[None] | None = None
+        self._kick = asyncio.Event()
+        self._room = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._error: BaseException | None = None
+        self._stopped = False
+
+    @property
+    def buffered(self) -> int:
+        """Frames accepted but not yet confirmed by the broker."""
+        return len(self._buffer) + self.in_flight
+
+    def full(self) -> bool:
+        """True when `add()` would wait."""
+        return self.buffer_limit is not None and len(self._buffer) >= self.buffer_limit
+
+    async def wait_for_room(self) -> None:
+        """Waits until the buffer may have room: the caller re-checks `full()` after it."""
+        if self.full() and not self._stopped and self._error is None:
+            self._room.clear()
+            await self._room.wait()
+
+    def wake(self) -> None:
+        """Wakes every `wait_for_room()` (e.g. because the channel is closing)."""
+        self._room.set()
+
+    def add(self, frame: bytes) -> None:
+        """Appends one frame to the buffer; call only when `full()` is False.
+
+        Raises:
+            Exception: The error that stopped the background task, if it failed.
+        """
+        if self._error is not None:
+            raise self._error
+        self._buffer.append(frame)
+        self._idle.clear()
+        self._kick.set()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"rabbitmq-publisher-{self.sender_id}"
+            )
+
+    async def flush(self) -> None:
+        """Waits until everything added so far is confirmed by the broker.
+
+        Raises:
+            Exception: The error that stopped the background task, if it failed.
+        """
+        await self._idle.wait()
+        if self._error is not None:
+            raise self._error
+
+    async def stop(self) -> None:
+        """Stops the background task (what is not flushed is dropped) and wakes waiters."""
+        self._stopped = True
+        self._room.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+
+    async def publish_marker(self, kind: str = EOS) -> None:
+        """Publishes this sender's end-of-stream marker (after a `flush()`), confirmed."""
+        message = aio_pika.Message(
+            b"",
+            message_id=f"{self.sender_id}.{kind}",
+            type=kind,
+            app_id=self.sender_id,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await self._publish(message)
+
+    def _take(self) -> list[bytes]:
+        frames = [self._buffer.popleft()]
+        size = len(frames[0])
+        while self._buffer and len(frames) < self.batch_items:
+            size += len(self._buffer[0])
+            if size > MAX_BATCH_BYTES:
+                break
+            frames.append(self._buffer.popleft())
+        return frames
+
+    async def _run(self) -> None:
+        try:
+            while True:
+                if not self._buffer:
+                    self._idle.set()
+                    self._kick.clear()
+                    await self._kick.wait()
+                    continue
+                frames = self._take()
+                self.in_flight = len(frames)
+                self._room.set()
+                message = aio_pika.Message(
+                    pack(frames),
+                    message_id=f"{self.sender_id}.{self._seq}",
+                    type=BATCH,
+                    app_id=self.sender_id,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                )
+                self._seq += 1
+                await self._publish(message)
+                self.published += len(frames)
+                self.in_flight = 0
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._error = exc
+            self._idle.set()
+            self._room.set()
+            raise
+
+    async def _publish(self, message: aio_pika.Message) -> None:
+        """Publishes `message` until the broker confirms it."""
+        backoff = _BACKOFF_MIN
+        while True:
+            try:
+                await self.exchange.publish(message, routing_key=self.routing_key, mandatory=False)
+                return
+            except aio_pika.exceptions.DeliveryError:
+                # basic.nack: a queue is full (reject-publish). Poll for room with backoff.
+                self.retries += 1
+                await asyncio.sleep(backoff)
+                backoff = min(backoff * 2, _BACKOFF_MAX)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if task is not None and task.cancelling():
+                    raise
+                await self._reconnected()  # aiormq cancels pending confirms on connection loss
+            except Exception as exc:
+                if self._stopped:
+                    raise
+                _log.debug("publish of %s interrupted (%r); retrying", message.message_id, exc)
+                self.retries += 1
+                await self._reconnected()
+
+    async def _reconnected(self) -> None:
+        with contextlib.suppress(Exception):
+            await self.channel.ready()
+        await asyncio.sleep(_RECONNECT_PAUSE)

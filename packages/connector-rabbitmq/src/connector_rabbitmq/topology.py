@@ -1,0 +1,118 @@
+"""Broker object names of one connection, and the flow-control limits derived from `maxsize`.
+
+Every name starts with `connector.<job_id>.<spec id>.`, so two runs (job ids) never share a
+queue or an exchange, and `connector_rabbitmq.purge` can find everything of one connection:
+
+- `<prefix>.work`: pipeline; a direct exchange where senders publish, and the durable
+  queue bound to it that every receiver consumes (same name);
+- `<prefix>.fanout`: pubsub; the fanout exchange where senders publish;
+- `<prefix>.sub.<receiver id>`: pubsub; one queue per subscriber, bound to the fanout;
+- `<prefix>.ctl`: the control log, a stream (see `connector_rabbitmq.control`);
+- `<prefix>.dlx` / `<prefix>.dead`: the dead-letter exchange and the durable queue that
+  keeps rejected messages for inspection.
+
+Flow control: a channel's `maxsize` (items) is split between the four places an item can
+wait: the sender's batch being filled, the one batch awaiting its publisher confirm, the
+broker queue (`x-max-length` messages, `x-overflow=reject-publish`) and each receiver's
+prefetch window (unacknowledged messages). With `B` items per batch at most, a stalled
+receiver lets a sender get `B * (2 + queue_length + prefetch)` items ahead, which `limits()`
+keeps at or below `maxsize` (for `maxsize >= 4`; pipelines add `B * prefetch` per extra
+competing receiver).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+__all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "Limits", "Names", "limits"]
+
+MAX_BATCH_ITEMS = 1024
+"""Most items one AMQP message carries."""
+
+MAX_BATCH_BYTES = 4 * 1024 * 1024
+"""Most frame bytes one AMQP message carries (a single larger item still goes alone)."""
+
+_UNBOUNDED_PREFETCH = 8
+_SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
+_MAX_NAME = 255
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How many items a batch holds, how many messages a receiver prefetches and a queue holds."""
+
+    batch_items: int
+    """Items per AMQP message at most; also the size of the sender's local buffer."""
+    prefetch: int
+    """Unacknowledged messages a receiver may hold (`basic.qos`)."""
+    queue_length: int | None
+    """`x-max-length` of every data queue in messages; `None`: unbounded."""
+    sender_buffer: int | None
+    """Items a sender buffers before `send()` waits; `None`: unbounded."""
+
+
+def limits(maxsize: int) -> Limits:
+    """Returns the limits that keep a stalled connection within `maxsize` items.
+
+    Args:
+        maxsize: The channel capacity in items; `<= 0` means unbounded.
+    """
+    if maxsize <= 0:
+        return Limits(MAX_BATCH_ITEMS, _UNBOUNDED_PREFETCH, None, None)
+    batch = max(1, min(MAX_BATCH_ITEMS, maxsize // 8))
+    budget = maxsize // batch  # batches that fit in maxsize
+    prefetch = 2 if budget >= 6 else 1
+    queue_length = max(1, budget - 2 - prefetch)
+    return Limits(batch, prefetch, queue_length, batch)
+
+
+@dataclass(frozen=True)
+class Names:
+    """The broker names of one connection (a job id and a spec id)."""
+
+    job_id: str
+    spec_id: str
+
+    @property
+    def prefix(self) -> str:
+        """`connector.<job_id>.<spec id>`; long spec ids are shortened with a hash."""
+        spec = _SAFE.sub("_", self.spec_id)
+        base = f"connector.{self.job_id}."
+        if len(base) + len(spec) > 200:
+            digest = hashlib.sha256(self.spec_id.encode()).hexdigest()[:16]
+            spec = f"{spec[:100]}~{digest}"
+        return base + spec
+
+    @property
+    def work(self) -> str:
+        """Pipeline: the direct exchange and the durable queue bound to it (same name)."""
+        return f"{self.prefix}.work"
+
+    @property
+    def fanout(self) -> str:
+        """Pubsub: the fanout exchange."""
+        return f"{self.prefix}.fanout"
+
+    @property
+    def control(self) -> str:
+        """The control log (a stream queue)."""
+        return f"{self.prefix}.ctl"
+
+    @property
+    def dead_letter_exchange(self) -> str:
+        """Where rejected messages go."""
+        return f"{self.prefix}.dlx"
+
+    @property
+    def dead_letters(self) -> str:
+        """The durable queue that keeps rejected messages for inspection."""
+        return f"{self.prefix}.dead"
+
+    def subscriber(self, receiver_id: str) -> str:
+        """Pubsub: the queue of one subscriber."""
+        name = f"{self.prefix}.sub.{receiver_id}"
+        if len(name) > _MAX_NAME:
+            raise ValueError(f"queue name too long: {name!r}")
+        return name

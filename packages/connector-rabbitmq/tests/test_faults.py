@@ -1,0 +1,171 @@
+"""Faults on loopback: a receiver SIGKILLed, every connection dropped, forged messages."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import subprocess
+import sys
+from collections import Counter
+from typing import Any
+
+import aio_pika
+import pytest
+
+from connector_core.di import container
+from connector_core.spec import ConnectorMode
+from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_core.testing.harness import PROCESS_TIMEOUT
+from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector, purge
+from connector_rabbitmq.cleanup import leftovers, queue_length
+
+pytestmark = [
+    pytest.mark.rabbitmq,
+    pytest.mark.fault,
+    pytest.mark.asyncio(loop_scope="session"),
+]
+
+# A receiver in its own interpreter: reads the pickled connector from stdin, prints
+# "ready", then one line per item, and stops taking items (holding its prefetched,
+# unacknowledged messages) after `stop_after` items, until it is killed.
+_STALLING_RECEIVER = """
+import asyncio, pickle, sys
+connector = pickle.load(sys.stdin.buffer)
+stop_after = int(sys.argv[1])
+async def main():
+    channel = await connector.connect_recv()
+    print("ready", flush=True)
+    for _ in range(stop_after):
+        print(await channel.recv(), flush=True)
+    await asyncio.Event().wait()
+asyncio.run(main())
+"""
+
+
+async def _conn() -> Any:
+    return await container.rabbitmq_conn()
+
+
+def _connector(mode: ConnectorMode, **kwargs: Any) -> RabbitMQConnector:
+    return RabbitMQConnector(unique_spec(mode), end_grace=0.2, **kwargs)
+
+
+async def _produce(sender: RabbitMQChannel, count: int) -> None:
+    for i in range(count):
+        await sender.send(i)
+    await sender.close()
+
+
+async def test_killed_receivers_unacknowledged_messages_go_to_the_others(broker: str) -> None:
+    connector = _connector(ConnectorMode.PIPELINE, maxsize=400)
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        _STALLING_RECEIVER,
+        "20",
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdin is not None
+    assert child.stdout is not None
+    try:
+        child.stdin.write(pickle.dumps(connector))
+        await child.stdin.drain()
+        child.stdin.close()
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            assert (await child.stdout.readline()).strip() == b"ready"
+        sender = await connector.connect_send()
+        producer = asyncio.create_task(_produce(sender, 2000))
+        taken_by_child = []
+        async with asyncio.timeout(PROCESS_TIMEOUT):
+            for _ in range(20):
+                taken_by_child.append(int(await child.stdout.readline()))
+        # The child now holds its prefetch window unacknowledged; a survivor connects.
+        survivor = await connector.connect_recv()
+        child.kill()
+        await child.wait()
+        got = await drain(survivor, timeout=PROCESS_TIMEOUT)
+        await producer
+    finally:
+        if child.returncode is None:
+            child.kill()
+            await child.wait()
+    counts = Counter(got)
+    assert max(counts.values()) == 1, "the survivor got an item twice"
+    assert set(got) | set(taken_by_child) == set(range(2000)), "items were lost"
+    await survivor.close()
+    # The killed receiver never left, so its run's objects stay until purged.
+    conn = await _conn()
+    assert await leftovers(conn, connector.names)
+    await purge(connector.job_id, [connector], conn)
+    assert await leftovers(conn, connector.names) == []
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_stream_survives_the_broker_dropping_every_connection(
+    broker: str, mode: ConnectorMode
+) -> None:
+    connector = _connector(mode, maxsize=500)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    producer = asyncio.create_task(_produce(sender, 5000))
+    got: list[int] = []
+    async with asyncio.timeout(PROCESS_TIMEOUT):
+        while len(got) < 500:
+            got.append(await receiver.recv())
+        # The sender is blocked by backpressure now, with messages in flight, queued and
+        # prefetched: drop every connection before taking more.
+        dropper = await asyncio.create_subprocess_exec(
+            "rabbitmqctl",
+            "close_all_connections",
+            "fault test: connections dropped on purpose",
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        assert await dropper.wait() == 0
+        assert not producer.done()
+        got += await drain(receiver, timeout=PROCESS_TIMEOUT)
+        await producer
+    assert sorted(got) == list(range(5000)), "items were lost or duplicated"
+    await receiver.close()
+    assert await leftovers(await _conn(), connector.names) == []
+
+
+async def test_forged_message_is_dead_lettered_once_and_the_stream_goes_on(broker: str) -> None:
+    connector = _connector(ConnectorMode.PIPELINE)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    conn = await _conn()
+    channel = await conn.channel()
+    await channel.default_exchange.publish(
+        aio_pika.Message(b"not a batch of frames"), routing_key=connector.names.work
+    )
+    await channel.close()
+    await sender.send("genuine")
+    await sender.close()
+    assert await drain(receiver) == ["genuine"]
+    assert receiver.statistics().rejected == 1
+    probe = await (await conn.channel()).get_underlay_channel()
+    assert await queue_length(probe, connector.names.dead_letters) == 1
+    assert await queue_length(probe, connector.names.work) == 0
+    await probe.close()
+    await receiver.close()
+
+
+async def test_undecodable_item_is_dead_lettered_once(broker: str) -> None:
+    connector = _connector(ConnectorMode.PUBSUB)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_bytes(sender.codec.sign(b"\x80\x05not a pickle"))
+    await sender.flush()
+    await sender.send("next")
+    await sender.close()
+    async with asyncio.timeout(STEP_TIMEOUT):
+        with pytest.raises(Exception, match="cannot decode"):
+            await receiver.recv()
+        assert await drain(receiver) == ["next"]
+    conn = await _conn()
+    probe = await (await conn.channel()).get_underlay_channel()
+    assert await queue_length(probe, connector.names.dead_letters) == 1
+    await probe.close()
+    await receiver.close()
