@@ -1,0 +1,50 @@
+"""connector-zmq: brokerless channels between processes over ZeroMQ (backend `zmq`).
+
+Topology (one connection = one `ZMQConnector`, any number of senders and receivers, in any
+processes, pipeline or pubsub):
+
+- **Rendezvous** (control plane only): a thread of the process that created the connector,
+  bound to `settings.bind_host` (127.0.0.1 by default) on a free port, started the first
+  time that process connects, reads `zmq_address` or pickles the connector. Its address,
+  the signing key and the spec travel inside the pickled connector, which is how a process
+  that only has the unpickled copy finds the connection. It tracks who is connected and
+  tells senders about receivers; it never forwards items (see `connector_zmq.rendezvous`).
+- **Receivers bind**: each receiver binds its own ROUTER socket (same interface, free port)
+  and registers its address. **Senders connect**: one DEALER per receiver, so items travel
+  straight from the sender's process to the receiver's, with no forwarder in between
+  (forwarding, where it happens, is libzmq's own: nothing in Python re-sends items).
+- **Where items wait**: in the sender's queue (pipeline, at most `maxsize - window` items)
+  and, for at most `window` items per sender-receiver pair, on the wire and in the
+  receiving channel's queue. Receivers grant that window as *credits* and return them as
+  their user takes items, so a slow receiver holds its senders back; nothing is dropped
+  (pubsub waits for the slowest subscriber).
+- **Pipeline**: each item goes to one receiver with credit (round robin).
+  **Pubsub**: each item goes to every receiver connected when it is sent. `connect_recv()`
+  returns only after every live sender has connected to the new receiver (its HELLO
+  arrived), and `connect_send()` knows every live receiver: no slow-joiner loss, no sleeps.
+- **Close**: a sender's `close()` flushes its queue, sends END after its last item on
+  every link and leaves; when the last sender has left, the rendezvous tells the receivers,
+  and each ends once it has every END and nothing queued (pipeline: once *all* receivers
+  are drained, so that items returned by a closing receiver still reach the others). Every
+  receiver ends, including all competing receivers of a pipeline. A pipeline receiver
+  that closes early returns the items it had taken off the wire but not handed out, via the
+  rendezvous, to the other receivers.
+- **Trust**: every item is an HMAC-signed frame (`settings.make_codec()`); frames that do
+  not verify are dropped before deserialization; joining the rendezvous and saying HELLO to
+  a receiver need a proof signed with the same key.
+- **Cleanup**: a channel's sockets close with it; the rendezvous thread ends when the
+  connection has ended and everyone left; the per-process context ends at exit. No helper
+  processes and no `ipc://` files exist.
+- **Crashes**: a crashed receiver loses the items it held (at most `window` per sender); a
+  crashed sender never sends END, so receivers wait for it; if the creating process exits,
+  the rendezvous goes with it: keep that process alive while the connection is in use.
+"""
+
+from __future__ import annotations
+
+from connector_zmq.channel import ZMQChannel
+from connector_zmq.connector import ZMQConnector
+
+__version__ = "0.1.0"
+
+__all__ = ["ZMQChannel", "ZMQConnector"]

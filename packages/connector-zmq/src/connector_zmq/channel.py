@@ -1,0 +1,149 @@
+"""`ZMQChannel`: the channel of the ZeroMQ backend (a `SerdeChannel`).
+
+Channels made by `ZMQConnector.connect_send()` / `connect_recv()` run on a sending or
+receiving link (`connector_zmq.sender`, `connector_zmq.receiver`; the topology is in the
+package docstring). `ZMQChannel(send_socket=..., recv_socket=...)`, as in the reference API,
+wraps sockets the caller made (`connector_zmq.socket_link`).
+
+The base class serializes, signs, verifies and counts; this class moves frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Protocol
+
+import zmq
+import zmq.asyncio
+
+from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.serde import Codec, SerdeChannel
+from connector_zmq.socket_link import SocketLink
+
+__all__ = ["ZMQChannel"]
+
+ZMQ_CHAN_MAXSIZE = 2000
+"""The reference API's default `maxsize` for a ZMQChannel."""
+
+
+class _Link(Protocol):
+    can_send: bool
+    can_recv: bool
+
+    async def send(self, frame: bytes) -> None: ...
+
+    async def recv(self) -> bytes: ...
+
+    async def close(self) -> bool: ...
+
+    def buffered(self) -> int: ...
+
+    def peer_counts(self) -> tuple[int, int]: ...
+
+
+class ZMQChannel(SerdeChannel):
+    """ZMQChannel enables data exchange between processes using ZeroMQ.
+
+    Made by `ZMQConnector`, a channel is one sender or one receiver of a connection between
+    any number of processes; `maxsize` bounds what is buffered between one sender and one
+    receiver (split between the sender's queue and the receiver's credit window in a
+    pipeline; the credit window in pubsub), and `send()` waits beyond it.
+    """
+
+    _link: _Link
+    _on_finished: Callable[[], Awaitable[None]] | None
+
+    def __init__(
+        self,
+        *args: Any,
+        send_socket: zmq.Socket[bytes] | zmq.asyncio.Socket | None = None,
+        recv_socket: zmq.Socket[bytes] | zmq.asyncio.Socket | None = None,
+        topic: str = "",
+        maxsize: int = ZMQ_CHAN_MAXSIZE,
+        **kwargs: Any,
+    ) -> None:
+        """Instantiates a ZMQChannel over caller-provided sockets.
+
+        Args:
+            *args: Passed to `SerdeChannel`.
+            send_socket: Optional; The ZeroMQ socket for sending messages.
+            recv_socket: Optional; The ZeroMQ socket for receiving messages.
+            topic: Optional; prefix frame for PUB/SUB sockets (pubsub mode channels).
+            maxsize: Optional; Queue maximum item capacity, defaults to 2000.
+            **kwargs: Passed to `SerdeChannel` (e.g. `codec=`).
+
+        Raises:
+            TypeError: If neither socket is given, or one is not a zmq socket.
+        """
+        super().__init__(*args, maxsize=maxsize, **kwargs)
+        self._link = SocketLink(send_socket, recv_socket, topic)
+        self._on_finished = None
+
+    @classmethod
+    def _attach(
+        cls,
+        link: _Link,
+        *,
+        maxsize: int,
+        codec: Codec,
+        on_finished: Callable[[], Awaitable[None]] | None = None,
+    ) -> ZMQChannel:
+        channel = cls.__new__(cls)
+        SerdeChannel.__init__(channel, maxsize=maxsize, codec=codec)
+        channel._link = link
+        channel._on_finished = on_finished
+        return channel
+
+    async def send_bytes(self, msg: bytes) -> None:
+        """Sends one frame through the ZMQChannel.
+
+        Args:
+            msg: The frame to be sent.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelError: If this channel cannot send (it was made by `connect_recv()`).
+        """
+        if self._is_closed:
+            raise ChannelClosedError("ZMQChannel is closed: cannot send")
+        if not self._link.can_send:
+            raise ChannelError("this channel was made by connect_recv(): it cannot send")
+        await self._link.send(msg)
+
+    async def recv_bytes(self) -> bytes:
+        """Receives one frame from the ZMQChannel and returns it.
+
+        Raises:
+            ChannelClosedError: When the connection is over or this channel is closed.
+            ChannelError: If this channel cannot receive (it was made by `connect_send()`).
+        """
+        if self._is_closed:
+            raise ChannelClosedError("ZMQChannel is closed: cannot receive")
+        if not self._link.can_recv:
+            raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        return await self._link.recv()
+
+    async def close(self) -> None:
+        """Closes the ZMQChannel; closing twice is harmless.
+
+        A sender's close delivers what it holds and then ends its part of the connection; a
+        pipeline receiver's close leaves the items it had not returned for the others.
+        """
+        if self._is_closed:
+            return
+        self._is_closed = True
+        finished = await self._link.close()
+        if finished and self._on_finished is not None:
+            await self._on_finished()
+
+    def _buffered(self) -> int:
+        return self._link.buffered()
+
+    def _peer_counts(self) -> tuple[int, int]:
+        return self._link.peer_counts()
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            "a ZMQChannel holds this process's sockets and cannot be pickled; pickle the "
+            "ZMQConnector and call connect_send()/connect_recv() in the other process"
+        )

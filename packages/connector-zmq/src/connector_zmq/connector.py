@@ -1,0 +1,179 @@
+"""`ZMQConnector`: hands out the channels of one brokerless ZeroMQ connection.
+
+Making a connector does no I/O: it takes its codec (`settings.make_codec()`: a random key,
+or the shared secret) and the interface to listen on (`settings.bind_host`, loopback by
+default). The connection's rendezvous (`connector_zmq.rendezvous`) starts in this process
+the first time it is needed here: the first `connect_send()` / `connect_recv()`, reading
+`zmq_address`, or pickling the connector. Pickling therefore always carries a live address:
+the pickled state is the spec, `maxsize`, the codec (with its key), `bind_host` and the
+rendezvous address, so an unpickled copy in a spawned process joins the same connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from dependency_injector.wiring import Provide, inject
+
+from connector_core.connector import Connector
+from connector_core.di import DI, container, wire
+from connector_core.exceptions import ChannelClosedError
+from connector_core.serde import Codec, Serializer
+from connector_core.settings import Settings
+from connector_core.spec import ConnectorMode
+from connector_zmq.channel import ZMQChannel
+from connector_zmq.receiver import ReceiverLink
+from connector_zmq.rendezvous import Rendezvous
+from connector_zmq.sender import SenderLink
+
+__all__ = ["ZMQConnector"]
+
+
+class ZMQConnector(Connector):
+    """ZMQConnector connects components using ZMQChannel.
+
+    Any number of senders and receivers, in any processes, in pipeline or pubsub mode; see
+    the `connector_zmq` package docstring for the topology.
+    """
+
+    @inject
+    def __init__(
+        self,
+        *args: Any,
+        settings: Settings = Provide[DI.settings],
+        serializer: Serializer | str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Creates the connector; does no I/O and needs no running event loop.
+
+        Args:
+            *args: The spec, then anything `Connector` accepts.
+            settings: Optional; defaults to the process's `Settings` (from `DI`).
+            serializer: Optional; overrides the `serializer` setting (a name or an object).
+            **kwargs: Passed to `Connector` (e.g. `maxsize=`).
+
+        Raises:
+            TypeError: If `settings` is not a `Settings` instance.
+        """
+        super().__init__(*args, **kwargs)
+        if not isinstance(settings, Settings):
+            raise TypeError(f"settings must be a connector_core.Settings, got {settings!r}")
+        self._codec: Codec = settings.make_codec(serializer)
+        self._bind_host: str = settings.bind_host
+        self._address: str | None = None
+        self._rendezvous: Rendezvous | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def codec(self) -> Codec:
+        """The codec every channel of this connection signs and verifies with."""
+        return self._codec
+
+    @property
+    def zmq_address(self) -> str:
+        """The ZMQ address used for communication: the connection's rendezvous.
+
+        Reading it starts the rendezvous in this process if nothing did yet.
+
+        Raises:
+            ChannelSetupError: If `settings.bind_host` cannot be bound.
+        """
+        return self._ensure_rendezvous()
+
+    def _ensure_rendezvous(self) -> str:
+        with self._lock:
+            if self._address is None:
+                self._rendezvous = Rendezvous(
+                    pubsub=self.spec.mode is ConnectorMode.PUBSUB,
+                    bind_host=self._bind_host,
+                    codec=self._codec,
+                )
+                self._address = self._rendezvous.address
+            return self._address
+
+    def _check_live(self) -> str:
+        address = self._ensure_rendezvous()
+        if self._rendezvous is not None and not self._rendezvous.running:
+            raise ChannelClosedError(
+                f"the connection {self.id!r} is over (every sender closed and every receiver "
+                "left); build a new connector"
+            )
+        return address
+
+    @staticmethod
+    def _context() -> zmq.asyncio.Context:
+        context = container.zmq_context()
+        if isinstance(context, zmq.asyncio.Context):
+            return context
+        if isinstance(context, zmq.Context):
+            return zmq.asyncio.Context.shadow(context.underlying)
+        raise TypeError(f"DI.zmq_context must provide a zmq.Context, got {context!r}")
+
+    async def _joined(self) -> None:
+        if self._rendezvous is not None:
+            await asyncio.to_thread(self._rendezvous.join)
+
+    async def connect_send(self) -> ZMQChannel:
+        """Returns a ZMQChannel for sending messages.
+
+        Raises:
+            ChannelClosedError: If every sender of this connection has already closed.
+            ChannelSetupError: If the rendezvous cannot be reached or bound.
+        """
+        address = self._check_live()
+        link = SenderLink(
+            self._context(),
+            address,
+            self._codec,
+            pubsub=self.spec.mode is ConnectorMode.PUBSUB,
+            maxsize=self.maxsize,
+        )
+        await link.open()
+        return ZMQChannel._attach(
+            link, maxsize=self.maxsize, codec=self._codec, on_finished=self._joined
+        )
+
+    async def connect_recv(self) -> ZMQChannel:
+        """Returns a ZMQChannel for receiving messages, connected to every sender on return.
+
+        Raises:
+            ChannelClosedError: If the connection is over.
+            ChannelSetupError: If binding fails or the rendezvous cannot be reached.
+        """
+        address = self._check_live()
+        link = ReceiverLink(
+            self._context(),
+            address,
+            self._codec,
+            pubsub=self.spec.mode is ConnectorMode.PUBSUB,
+            maxsize=self.maxsize,
+        )
+        await link.open(self._bind_host)
+        return ZMQChannel._attach(
+            link, maxsize=self.maxsize, codec=self._codec, on_finished=self._joined
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {
+            "spec": self.spec,
+            "maxsize": self.maxsize,
+            "codec": self._codec,
+            "bind_host": self._bind_host,
+            "address": self._ensure_rendezvous(),
+        }
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.spec = state["spec"]
+        self.maxsize = state["maxsize"]
+        self._codec = state["codec"]
+        self._bind_host = state["bind_host"]
+        self._address = state["address"]
+        self._rendezvous = None
+        self._lock = threading.Lock()
+
+
+wire(__name__)

@@ -1,0 +1,265 @@
+"""`Link`: what a ZMQ channel's sending or receiving end shares (sockets, pump, waiting).
+
+A link is the transport side of one `ZMQChannel`. Each link owns its sockets (made from the
+process's `zmq.asyncio.Context`) and one background task, the *pump*, that waits until a
+socket is readable and then handles everything queued there without blocking. User calls
+never await a ZeroMQ receive: they try the non-blocking operation first and otherwise wait
+on an `asyncio.Event` the pump sets, so cancelling them can never lose a message half-way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from abc import ABC, abstractmethod
+
+import zmq
+import zmq.asyncio
+
+from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
+from connector_core.serde import Codec
+from connector_zmq import protocol as p
+
+__all__ = ["CONTROL_TIMEOUT", "Link", "SocketPair"]
+
+CONTROL_TIMEOUT = 30.0
+"""Seconds to wait for the rendezvous before a connect or close fails with a clear error."""
+
+SocketPair = tuple[zmq.asyncio.Socket, "zmq.Socket[bytes]"]
+"""An asyncio socket (for waiting) and a synchronous shadow of it (for NOBLOCK calls)."""
+
+
+class Link(ABC):
+    """Base of the sending and receiving links; subclasses implement `_drain`."""
+
+    can_send = False
+    can_recv = False
+
+    def __init__(
+        self,
+        context: zmq.asyncio.Context,
+        address: str,
+        codec: Codec,
+        *,
+        pubsub: bool,
+        maxsize: int,
+    ) -> None:
+        """Prepares a link; `open()` does the I/O.
+
+        Args:
+            context: The process's ZeroMQ context.
+            address: The rendezvous address.
+            codec: The connection's codec (its key proves membership).
+            pubsub: True in pubsub mode.
+            maxsize: The channel's `maxsize` (`<= 0`: unbounded).
+        """
+        self.pid = p.new_id()
+        self._context = context
+        self._address = address
+        self._codec = codec
+        self._pubsub = pubsub
+        self._maxsize = maxsize
+        self._changed = asyncio.Event()
+        self._error: BaseException | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._poller: zmq.asyncio.Poller | None = None
+        self._closing = False
+        self._ctrl: zmq.asyncio.Socket | None = None
+        self._ctrl_s: zmq.Socket[bytes] | None = None
+
+    # -- sockets -----------------------------------------------------------------------------
+
+    def _socket(self, kind: int, **options: int) -> SocketPair:
+        sock = self._context.socket(kind)
+        sock.setsockopt(zmq.LINGER, p.LINGER_MS)
+        sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
+        sock.setsockopt(zmq.RCVHWM, 0)
+        for name, value in options.items():
+            sock.setsockopt(getattr(zmq, name), value)
+        shadow: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)
+        return sock, shadow
+
+    def _control(self) -> zmq.Socket[bytes]:
+        assert self._ctrl_s is not None
+        return self._ctrl_s
+
+    async def _open_control(self, *parts: bytes) -> list[bytes]:
+        """Connects to the rendezvous, sends `parts` and returns the reply.
+
+        Raises:
+            ChannelSetupError: If the rendezvous does not answer in time.
+        """
+        await self._probe_rendezvous()
+        self._ctrl, self._ctrl_s = self._socket(zmq.DEALER)
+        self._ctrl_s.setsockopt(zmq.ROUTING_ID, self.pid)
+        self._ctrl_s.connect(self._address)
+        self._ctrl_s.send_multipart(list(parts))
+        return await self._control_reply((p.OK, p.REFUSED))
+
+    async def _probe_rendezvous(self) -> None:
+        """Fails fast when nothing listens at the rendezvous address any more.
+
+        ZeroMQ retries refused connections forever; one plain TCP connect tells a finished
+        connection (refused) from a slow one.
+
+        Raises:
+            ChannelClosedError: If the rendezvous refuses connections (it has stopped).
+        """
+        host, _, port = self._address.removeprefix("tcp://").rpartition(":")
+        try:
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                _, writer = await asyncio.open_connection(host.strip("[]"), int(port))
+        except ConnectionRefusedError:
+            raise ChannelClosedError(
+                f"nothing listens at this connection's rendezvous ({self._address}): the "
+                "connection is over (every sender closed and every receiver left) or the "
+                "process that created the connector has exited"
+            ) from None
+        except (OSError, TimeoutError):
+            return  # let ZeroMQ try, and time out with its own error
+        writer.close()
+        with contextlib.suppress(OSError):
+            await writer.wait_closed()
+
+    async def _control_reply(self, kinds: tuple[bytes, ...]) -> list[bytes]:
+        """Reads control messages (the pump is not running) until one of `kinds`.
+
+        Other messages are handled by `_on_control`. Raises `ChannelSetupError` on timeout.
+        """
+        assert self._ctrl is not None
+        ctrl = self._control()
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + CONTROL_TIMEOUT
+        while True:
+            try:
+                msg = ctrl.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                remaining = deadline - loop.time()
+                ready = remaining > 0 and await self._ctrl.poll(  # type: ignore[call-arg]
+                    remaining * 1000, zmq.POLLIN
+                )
+                if not ready:
+                    raise ChannelSetupError(
+                        f"the connection's rendezvous at {self._address} did not answer within "
+                        f"{CONTROL_TIMEOUT:.0f} s: the process that created the connector must "
+                        "keep running while others use the connection"
+                    ) from None
+                continue
+            if msg[0] in kinds:
+                return msg
+            self._on_control(msg)
+
+    def _drain_control(self) -> None:
+        ctrl = self._control()
+        while True:
+            try:
+                msg = ctrl.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return
+            self._on_control(msg)
+
+    @abstractmethod
+    def _on_control(self, msg: list[bytes]) -> None:
+        """Handles one message from the rendezvous."""
+
+    @abstractmethod
+    def _sockets(self) -> list[zmq.asyncio.Socket]:
+        """The sockets the pump waits on."""
+
+    @abstractmethod
+    def _drain(self) -> None:
+        """Handles everything readable now, without blocking."""
+
+    # -- the pump ------------------------------------------------------------------------------
+
+    def _start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._pump())
+
+    def _sockets_changed(self) -> None:
+        self._poller = None
+
+    async def _pump(self) -> None:
+        try:
+            while True:
+                if self._poller is None:
+                    self._poller = zmq.asyncio.Poller()
+                    for sock in self._sockets():
+                        self._poller.register(sock, zmq.POLLIN)
+                await self._poller.poll()
+                self._drain()
+                self._changed.set()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._error = exc
+            self._changed.set()
+
+    async def _stop_pump(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _wait_changed(self) -> None:
+        """Waits until the pump handled something (or the link is closing).
+
+        Raises:
+            ChannelError: If the pump failed.
+        """
+        self._changed.clear()
+        await self._changed.wait()
+        self._check_error()
+
+    def _check_error(self) -> None:
+        if self._error is not None:
+            raise ChannelError(f"the ZeroMQ link failed: {self._error!r}") from self._error
+
+    async def _finish_control(self, *parts: bytes) -> bool:
+        """Sends the last control message and waits for its ACK; True if the connection is over."""
+        ctrl = self._control()
+        ctrl.send_multipart(list(parts))
+        try:
+            reply = await self._control_reply((p.ACK,))
+        except ChannelSetupError:
+            return False
+        finally:
+            assert self._ctrl is not None
+            self._ctrl.close(p.LINGER_MS)
+        return reply[1] == b"1"
+
+    # -- what channels call -------------------------------------------------------------------
+
+    async def send(self, frame: bytes) -> None:
+        """Sends one frame.
+
+        Raises:
+            ChannelError: If this link cannot send.
+        """
+        raise ChannelError("this channel was made by connect_recv(): it cannot send")
+
+    async def recv(self) -> bytes:
+        """Receives one frame.
+
+        Raises:
+            ChannelError: If this link cannot receive.
+        """
+        raise ChannelError("this channel was made by connect_send(): it cannot receive")
+
+    @abstractmethod
+    async def close(self) -> bool:
+        """Closes the link; returns True when the whole connection is over."""
+
+    def buffered(self) -> int:
+        """Items held by this link now."""
+        return 0
+
+    def peer_counts(self) -> tuple[int, int]:
+        """(senders, receivers) this link knows of."""
+        return (0, 0)
+
+    def _closed_error(self) -> ChannelClosedError:
+        return ChannelClosedError("ZMQChannel is closed")
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.pid.decode()})"

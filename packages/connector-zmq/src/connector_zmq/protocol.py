@@ -1,0 +1,219 @@
+"""The wire protocol of connector-zmq: frame layouts, message kinds and socket helpers.
+
+Two kinds of link carry messages (see `connector_zmq` for the topology):
+
+Data links, sender DEALER -> receiver ROUTER (the receiver sees `[sender_id, ...]`):
+
+    [frame]                      one signed item (two parts at the ROUTER: id + frame)
+    [b"", BATCH, blob]           several items: each a 4-byte length and the frame
+    [b"", HELLO, signed(sid)]    the sender joins; the receiver answers with credits
+    [b"", END]                   the sender closed: nothing more follows on this link
+    [b"", DETACH]                the sender stopped using this receiver (it left)
+
+and back, receiver ROUTER -> sender DEALER:
+
+    [b"", CREDIT, n]             the sender may send `n` more items to this receiver
+    [b"", BYE]                   the receiver is closing: stop, answer with DETACH
+
+Control links, participant DEALER <-> rendezvous ROUTER: the `REG_*`, `*_LEFT`, `LEAVING`,
+`RETURNED`, `DRAINED`, `FINAL`, ... kinds below, each a multipart message whose first part
+is the kind.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import socket
+import struct
+from typing import Any, Final
+
+import zmq
+
+from connector_core.serde import Codec, MessageRejectedError
+
+__all__ = [
+    "ACK",
+    "BATCH",
+    "BYE",
+    "CREDIT",
+    "DETACH",
+    "DRAINED",
+    "END",
+    "ENDED",
+    "FINAL",
+    "HELLO",
+    "LEAVE_ACK",
+    "LEAVING",
+    "LINGER_MS",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_ITEMS",
+    "OK",
+    "RECEIVER_DONE",
+    "RECEIVER_JOINED",
+    "RECEIVER_LEFT",
+    "REFUSED",
+    "REG_RECEIVER",
+    "REG_SENDER",
+    "RETURNED",
+    "SENDER_LEFT",
+    "UNBOUNDED_WINDOW",
+    "advertised_host",
+    "authenticate",
+    "bind_random",
+    "credentials",
+    "dumps",
+    "loads",
+    "log",
+    "new_id",
+    "pack_batch",
+    "pack_count",
+    "unpack_batch",
+    "unpack_count",
+]
+
+# -- data links ---------------------------------------------------------------------------
+BATCH: Final = b"D"
+HELLO: Final = b"H"
+END: Final = b"E"
+DETACH: Final = b"X"
+CREDIT: Final = b"C"
+BYE: Final = b"B"
+
+# -- control links: participant -> rendezvous ------------------------------------------------
+REG_SENDER: Final = b"RS"
+REG_RECEIVER: Final = b"RR"
+SENDER_LEFT: Final = b"SL"
+LEAVING: Final = b"RL"
+RECEIVER_DONE: Final = b"RD"
+DRAINED: Final = b"DR"
+
+# -- control links: rendezvous -> participant ------------------------------------------------
+OK: Final = b"OK"
+REFUSED: Final = b"NO"
+RECEIVER_JOINED: Final = b"RJ"
+RECEIVER_LEFT: Final = b"RX"
+ENDED: Final = b"EN"
+RETURNED: Final = b"RF"
+FINAL: Final = b"FN"
+LEAVE_ACK: Final = b"LA"
+ACK: Final = b"AK"
+
+LINGER_MS: Final = 2000
+"""How long a closed socket may keep flushing queued messages (milliseconds)."""
+
+UNBOUNDED_WINDOW: Final = 1000
+"""Credit window per sender-receiver pair when `maxsize <= 0` (unbounded) was asked for."""
+
+MAX_BATCH_ITEMS: Final = 256
+"""Most items a sender packs into one message to one receiver."""
+
+MAX_BATCH_BYTES: Final = 256 * 1024
+"""A batch is sent as soon as it holds this many bytes."""
+
+_COUNT = struct.Struct("!I")
+
+log = logging.getLogger("connector_zmq")
+"""The logger of connector-zmq."""
+
+
+def new_id() -> bytes:
+    """Returns a fresh participant id (16 hex characters; never starts with a zero byte)."""
+    return secrets.token_hex(8).encode()
+
+
+def pack_count(count: int) -> bytes:
+    """Encodes a credit count."""
+    return _COUNT.pack(count)
+
+
+def unpack_count(data: bytes) -> int:
+    """Decodes a credit count.
+
+    Raises:
+        struct.error: If `data` is not four bytes.
+    """
+    value: int = _COUNT.unpack(data)[0]
+    return value
+
+
+def pack_batch(frames: list[bytes]) -> bytes:
+    """Packs frames into one batch payload (each a 4-byte length and the frame)."""
+    pack = _COUNT.pack
+    parts: list[bytes] = []
+    append = parts.append
+    for frame in frames:
+        append(pack(len(frame)))
+        append(frame)
+    return b"".join(parts)
+
+
+def unpack_batch(blob: bytes) -> list[bytes]:
+    """Splits a batch payload back into frames.
+
+    Raises:
+        ValueError: If the payload is truncated.
+    """
+    frames: list[bytes] = []
+    append = frames.append
+    unpack_from = _COUNT.unpack_from
+    offset, end = 0, len(blob)
+    while offset < end:
+        (size,) = unpack_from(blob, offset)
+        offset += 4
+        if offset + size > end:
+            raise ValueError("truncated batch")
+        append(blob[offset : offset + size])
+        offset += size
+    return frames
+
+
+def dumps(value: Any) -> bytes:
+    """Encodes a control payload (JSON: ids and addresses, never user data)."""
+    return json.dumps(value).encode()
+
+
+def loads(data: bytes) -> Any:
+    """Decodes a control payload."""
+    return json.loads(data)
+
+
+def credentials(codec: Codec, participant: bytes) -> bytes:
+    """Returns the proof that `participant` holds the connection's key."""
+    return codec.sign(b"join:" + participant)
+
+
+def authenticate(codec: Codec, participant: bytes, proof: bytes) -> bool:
+    """True when `proof` was made by `credentials` with the same key for `participant`."""
+    try:
+        return codec.verify(proof) == b"join:" + participant
+    except MessageRejectedError:
+        return False
+
+
+def advertised_host(bind_host: str) -> str:
+    """Returns the host other processes connect to for sockets bound on `bind_host`."""
+    if bind_host in ("*", "0.0.0.0", ""):
+        return socket.gethostbyname(socket.gethostname())
+    if bind_host == "::":
+        return "::1"
+    return bind_host
+
+
+def bind_random(sock: zmq.Socket[Any], bind_host: str) -> str:
+    """Binds `sock` to a free TCP port on `bind_host`; returns the address peers connect to.
+
+    Raises:
+        ChannelSetupError: If the host cannot be bound.
+    """
+    from connector_core.exceptions import ChannelSetupError
+
+    try:
+        port = sock.bind_to_random_port(f"tcp://{bind_host}")
+    except zmq.ZMQError as exc:
+        raise ChannelSetupError(
+            f"cannot listen on {bind_host!r} ({exc}); set CONNECTOR_BIND_HOST to an address "
+            "of this machine (127.0.0.1 by default)"
+        ) from exc
+    return f"tcp://{advertised_host(bind_host)}:{port}"

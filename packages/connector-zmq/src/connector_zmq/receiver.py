@@ -1,0 +1,270 @@
+"""`ReceiverLink`: the receiving end of a ZMQ connection.
+
+A receiver binds its own ROUTER socket (on `settings.bind_host`, a free port) and registers
+that address with the rendezvous, which tells every live sender to connect. Senders say
+HELLO (signed with the connection's key: unsigned HELLOs get no credits); the receiver grants
+each its window of credits and gives them back as its user takes items. `connect_recv()`
+returns once every sender that was live at registration has said HELLO, so anything sent
+after it returns reaches this receiver (no slow-joiner loss, no sleeps).
+
+The pump moves frames from the socket into the channel's own queue; `recv()` only takes from
+that queue (or waits for the pump), so a cancelled `recv()` leaves the item for the next.
+
+End of the connection:
+
+- pubsub: after ENDED from the rendezvous (every sender left), once END arrived from every
+  sender that had connected here and the queue is empty, `recv()` raises ChannelClosedError.
+- pipeline: the receiver reports DRAINED to the rendezvous in that state and ends on FINAL,
+  which the rendezvous sends when every receiver is drained and no items are returned or
+  held anywhere, so no receiver ends while a closing one may still hand items back.
+
+Closing a pipeline receiver: it tells its senders BYE and the rendezvous it is leaving, keeps
+reading until every sender that had credit here answered (DETACH or END), and returns every
+item it had taken off the wire but not handed out to the rendezvous, which passes them to
+the other receivers. A pubsub receiver just says BYE and leaves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+from collections import deque
+
+import zmq
+import zmq.asyncio
+
+from connector_core.exceptions import ChannelClosedError
+from connector_zmq import protocol as p
+from connector_zmq.link import CONTROL_TIMEOUT, Link
+
+__all__ = ["ReceiverLink"]
+
+
+class ReceiverLink(Link):
+    """The receiving end: a bound ROUTER that senders connect to, paid for with credits."""
+
+    can_recv = True
+
+    async def open(self, bind_host: str) -> None:
+        """Binds, registers with the rendezvous and waits until the live senders connected.
+
+        Args:
+            bind_host: The interface to listen on.
+
+        Raises:
+            ChannelSetupError: If binding fails or the rendezvous or a sender does not answer.
+        """
+        if self._maxsize > 0:
+            self._window = self._maxsize if self._pubsub else max(1, self._maxsize // 2)
+        else:
+            self._window = p.UNBOUNDED_WINDOW
+        self._batch = max(1, self._window // 4)
+        self._items: deque[tuple[bytes | None, bytes]] = deque()
+        self._owed: dict[bytes, int] = {}
+        self._hello: set[bytes] = set()
+        self._done: set[bytes] = set()  # END or DETACH seen: nothing more from them
+        self._must_end: set[bytes] = set()  # left the connection after connecting here
+        self._left: set[bytes] = set()
+        self._ended = False
+        self._final = False
+        self._leave_acked = False
+        self._returned = 0
+        self._reported = -1
+        self._data, self._data_s = self._socket(zmq.ROUTER)
+        self._data_s.setsockopt(zmq.LINGER, 0)
+        try:
+            address = p.bind_random(self._data_s, bind_host)
+            reply = await self._open_control(
+                p.REG_RECEIVER, p.credentials(self._codec, self.pid), address.encode()
+            )
+        except BaseException:
+            self._data.close(0)
+            if self._ctrl is not None:
+                self._ctrl.close(0)
+            raise
+        state = p.loads(reply[1])
+        expected = {sid.encode() for sid in state["senders"]}
+        self._ended = bool(state["ended"])
+        self._final = bool(state["final"])
+        self._start()
+        try:
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                while not expected <= self._hello | self._left:
+                    await self._wait_changed()
+        except BaseException:
+            await self.close()
+            raise
+
+    # -- what the pump handles -----------------------------------------------------------------
+
+    def _sockets(self) -> list[zmq.asyncio.Socket]:
+        assert self._ctrl is not None
+        return [self._data, self._ctrl]
+
+    def _on_control(self, msg: list[bytes]) -> None:
+        kind = msg[0]
+        if kind == p.SENDER_LEFT:
+            self._left.add(msg[1])
+            if msg[2] == b"1":
+                self._must_end.add(msg[1])
+        elif kind == p.ENDED:
+            self._ended = True
+        elif kind == p.RETURNED:
+            self._items.extend((None, frame) for frame in msg[1:])
+            self._returned += len(msg) - 1
+        elif kind == p.FINAL:
+            self._final = True
+        elif kind == p.LEAVE_ACK:
+            self._leave_acked = True
+
+    def _drain(self) -> None:
+        data = self._data_s
+        items = self._items
+        while True:
+            try:
+                msg = data.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            if len(msg) == 2:
+                items.append((msg[0], msg[1]))
+            elif len(msg) >= 3 and msg[1] == b"":
+                self._on_link(msg[0], msg[2], msg[3:])
+            else:  # not our framing: let the codec judge (and reject) its last part
+                items.append((None, msg[-1]))
+        self._drain_control()
+        if not self._pubsub and not self._closing:
+            self._report_drained()
+
+    def _on_link(self, sid: bytes, kind: bytes, rest: list[bytes]) -> None:
+        if kind == p.BATCH:
+            owner: bytes | None = sid
+            try:
+                frames = p.unpack_batch(rest[0])
+            except (ValueError, IndexError, struct.error):
+                frames = [b"".join(rest)]  # not our framing: the codec rejects it
+                owner = None
+            self._items.extend((owner, frame) for frame in frames)
+        elif kind == p.HELLO:
+            if sid in self._hello or not rest or not p.authenticate(self._codec, sid, rest[0]):
+                return
+            self._hello.add(sid)
+            if self._closing:
+                self._data_s.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
+            else:
+                self._data_s.send_multipart(
+                    [sid, b"", p.CREDIT, p.pack_count(self._window)], zmq.NOBLOCK
+                )
+        elif kind in (p.END, p.DETACH) and sid in self._hello:
+            self._done.add(sid)
+
+    def _senders_finished(self) -> bool:
+        return (self._hello | self._must_end) <= self._done
+
+    def _report_drained(self) -> None:
+        if (
+            self._ended
+            and not self._final
+            and not self._items
+            and self._senders_finished()
+            and self._reported != self._returned
+        ):
+            self._reported = self._returned
+            self._control().send_multipart([p.DRAINED, p.pack_count(self._returned)])
+
+    def _finished(self) -> bool:
+        if self._pubsub:
+            return self._ended and self._senders_finished()
+        return self._final
+
+    # -- receiving -----------------------------------------------------------------------------
+
+    async def recv(self) -> bytes:
+        """Returns the next frame, waiting while none is here.
+
+        Raises:
+            ChannelClosedError: When the connection is over (after everything was
+                delivered) or this receiver was closed.
+            ChannelError: If the link failed.
+        """
+        drained = False
+        while True:
+            if self._closing:
+                raise self._closed_error()
+            items = self._items
+            if items:
+                sid, frame = items.popleft()
+                if sid is not None:
+                    owed = self._owed.get(sid, 0) + 1
+                    if owed >= self._batch and sid in self._hello and sid not in self._done:
+                        self._data_s.send_multipart(
+                            [sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK
+                        )
+                        owed = 0
+                    self._owed[sid] = owed
+                return frame
+            self._check_error()
+            if self._finished():
+                raise ChannelClosedError("every sender has closed and all was delivered")
+            if not drained:
+                self._drain()
+                drained = True
+                continue
+            await self._wait_changed()
+            drained = False
+
+    # -- closing -------------------------------------------------------------------------------
+
+    async def close(self) -> bool:
+        """Leaves the connection (returning untaken items in a pipeline); True when it is over."""
+        if self._closing:
+            return False
+        self._closing = True
+        self._changed.set()  # wake a blocked recv: it raises ChannelClosedError
+        await self._stop_pump()
+        try:
+            with contextlib.suppress(zmq.ZMQError):
+                self._drain()
+            for sid in self._hello - self._done:
+                with contextlib.suppress(zmq.ZMQError):
+                    self._data_s.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
+            leftovers: list[bytes] = []
+            if not self._pubsub:
+                self._control().send_multipart([p.LEAVING])
+                await self._collect()
+                leftovers = [frame for _, frame in self._items]
+            self._items.clear()
+            return await self._finish_control(p.RECEIVER_DONE, *leftovers)
+        finally:
+            self._data.close(0)
+
+    async def _collect(self) -> None:
+        """Reads until every sender with credit here answered and the rendezvous acknowledged."""
+        assert self._ctrl is not None
+        poller = zmq.asyncio.Poller()
+        poller.register(self._data, zmq.POLLIN)
+        poller.register(self._ctrl, zmq.POLLIN)
+        try:
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                while True:
+                    self._drain()
+                    if self._leave_acked and self._senders_finished():
+                        return
+                    await poller.poll()
+        except TimeoutError:
+            missing = sorted(s.decode() for s in (self._hello | self._must_end) - self._done)
+            p.log.warning(
+                "closing receiver %s: senders %s did not answer within %.0f s; items they "
+                "still had in flight to it are lost",
+                self.pid.decode(),
+                missing,
+                CONTROL_TIMEOUT,
+            )
+
+    def buffered(self) -> int:
+        """Items taken off the wire and not yet received by the user."""
+        return len(self._items)
+
+    def peer_counts(self) -> tuple[int, int]:
+        """Senders connected here and still open, and this receiver (if open)."""
+        return (len((self._hello | self._must_end) - self._done), 0 if self._closing else 1)

@@ -1,0 +1,258 @@
+"""The rendezvous: the control plane of one ZMQ connection (membership, end, returns).
+
+One rendezvous exists per connection. It runs as a thread of the process that created the
+connector, started lazily by the first `connect_send()`, `connect_recv()`, `zmq_address` or
+pickling of the connector there, and listens on one ROUTER socket bound to
+`settings.bind_host` on a free port. Its address travels inside the pickled connector.
+
+It never forwards items between senders and receivers (they talk directly, see
+`connector_zmq`). It keeps:
+
+- the live senders and receivers, with each receiver's data address; it tells every sender
+  when a receiver joins or leaves, and tells every receiver when a sender left and whether
+  that sender had connected to it;
+- whether the connection has *ended*: at least one sender joined and every sender has left;
+  a sender that registers after that is refused (`ChannelClosedError`);
+- pipeline only: the *returned* items, signed frames a closing receiver had taken from the
+  wire but not handed to its user, or a closing sender still held. It passes them on to the
+  live receivers (or keeps them for the next receiver to join): a closed receiver's items
+  stay for the others. Each receiver reports when it is *drained* (ended, every sender's
+  END seen, nothing buffered); once every live receiver is drained, nothing is leaving and
+  nothing is held here, the rendezvous sends FINAL and the receivers end, all of them.
+
+It stops, closing its socket and its private ZeroMQ context, when the connection has ended
+and every participant has left, or when its process exits. What a crash loses: if the
+creating process dies, the rendezvous dies with it; items already with a receiver are
+still delivered, but new participants cannot join and receivers do not learn of the end.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import logging
+import os
+import threading
+import weakref
+from collections import deque
+from dataclasses import dataclass
+
+import zmq
+
+from connector_core.serde import Codec
+from connector_zmq import protocol as p
+
+__all__ = ["Rendezvous"]
+
+_log = logging.getLogger(__name__)
+
+_RUNNING: weakref.WeakSet[Rendezvous] = weakref.WeakSet()
+
+
+@dataclass
+class _Receiver:
+    address: bytes
+    leaving: bool = False
+    drained: bool = False
+    returned_sent: int = 0
+
+
+class Rendezvous:
+    """The control plane of one connection, served by a thread of this process."""
+
+    def __init__(self, *, pubsub: bool, bind_host: str, codec: Codec) -> None:
+        """Binds the rendezvous socket and starts its thread.
+
+        Args:
+            pubsub: True for a pubsub connection, False for a pipeline.
+            bind_host: The interface to listen on.
+            codec: The connection's codec; participants prove they hold its key.
+
+        Raises:
+            ChannelSetupError: If `bind_host` cannot be bound.
+        """
+        self._pubsub = pubsub
+        self._codec = codec
+        self._ctx = zmq.Context()
+        self._sock: zmq.Socket[bytes] = self._ctx.socket(zmq.ROUTER)
+        self._sock.setsockopt(zmq.LINGER, p.LINGER_MS)
+        self._sock.setsockopt(zmq.SNDHWM, 0)
+        self._sock.setsockopt(zmq.RCVHWM, 0)
+        try:
+            self.address = p.bind_random(self._sock, bind_host)
+        except BaseException:
+            self._sock.close(0)
+            self._ctx.term()
+            raise
+        self._stop_r, self._stop_w = os.pipe()
+        self._senders: set[bytes] = set()
+        self._receivers: dict[bytes, _Receiver] = {}
+        self._store: deque[bytes] = deque()
+        self._ever_sender = False
+        self._ended = False
+        self._final = False
+        self._thread = threading.Thread(
+            target=self._run, name=f"connector-zmq-rendezvous {self.address}", daemon=True
+        )
+        _RUNNING.add(self)
+        self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """True while the thread serves the connection."""
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float | None = 5.0) -> None:
+        """Stops the thread (if still running) and waits for it to release everything."""
+        if self._thread.is_alive():
+            with contextlib.suppress(OSError):
+                os.write(self._stop_w, b"x")
+            self._thread.join(timeout)
+
+    def join(self, timeout: float | None = 5.0) -> None:
+        """Waits for the thread to finish on its own (after the connection is over)."""
+        self._thread.join(timeout)
+
+    # -- the thread ------------------------------------------------------------------------
+
+    def _finished(self) -> bool:
+        return self._ever_sender and not self._senders and not self._receivers and not self._store
+
+    def _run(self) -> None:
+        poller = zmq.Poller()
+        poller.register(self._sock, zmq.POLLIN)
+        poller.register(self._stop_r, zmq.POLLIN)
+        try:
+            while not self._finished():
+                events = dict(poller.poll())
+                if self._stop_r in events:
+                    break
+                while True:
+                    try:
+                        msg = self._sock.recv_multipart(zmq.NOBLOCK)
+                    except zmq.Again:
+                        break
+                    try:
+                        self._handle(msg)
+                    except Exception:  # a malformed control message must not kill us
+                        _log.warning("rendezvous ignored a malformed message", exc_info=True)
+        finally:
+            self._sock.close()
+            self._ctx.term()
+            os.close(self._stop_r)
+            os.close(self._stop_w)
+            _RUNNING.discard(self)
+
+    def _send(self, pid: bytes, *parts: bytes) -> None:
+        self._sock.send_multipart([pid, *parts])
+
+    def _handle(self, msg: list[bytes]) -> None:
+        pid, kind, *rest = msg
+        if kind == p.REG_SENDER:
+            self._register_sender(pid, rest[0])
+        elif kind == p.REG_RECEIVER:
+            self._register_receiver(pid, rest[0], rest[1])
+        elif kind == p.SENDER_LEFT and pid in self._senders:
+            self._sender_left(pid, p.loads(rest[0]), rest[1:])
+        elif kind == p.LEAVING and pid in self._receivers:
+            self._receivers[pid].leaving = True
+            for sid in self._senders:
+                self._send(sid, p.RECEIVER_LEFT, pid)
+            self._send(pid, p.LEAVE_ACK)
+        elif kind == p.RECEIVER_DONE and pid in self._receivers:
+            self._receiver_done(pid, rest)
+        elif kind == p.DRAINED and pid in self._receivers:
+            info = self._receivers[pid]
+            info.drained = p.unpack_count(rest[0]) == info.returned_sent
+            self._check_final()
+
+    def _register_sender(self, pid: bytes, proof: bytes) -> None:
+        if not p.authenticate(self._codec, pid, proof):
+            _log.warning("rendezvous refused a participant without the connection's key")
+            return
+        if self._ended:
+            self._send(pid, p.REFUSED, b"every sender of this connection has closed")
+            return
+        self._senders.add(pid)
+        self._ever_sender = True
+        live = {
+            rid.decode(): info.address.decode()
+            for rid, info in self._receivers.items()
+            if not info.leaving
+        }
+        self._send(pid, p.OK, p.dumps(live))
+
+    def _register_receiver(self, pid: bytes, proof: bytes, address: bytes) -> None:
+        if not p.authenticate(self._codec, pid, proof):
+            _log.warning("rendezvous refused a participant without the connection's key")
+            return
+        self._receivers[pid] = _Receiver(address)
+        state = {
+            "senders": sorted(sid.decode() for sid in self._senders),
+            "ended": self._ended,
+            "final": self._final,
+        }
+        self._send(pid, p.OK, p.dumps(state))
+        for sid in self._senders:
+            self._send(sid, p.RECEIVER_JOINED, pid, address)
+        self._distribute()
+
+    def _sender_left(self, pid: bytes, connected: list[str], frames: list[bytes]) -> None:
+        self._senders.discard(pid)
+        targets = set(connected)
+        for rid in self._receivers:
+            flag = b"1" if rid.decode() in targets else b"0"
+            self._send(rid, p.SENDER_LEFT, pid, flag)
+        if not self._pubsub:
+            self._store.extend(frames)
+        if not self._senders and not self._ended:
+            self._ended = True
+            for rid in self._receivers:
+                self._send(rid, p.ENDED)
+        self._distribute()
+        self._check_final()
+        self._send(pid, p.ACK, b"1" if self._finished() else b"0")
+
+    def _receiver_done(self, pid: bytes, frames: list[bytes]) -> None:
+        info = self._receivers.pop(pid)
+        if not info.leaving:
+            for sid in self._senders:
+                self._send(sid, p.RECEIVER_LEFT, pid)
+        if not self._pubsub:
+            self._store.extend(frames)
+        self._distribute()
+        self._check_final()
+        self._send(pid, p.ACK, b"1" if self._finished() else b"0")
+
+    def _distribute(self) -> None:
+        if self._pubsub or not self._store:
+            return
+        targets = [rid for rid, info in self._receivers.items() if not info.leaving]
+        if not targets:
+            return
+        shares: dict[bytes, list[bytes]] = {rid: [] for rid in targets}
+        index = 0
+        while self._store:
+            shares[targets[index % len(targets)]].append(self._store.popleft())
+            index += 1
+        for rid, frames in shares.items():
+            if frames:
+                info = self._receivers[rid]
+                info.returned_sent += len(frames)
+                info.drained = False
+                self._send(rid, p.RETURNED, *frames)
+
+    def _check_final(self) -> None:
+        if self._pubsub or self._final or not self._ended or self._store:
+            return
+        if any(info.leaving or not info.drained for info in self._receivers.values()):
+            return
+        self._final = True
+        for rid in self._receivers:
+            self._send(rid, p.FINAL)
+
+
+@atexit.register
+def _stop_all() -> None:
+    for rendezvous in list(_RUNNING):
+        rendezvous.stop(timeout=2.0)
