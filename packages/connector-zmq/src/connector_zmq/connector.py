@@ -64,6 +64,7 @@ class ZMQConnector(Connector):
             raise TypeError(f"settings must be a connector_core.Settings, got {settings!r}")
         self._codec: Codec = settings.make_codec(serializer)
         self._bind_host: str = settings.bind_host
+        self._end_grace: float = settings.zmq_end_grace
         self._address: str | None = None
         self._rendezvous: Rendezvous | None = None
         self._lock = threading.Lock()
@@ -91,6 +92,7 @@ class ZMQConnector(Connector):
                     pubsub=self.spec.mode is ConnectorMode.PUBSUB,
                     bind_host=self._bind_host,
                     codec=self._codec,
+                    end_grace=self._end_grace,
                 )
                 self._address = self._rendezvous.address
             return self._address
@@ -158,12 +160,16 @@ class ZMQConnector(Connector):
         )
 
     def __getstate__(self) -> dict[str, Any]:
+        address = self._ensure_rendezvous()
+        if self._rendezvous is not None:
+            self._rendezvous.shared = True
         return {
             "spec": self.spec,
             "maxsize": self.maxsize,
             "codec": self._codec,
             "bind_host": self._bind_host,
-            "address": self._ensure_rendezvous(),
+            "end_grace": self._end_grace,
+            "address": address,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -171,6 +177,7 @@ class ZMQConnector(Connector):
         self.maxsize = state["maxsize"]
         self._codec = state["codec"]
         self._bind_host = state["bind_host"]
+        self._end_grace = state["end_grace"]
         self._address = state["address"]
         self._rendezvous = None
         self._lock = threading.Lock()

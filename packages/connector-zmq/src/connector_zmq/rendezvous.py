@@ -12,7 +12,10 @@ It never forwards items between senders and receivers (they talk directly, see
   when a receiver joins or leaves, and tells every receiver when a sender left and whether
   that sender had connected to it;
 - whether the connection has *ended*: at least one sender joined and every sender has left;
-  a sender that registers after that is refused (`ChannelClosedError`);
+  a sender that registers after that is refused (`ChannelClosedError`). When the connector
+  was pickled to other processes, the end waits `settings.zmq_end_grace` seconds (2 by
+  default) for senders still starting elsewhere; a sender that registers in that time
+  keeps the connection open. A connector used in one process ends at once;
 - pipeline only: the *returned* items, signed frames a closing receiver had taken from the
   wire but not handed to its user, or a closing sender still held. It passes them on to the
   live receivers (or keeps them for the next receiver to join): a closed receiver's items
@@ -33,6 +36,7 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import weakref
 from collections import deque
 from dataclasses import dataclass
@@ -60,13 +64,17 @@ class _Receiver:
 class Rendezvous:
     """The control plane of one connection, served by a thread of this process."""
 
-    def __init__(self, *, pubsub: bool, bind_host: str, codec: Codec) -> None:
+    def __init__(
+        self, *, pubsub: bool, bind_host: str, codec: Codec, end_grace: float = 0.0
+    ) -> None:
         """Binds the rendezvous socket and starts its thread.
 
         Args:
             pubsub: True for a pubsub connection, False for a pipeline.
             bind_host: The interface to listen on.
             codec: The connection's codec; participants prove they hold its key.
+            end_grace: Seconds to wait, once the connector was shared with other processes
+                and every sender has left, for senders still starting before ending.
 
         Raises:
             ChannelSetupError: If `bind_host` cannot be bound.
@@ -91,6 +99,10 @@ class Rendezvous:
         self._ever_sender = False
         self._ended = False
         self._final = False
+        self._end_grace = end_grace
+        self._end_at: float | None = None
+        self.shared = False
+        """Set when the connector was pickled: other processes may still be starting."""
         self._thread = threading.Thread(
             target=self._run, name=f"connector-zmq-rendezvous {self.address}", daemon=True
         )
@@ -124,9 +136,16 @@ class Rendezvous:
         poller.register(self._stop_r, zmq.POLLIN)
         try:
             while not self._finished():
-                events = dict(poller.poll())
+                timeout: int | None = None
+                if self._end_at is not None:
+                    timeout = max(0, int((self._end_at - time.monotonic()) * 1000) + 1)
+                events = dict(poller.poll(timeout))
                 if self._stop_r in events:
                     break
+                if self._end_at is not None and time.monotonic() >= self._end_at:
+                    self._end_at = None
+                    if not self._senders:
+                        self._end()
                 while True:
                     try:
                         msg = self._sock.recv_multipart(zmq.NOBLOCK)
@@ -137,7 +156,7 @@ class Rendezvous:
                     except Exception:  # a malformed control message must not kill us
                         _log.warning("rendezvous ignored a malformed message", exc_info=True)
         finally:
-            self._sock.close()
+            self._sock.close(linger=0)  # everyone left (or the process is exiting)
             self._ctx.term()
             os.close(self._stop_r)
             os.close(self._stop_w)
@@ -175,6 +194,7 @@ class Rendezvous:
             return
         self._senders.add(pid)
         self._ever_sender = True
+        self._end_at = None
         live = {
             rid.decode(): info.address.decode()
             for rid, info in self._receivers.items()
@@ -206,12 +226,19 @@ class Rendezvous:
         if not self._pubsub:
             self._store.extend(frames)
         if not self._senders and not self._ended:
-            self._ended = True
-            for rid in self._receivers:
-                self._send(rid, p.ENDED)
+            if self.shared and self._end_grace > 0:
+                self._end_at = time.monotonic() + self._end_grace
+            else:
+                self._end()
         self._distribute()
         self._check_final()
         self._send(pid, p.ACK, b"1" if self._finished() else b"0")
+
+    def _end(self) -> None:
+        self._ended = True
+        for rid in self._receivers:
+            self._send(rid, p.ENDED)
+        self._check_final()
 
     def _receiver_done(self, pid: bytes, frames: list[bytes]) -> None:
         info = self._receivers.pop(pid)

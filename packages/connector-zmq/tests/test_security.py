@@ -1,0 +1,116 @@
+"""Trust: foreign peers are rejected before deserialization; loopback by default."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+import zmq
+import zmq.asyncio
+
+from connector_core.serde import TAG_SIZE
+from connector_core.settings import Settings
+from connector_core.spec import ConnectorMode
+from connector_core.testing import unique_spec as spec
+from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import protocol as p
+
+
+class _Bomb:
+    """Unpickling this creates a file: proof that the payload ran."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (open, (str(self.path), "w"))
+
+
+def _data_address(channel: ZMQChannel) -> str:
+    address: str = channel._link._data_s.getsockopt_string(zmq.LAST_ENDPOINT)  # type: ignore[attr-defined]
+    return address
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_foreign_peer_sending_a_crafted_pickle_is_rejected_and_never_runs(
+    mode: ConnectorMode, tmp_path: Path
+) -> None:
+    marker = tmp_path / "payload-ran"
+    connector = ZMQConnector(spec(mode))
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    foreign = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    foreign.setsockopt(zmq.LINGER, 0)
+    foreign.connect(_data_address(receiver))
+    bomb = pickle.dumps(_Bomb(marker))
+    forged_hello = b"\x00" * TAG_SIZE + b"join:whoever"
+    await foreign.send_multipart([b"", p.HELLO, forged_hello])
+    await foreign.send(bomb)  # unsigned
+    await foreign.send(b"\x01" * TAG_SIZE + bomb)  # signed with a wrong key
+    await foreign.send_multipart([b"", p.BATCH, p.pack_batch([b"\x02" * TAG_SIZE + bomb])])
+    # The foreign frames travel on their own link: wait (on the receiver's pump) until it
+    # has taken all three off the wire, so the genuine item is read after them.
+    link = receiver._link
+    async with asyncio.timeout(10):
+        while link.buffered() < 3:
+            await link._wait_changed()  # type: ignore[attr-defined]
+    await sender.send("genuine")
+    async with asyncio.timeout(10):
+        assert await receiver.recv() == "genuine"
+    assert not marker.exists(), "the forged payload was deserialized"
+    assert receiver.statistics().rejected == 3
+    assert not await foreign.poll(100), "a peer without the key was granted credits"
+    foreign.close()
+    await sender.close()
+    await receiver.close()
+
+
+async def test_participant_without_the_key_cannot_join_the_rendezvous() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    foreign = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    foreign.setsockopt(zmq.LINGER, 0)
+    foreign.setsockopt(zmq.ROUTING_ID, b"intruder")
+    foreign.connect(connector.zmq_address)
+    await foreign.send_multipart([p.REG_SENDER, b"\x00" * TAG_SIZE + b"join:intruder"])
+    receiver = await connector.connect_recv()  # the rendezvous still serves members
+    assert not await foreign.poll(100), "the rendezvous answered a peer without the key"
+    assert receiver.statistics().senders == 0
+    foreign.close()
+    await receiver.close()
+    assert connector._rendezvous is not None
+    connector._rendezvous.stop()
+
+
+async def test_listens_on_loopback_by_default() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    assert connector.zmq_address.startswith("tcp://127.0.0.1:")
+    receiver = await connector.connect_recv()
+    assert _data_address(receiver).startswith("tcp://127.0.0.1:")
+    await receiver.close()
+    assert connector._rendezvous is not None
+    connector._rendezvous.stop()
+
+
+async def test_bind_host_setting_chooses_the_interface() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(bind_host="127.0.0.2"))
+    assert connector.zmq_address.startswith("tcp://127.0.0.2:")
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    assert _data_address(receiver).startswith("tcp://127.0.0.2:")
+    await sender.send("over 127.0.0.2")
+    await sender.close()
+    assert [item async for item in receiver] == ["over 127.0.0.2"]
+    await receiver.close()
+
+
+async def test_pickled_connector_carries_the_key_and_the_address() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    copy = pickle.loads(pickle.dumps(connector))
+    assert copy.zmq_address == connector.zmq_address
+    assert copy.codec == connector.codec
+    assert copy.codec.signed
+    assert connector._rendezvous is not None
+    connector._rendezvous.stop()
