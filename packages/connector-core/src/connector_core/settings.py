@@ -57,6 +57,13 @@ class Settings(BaseSettings):
         description="The interface that listening sockets bind to. Loopback by default; set "
         "an address (or '*' for all interfaces) to accept other hosts.",
     )
+    zmq_end_grace: float = Field(
+        default=2.0,
+        ge=0,
+        description="Seconds a ZMQ connection whose connector was pickled to other processes "
+        "waits, once every sender has closed, for senders still starting elsewhere before it "
+        "ends. 0 ends it at once. Connectors used in one process always end at once.",
+    )
 
     # -- rabbitmq -------------------------------------------------------------------------
     rabbitmq_url: SecretStr | None = Field(
