@@ -300,13 +300,18 @@ def _print_table(rows: list[dict[str, object]]) -> None:
     for row in rows:
         print(
             "{:<16} {:>10} {:>16} {:>8} {:>9} {:>9}  {}".format(
-                row["scenario"],
-                row["msgs_per_s"],
-                row["baseline_msgs_per_s"],
-                row["ratio"],
-                row["p50_us"],
-                row["p99_us"],
-                row["baseline"],
+                *(
+                    "-" if row[key] is None else str(row[key])
+                    for key in (
+                        "scenario",
+                        "msgs_per_s",
+                        "baseline_msgs_per_s",
+                        "ratio",
+                        "p50_us",
+                        "p99_us",
+                        "baseline",
+                    )
+                )
             )
         )
 

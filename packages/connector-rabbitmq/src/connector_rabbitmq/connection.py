@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
+from aio_pika.connection import make_url
 
 from connector_core.exceptions import ChannelSetupError
 from connector_core.settings import Settings
@@ -78,10 +79,7 @@ async def connect(settings: Settings) -> AbstractRobustConnection:
     url = _url(settings)
     timeout = settings.rabbitmq_connect_timeout
     try:
-        async with asyncio.timeout(timeout):
-            return await aio_pika.connect_robust(
-                url, timeout=timeout, reconnect_interval=RECONNECT_INTERVAL
-            )
+        return await _connect(url, timeout)
     except TimeoutError as exc:
         raise ChannelSetupError(
             f"RabbitMQ at {redact(url)} did not answer within {timeout:g} s "
@@ -92,6 +90,19 @@ async def connect(settings: Settings) -> AbstractRobustConnection:
             f"cannot connect to RabbitMQ at {redact(url)}: {exc!r}; start the broker "
             "(e.g. `rabbitmq-server -detached`) or fix RABBITMQ_URL"
         ) from exc
+
+
+async def _connect(url: str, timeout: float) -> AbstractRobustConnection:
+    connection = aio_pika.RobustConnection(make_url(url), reconnect_interval=RECONNECT_INTERVAL)
+    try:
+        async with asyncio.timeout(timeout):
+            await connection.connect(timeout=timeout)
+        return connection
+    except BaseException:
+        # Stop its reconnection task: a failed first connect must not keep retrying.
+        with contextlib.suppress(Exception):
+            await connection.close()
+        raise
 
 
 async def rabbitmq_connection(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:

@@ -6,7 +6,7 @@ connection's objects). A run that crashed can leave queues, exchanges and contro
 of the connections to remove (it reads each connection's control log to find its subscriber
 queues), or, on the broker's own host, finds them with `rabbitmqctl`:
 
-    python -m connector_rabbitmq.purge JOB_ID [SPEC_ID ...]
+    python -m connector_rabbitmq JOB_ID [SPEC_ID ...]
 
 Never purge a job that is still running: its parties lose their queues.
 """
@@ -17,7 +17,6 @@ import argparse
 import asyncio
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterable, Sequence
 
@@ -118,7 +117,7 @@ def specs_on_broker(job_id: str) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: `python -m connector_rabbitmq.purge JOB_ID [SPEC_ID ...]`."""
+    """Command line: `python -m connector_rabbitmq JOB_ID [SPEC_ID ...]`."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("job_id")
     parser.add_argument("spec_ids", nargs="*", help="default: found with rabbitmqctl")
@@ -127,7 +126,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     for prefix in asyncio.run(purge(args.job_id, specs)):
         print(f"purged {prefix}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

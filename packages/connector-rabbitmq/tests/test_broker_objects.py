@@ -1,0 +1,124 @@
+"""What a connection leaves on the broker: nothing after a clean close, its queue meanwhile."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+
+from connector_core.di import container
+from connector_core.spec import ConnectorMode
+from connector_core.testing import drain, unique_spec
+from connector_rabbitmq import RabbitMQConnector
+from connector_rabbitmq.cleanup import leftovers
+
+pytestmark = [pytest.mark.rabbitmq, pytest.mark.asyncio(loop_scope="session")]
+
+
+async def _conn() -> Any:
+    return await container.rabbitmq_conn()
+
+
+async def _take(channel: Any, count: int) -> list[Any]:
+    return [await channel.recv() for _ in range(count)]
+
+
+def _connector(mode: ConnectorMode, **kwargs: Any) -> RabbitMQConnector:
+    return RabbitMQConnector(unique_spec(mode), end_grace=0.2, **kwargs)
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_nothing_is_left_on_the_broker_when_every_side_has_closed(
+    broker: str, mode: ConnectorMode
+) -> None:
+    connector = _connector(mode)
+    receivers = [await connector.connect_recv() for _ in range(2)]
+    queues = tuple(r._consumer.queue.name for r in receivers if r._consumer is not None)
+    senders = [await connector.connect_send() for _ in range(2)]
+    conn = await _conn()
+    assert await leftovers(conn, connector.names, queues)
+    for index, sender in enumerate(senders):
+        await sender.send(index)
+        await sender.close()
+    await asyncio.gather(*(drain(r) for r in receivers))
+    for receiver in receivers:
+        await receiver.close()
+    assert await leftovers(conn, connector.names, queues) == []
+
+
+async def test_a_closing_receiver_leaves_the_shared_queue_to_the_others(broker: str) -> None:
+    connector = _connector(ConnectorMode.PIPELINE)
+    quitter = await connector.connect_recv()
+    stayer = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await quitter.close()
+    assert f"queue {connector.names.work}" in await leftovers(await _conn(), connector.names)
+    await sender.send("after the quitter left")
+    await sender.close()
+    assert await drain(stayer) == ["after the quitter left"]
+    await stayer.close()
+
+
+async def test_pipeline_messages_wait_for_a_receiver_that_connects_later(broker: str) -> None:
+    connector = _connector(ConnectorMode.PIPELINE)
+    sender = await connector.connect_send()
+    for i in range(5):
+        await sender.send(i)
+    await sender.close()
+    assert f"queue {connector.names.work}" in await leftovers(await _conn(), connector.names)
+    late = await connector.connect_recv()
+    assert await drain(late) == [0, 1, 2, 3, 4]
+    await late.close()
+    assert await leftovers(await _conn(), connector.names) == []
+
+
+async def test_job_ids_keep_runs_apart(broker: str) -> None:
+    spec = unique_spec(ConnectorMode.PUBSUB)
+    ours = RabbitMQConnector(spec, job_id="job-ours", end_grace=0.2)
+    theirs = RabbitMQConnector(spec, job_id="job-theirs", end_grace=0.2)
+    receiver = await ours.connect_recv()
+    other = await theirs.connect_recv()
+    their_sender = await theirs.connect_send()
+    our_sender = await ours.connect_send()
+    await their_sender.send("theirs")
+    await their_sender.close()
+    await our_sender.send("ours")
+    await our_sender.close()
+    assert await drain(receiver) == ["ours"]
+    assert await drain(other) == ["theirs"]
+    await receiver.close()
+    await other.close()
+
+
+async def test_a_sender_connecting_after_the_end_is_refused(broker: str) -> None:
+    connector = _connector(ConnectorMode.PUBSUB)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.close()
+    assert await drain(receiver) == []
+    with pytest.raises(Exception, match="has ended"):
+        await connector.connect_send()
+    await receiver.close()
+
+
+async def test_many_sends_share_few_amqp_messages_and_a_lone_one_goes_at_once(
+    broker: str,
+) -> None:
+    connector = _connector(ConnectorMode.PIPELINE)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    taking = asyncio.create_task(_take(receiver, 5000))
+    for i in range(5000):
+        await sender.send(i)
+    await sender.flush()
+    publisher = sender._publisher
+    assert publisher is not None
+    assert publisher._seq <= 5000 // 20, f"{publisher._seq} AMQP messages for 5000 items"
+    assert await taking == list(range(5000))
+    await sender.send("lone")
+    async with asyncio.timeout(5):
+        assert await receiver.recv() == "lone"
+    await sender.close()
+    await drain(receiver)
+    await receiver.close()

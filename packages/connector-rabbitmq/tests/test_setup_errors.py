@@ -1,0 +1,107 @@
+"""Clear errors for a missing URL and an unreachable broker; the API that needs no broker."""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import socket
+import time
+from contextlib import asynccontextmanager
+
+import pytest
+
+from connector_core.exceptions import ChannelSetupError
+from connector_core.registry import get_backend
+from connector_core.settings import Settings
+from connector_core.spec import ConnectorMode
+from connector_core.testing import unique_spec
+from connector_rabbitmq import RabbitMQConnector
+from connector_rabbitmq.connection import rabbitmq_connection, redact
+from connector_rabbitmq.envelope import EnvelopeError, pack, unpack
+from connector_rabbitmq.topology import limits
+
+
+async def test_unset_url_raises_an_error_that_says_what_to_set(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("RABBITMQ_URL", raising=False)
+    monkeypatch.delenv("CONNECTOR_RABBITMQ_URL", raising=False)
+    with pytest.raises(ChannelSetupError, match=r"RABBITMQ_URL.*amqp://guest:guest@127\.0\.0\.1"):
+        async with asynccontextmanager(rabbitmq_connection)(Settings(_env_file=None)):
+            pass
+
+
+async def test_refused_connection_fails_fast() -> None:
+    settings = Settings(RABBITMQ_URL="amqp://guest:secret@127.0.0.1:1/")
+    start = time.monotonic()
+    with pytest.raises(ChannelSetupError, match="start the broker") as info:
+        async with asynccontextmanager(rabbitmq_connection)(settings):
+            pass
+    assert time.monotonic() - start < settings.rabbitmq_connect_timeout
+    assert "secret" not in str(info.value)
+
+
+async def test_silent_broker_fails_within_the_connect_timeout() -> None:
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()  # accepts TCP, never speaks AMQP
+    port = listener.getsockname()[1]
+    settings = Settings(
+        RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{port}/", rabbitmq_connect_timeout=1.0
+    )
+    start = time.monotonic()
+    try:
+        with pytest.raises(ChannelSetupError, match="did not answer within 1 s"):
+            async with asynccontextmanager(rabbitmq_connection)(settings):
+                pass
+    finally:
+        listener.close()
+    assert time.monotonic() - start < 5
+
+
+def test_redact_hides_the_password() -> None:
+    assert redact("amqp://user:pw@host:5672/vh") == "amqp://user:***@host:5672/vh"
+    assert redact("amqp://host/") == "amqp://host/"
+
+
+def test_backend_is_registered_as_rabbitmq() -> None:
+    assert get_backend("rabbitmq") is RabbitMQConnector
+
+
+def test_pickled_connector_carries_job_id_key_and_limits() -> None:
+    connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), maxsize=64, job_id="j1")
+    copy = pickle.loads(pickle.dumps(connector))
+    assert (copy.job_id, copy.maxsize, copy.codec, copy.names) == (
+        "j1",
+        64,
+        connector.codec,
+        connector.names,
+    )
+
+
+def test_bad_job_id_is_refused() -> None:
+    with pytest.raises(ValueError, match="job_id"):
+        RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), job_id="no spaces")
+
+
+@pytest.mark.parametrize("maxsize", [4, 5, 7, 10, 64, 100, 999, 2000, 5000, 100_000])
+def test_limits_keep_a_stalled_connection_within_maxsize(maxsize: int) -> None:
+    lim = limits(maxsize)
+    assert lim.queue_length is not None
+    held = lim.batch_items * (2 + lim.queue_length + lim.prefetch)
+    assert held <= maxsize
+    assert lim.sender_buffer == lim.batch_items
+
+
+def test_envelope_round_trips_and_refuses_garbage() -> None:
+    frames = [b"", b"a", b"\x00" * 1000]
+    assert unpack(pack(frames)) == frames
+    for bad in (b"", b"CNB1", pack(frames)[:-1], pack(frames) + b"x", b"XXXX\x00\x00\x00\x00"):
+        with pytest.raises(EnvelopeError):
+            unpack(bad)
+
+
+def test_making_a_connector_needs_no_event_loop() -> None:
+    with pytest.raises(RuntimeError):
+        asyncio.get_running_loop()
+    RabbitMQConnector(unique_spec(ConnectorMode.PUBSUB))
