@@ -55,12 +55,16 @@ class _ProgressObserver:
         self._task = task
         self._config = config
         self._next_update = 0.0
+        self.created = time.monotonic()
+        self.ready_after: float | None = None
+        """Seconds from the start until every worker was ready (the producer started)."""
 
     def started(self, in_process: bool) -> None:
         where = "tasks" if in_process else "processes"
         self._bar.update(self._task, description=f"starting {self._config.workers} {where}")
 
     def producing(self) -> None:
+        self.ready_after = time.monotonic() - self.created
         self._bar.update(self._task, description="jobs answered")
 
     def progress(self, tally: Tally) -> None:
@@ -140,7 +144,7 @@ def _describe(config: DemoConfig) -> str:
     )
 
 
-def _report(verdict: Verdict, in_process: bool, backend: str) -> None:
+def _report(verdict: Verdict, in_process: bool, backend: str, ready_after: float | None) -> None:
     if in_process:
         console.print(
             f"note: the {backend} backend cannot cross processes, so the producer and the "
@@ -163,7 +167,14 @@ def _report(verdict: Verdict, in_process: bool, backend: str) -> None:
             f"{verdict.wrong} wrong"
         )
     if verdict.msgs_per_s is not None:
-        console.print(f"throughput: {verdict.msgs_per_s:,.0f} jobs/s end to end")
+        took = verdict.delivered / verdict.msgs_per_s
+        started = (
+            "" if ready_after is None else f", once the workers were up after {ready_after:.1f}s"
+        )
+        console.print(
+            f"throughput: {verdict.msgs_per_s:,.0f} jobs/s end to end "
+            f"({verdict.delivered:,} jobs in {took:.2f}s{started})"
+        )
     if verdict.p50_us is not None and verdict.p99_us is not None:
         console.print(
             "latency, producer send -> worker -> collector (includes time queued behind "
@@ -211,12 +222,11 @@ def demo(
             transient=False,
         ) as bar:
             task = bar.add_task("connecting", total=messages)
-            verdict, in_process = asyncio.run(
-                run_demo(config, _ProgressObserver(bar, task, config))
-            )
+            observer = _ProgressObserver(bar, task, config)
+            verdict, in_process = asyncio.run(run_demo(config, observer))
     except DemoError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         raise typer.Exit(1) from None
-    _report(verdict, in_process, config.backend)
+    _report(verdict, in_process, config.backend, observer.ready_after)
     if not verdict.exactly_once:
         raise typer.Exit(1)
