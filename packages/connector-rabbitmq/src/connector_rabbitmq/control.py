@@ -38,6 +38,8 @@ from typing import Any, Final
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
+from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
+
 __all__ = ["CLOSE", "DRAINED", "END", "JOIN", "LEAVE", "OPEN", "ControlLog", "LogState"]
 
 _log = logging.getLogger(__name__)
@@ -50,7 +52,6 @@ LEAVE: Final = "leave"
 END: Final = "end"
 _KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END})
 _PREFETCH = 256
-_RETRY_DELAY = 0.05
 
 
 @dataclass
@@ -213,17 +214,8 @@ class ControlLog:
                     message, routing_key=self.name, mandatory=False
                 )
                 return
-            except aio_pika.exceptions.DeliveryError:
+            except (aio_pika.exceptions.DeliveryError, ChannelGoneError):
                 raise
             except Exception as exc:  # connection lost: wait for the robust reconnect
                 _log.debug("control-log append interrupted (%r); retrying", exc)
-                await _ready(self.channel)
-
-
-async def _ready(channel: AbstractRobustChannel) -> None:
-    """Waits until a robust channel is usable again after a connection loss."""
-    with contextlib.suppress(Exception):
-        await channel.ready()
-    # channel.ready() can return just before the channel is reopened: yield once more so
-    # the next attempt does not spin on an immediately failing publish.
-    await asyncio.sleep(_RETRY_DELAY)
+                await wait_until_open(self.channel)

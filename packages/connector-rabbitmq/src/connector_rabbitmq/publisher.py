@@ -29,6 +29,7 @@ import aio_pika
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 
 from connector_rabbitmq.envelope import BATCH, EOS, pack
+from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
 from connector_rabbitmq.topology import MAX_BATCH_BYTES
 
 __all__ = ["Publisher"]
@@ -37,7 +38,6 @@ _log = logging.getLogger(__name__)
 
 _BACKOFF_MIN: Final = 0.001
 _BACKOFF_MAX: Final = 0.1
-_RECONNECT_PAUSE: Final = 0.05
 
 
 class Publisher:
@@ -205,13 +205,11 @@ class Publisher:
                     raise
                 await self._reconnected()  # aiormq cancels pending confirms on connection loss
             except Exception as exc:
-                if self._stopped:
+                if self._stopped or isinstance(exc, ChannelGoneError):
                     raise
                 _log.debug("publish of %s interrupted (%r); retrying", message.message_id, exc)
                 self.retries += 1
                 await self._reconnected()
 
     async def _reconnected(self) -> None:
-        with contextlib.suppress(Exception):
-            await self.channel.ready()
-        await asyncio.sleep(_RECONNECT_PAUSE)
+        await wait_until_open(self.channel)
