@@ -31,13 +31,17 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     Raises:
         SystemExit: Always, with the command's exit status; 1 with `INSTALL_HINT` when the
-            `cli` extra is not installed.
+            `cli` extra is not installed; 130 on Ctrl-C.
     """
     try:
-        from connector_core.cli.app import app
-    except ModuleNotFoundError as exc:
-        if (exc.name or "").partition(".")[0] not in _EXTRA_MODULES:
-            raise
-        print(INSTALL_HINT, file=sys.stderr)
-        raise SystemExit(1) from None
-    app(args=list(sys.argv[1:] if argv is None else argv), prog_name="connector")
+        try:
+            from connector_core.cli.app import app
+        except ModuleNotFoundError as exc:
+            if (exc.name or "").partition(".")[0] not in _EXTRA_MODULES:
+                raise
+            print(INSTALL_HINT, file=sys.stderr)
+            raise SystemExit(1) from None
+        app(args=list(sys.argv[1:] if argv is None else argv), prog_name="connector")
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None

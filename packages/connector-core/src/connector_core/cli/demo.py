@@ -227,6 +227,9 @@ def demo(
     except DemoError as exc:
         console.print(f"[red]demo failed:[/red] {exc}")
         raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        console.print("[yellow]interrupted: every process the demo started was stopped[/yellow]")
+        raise typer.Exit(130) from None
     _report(verdict, in_process, config.backend, observer.ready_after)
     if not verdict.exactly_once:
         raise typer.Exit(1)

@@ -5,6 +5,9 @@ pickled connectors: the children join the parent's connections through what the 
 carry. It watches each child's sentinel (a file descriptor that becomes readable when the
 process ends) with the event loop, so a child that dies is noticed at once, without polling.
 
+Ctrl-C reaches only the parent: children start with SIGINT ignored, and the parent's
+`abort()` stops them.
+
 `TaskCrew` runs the same coroutines as tasks of this event loop, for a backend whose
 connectors cannot cross a process boundary (the in-process `asyncio` backend).
 
@@ -16,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import signal
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from multiprocessing.context import SpawnProcess
@@ -91,12 +95,17 @@ class ProcessCrew(Crew):
 
     def _start(self, name: str, target: Callable[..., None], args: tuple[object, ...]) -> None:
         process = self._context.Process(target=target, args=args, name=name, daemon=True)
+        # The child starts with SIGINT ignored (a disposition exec keeps), so Ctrl-C reaches
+        # only this process, which then stops the children: no traceback from each of them.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
             process.start()
         except Exception as exc:
             raise DemoError(
                 f"cannot start the {name} process: {type(exc).__name__}: {exc}"
             ) from exc
+        finally:
+            signal.signal(signal.SIGINT, previous)
         self._processes.append(process)
         self._loop.add_reader(process.sentinel, self._ended, process)
 
