@@ -20,6 +20,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
+import signal
 import socket
 import subprocess
 import sys
@@ -39,8 +40,11 @@ from connector_core.testing import skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
 EXAMPLE_TIMEOUT = 110.0
 """Seconds one example may run (under the 120 s per-test timeout)."""
+RAY_EXAMPLE_TIMEOUT = 280.0
+"""Seconds an example that starts a local Ray instance may run (its test's timeout is 300 s)."""
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*$")
 _OPTIONS = re.compile(r"^\s*<!--\s*docs-test:(?P<options>.*?)-->\s*$")
@@ -127,6 +131,8 @@ def _runnable() -> list[Any]:
         if ex.file is not None and "pytest" not in ex.flags:
             continue  # a module that later blocks of the page import
         marks = [getattr(pytest.mark, need) for need in sorted(ex.needs)]
+        if "ray" in ex.needs:
+            marks.append(pytest.mark.timeout(RAY_EXAMPLE_TIMEOUT + 20))
         if "crossprocess" in ex.flags:
             marks.append(pytest.mark.crossprocess)
         params.append(pytest.param(ex, id=ex.id, marks=marks))
@@ -134,7 +140,7 @@ def _runnable() -> list[Any]:
 
 
 def _rabbitmq_reachable() -> str | None:
-    url = os.environ.get("RABBITMQ_URL", "amqp://guest:guest@127.0.0.1:5672/")
+    url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
     parts = urlsplit(url)
     host, port = parts.hostname or "127.0.0.1", parts.port or 5672
     try:
@@ -180,15 +186,34 @@ def test_example_runs(example: Example, tmp_path: Path) -> None:
     else:
         command = [sys.executable, str(script)]
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
-    done = subprocess.run(
+    if "rabbitmq" in example.needs:
+        env.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)  # what the guide says to export
+    if "ray" in example.needs:
+        # Under `uv run` Ray would start each worker through `uv run` too (seconds per actor);
+        # this interpreter's environment is already what the workers need.
+        env.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
+    timeout = RAY_EXAMPLE_TIMEOUT if "ray" in example.needs else EXAMPLE_TIMEOUT
+    # Its own session, so that on a timeout the whole group (Ray's helper processes, spawned
+    # workers) is killed, not just the script.
+    with subprocess.Popen(
         command,
         cwd=tmp_path,
         env=env,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
         text=True,
-        timeout=EXAMPLE_TIMEOUT,
-        check=False,
-    )
+        start_new_session=True,
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            stdout, stderr = process.communicate()
+            pytest.fail(
+                f"the example at docs/{example.id} did not finish in {timeout:g} s:\n"
+                f"--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
+            )
+    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
     assert done.returncode == 0, (
         f"the example at docs/{example.id} failed (exit {done.returncode}):\n"
         f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
