@@ -162,8 +162,7 @@ async def bare_throughput(conn: AbstractRobustConnection, count: int, queues: in
 
         return on_message
 
-    for index, queue in enumerate(declared):
-        await queue.consume(consumer(index))
+    tags = [await queue.consume(consumer(index)) for index, queue in enumerate(declared)]
     start = time.perf_counter()
     for i in range(count):
         body = pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL)
@@ -174,7 +173,8 @@ async def bare_throughput(conn: AbstractRobustConnection, count: int, queues: in
     for event in done:
         await event.wait()
     elapsed = time.perf_counter() - start
-    for queue in declared:
+    for queue, tag in zip(declared, tags, strict=True):
+        await queue.cancel(tag)
         await queue.delete(if_unused=False, if_empty=False)
     if queues > 1:
         await pub.exchange_delete(name)
@@ -197,7 +197,7 @@ async def bare_latency(conn: AbstractRobustConnection, samples: int) -> list[int
         await message.ack()
         inbox.put_nowait(item)
 
-    await queue.consume(on_message)
+    tag = await queue.consume(on_message)
     out = []
     for i in range(samples):
         start = time.perf_counter_ns()
@@ -208,6 +208,7 @@ async def bare_latency(conn: AbstractRobustConnection, samples: int) -> list[int
         )
         await inbox.get()
         out.append(time.perf_counter_ns() - start)
+    await queue.cancel(tag)
     await queue.delete(if_unused=False, if_empty=False)
     await pub.close()
     await sub.close()

@@ -122,3 +122,15 @@ async def test_many_sends_share_few_amqp_messages_and_a_lone_one_goes_at_once(
     await sender.close()
     await drain(receiver)
     await receiver.close()
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_unbounded_maxsize_streams_everything(broker: str, mode: ConnectorMode) -> None:
+    connector = _connector(mode, maxsize=0)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    for i in range(3000):
+        await sender.send(i)  # never waits: nothing bounds the buffers
+    await sender.close()
+    assert await drain(receiver) == list(range(3000))
+    await receiver.close()

@@ -20,7 +20,10 @@ duplicates after a redelivery dropped by message id.
 
 Close: each connection has a control log (`connector_rabbitmq.control`). A sender's
 `close()` flushes and waits for every confirm, appends `close` to the log and then publishes
-its end-of-stream marker behind its data. Pubsub: a receiver is done when, for every sender
+its end-of-stream marker behind its data. Once every sender that opened has closed and no
+new one opened for `end_grace` seconds, a receiver appends `end`: the connection has ended
+(the grace lets senders in processes that are still starting join the stream; a sender
+connecting after the end is refused). Pubsub: a receiver is done when, for every sender
 of the ended connection, it saw that sender's marker in its own queue (or the sender had
 closed before it joined). Pipeline: the receiver that takes a sender's marker appends
 `drained`; once every sender is drained, each receiver cancels its consumer (so nothing is
