@@ -278,6 +278,15 @@ def test_configuration_page_asks_for_the_generated_table() -> None:
     assert hook.MARKER in (DOCS / "configuration.md").read_text(encoding="utf-8")
 
 
+def test_configuration_page_says_which_backend_reads_each_setting() -> None:
+    page = (DOCS / "configuration.md").read_text(encoding="utf-8")
+    section = page.split("## Which settings each backend reads", 1)[1].split("\n## ", 1)[0]
+    for name in Settings.model_fields:
+        if name in {"serializer", "sign_messages", "shared_secret"}:
+            continue  # read by every cross-process backend through make_codec()
+        assert f"`{name}`" in section, f"docs/configuration.md: which backend reads {name}?"
+
+
 def test_settings_table_lists_every_settings_field() -> None:
     hook = _load_hook()
     table = hook.settings_table()
