@@ -14,10 +14,10 @@ processes, pipeline or pubsub):
   straight from the sender's process to the receiver's, with no forwarder in between
   (forwarding, where it happens, is libzmq's own: nothing in Python re-sends items).
 - **Where items wait**: in the sender's queue (pipeline, at most `maxsize - window` items)
-  and, for at most `window` items per sender-receiver pair, on the wire and in the
-  receiving channel's queue. Receivers grant that window as *credits* and return them as
-  their user takes items, so a slow receiver holds its senders back; nothing is dropped
-  (pubsub waits for the slowest subscriber).
+  and, for at most `window` items per sender-receiver pair (`maxsize // 4` in a pipeline,
+  `maxsize` in pubsub), on the wire and in the receiving channel's queue. Receivers grant
+  that window as *credits* and return them as their user takes items, so a slow receiver
+  holds its senders back; nothing is dropped (pubsub waits for the slowest subscriber).
 - **Pipeline**: each item goes to one receiver with credit (round robin).
   **Pubsub**: each item goes to every receiver connected when it is sent. `connect_recv()`
   returns only after every live sender has connected to the new receiver (its HELLO
@@ -35,9 +35,11 @@ processes, pipeline or pubsub):
 - **Cleanup**: a channel's sockets close with it; the rendezvous thread ends when the
   connection has ended and everyone left; the per-process context ends at exit. No helper
   processes and no `ipc://` files exist.
-- **Crashes**: a crashed receiver loses the items it held (at most `window` per sender); a
-  crashed sender never sends END, so receivers wait for it; if the creating process exits,
-  the rendezvous goes with it: keep that process alive while the connection is in use.
+- **Crashes**: the rendezvous watches each participant's process (pidfd, same host). A
+  receiver process that dies loses the items it held (at most `window` per sender) and the
+  senders go on with the others; a sender process that dies is dropped and receivers stop
+  waiting for its END. If the creating process exits, the rendezvous goes with it: keep
+  that process alive while the connection is in use (no survival is promised).
 """
 
 from __future__ import annotations

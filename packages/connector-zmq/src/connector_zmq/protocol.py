@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import secrets
 import socket
 import struct
@@ -37,6 +38,7 @@ __all__ = [
     "ACK",
     "BATCH",
     "BYE",
+    "CRASHED",
     "CREDIT",
     "DETACH",
     "DRAINED",
@@ -69,8 +71,11 @@ __all__ = [
     "new_id",
     "pack_batch",
     "pack_count",
+    "process_token",
+    "same_host_pid",
     "unpack_batch",
     "unpack_count",
+    "window",
 ]
 
 # -- data links ---------------------------------------------------------------------------
@@ -100,8 +105,24 @@ FINAL: Final = b"FN"
 LEAVE_ACK: Final = b"LA"
 ACK: Final = b"AK"
 
+CRASHED: Final = b"2"
+"""SENDER_LEFT flag: the sender's process died (no END will come)."""
+
 LINGER_MS: Final = 2000
 """How long a closed socket may keep flushing queued messages (milliseconds)."""
+
+
+def window(maxsize: int, pubsub: bool) -> int:
+    """Credits a receiver grants each sender: what may be on the wire and in its queue.
+
+    Pubsub: `maxsize` (a subscriber's buffer). Pipeline: a quarter of it, the rest being the
+    sender's own queue, so that a receiver that dies holds little while the sender's queue
+    still absorbs bursts. `maxsize <= 0` (unbounded): `UNBOUNDED_WINDOW`.
+    """
+    if maxsize <= 0:
+        return UNBOUNDED_WINDOW
+    return maxsize if pubsub else max(1, maxsize // 4)
+
 
 UNBOUNDED_WINDOW: Final = 1000
 """Credit window per sender-receiver pair when `maxsize <= 0` (unbounded) was asked for."""
@@ -190,6 +211,27 @@ def authenticate(codec: Codec, participant: bytes, proof: bytes) -> bool:
         return codec.verify(proof) == b"join:" + participant
     except MessageRejectedError:
         return False
+
+
+def process_token() -> bytes:
+    """Names this process for crash detection: `host/pid-namespace/pid` as JSON bytes."""
+    try:
+        namespace = os.readlink("/proc/self/ns/pid")
+    except OSError:
+        namespace = ""
+    return dumps({"host": socket.gethostname(), "ns": namespace, "pid": os.getpid()})
+
+
+def same_host_pid(token: bytes) -> int | None:
+    """The pid in `token` if that process runs on this host in our pid namespace, else None."""
+    try:
+        info = loads(token)
+        mine = loads(process_token())
+        if info["host"] == mine["host"] and info["ns"] == mine["ns"] and info["ns"]:
+            return int(info["pid"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    return None
 
 
 def advertised_host(bind_host: str) -> str:

@@ -55,10 +55,7 @@ class ReceiverLink(Link):
         Raises:
             ChannelSetupError: If binding fails or the rendezvous or a sender does not answer.
         """
-        if self._maxsize > 0:
-            self._window = self._maxsize if self._pubsub else max(1, self._maxsize // 2)
-        else:
-            self._window = p.UNBOUNDED_WINDOW
+        self._window = p.window(self._maxsize, self._pubsub)
         self._batch = max(1, self._window // 4)
         self._items: deque[tuple[bytes | None, bytes]] = deque()
         self._owed: dict[bytes, int] = {}
@@ -76,7 +73,10 @@ class ReceiverLink(Link):
         try:
             address = p.bind_random(self._data_s, bind_host)
             reply = await self._open_control(
-                p.REG_RECEIVER, p.credentials(self._codec, self.pid), address.encode()
+                p.REG_RECEIVER,
+                p.credentials(self._codec, self.pid),
+                address.encode(),
+                p.process_token(),
             )
         except BaseException:
             self._data.close(0)
@@ -108,6 +108,8 @@ class ReceiverLink(Link):
             self._left.add(msg[1])
             if msg[2] == b"1":
                 self._must_end.add(msg[1])
+            elif msg[2] == p.CRASHED:  # its END will never come
+                self._done.add(msg[1])
         elif kind == p.ENDED:
             self._ended = True
         elif kind == p.RETURNED:

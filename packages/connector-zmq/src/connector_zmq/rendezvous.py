@@ -23,10 +23,16 @@ It never forwards items between senders and receivers (they talk directly, see
   END seen, nothing buffered); once every live receiver is drained, nothing is leaving and
   nothing is held here, the rendezvous sends FINAL and the receivers end, all of them.
 
+Crashes: the rendezvous watches the process of every participant on its host with a pidfd
+(Linux), which becomes readable when that process exits. A receiver whose process died is
+dropped (the items it held, at most its credit window per sender, are lost) and senders stop
+sending to it; a sender whose process died is dropped and its receivers stop waiting for its
+END, so the others still end. Participants on other hosts are not watched.
+
 It stops, closing its socket and its private ZeroMQ context, when the connection has ended
-and every participant has left, or when its process exits. What a crash loses: if the
-creating process dies, the rendezvous dies with it; items already with a receiver are
-still delivered, but new participants cannot join and receivers do not learn of the end.
+and every participant has left, or when its process exits. If the creating process dies,
+the rendezvous dies with it: items already with a receiver are still delivered, but new
+participants cannot join and receivers do not learn of the end.
 """
 
 from __future__ import annotations
@@ -101,6 +107,10 @@ class Rendezvous:
         self._final = False
         self._end_grace = end_grace
         self._end_at: float | None = None
+        self._pidfds: dict[int, int] = {}
+        self._members: dict[int, set[bytes]] = {}
+        self._pid_of: dict[bytes, int] = {}
+        self._poller = zmq.Poller()
         self.shared = False
         """Set when the connector was pickled: other processes may still be starting."""
         self._thread = threading.Thread(
@@ -131,7 +141,7 @@ class Rendezvous:
         return self._ever_sender and not self._senders and not self._receivers and not self._store
 
     def _run(self) -> None:
-        poller = zmq.Poller()
+        poller = self._poller
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._stop_r, zmq.POLLIN)
         try:
@@ -142,6 +152,9 @@ class Rendezvous:
                 events = dict(poller.poll(timeout))
                 if self._stop_r in events:
                     break
+                for pid, fd in list(self._pidfds.items()):
+                    if fd in events:
+                        self._process_died(pid)
                 if self._end_at is not None and time.monotonic() >= self._end_at:
                     self._end_at = None
                     if not self._senders:
@@ -157,6 +170,9 @@ class Rendezvous:
                         _log.warning("rendezvous ignored a malformed message", exc_info=True)
         finally:
             self._sock.close(linger=0)  # everyone left (or the process is exiting)
+            for fd in self._pidfds.values():
+                os.close(fd)
+            self._pidfds.clear()
             self._ctx.term()
             os.close(self._stop_r)
             os.close(self._stop_w)
@@ -168,9 +184,11 @@ class Rendezvous:
     def _handle(self, msg: list[bytes]) -> None:
         pid, kind, *rest = msg
         if kind == p.REG_SENDER:
-            self._register_sender(pid, rest[0])
+            if self._register_sender(pid, rest[0]):
+                self._watch(pid, rest[1])
         elif kind == p.REG_RECEIVER:
-            self._register_receiver(pid, rest[0], rest[1])
+            if self._register_receiver(pid, rest[0], rest[1]):
+                self._watch(pid, rest[2])
         elif kind == p.SENDER_LEFT and pid in self._senders:
             self._sender_left(pid, p.loads(rest[0]), rest[1:])
         elif kind == p.LEAVING and pid in self._receivers:
@@ -185,13 +203,62 @@ class Rendezvous:
             info.drained = p.unpack_count(rest[0]) == info.returned_sent
             self._check_final()
 
-    def _register_sender(self, pid: bytes, proof: bytes) -> None:
+    # -- crash detection ---------------------------------------------------------------------
+
+    def _watch(self, participant: bytes, token: bytes) -> None:
+        """Watches the participant's process (same host only) so that its death is noticed."""
+        pid = p.same_host_pid(token)
+        if pid is None or pid == os.getpid() or not hasattr(os, "pidfd_open"):
+            return
+        self._members.setdefault(pid, set()).add(participant)
+        self._pid_of[participant] = pid
+        if pid in self._pidfds:
+            return
+        try:
+            fd = os.pidfd_open(pid)
+        except OSError:  # already gone, or not permitted: treat as gone
+            self._process_died(pid)
+            return
+        self._pidfds[pid] = fd
+        self._poller.register(fd, zmq.POLLIN)
+
+    def _unwatch(self, participant: bytes) -> None:
+        pid = self._pid_of.pop(participant, None)
+        if pid is None:
+            return
+        members = self._members.get(pid, set())
+        members.discard(participant)
+        if not members:
+            self._release(pid)
+
+    def _release(self, pid: int) -> None:
+        self._members.pop(pid, None)
+        fd = self._pidfds.pop(pid, None)
+        if fd is not None:
+            self._poller.unregister(fd)
+            os.close(fd)
+
+    def _process_died(self, pid: int) -> None:
+        members = self._members.get(pid, set())
+        self._release(pid)
+        for participant in members:
+            self._pid_of.pop(participant, None)
+            if participant in self._senders:
+                _log.warning("a sender's process (pid %d) died without closing", pid)
+                self._sender_left(participant, [], [], crashed=True)
+            elif participant in self._receivers:
+                _log.warning("a receiver's process (pid %d) died without closing", pid)
+                self._receiver_done(participant, [], crashed=True)
+
+    # -- registration and departures -------------------------------------------------------------
+
+    def _register_sender(self, pid: bytes, proof: bytes) -> bool:
         if not p.authenticate(self._codec, pid, proof):
             _log.warning("rendezvous refused a participant without the connection's key")
-            return
+            return False
         if self._ended:
             self._send(pid, p.REFUSED, b"every sender of this connection has closed")
-            return
+            return False
         self._senders.add(pid)
         self._ever_sender = True
         self._end_at = None
@@ -201,11 +268,12 @@ class Rendezvous:
             if not info.leaving
         }
         self._send(pid, p.OK, p.dumps(live))
+        return True
 
-    def _register_receiver(self, pid: bytes, proof: bytes, address: bytes) -> None:
+    def _register_receiver(self, pid: bytes, proof: bytes, address: bytes) -> bool:
         if not p.authenticate(self._codec, pid, proof):
             _log.warning("rendezvous refused a participant without the connection's key")
-            return
+            return False
         self._receivers[pid] = _Receiver(address)
         state = {
             "senders": sorted(sid.decode() for sid in self._senders),
@@ -216,12 +284,16 @@ class Rendezvous:
         for sid in self._senders:
             self._send(sid, p.RECEIVER_JOINED, pid, address)
         self._distribute()
+        return True
 
-    def _sender_left(self, pid: bytes, connected: list[str], frames: list[bytes]) -> None:
+    def _sender_left(
+        self, pid: bytes, connected: list[str], frames: list[bytes], *, crashed: bool = False
+    ) -> None:
         self._senders.discard(pid)
+        self._unwatch(pid)
         targets = set(connected)
         for rid in self._receivers:
-            flag = b"1" if rid.decode() in targets else b"0"
+            flag = p.CRASHED if crashed else b"1" if rid.decode() in targets else b"0"
             self._send(rid, p.SENDER_LEFT, pid, flag)
         if not self._pubsub:
             self._store.extend(frames)
@@ -232,7 +304,8 @@ class Rendezvous:
                 self._end()
         self._distribute()
         self._check_final()
-        self._send(pid, p.ACK, b"1" if self._finished() else b"0")
+        if not crashed:
+            self._send(pid, p.ACK, b"1" if self._finished() else b"0")
 
     def _end(self) -> None:
         self._ended = True
@@ -240,8 +313,9 @@ class Rendezvous:
             self._send(rid, p.ENDED)
         self._check_final()
 
-    def _receiver_done(self, pid: bytes, frames: list[bytes]) -> None:
+    def _receiver_done(self, pid: bytes, frames: list[bytes], *, crashed: bool = False) -> None:
         info = self._receivers.pop(pid)
+        self._unwatch(pid)
         if not info.leaving:
             for sid in self._senders:
                 self._send(sid, p.RECEIVER_LEFT, pid)
@@ -249,7 +323,8 @@ class Rendezvous:
             self._store.extend(frames)
         self._distribute()
         self._check_final()
-        self._send(pid, p.ACK, b"1" if self._finished() else b"0")
+        if not crashed:
+            self._send(pid, p.ACK, b"1" if self._finished() else b"0")
 
     def _distribute(self) -> None:
         if self._pubsub or not self._store:

@@ -3,7 +3,7 @@
 A sender registers with the rendezvous, which answers with the live receivers' addresses and
 later tells it of receivers that join or leave. For each receiver it opens one DEALER socket
 connected to that receiver's ROUTER and says HELLO; the receiver answers with *credits*: the
-number of items it will accept from this sender (its window, `maxsize // 2` in a pipeline,
+number of items it will accept from this sender (its window, `maxsize // 4` in a pipeline,
 `maxsize` in pubsub). Every item sent to a receiver spends one credit; receivers give
 credits back as their user takes items. So nothing grows without bound when a receiver is
 slow, and the send path needs no acknowledgement per item:
@@ -68,11 +68,13 @@ class SenderLink(Link):
         self._loop = asyncio.get_running_loop()
         self._ship_scheduled = False
         if self._maxsize > 0:
-            window = self._maxsize if self._pubsub else max(1, self._maxsize // 2)
+            window = p.window(self._maxsize, self._pubsub)
             self._cap: int | None = self._maxsize - window
         else:
             self._cap = None
-        reply = await self._open_control(p.REG_SENDER, p.credentials(self._codec, self.pid))
+        reply = await self._open_control(
+            p.REG_SENDER, p.credentials(self._codec, self.pid), p.process_token()
+        )
         if reply[0] == p.REFUSED:
             assert self._ctrl is not None
             self._ctrl.close(0)
