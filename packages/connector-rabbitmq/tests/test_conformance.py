@@ -16,7 +16,7 @@ from connector_rabbitmq import RabbitMQConnector, purge
 from connector_rabbitmq.cleanup import leftovers
 from connector_rabbitmq.connection import connect
 
-CROSS_PROCESS_END_GRACE = 5.0
+CROSS_PROCESS_END_GRACE = 10.0
 IN_PROCESS_END_GRACE = 0.2
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.asyncio(loop_scope="session")]
