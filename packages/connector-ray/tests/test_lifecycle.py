@@ -160,3 +160,22 @@ async def test_purge_kills_the_hubs_of_a_job() -> None:
         await connector.connect_recv()
     assert sorted(purge(job)) == sorted(c.actor_name for c in connectors)
     assert not {c.actor_name for c in connectors} & _hubs()
+
+
+async def test_connecting_after_the_hub_was_released_does_not_start_a_new_connection() -> None:
+    before = _hubs()
+    connector = RayConnector(_spec(ConnectorMode.PIPELINE))
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send("only")
+    await sender.close()
+    assert await drain(receiver) == ["only"]
+    await receiver.close()
+    assert _hubs() == before
+    with pytest.raises(ChannelClosedError, match="already closed"):
+        await connector.connect_send()
+    late = await connector.connect_recv()
+    with pytest.raises(ChannelClosedError):
+        await late.recv()
+    await late.close()
+    assert _hubs() == before

@@ -134,8 +134,9 @@ class RayChannel(SerdeChannel):
         cls,
         handle: Any,
         role: int,
-        reply: Reply,
+        reply: Reply | None,
         *,
+        name: str | None,
         maxsize: int,
         codec: Codec,
         batch_size: int,
@@ -145,6 +146,10 @@ class RayChannel(SerdeChannel):
         SerdeChannel.__init__(channel, maxsize=maxsize, codec=codec)
         channel._actor_options = {}
         channel._setup(handle, role, _batch_limit(batch_size, maxsize), pubsub=pubsub)
+        channel._name = name
+        if reply is None:  # a receiver of a connection that has already ended
+            channel._ended = True
+            return channel
         if role & _SEND:
             channel._sid = reply.ident
         else:
@@ -154,6 +159,7 @@ class RayChannel(SerdeChannel):
 
     def _setup(self, handle: Any, role: int, batch: int, *, pubsub: bool) -> None:
         self._handle = handle
+        self._name: str | None = None
         self._role = role
         self._pubsub = pubsub
         self._batch = batch
@@ -178,6 +184,8 @@ class RayChannel(SerdeChannel):
         """Returns the hub handle, creating a standalone channel's private hub on first use."""
         if self._handle is not None:
             return self._handle
+        if self._role != _BOTH:
+            raise ChannelClosedError("this connection had ended before this channel connected")
         runtime.ensure_ray(None)
         name = f"connector-standalone-{uuid.uuid4().hex}"
         handle = runtime.hub_actor(name, False, self._maxsize, self._actor_options)
@@ -195,7 +203,7 @@ class RayChannel(SerdeChannel):
     def _note(self, reply: Reply) -> None:
         self._counts = (reply.senders, reply.receivers)
         if reply.release:
-            runtime.kill(self._handle)
+            runtime.release(self._handle, self._name)
 
     def _wake_room(self) -> None:
         waiters, self._room_waiters = self._room_waiters, []
@@ -281,6 +289,8 @@ class RayChannel(SerdeChannel):
         """
         if not self._role & _RECV:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        if self._ended and not self._inbox and self._handle is None:
+            raise ChannelClosedError("this connection had ended before this receiver connected")
         handle = await self._link()
         while True:
             if self._is_closed and self._role == _RECV:

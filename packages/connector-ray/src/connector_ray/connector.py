@@ -32,7 +32,7 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_ray import runtime
 from connector_ray.channel import _RECV, _SEND, DEFAULT_BATCH_SIZE, RayChannel, actor_options_for
-from connector_ray.hub import ENDED, OK, RECV, RELEASED, SEND
+from connector_ray.hub import ENDED, OK, RECV, RELEASED, SEND, Reply
 
 __all__ = ["RayConnector"]
 
@@ -107,6 +107,9 @@ class RayConnector(Connector):
     async def connect_recv(self) -> RayChannel:
         """Returns a RayChannel for receiving messages, registered at the hub on return.
 
+        A receiver of a connection that has already ended gets a channel whose `recv()`
+        raises `ChannelClosedError`.
+
         Raises:
             ChannelSetupError: If Ray or the hub actor cannot be reached.
         """
@@ -115,9 +118,12 @@ class RayConnector(Connector):
     async def _connect(self, role: int) -> RayChannel:
         runtime.ensure_ray(self._address)
         pubsub = self.spec.mode is ConnectorMode.PUBSUB
+        name = self.actor_name
         last: Exception | None = None
         for _ in range(_CONNECT_ATTEMPTS):
-            handle = runtime.hub_actor(self.actor_name, pubsub, self.maxsize, self.actor_options)
+            if runtime.has_ended(name):
+                return self._ended(role)
+            handle = runtime.hub_actor(name, pubsub, self.maxsize, self.actor_options)
             try:
                 reply = await runtime.call(
                     "connect", handle.register.remote(SEND if role == _SEND else RECV)
@@ -125,30 +131,36 @@ class RayConnector(Connector):
             except ChannelError as exc:  # the actor died between lookup and call: retry
                 last = exc
                 continue
-            if reply.status == RELEASED:  # the connection just ended: start a new one
-                runtime.kill(handle)
-                last = ChannelError("the previous hub of this connection was being released")
-                continue
-            if reply.status == ENDED:
-                raise ChannelClosedError(
-                    f"every sender of {self.id!r} has already closed: the connection has "
-                    "ended; build a new connector (or use a new job id) to start another"
-                )
+            if reply.status in (RELEASED, ENDED):
+                return self._ended(role)
             if reply.status != OK:  # pragma: no cover - the hub answers nothing else
                 raise ChannelSetupError(f"the hub actor refused to register: {reply.status}")
-            return RayChannel._attach(
-                handle,
-                role,
-                reply,
-                maxsize=self.maxsize,
-                codec=self.codec,
-                batch_size=self.batch_size,
-                pubsub=pubsub,
-            )
+            return self._channel(handle, role, reply)
         raise ChannelSetupError(
             f"cannot reach the hub actor {self.actor_name!r} after {_CONNECT_ATTEMPTS} "
             f"attempts: {last}"
         )
+
+    def _channel(self, handle: Any, role: int, reply: Reply | None) -> RayChannel:
+        return RayChannel._attach(
+            handle,
+            role,
+            reply,
+            name=self.actor_name,
+            maxsize=self.maxsize,
+            codec=self.codec,
+            batch_size=self.batch_size,
+            pubsub=self.spec.mode is ConnectorMode.PUBSUB,
+        )
+
+    def _ended(self, role: int) -> RayChannel:
+        """A sender may not join an ended connection; a receiver gets an ended channel."""
+        if role == _SEND:
+            raise ChannelClosedError(
+                f"every sender of {self.id!r} has already closed: the connection has ended; "
+                "build a new connector (or use a new job id) to start another"
+            )
+        return self._channel(None, role, None)
 
     def __getstate__(self) -> dict[str, Any]:
         state = dict(self.__dict__)

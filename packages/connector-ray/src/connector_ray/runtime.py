@@ -7,6 +7,12 @@ by the first `connect_*()` (`get_if_exists=True`, so concurrent first connects a
 actor) and are *detached*: the process that happened to create one may exit while others go
 on using it. They are killed when the connection is over (see `connector_ray.hub`); after a
 crash, `purge(job_id)` kills what a run left behind.
+
+When a connection is over, its releaser writes a *tombstone* (the actor's name) to Ray's
+internal key-value store (in the GCS, namespace `connector`) before killing the hub, so that a
+late `connect_send()` raises `ChannelClosedError` instead of silently starting a new
+connection under the same name whose messages nobody would receive. A tombstone is a few
+dozen bytes; `purge(job_id)` deletes a job's tombstones too.
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ from typing import Any, Final
 
 import ray
 from ray.exceptions import RayActorError, RayError
+from ray.experimental import internal_kv
 
 from connector_core.exceptions import ChannelError, ChannelSetupError
 from connector_ray.hub import ChannelHub, Reply
@@ -29,9 +36,11 @@ __all__ = [
     "call",
     "cluster_address",
     "ensure_ray",
+    "has_ended",
     "hub_actor",
     "kill",
     "purge",
+    "release",
 ]
 
 _log = logging.getLogger("connector_ray")
@@ -130,8 +139,27 @@ def kill(handle: Any) -> None:
         _log.debug("connector_ray: killing a hub actor failed: %s", exc)
 
 
+def release(handle: Any, name: str | None) -> None:
+    """Ends a connection: writes its tombstone (if named), then kills its hub actor."""
+    if name is not None:
+        try:
+            internal_kv._internal_kv_put(name, b"ended", overwrite=True, namespace=NAMESPACE)
+        except Exception as exc:  # pragma: no cover - GCS unreachable: the kill still matters
+            _log.debug("connector_ray: cannot record the end of %s: %s", name, exc)
+    kill(handle)
+
+
+def has_ended(name: str) -> bool:
+    """True if the connection whose hub had this name has ended (its tombstone exists)."""
+    try:
+        return bool(internal_kv._internal_kv_exists(name, namespace=NAMESPACE))
+    except Exception as exc:  # pragma: no cover - GCS unreachable: connecting will say so
+        _log.debug("connector_ray: cannot look up the tombstone of %s: %s", name, exc)
+        return False
+
+
 def purge(job_id: str) -> list[str]:
-    """Kills every hub actor of a job, e.g. what a crashed run left behind.
+    """Kills every hub actor of a job and deletes its tombstones (after a crashed run).
 
     Args:
         job_id: The job id the run's connectors used (`RayConnector.job_id`).
@@ -157,4 +185,5 @@ def purge(job_id: str) -> list[str]:
                 continue
             kill(handle)
             killed.append(entry["name"])
+    internal_kv._internal_kv_del(prefix, del_by_prefix=True, namespace=NAMESPACE)
     return killed
