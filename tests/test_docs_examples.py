@@ -226,6 +226,16 @@ def test_every_guide_has_examples_that_run() -> None:
         assert guide in pages_with_code, f"docs/{guide} has no Python example"
 
 
+def test_writing_a_backend_lists_every_conformance_flag() -> None:
+    from connector_core.testing import ConformanceBase
+
+    page = (DOCS / "writing-a-backend.md").read_text(encoding="utf-8")
+    flags = typing.get_type_hints(ConformanceBase)
+    assert "connector_class" in flags
+    for flag in flags:
+        assert f"| `{flag}` |" in page, f"docs/writing-a-backend.md: document the {flag} flag"
+
+
 def test_unknown_docs_test_option_is_an_error(tmp_path: Path) -> None:
     page = tmp_path / "page.md"
     page.write_text("<!-- docs-test: needs=kafka -->\n```python\npass\n```\n", encoding="utf-8")
