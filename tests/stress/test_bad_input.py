@@ -71,7 +71,7 @@ async def _round_trip(connector: Connector, items: list[Any], serializer: str) -
         await sender.send(item)
     await sender.close()
     got = []
-    async with asyncio.timeout(60):
+    async with asyncio.timeout(60), receiver:
         async for item in receiver:
             got.append(item)
     return got
