@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 
 from connector_core.di import container
+from connector_core.exceptions import ChannelClosedError
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, unique_spec
 from connector_rabbitmq import RabbitMQConnector
@@ -94,12 +95,27 @@ async def test_job_ids_keep_runs_apart(broker: str) -> None:
 async def test_a_sender_connecting_after_the_end_is_refused(broker: str) -> None:
     connector = _connector(ConnectorMode.PUBSUB)
     receiver = await connector.connect_recv()
+    idle = await connector.connect_recv()  # never receives: the connection stays on the broker
     sender = await connector.connect_send()
     await sender.close()
     assert await drain(receiver) == []
-    with pytest.raises(Exception, match="has ended"):
+    with pytest.raises(ChannelClosedError, match="has ended"):
         await connector.connect_send()
+    await idle.close()
     await receiver.close()
+    assert await leftovers(await _conn(), connector.names) == []
+
+
+async def test_a_receiver_iterated_to_the_end_releases_the_broker_objects_unclosed(
+    broker: str,
+) -> None:
+    connector = _connector(ConnectorMode.PIPELINE)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send("only")
+    await sender.close()
+    assert [item async for item in receiver] == ["only"]
+    assert await leftovers(await _conn(), connector.names) == []
 
 
 async def test_many_sends_share_few_amqp_messages_and_a_lone_one_goes_at_once(

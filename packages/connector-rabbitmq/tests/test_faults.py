@@ -13,11 +13,12 @@ import aio_pika
 import pytest
 
 from connector_core.di import container
+from connector_core.exceptions import ChannelDecodeError
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector, purge
-from connector_rabbitmq.cleanup import leftovers, queue_length
+from connector_rabbitmq.cleanup import leftovers
 
 pytestmark = [
     pytest.mark.rabbitmq,
@@ -131,24 +132,44 @@ async def test_stream_survives_the_broker_dropping_every_connection(
     assert await leftovers(await _conn(), connector.names) == []
 
 
+async def _dead_letters(connector: RabbitMQConnector, count: int) -> list[bytes]:
+    """Waits until `count` messages sit in the connection's dead-letter queue; their bodies."""
+    conn = await _conn()
+    channel = await conn.channel()
+    await channel.set_qos(prefetch_count=count + 1)
+    queue = await channel.declare_queue(connector.names.dead_letters, passive=True)
+    bodies: list[bytes] = []
+    arrived = asyncio.Event()
+
+    async def take(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        bodies.append(message.body)
+        if len(bodies) >= count:
+            arrived.set()
+
+    tag = await queue.consume(take)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        await arrived.wait()
+    await queue.cancel(tag)
+    await channel.close()  # unacknowledged: they stay dead-lettered
+    return bodies
+
+
 async def test_forged_message_is_dead_lettered_once_and_the_stream_goes_on(broker: str) -> None:
     connector = _connector(ConnectorMode.PIPELINE)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    conn = await _conn()
-    channel = await conn.channel()
+    channel = await (await _conn()).channel()
     await channel.default_exchange.publish(
         aio_pika.Message(b"not a batch of frames"), routing_key=connector.names.work
     )
     await channel.close()
     await sender.send("genuine")
-    await sender.close()
-    assert await drain(receiver) == ["genuine"]
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert await receiver.recv() == "genuine"
     assert receiver.statistics().rejected == 1
-    probe = await (await conn.channel()).get_underlay_channel()
-    assert await queue_length(probe, connector.names.dead_letters) == 1
-    assert await queue_length(probe, connector.names.work) == 0
-    await probe.close()
+    assert await _dead_letters(connector, 1) == [b"not a batch of frames"]
+    await sender.close()
+    assert await drain(receiver) == []
     await receiver.close()
 
 
@@ -159,13 +180,11 @@ async def test_undecodable_item_is_dead_lettered_once(broker: str) -> None:
     await sender.send_bytes(sender.codec.sign(b"\x80\x05not a pickle"))
     await sender.flush()
     await sender.send("next")
-    await sender.close()
     async with asyncio.timeout(STEP_TIMEOUT):
-        with pytest.raises(Exception, match="cannot decode"):
+        with pytest.raises(ChannelDecodeError):
             await receiver.recv()
-        assert await drain(receiver) == ["next"]
-    conn = await _conn()
-    probe = await (await conn.channel()).get_underlay_channel()
-    assert await queue_length(probe, connector.names.dead_letters) == 1
-    await probe.close()
+        assert await receiver.recv() == "next"
+    assert len(await _dead_letters(connector, 1)) == 1
+    await sender.close()
+    assert await drain(receiver) == []
     await receiver.close()

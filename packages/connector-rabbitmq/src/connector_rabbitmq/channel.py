@@ -32,7 +32,8 @@ still on its way to it), hands out what it holds and checks that the shared queu
 `ChannelClosedError` in every receiver.
 
 A receiver's `close()` acknowledges what it handed out and closes its AMQP channel: the
-broker requeues the rest for the others. The last party to close (per the log: the
+broker requeues the rest for the others. A receiver that has seen the end of the connection
+does the same by itself, without waiting for `close()`. The last party to close (per the log: the
 connection ended, every sender closed, every receiver left) deletes the connection's
 queues, exchanges and log, unless a pipeline queue still holds messages for a later
 receiver.
@@ -143,6 +144,7 @@ class RabbitMQChannel(SerdeChannel):
         self._refilling = False
         self._ended = False
         self._closing: asyncio.Task[None] | None = None
+        self._releasing: asyncio.Task[None] | None = None
         self._grace_key = -1
         self._grace_deadline = 0.0
         self._wait_limit: float | None = None
@@ -273,6 +275,10 @@ class RabbitMQChannel(SerdeChannel):
                 continue
             if await self._shielded("over", partial(self._connection_over, consumer)):
                 self._ended = True
+                try:
+                    await asyncio.shield(self._release())
+                except Exception as exc:  # cleanup is best effort; the stream has ended
+                    _log.warning("could not release a finished receiver: %r", exc)
                 continue
             if consumer.fifo:
                 continue
@@ -395,6 +401,9 @@ class RabbitMQChannel(SerdeChannel):
     async def _close(self) -> None:
         membership = self._membership
         error: BaseException | None = None
+        if self._consumer is not None:
+            await self._release()
+            return
         try:
             if self._publisher is not None:
                 try:
@@ -405,23 +414,46 @@ class RabbitMQChannel(SerdeChannel):
                 except Exception as exc:
                     error = exc
                 await self._publisher.stop()
-            if self._consumer is not None:
-                await self._consumer.cancel()
-                await self._consumer.flush_acks()
-                if membership is not None and membership.mode is ConnectorMode.PUBSUB:
-                    with contextlib.suppress(Exception):
-                        await self._consumer.queue.delete(if_unused=False, if_empty=False)
-                if membership is not None:
-                    await membership.log.append(LEAVE, membership.party)
             if membership is not None:
                 await self._last_one_out(membership)
         finally:
-            if membership is not None:
-                for channel in membership.channels:
-                    with contextlib.suppress(Exception):
-                        await channel.close()
+            await self._close_amqp_channels()
         if error is not None:
             raise ChannelError(f"publishing to RabbitMQ failed: {error!r}") from error
+
+    def _release(self) -> asyncio.Task[None]:
+        """The task that takes this receiver out of the connection (started once)."""
+        if self._releasing is None:
+            self._releasing = asyncio.get_running_loop().create_task(self._release_receiver())
+        return self._releasing
+
+    async def _release_receiver(self) -> None:
+        """Acks what was handed out, returns the rest, leaves the log, cleans up if last.
+
+        Runs when the receiver closes, or as soon as it has seen the end of the connection
+        (so a receiver that is iterated to the end and never closed still lets the last
+        party delete the connection's broker objects).
+        """
+        consumer = self._consumer
+        membership = self._membership
+        assert consumer is not None
+        try:
+            await consumer.cancel()
+            await consumer.flush_acks()
+            if membership is not None and membership.mode is ConnectorMode.PUBSUB:
+                with contextlib.suppress(Exception):
+                    await consumer.queue.delete(if_unused=False, if_empty=False)
+            if membership is not None:
+                await membership.log.append(LEAVE, membership.party)
+                await self._last_one_out(membership)
+        finally:
+            await self._close_amqp_channels()
+
+    async def _close_amqp_channels(self) -> None:
+        if self._membership is not None:
+            for channel in self._membership.channels:
+                with contextlib.suppress(Exception):
+                    await channel.close()
 
     async def _last_one_out(self, membership: Membership) -> None:
         kind = CLOSE if self._publisher is not None else LEAVE
