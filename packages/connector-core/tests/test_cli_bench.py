@@ -1,8 +1,11 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 
+import psutil
 import pytest
 
 # The command ships in the `cli` extra; an environment of connector-core alone lacks typer.
@@ -11,7 +14,7 @@ pytest.importorskip("typer", reason="typer is absent: connector-core without its
 from typer.testing import CliRunner, Result
 
 from connector_core.cli.app import app
-from connector_core.cli.benchmarks import ROW_KEYS, available_benchmarks, plan
+from connector_core.cli.benchmarks import ROW_KEYS, _run_child, available_benchmarks, plan
 
 runner = CliRunner()
 
@@ -65,3 +68,20 @@ def test_bench_plans_every_installed_backend_by_default() -> None:
     names = plan(None)
     assert names[0] == "asyncio"
     assert set(available_benchmarks()) <= set(names)
+
+
+def test_a_benchmark_past_its_timeout_is_killed_with_the_processes_it_started(
+    tmp_path: Path,
+) -> None:
+    pid_file = tmp_path / "grandchild.pid"
+    code = (
+        "import subprocess, sys\n"
+        "hang = [sys.executable, '-c', 'import threading; threading.Event().wait()']\n"
+        f"open({str(pid_file)!r}, 'w').write(str(subprocess.Popen(hang).pid))\n"
+        "import threading; threading.Event().wait()\n"
+    )
+    with pytest.raises(subprocess.TimeoutExpired):
+        _run_child([sys.executable, "-c", code], timeout=8)
+    grandchild = psutil.Process(int(pid_file.read_text()))
+    gone, _ = psutil.wait_procs([grandchild], timeout=10)
+    assert gone or grandchild.status() == psutil.STATUS_ZOMBIE

@@ -9,12 +9,17 @@ transport underneath it, measured in the same run, and their ratio.
 backend without a benchmark gets a row saying so), or the names asked for. `run_benchmark()`
 runs one benchmark in a child process of its own (`python -m connector_core.cli.bench_child`),
 so that one backend's event loop, threads or Ray runtime cannot disturb the next, and turns
-whatever happens into rows: the benchmark's own, or one row saying why there are none.
+whatever happens into rows: the benchmark's own, or one row saying why there are none. The
+child runs in a session of its own: a benchmark that outlives its timeout is killed with
+every process it started.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -103,6 +108,36 @@ def _unavailable_without_running(backend: str) -> str | None:
     return f"not installed: pip install connector-{backend}"
 
 
+def _run_child(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+    """Runs `command` in a session of its own; on timeout kills the whole session.
+
+    A benchmark starts processes of its own (workers, brokers' clients, Ray); killing only
+    the child would leave them running.
+
+    Raises:
+        subprocess.TimeoutExpired: After killing every process of the session.
+    """
+    with subprocess.Popen(
+        command,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    ) as proc:
+        try:
+            stdout, stderr = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()
+            raise
+        finally:
+            if proc.poll() is None:  # interrupted (Ctrl-C): do not leave the session behind
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGKILL)
+    return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
+
+
 def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
     """Runs `backend`'s benchmark in a child process and returns its rows.
 
@@ -129,9 +164,7 @@ def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
             str(out),
         ]
         try:
-            proc = subprocess.run(
-                command, timeout=timeout, check=False, capture_output=True, text=True
-            )
+            proc = _run_child(command, timeout)
         except subprocess.TimeoutExpired:
             note = f"timed out after {timeout:g}s"
             return BenchOutcome(backend, "failed", [note_row(backend, note)], timeout)
