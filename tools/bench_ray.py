@@ -7,7 +7,9 @@ every message crosses to an actor and back, for the baseline and for the connect
   (`await put_async(item)` / `await get_async()`), the way the reference backend used an actor;
 - ``pipeline 1x1``: `RayConnector` in pipeline mode, one sender and one receiver;
 - ``pubsub 1x4``: `RayConnector` in pubsub mode, one sender and four subscribers (throughput
-  counts each item once, when the last subscriber has it).
+  counts each item once, when the last subscriber has it);
+- ``lone message``: one item in flight at a time (send, then receive it, then the next), for the
+  connector and for the queue: the latency of a message that has no batch to join.
 
 Throughput is items / (time the last consumer got the last item - time the producer
 started). Latency percentiles come from the send timestamp carried in every 16th item.
@@ -67,6 +69,43 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
     _, ended = await asyncio.gather(produce(), consume())
     queue.shutdown()
     return ended - started, latencies
+
+
+async def _lone_queue(count: int) -> tuple[float, list[int]]:
+    from ray.util.queue import Queue
+
+    queue = Queue(maxsize=2000, actor_options={"num_cpus": 0})
+    actor: Any = queue.actor
+    await actor.qsize.remote()
+    latencies: list[int] = []
+    started = time.monotonic()
+    for i in range(count):
+        await queue.put_async(_item(i))
+        item = await queue.get_async()
+        latencies.append(time.monotonic_ns() - item["t"])
+    seconds = time.monotonic() - started
+    queue.shutdown()
+    return seconds, latencies
+
+
+async def _lone_connector(count: int) -> tuple[float, list[int]]:
+    from connector_core import ConnectorSpec
+    from connector_ray import RayConnector
+
+    tag = uuid.uuid4().hex[:8]
+    connector = RayConnector(ConnectorSpec(f"lone-{tag}.out", f"sink-{tag}.in"))
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    latencies: list[int] = []
+    started = time.monotonic()
+    for i in range(count):
+        await sender.send(_item(i))
+        item = await receiver.recv()
+        latencies.append(time.monotonic_ns() - item["t"])
+    seconds = time.monotonic() - started
+    await sender.close()
+    await receiver.close()
+    return seconds, latencies
 
 
 async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list[int]]:
@@ -135,6 +174,12 @@ async def _run(quick: bool) -> list[dict[str, object]]:
         await _connector(mode, 200, receivers)  # warm-up: imports, worker pool
         seconds, latencies = await _connector(mode, count, receivers)
         rows.append(_row(scenario, "ray", count, seconds, latencies, baseline))
+    lone = 100 if quick else 300
+    seconds, latencies = await _lone_queue(lone)
+    lone_baseline = lone / seconds
+    rows.append(_row("lone message", "ray.util.queue", lone, seconds, latencies, None))
+    seconds, latencies = await _lone_connector(lone)
+    rows.append(_row("lone message", "ray", lone, seconds, latencies, lone_baseline))
     return rows
 
 
