@@ -1,0 +1,96 @@
+"""Plain processes (not Ray workers) that unpickle a connector join the same connection.
+
+Unlike the conformance suite's spawn test, every sender connects before any sends, so the
+connection cannot end (first sender closed) before the second sender has joined.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json
+import os
+import pickle
+import sys
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connector_core import ConnectorMode, ConnectorSpec
+from connector_ray import RayConnector
+
+pytestmark = [pytest.mark.ray, pytest.mark.crossprocess, pytest.mark.timeout(240)]
+
+_WORKER = Path(__file__).with_name("spawned_worker.py")
+_COUNT = 150
+_STEP = 120.0
+
+
+async def _start(connector: RayConnector, *args: str) -> asyncio.subprocess.Process:
+    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
+    env.pop("RAY_ADDRESS", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        str(_WORKER),
+        *args,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        env=env,
+    )
+    assert process.stdin is not None
+    process.stdin.write(base64.b64encode(pickle.dumps(connector)) + b"\n")
+    await process.stdin.drain()
+    return process
+
+
+async def _ready(process: asyncio.subprocess.Process) -> None:
+    assert process.stdout is not None
+    line = await asyncio.wait_for(process.stdout.readline(), _STEP)
+    assert line.strip() == b"ready", f"worker said {line!r} instead of ready"
+
+
+async def _result(process: asyncio.subprocess.Process) -> Any:
+    assert process.stdout is not None
+    out, _ = await asyncio.wait_for(process.communicate(), _STEP)
+    assert process.returncode == 0, f"worker exited with {process.returncode}"
+    last = out.decode().strip().splitlines()[-1]
+    assert last.startswith("RESULT "), last
+    return json.loads(last.removeprefix("RESULT "))
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_two_sender_and_two_receiver_processes_share_one_connection(
+    mode: ConnectorMode,
+) -> None:
+    tag = uuid.uuid4().hex[:8]
+    connector = RayConnector(ConnectorSpec(f"src-{tag}.out", f"dst-{tag}.in", mode))
+    processes: list[asyncio.subprocess.Process] = []
+    try:
+        receivers = [await _start(connector, "recv", f"r{n}") for n in range(2)]
+        processes += receivers
+        await asyncio.gather(*(_ready(p) for p in receivers))
+        senders = [await _start(connector, "send", f"s{n}", str(_COUNT)) for n in range(2)]
+        processes += senders
+        await asyncio.gather(*(_ready(p) for p in senders))
+        for sender in senders:
+            assert sender.stdin is not None
+            sender.stdin.write(b"go\n")
+            await sender.stdin.drain()
+        assert await asyncio.gather(*(_result(p) for p in senders)) == [_COUNT, _COUNT]
+        received = await asyncio.gather(*(_result(p) for p in receivers))
+    finally:
+        for process in processes:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+    expected = {(f"s{s}", i) for s in range(2) for i in range(_COUNT)}
+    if mode is ConnectorMode.PIPELINE:
+        counts = Counter(tuple(item) for items in received for item in items)
+        assert set(counts) == expected
+        assert max(counts.values()) == 1
+    else:
+        for items in received:
+            assert sorted(tuple(item) for item in items) == sorted(expected)
