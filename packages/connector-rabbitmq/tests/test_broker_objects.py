@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import pytest
@@ -10,8 +11,8 @@ import pytest
 from connector_core.di import container
 from connector_core.exceptions import ChannelClosedError
 from connector_core.spec import ConnectorMode
-from connector_core.testing import drain, unique_spec
-from connector_rabbitmq import RabbitMQConnector
+from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 from connector_rabbitmq.cleanup import leftovers
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.asyncio(loop_scope="session")]
@@ -150,3 +151,20 @@ async def test_unbounded_maxsize_streams_everything(broker: str, mode: Connector
     await sender.close()
     assert await drain(receiver) == list(range(3000))
     await receiver.close()
+
+
+async def test_a_channel_made_directly_from_an_exchange_and_a_queue_works(broker: str) -> None:
+    conn = await _conn()
+    amqp = await conn.channel()
+    queue = await amqp.declare_queue(f"connector-test-bare-{uuid.uuid4().hex[:8]}")
+    sender = RabbitMQChannel(send_exchange=amqp.default_exchange, topic=queue.name)
+    receiver = RabbitMQChannel(recv_queue=queue, codec=sender.codec)
+    for i in range(10):
+        await sender.send(i)
+    await sender.flush()
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert [await receiver.recv() for _ in range(10)] == list(range(10))
+    await sender.close()
+    await receiver.close()
+    await queue.delete(if_unused=False, if_empty=False)
+    await amqp.close()

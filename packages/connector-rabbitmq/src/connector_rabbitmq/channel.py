@@ -145,6 +145,7 @@ class RabbitMQChannel(SerdeChannel):
         self._ended = False
         self._closing: asyncio.Task[None] | None = None
         self._releasing: asyncio.Task[None] | None = None
+        self._bare_started = False
         self._grace_key = -1
         self._grace_deadline = 0.0
         self._wait_limit: float | None = None
@@ -259,6 +260,9 @@ class RabbitMQChannel(SerdeChannel):
         consumer = self._consumer
         if consumer is None:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        if self._membership is None and not self._bare_started and not self._is_closed:
+            self._bare_started = True  # a channel made directly: subscribe on first use
+            await consumer.start()
         while True:
             if self._is_closed:
                 raise ChannelClosedError("RabbitMQChannel is closed: cannot receive")
