@@ -1,5 +1,9 @@
 from __future__ import annotations
 
+import sys
+import types
+from collections.abc import AsyncIterator, Iterator
+
 import pytest
 from dependency_injector import providers
 
@@ -35,10 +39,44 @@ def test_job_id_comes_from_settings_when_set() -> None:
 def test_lazy_resource_of_a_missing_backend_says_what_to_install() -> None:
     resource = _lazy_sync_resource("connector_missing_backend.mod:thing", "connector-missing")
     with pytest.raises(ChannelSetupError, match="pip install connector-missing"):
-        next(resource())
+        resource().init()
 
 
 async def test_lazy_async_resource_of_a_missing_backend_says_what_to_install() -> None:
     resource = _lazy_async_resource("connector_missing_backend.mod:thing", "connector-missing")
     with pytest.raises(ChannelSetupError, match="pip install connector-missing"):
-        await anext(resource())
+        await resource().init()
+
+
+def test_lazy_resource_enters_and_exits_the_backends_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+
+    def fake(**kwargs: object) -> Iterator[str]:
+        events.append("open")
+        yield "resource"
+        events.append("close")
+
+    monkeypatch.setitem(sys.modules, "fake_backend", types.SimpleNamespace(fake=fake))
+    provider = providers.Resource(_lazy_sync_resource("fake_backend:fake", "x"))
+    assert provider() == "resource"
+    provider.shutdown()
+    assert events == ["open", "close"]
+
+
+async def test_lazy_async_resource_enters_and_exits_the_backends_generator(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    events: list[str] = []
+
+    async def fake(**kwargs: object) -> AsyncIterator[str]:
+        events.append("open")
+        yield "resource"
+        events.append("close")
+
+    monkeypatch.setitem(sys.modules, "fake_backend", types.SimpleNamespace(fake=fake))
+    provider = providers.Resource(_lazy_async_resource("fake_backend:fake", "x"))
+    assert await provider() == "resource"
+    await provider.shutdown()  # type: ignore[misc]
+    assert events == ["open", "close"]

@@ -18,10 +18,10 @@ from __future__ import annotations
 import contextlib
 import importlib
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
-from dependency_injector import containers, providers
+from dependency_injector import containers, providers, resources
 
 from connector_core.exceptions import ChannelSetupError
 from connector_core.settings import Settings
@@ -52,24 +52,39 @@ def _load(target: str, distribution: str) -> Callable[..., Any]:
     return func
 
 
-def _lazy_sync_resource(target: str, distribution: str) -> Callable[..., Iterator[Any]]:
-    def resource(**kwargs: Any) -> Iterator[Any]:
-        factory = contextlib.contextmanager(_load(target, distribution))
-        with factory(**kwargs) as value:
-            yield value
+def _lazy_sync_resource(target: str, distribution: str) -> type[resources.Resource[Any]]:
+    """Returns a resource class that imports and enters `target` (a generator function)."""
 
-    resource.__name__ = target.rpartition(":")[2]
-    return resource
+    class LazyResource(resources.Resource[Any]):
+        def init(self, *args: Any, **kwargs: Any) -> Any:
+            self._context = contextlib.contextmanager(_load(target, distribution))(**kwargs)
+            return self._context.__enter__()
+
+        def shutdown(self, resource: Any) -> None:
+            self._context.__exit__(None, None, None)
+
+    LazyResource.__name__ = LazyResource.__qualname__ = target.rpartition(":")[2]
+    return LazyResource
 
 
-def _lazy_async_resource(target: str, distribution: str) -> Callable[..., AsyncIterator[Any]]:
-    async def resource(**kwargs: Any) -> AsyncIterator[Any]:
-        factory = contextlib.asynccontextmanager(_load(target, distribution))
-        async with factory(**kwargs) as value:
-            yield value
+def _lazy_async_resource(target: str, distribution: str) -> type[resources.AsyncResource[Any]]:
+    """Returns a resource class that imports and enters `target` (an async generator function).
 
-    resource.__name__ = target.rpartition(":")[2]
-    return resource
+    A class rather than an async generator of our own: wrapping the backend's generator in
+    another one makes `asyncio.run` finalize both at once at shutdown, which fails.
+    """
+
+    class LazyAsyncResource(resources.AsyncResource[Any]):
+        async def init(self, *args: Any, **kwargs: Any) -> Any:
+            factory = contextlib.asynccontextmanager(_load(target, distribution))
+            self._context = factory(**kwargs)
+            return await self._context.__aenter__()
+
+        async def shutdown(self, resource: Any) -> None:
+            await self._context.__aexit__(None, None, None)
+
+    LazyAsyncResource.__name__ = LazyAsyncResource.__qualname__ = target.rpartition(":")[2]
+    return LazyAsyncResource
 
 
 class DI(containers.DeclarativeContainer):

@@ -37,6 +37,8 @@ class ProcessTests(ConformanceBase):
               cluster address): no process may assume it created the connection.
             - A sender process must flush before it exits (close waits for delivery).
             - `connect_recv()` must return only when subscribed: senders start after it.
+            - Every sender connects before any sends (a barrier), so the connection must not
+              end while one of its connected senders is still open.
         """
         if not self.cross_process:
             pytest.skip("the backend is in-process only")
@@ -62,15 +64,24 @@ class ProcessTests(ConformanceBase):
                     assert await asyncio.to_thread(ready.wait, PROCESS_TIMEOUT), (
                         "a receiver process did not connect in time"
                     )
+                go = ctx.Event()
+                sender_readies = []
                 for s in range(_SENDERS):
+                    ready = ctx.Event()
+                    sender_readies.append(ready)
                     processes.append(
                         ctx.Process(
                             target=workers.send_range,
-                            args=(connector, f"s{s}", _COUNT, results),
+                            args=(connector, f"s{s}", _COUNT, results, ready, go),
                             daemon=True,
                         )
                     )
                     processes[-1].start()
+                for ready in sender_readies:
+                    assert await asyncio.to_thread(ready.wait, PROCESS_TIMEOUT), (
+                        "a sender process did not connect in time"
+                    )
+                go.set()
                 reports = {}
                 for _ in range(_SENDERS + _RECEIVERS):
                     name, status, payload = await asyncio.to_thread(

@@ -44,11 +44,27 @@ def receive_all(connector: Connector, name: str, ready: Event, results: Queue[An
     _report(results, name, body)
 
 
-def send_range(connector: Connector, name: str, count: int, results: Queue[Any]) -> None:
-    """Connects a sender, sends `(name, 0) ... (name, count - 1)`, closes and reports."""
+def send_range(
+    connector: Connector,
+    name: str,
+    count: int,
+    results: Queue[Any],
+    ready: Event | None = None,
+    go: Event | None = None,
+) -> None:
+    """Connects a sender, signals `ready`, waits for `go`, sends `(name, 0..count-1)`, closes.
+
+    The `go` barrier makes every sender process connect before any of them sends: a
+    connection ends when all of its senders have closed, so a fast sender that finished
+    before a slow one even connected would rightly end the stream for everyone.
+    """
 
     async def body() -> int:
         channel = await connector.connect_send()
+        if ready is not None:
+            ready.set()
+        if go is not None and not await asyncio.to_thread(go.wait, PROCESS_TIMEOUT):
+            raise TimeoutError("the parent never said go")
         async with asyncio.timeout(PROCESS_TIMEOUT):
             for i in range(count):
                 await channel.send((name, i))
