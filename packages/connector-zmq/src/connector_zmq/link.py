@@ -19,14 +19,17 @@ import zmq.asyncio
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
 from connector_core.serde import Codec
 from connector_zmq import protocol as p
+from connector_zmq.waiting import events_of, fd_of, wait_readable, yield_to_loop
 
 __all__ = ["CONTROL_TIMEOUT", "Link", "SocketPair"]
+
+Socket = zmq.Socket[bytes]
 
 CONTROL_TIMEOUT = 30.0
 """Seconds to wait for the rendezvous before a connect or close fails with a clear error."""
 
-SocketPair = tuple[zmq.asyncio.Socket, "zmq.Socket[bytes]"]
-"""An asyncio socket (for waiting) and a synchronous shadow of it (for NOBLOCK calls)."""
+SocketPair = tuple["zmq.Socket[bytes]", "zmq.Socket[bytes]"]
+"""A socket twice: the owner (closed by the link) and the handle for NOBLOCK calls."""
 
 
 class Link(ABC):
@@ -62,22 +65,21 @@ class Link(ABC):
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
-        self._poller: zmq.asyncio.Poller | None = None
         self._closing = False
-        self._ctrl: zmq.asyncio.Socket | None = None
+        self._woken: asyncio.Future[None] | None = None
+        self._ctrl: zmq.Socket[bytes] | None = None
         self._ctrl_s: zmq.Socket[bytes] | None = None
 
     # -- sockets -----------------------------------------------------------------------------
 
     def _socket(self, kind: int, **options: int) -> SocketPair:
-        sock = self._context.socket(kind)
+        sock: zmq.Socket[bytes] = zmq.Socket(self._context, kind)
         sock.setsockopt(zmq.LINGER, p.LINGER_MS)
         sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
         sock.setsockopt(zmq.RCVHWM, 0)
         for name, value in options.items():
             sock.setsockopt(getattr(zmq, name), value)
-        shadow: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)
-        return sock, shadow
+        return sock, sock
 
     def _control(self) -> zmq.Socket[bytes]:
         assert self._ctrl_s is not None
@@ -135,10 +137,7 @@ class Link(ABC):
                 msg = ctrl.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 remaining = deadline - loop.time()
-                ready = remaining > 0 and await self._ctrl.poll(  # type: ignore[call-arg]
-                    remaining * 1000, zmq.POLLIN
-                )
-                if not ready:
+                if remaining <= 0 or not await wait_readable([ctrl], remaining):
                     raise ChannelSetupError(
                         f"the connection's rendezvous at {self._address} did not answer within "
                         f"{CONTROL_TIMEOUT:.0f} s: the process that created the connector must "
@@ -163,7 +162,7 @@ class Link(ABC):
         """Handles one message from the rendezvous."""
 
     @abstractmethod
-    def _sockets(self) -> list[zmq.asyncio.Socket]:
+    def _sockets(self) -> list[zmq.Socket[bytes]]:
         """The sockets the pump waits on."""
 
     @abstractmethod
@@ -175,17 +174,44 @@ class Link(ABC):
     def _start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
-    def _sockets_changed(self) -> None:
-        self._poller = None
+    async def _wait_sockets(self) -> None:
+        """Waits until a socket has a message (or `_kick` is called); see `waiting`."""
+        sockets = self._sockets()
+        if any(events_of(sock) & zmq.POLLIN for sock in sockets):
+            await yield_to_loop()
+            return
+        loop = asyncio.get_running_loop()
+        woken: asyncio.Future[None] = loop.create_future()
+        self._woken = woken
+
+        def wake() -> None:
+            if not woken.done():
+                woken.set_result(None)
+
+        fds = [fd_of(sock) for sock in sockets]
+        for fd in fds:
+            loop.add_reader(fd, wake)
+        try:
+            await woken
+        finally:
+            self._woken = None
+            for fd in fds:
+                loop.remove_reader(fd)
+
+    def _sent_on(self, sock: zmq.Socket[bytes]) -> None:
+        """Call after sending on a socket the pump watches.
+
+        A send processes the socket's pending commands, which can consume the FD signal of
+        a message that arrived meanwhile: look at EVENTS and wake the pump if so.
+        """
+        woken = self._woken
+        if woken is not None and not woken.done() and events_of(sock) & zmq.POLLIN:
+            woken.set_result(None)
 
     async def _pump(self) -> None:
         try:
             while True:
-                if self._poller is None:
-                    self._poller = zmq.asyncio.Poller()
-                    for sock in self._sockets():
-                        self._poller.register(sock, zmq.POLLIN)
-                await self._poller.poll()
+                await self._wait_sockets()
                 self._drain()
                 self._changed.set()
         except asyncio.CancelledError:

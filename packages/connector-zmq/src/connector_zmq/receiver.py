@@ -37,6 +37,7 @@ import zmq.asyncio
 from connector_core.exceptions import ChannelClosedError
 from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link
+from connector_zmq.waiting import wait_readable
 
 __all__ = ["ReceiverLink"]
 
@@ -98,7 +99,7 @@ class ReceiverLink(Link):
 
     # -- what the pump handles -----------------------------------------------------------------
 
-    def _sockets(self) -> list[zmq.asyncio.Socket]:
+    def _sockets(self) -> list[zmq.Socket[bytes]]:
         assert self._ctrl is not None
         return [self._data, self._ctrl]
 
@@ -173,6 +174,7 @@ class ReceiverLink(Link):
         ):
             self._reported = self._returned
             self._control().send_multipart([p.DRAINED, p.pack_count(self._returned)])
+            self._sent_on(self._control())
 
     def _finished(self) -> bool:
         if self._pubsub:
@@ -202,6 +204,7 @@ class ReceiverLink(Link):
                         self._data_s.send_multipart(
                             [sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK
                         )
+                        self._sent_on(self._data_s)
                         owed = 0
                     self._owed[sid] = owed
                 return frame
@@ -243,16 +246,14 @@ class ReceiverLink(Link):
     async def _collect(self) -> None:
         """Reads until every sender with credit here answered and the rendezvous acknowledged."""
         assert self._ctrl is not None
-        poller = zmq.asyncio.Poller()
-        poller.register(self._data, zmq.POLLIN)
-        poller.register(self._ctrl, zmq.POLLIN)
+        sockets = [self._data, self._ctrl]
         try:
             async with asyncio.timeout(CONTROL_TIMEOUT):
                 while True:
                     self._drain()
                     if self._leave_acked and self._senders_finished():
                         return
-                    await poller.poll()
+                    await wait_readable(sockets)
         except TimeoutError:
             missing = sorted(s.decode() for s in (self._hello | self._must_end) - self._done)
             p.log.warning(

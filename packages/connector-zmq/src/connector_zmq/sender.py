@@ -40,7 +40,7 @@ __all__ = ["SenderLink"]
 class _Peer:
     __slots__ = ("credit", "outbox", "outbytes", "rid", "sock", "sync")
 
-    def __init__(self, rid: bytes, sock: zmq.asyncio.Socket, sync: zmq.Socket[bytes]) -> None:
+    def __init__(self, rid: bytes, sock: zmq.Socket[bytes], sync: zmq.Socket[bytes]) -> None:
         self.rid = rid
         self.sock = sock
         self.sync = sync
@@ -94,10 +94,10 @@ class SenderLink(Link):
         sync.setsockopt(zmq.ROUTING_ID, self.pid)
         sync.connect(address)
         sync.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
+        self._sent_on(sync)
         peer = _Peer(rid, sock, sync)
         self._peers[rid] = peer
         self._ring.append(peer)
-        self._sockets_changed()
 
     def _drop(self, rid: bytes) -> None:
         peer = self._peers.pop(rid, None)
@@ -109,7 +109,6 @@ class SenderLink(Link):
                 self._ship(peer)
             peer.sync.send_multipart([b"", p.DETACH], zmq.NOBLOCK)
         peer.sock.close(p.LINGER_MS)
-        self._sockets_changed()
 
     def _on_control(self, msg: list[bytes]) -> None:
         kind = msg[0]
@@ -118,7 +117,7 @@ class SenderLink(Link):
         elif kind == p.RECEIVER_LEFT:
             self._drop(msg[1])
 
-    def _sockets(self) -> list[zmq.asyncio.Socket]:
+    def _sockets(self) -> list[zmq.Socket[bytes]]:
         assert self._ctrl is not None
         return [self._ctrl, *(peer.sock for peer in self._ring)]
 
@@ -152,8 +151,7 @@ class SenderLink(Link):
             self._ship_scheduled = True
             self._loop.call_soon(self._ship_all)
 
-    @staticmethod
-    def _ship(peer: _Peer) -> None:
+    def _ship(self, peer: _Peer) -> None:
         """Puts `peer`'s outbox on the wire: one frame alone, several as one batch."""
         outbox = peer.outbox
         if len(outbox) == 1:
@@ -162,6 +160,7 @@ class SenderLink(Link):
             peer.sync.send_multipart([b"", p.BATCH, p.pack_batch(outbox)], zmq.NOBLOCK)
         peer.outbox = []
         peer.outbytes = 0
+        self._sent_on(peer.sync)
 
     def _ship_all(self) -> None:
         self._ship_scheduled = False

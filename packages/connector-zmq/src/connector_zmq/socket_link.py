@@ -14,6 +14,7 @@ import zmq
 import zmq.asyncio
 
 from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_zmq.waiting import wait_readable
 
 __all__ = ["SocketLink"]
 
@@ -71,7 +72,7 @@ class SocketLink:
                 sync.send_multipart(parts, zmq.NOBLOCK)
                 return
             except zmq.Again:
-                await waiter.poll(None, zmq.POLLOUT)  # type: ignore[call-arg]
+                await wait_readable([waiter], events=zmq.POLLOUT)
 
     async def recv(self) -> bytes:
         """Receives one frame, waiting while none is ready.
@@ -86,7 +87,7 @@ class SocketLink:
             try:
                 parts = sync.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
-                await waiter.poll(None, zmq.POLLIN)  # type: ignore[call-arg]
+                await wait_readable([waiter])
                 continue
             except zmq.ZMQError as exc:
                 if sync.closed:

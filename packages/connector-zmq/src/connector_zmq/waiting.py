@@ -1,0 +1,82 @@
+"""Waiting for ZeroMQ sockets without losing a wake-up: `wait_readable`.
+
+A ZeroMQ socket's `FD` only says "look at `EVENTS` now", and reading `EVENTS` or messages
+resets it (edge-triggered). This helper follows the one safe pattern: check `EVENTS` first;
+only when no socket has a message, watch the FDs with the event loop (any message arriving
+after the check signals the FD again). Channels read with non-blocking calls on plain
+(synchronous) sockets and use this to wait, so nothing depends on another object's view of
+the socket state.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import zmq
+
+__all__ = ["events_of", "fd_of", "wait_readable", "yield_to_loop"]
+
+
+def events_of(sock: zmq.Socket[Any]) -> int:
+    """The socket's `ZMQ_EVENTS` (processing its pending commands)."""
+    return int(sock.get(zmq.EVENTS))
+
+
+def fd_of(sock: zmq.Socket[Any]) -> int:
+    """The socket's `ZMQ_FD`, to watch with the event loop."""
+    return int(sock.get(zmq.FD))
+
+
+async def yield_to_loop() -> None:
+    """Lets the other tasks of the loop run once."""
+    loop = asyncio.get_running_loop()
+    future: asyncio.Future[None] = loop.create_future()
+    loop.call_soon(future.set_result, None)
+    await future
+
+
+def _readable(sockets: Sequence[zmq.Socket[Any]], events: int) -> bool:
+    return any(events_of(sock) & events for sock in sockets)
+
+
+async def wait_readable(
+    sockets: Sequence[zmq.Socket[Any]],
+    timeout: float | None = None,
+    events: int = zmq.POLLIN,
+) -> bool:
+    """Waits until one of `sockets` has `events` (a message, by default) or `timeout` passes.
+
+    Always yields to the loop at least once, so a caller that loops on it cannot starve the
+    other tasks. Cancelling it loses nothing: it never takes a message.
+
+    Returns:
+        True if a socket is ready, False on timeout.
+    """
+    if _readable(sockets, events):
+        await yield_to_loop()
+        return True
+    loop = asyncio.get_running_loop()
+    woken: asyncio.Future[None] = loop.create_future()
+
+    def wake() -> None:
+        if not woken.done():
+            woken.set_result(None)
+
+    fds = [fd_of(sock) for sock in sockets]
+    for fd in fds:
+        loop.add_reader(fd, wake)
+    try:
+        if timeout is None:
+            await woken
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    await woken
+            except TimeoutError:
+                return _readable(sockets, events)
+    finally:
+        for fd in fds:
+            loop.remove_reader(fd)
+    return True
