@@ -11,8 +11,10 @@ processes, pipeline or pubsub):
   tells senders about receivers; it never forwards items (see `connector_zmq.rendezvous`).
 - **Receivers bind**: each receiver binds its own ROUTER socket (same interface, free port)
   and registers its address. **Senders connect**: one DEALER per receiver, so items travel
-  straight from the sender's process to the receiver's, with no forwarder in between
-  (forwarding, where it happens, is libzmq's own: nothing in Python re-sends items).
+  straight from the sender's process to the receiver's: no proxy, no forwarding loop. The
+  one exception is rare and bounded: items a closing pipeline receiver hands back (and
+  items a sender still holds when it closes with no receiver connected) travel once through
+  the rendezvous to the next receiver.
 - **Where items wait**: in the sender's queue (pipeline, at most `maxsize - window` items)
   and, for at most `window` items per sender-receiver pair (`maxsize // 4` in a pipeline,
   `maxsize` in pubsub), on the wire and in the receiving channel's queue. Receivers grant
