@@ -7,6 +7,7 @@ connection) are shared by the whole run.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import uuid
 from collections.abc import Callable, Iterator
@@ -56,15 +57,38 @@ def cross_process_profile(profile: BackendProfile) -> BackendProfile:
 
 
 @pytest.fixture
-def make(profile: BackendProfile) -> MakeConnector:
-    """Returns `make(mode, maxsize=1000)`: a fresh connector of the backend, unique spec."""
+def make(profile: BackendProfile) -> Iterator[MakeConnector]:
+    """Yields `make(mode, maxsize=1000)`: a fresh connector of the backend, unique spec.
+
+    Afterwards, whatever a scenario left on a broker or cluster (a killed receiver never
+    closes) is purged by job id, as a user would after a crashed run.
+    """
+    made: list[Connector] = []
 
     def make_connector(mode: ConnectorMode, maxsize: int = 1000) -> Connector:
         tag = uuid.uuid4().hex[:10]
         spec = ConnectorSpec(f"stress-{tag}.out", f"sink-{tag}.in", mode)
-        return profile.connector_class()(spec, maxsize=maxsize)
+        connector = profile.connector_class()(spec, maxsize=maxsize)
+        made.append(connector)
+        return connector
 
-    return make_connector
+    yield make_connector
+    _purge(profile.name, made)
+
+
+def _purge(backend: str, connectors: list[Connector]) -> None:
+    jobs = {getattr(c, "job_id", None) for c in connectors} - {None}
+    if backend == "rabbitmq" and connectors:
+        import connector_rabbitmq
+
+        for job in jobs:
+            mine = [c for c in connectors if getattr(c, "job_id", None) == job]
+            asyncio.run(connector_rabbitmq.purge(str(job), mine))
+    elif backend == "ray":
+        import connector_ray
+
+        for job in jobs:
+            connector_ray.purge(str(job))
 
 
 @pytest.fixture
