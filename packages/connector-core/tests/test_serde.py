@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import hmac
 import pickle
 import threading
 
@@ -81,3 +82,11 @@ def test_codec_refuses_a_short_key() -> None:
 def test_codec_refuses_an_object_without_dumps_and_loads() -> None:
     with pytest.raises(TypeError, match="dumps"):
         Codec(serializer=object())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("key_size", [16, 32, 64, 65, 200])
+def test_tag_is_standard_hmac_sha256(key_size: int) -> None:
+    key = bytes(range(256))[:key_size]
+    codec = Codec(key=key)
+    payload = pickle.dumps({"x": 1})
+    assert codec.sign(payload) == hmac.digest(key, payload, "sha256") + payload
