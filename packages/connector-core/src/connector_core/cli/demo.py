@@ -203,7 +203,7 @@ def demo(
     workers: Annotated[int, typer.Option("--workers", "-w", min=1, help="Worker processes.")] = 3,
     messages: Annotated[
         int, typer.Option("--messages", "-n", min=1, help="Jobs the producer sends.")
-    ] = 10_000,
+    ] = 50_000,
     timeout: Annotated[
         float, typer.Option(min=1, help="Seconds before the run is given up.")
     ] = 120.0,
