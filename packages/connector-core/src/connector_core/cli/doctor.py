@@ -111,7 +111,7 @@ def _backends_table() -> tuple[Table, bool]:
 def _settings_table(settings: Settings) -> Table:
     table = Table(title="settings in effect (secrets masked)", title_justify="left")
     for column in ("setting", "environment variable", "value", "from"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for name, field in type(settings).model_fields.items():
         names = env_names(name, field)
         given = next((n for n in names if n in os.environ), None)
