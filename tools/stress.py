@@ -69,7 +69,7 @@ async def run_backend(profile: BackendProfile, size: str) -> list[Outcome]:
         outcomes.append(await _soak(profile, mode, sizes["soak"]))
         messages, stall = sizes["stall"]
         outcome = await stalled_consumer(_make(profile, mode, MAXSIZE), messages, stall=stall)
-        outcome.notes.append(f"bound {MAXSIZE}+{profile.slack}")
+        outcome.notes.append(f"bound {profile.backlog_bound(MAXSIZE)}")
         outcomes.append(outcome)
         if profile.serialized:
             outcomes.append(await fuzz_frames(_make(profile, mode), sizes["fuzz"]))
@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the outcomes as JSON")
     args = parser.parse_args(argv)
     os.environ.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     rows, failed = asyncio.run(collect(args))
     print(_table(rows))
     if args.json:

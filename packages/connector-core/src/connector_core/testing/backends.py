@@ -29,14 +29,21 @@ class BackendProfile:
     name: str
     cross_process: bool = True
     serialized: bool = True
+    backlog_factor: int = 1
+    """How many `maxsize`-bounded buffers lie between a sender and a stalled receiver
+    (sender outbox, broker or actor, receiver prefetch): each is bounded by `maxsize`."""
     slack: int = 0
-    """Items the transport may hold beyond `maxsize` while a consumer is stalled."""
+    """Items the transport may hold beyond `backlog_factor * maxsize`."""
     loss_on_kill: int | None = 0
     """Items a SIGKILLed receiver process may lose beyond what it reported: 0 for none,
     an upper bound for backends that hand items to the process before acknowledging, None
     when unbounded (no such backend is accepted)."""
     service: str | None = None
     """The service the backend needs, if any."""
+
+    def backlog_bound(self, maxsize: int) -> int:
+        """The most items a stalled consumer may have waiting for it."""
+        return self.backlog_factor * maxsize + self.slack
 
     def connector_class(self) -> type[Connector]:
         """Returns the registered connector class."""
@@ -47,7 +54,9 @@ _KNOWN = {
     "asyncio": BackendProfile("asyncio", cross_process=False, serialized=False),
     "zmq": BackendProfile("zmq", slack=64, loss_on_kill=64),
     "rabbitmq": BackendProfile("rabbitmq", slack=64, loss_on_kill=0, service="rabbitmq"),
-    "ray": BackendProfile("ray", slack=64, loss_on_kill=64),
+    # The sender's outbox and the hub actor each hold up to maxsize; a receiver holds one
+    # fetched batch (at most maxsize).
+    "ray": BackendProfile("ray", backlog_factor=3, loss_on_kill=256),
 }
 
 

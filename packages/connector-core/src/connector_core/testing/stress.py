@@ -15,7 +15,7 @@ import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from connector_core.channel import Channel
 from connector_core.connector import Connector
@@ -301,12 +301,13 @@ async def kill_a_receiver(
     """
     import multiprocessing  # local: only fault scenarios start processes
     import signal
+    from multiprocessing import connection as mp_connection
 
     from connector_core.testing import workers
 
     ctx = multiprocessing.get_context("spawn")
-    reports: Any = ctx.Queue()
     processes: list[Any] = []
+    pipes: dict[Any, str] = {}
     names = [f"w{n}" for n in range(receivers)]
     taken: dict[str, list[int]] = {name: [] for name in names}
     started = time.perf_counter()
@@ -315,12 +316,15 @@ async def kill_a_receiver(
         for name in names:
             ready = ctx.Event()
             readies.append(ready)
+            reader, writer = ctx.Pipe(duplex=False)
+            pipes[reader] = name
             process = ctx.Process(
                 target=workers.receive_and_report,
-                args=(connector, name, ready, reports),
+                args=(connector, name, ready, writer),
                 daemon=True,
             )
             process.start()
+            writer.close()
             processes.append(process)
         for ready in readies:
             if not await asyncio.to_thread(ready.wait, timeout):
@@ -331,21 +335,30 @@ async def kill_a_receiver(
         ended: set[str] = set()
         async with asyncio.timeout(timeout):
             while ended != set(names[1:]):
-                name, item = await asyncio.to_thread(reports.get, True, timeout)
-                if item == workers.END:
-                    ended.add(name)
-                    continue
-                taken[name].append(item)
-                if name == names[0] and len(taken[name]) == kill_after:
-                    os.kill(victim.pid, signal.SIGKILL)
+                readable = await asyncio.to_thread(mp_connection.wait, list(pipes), 1.0)
+                for ready_end in readable:
+                    reader = cast("Any", ready_end)
+                    try:
+                        name, item = reader.recv()
+                    except EOFError:  # the process exited (or was killed)
+                        del pipes[reader]
+                        continue
+                    if item == workers.END:
+                        ended.add(name)
+                        continue
+                    taken[name].append(item)
+                    if name == names[0] and len(taken[name]) == kill_after:
+                        os.kill(victim.pid, signal.SIGKILL)
+                if producing.done():
+                    producing.result()  # a sender error ends the scenario with that error
             await producing
     finally:
         for process in processes:
             if process.is_alive():
                 process.kill()
             process.join(10)
-        reports.close()
-        reports.join_thread()
+        for reader in pipes:
+            reader.close()
     lost, duplicated = tally(messages, list(taken.values()), ConnectorMode.PIPELINE)
     outcome = Outcome(
         scenario="kill-receiver",

@@ -74,11 +74,13 @@ def send_range(
     _report(results, name, body)
 
 
-def receive_and_report(connector: Connector, name: str, ready: Event, reports: Queue[Any]) -> None:
+def receive_and_report(connector: Connector, name: str, ready: Event, report: Any) -> None:
     """Connects a receiver and reports every item as `(name, item)` the moment it arrives.
 
-    Ends with `(name, END)`; a process killed on the way never sends it. Used by fault tests
-    that kill a receiver and must know exactly what it had taken.
+    `report` is the sending end of a `multiprocessing.Pipe`: each report is written to the
+    pipe before the next item is taken, so a process killed at any point has reported
+    everything it took but the item in hand. Ends with `(name, END)`; a killed process never
+    sends that. Used by fault tests that kill a receiver and must know what it had taken.
     """
 
     async def body() -> None:
@@ -86,9 +88,9 @@ def receive_and_report(connector: Connector, name: str, ready: Event, reports: Q
         ready.set()
         async with asyncio.timeout(PROCESS_TIMEOUT):
             async for item in channel:
-                reports.put((name, item))
+                report.send((name, item))
         await channel.close()
-        reports.put((name, END))
+        report.send((name, END))
 
     asyncio.run(body())
 
