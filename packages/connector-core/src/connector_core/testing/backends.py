@@ -52,8 +52,10 @@ class BackendProfile:
 
 _KNOWN = {
     "asyncio": BackendProfile("asyncio", cross_process=False, serialized=False),
-    "zmq": BackendProfile("zmq", slack=64, loss_on_kill=64),
-    "rabbitmq": BackendProfile("rabbitmq", slack=64, loss_on_kill=0, service="rabbitmq"),
+    # A killed zmq receiver loses its credit window (maxsize // 4) and the item in hand.
+    "zmq": BackendProfile("zmq", loss_on_kill=64),
+    # Unacknowledged messages of a killed receiver are redelivered: nothing is lost.
+    "rabbitmq": BackendProfile("rabbitmq", loss_on_kill=0, service="rabbitmq"),
     # The sender's outbox and the hub actor each hold up to maxsize; a receiver holds one
     # fetched batch (at most maxsize).
     "ray": BackendProfile("ray", backlog_factor=3, loss_on_kill=256),
