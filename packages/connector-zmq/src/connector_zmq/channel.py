@@ -121,13 +121,23 @@ class ZMQChannel(SerdeChannel):
             raise ChannelClosedError("ZMQChannel is closed: cannot receive")
         if not self._link.can_recv:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
-        return await self._link.recv()
+        try:
+            return await self._link.recv()
+        except ChannelClosedError:
+            if not self._is_closed:
+                # the end of the connection: nothing more can come, so release the sockets
+                # now (users often end an `async for` and never call close())
+                await self.close()
+            raise
 
     async def close(self) -> None:
         """Closes the ZMQChannel; closing twice is harmless.
 
         A sender's close delivers what it holds and then ends its part of the connection; a
-        pipeline receiver's close leaves the items it had not returned for the others.
+        pipeline receiver's close leaves the items it had not returned for the others. A
+        receiver closes itself when it reaches the end of the connection (its `recv()` raised
+        ChannelClosedError, an `async for` ended). A sender that is never closed is closed
+        when the process exits: what it had not put on the wire by then is lost.
         """
         if self._is_closed:
             return

@@ -2,27 +2,66 @@
 
 One `zmq.asyncio.Context` per process serves every channel of every ZMQ connector there.
 `DI.zmq_context` builds it lazily from this generator function and `DI.shutdown_resources()`
-ends it. It is also ended when the interpreter exits, after giving closed sockets up to
-`LINGER_MS` to flush what they still hold (a sender's last items and its END), so a process
-that closes its channels and returns loses nothing.
+ends it. It is also ended when the interpreter exits.
+
+Ending it never blocks for long: every socket the channels made is tracked by the context
+and closed with a linger of at most `LINGER_MS`, so a sender that closed its channel and
+returns still gets its last items and its END out (they flush in that time), while sockets
+nobody closed cannot hold the process: a channel that was never closed is closed here, and
+what it had not yet put on the wire is lost (close your senders to deliver everything).
+Should libzmq still be waiting after `LINGER_MS` plus `TERM_GRACE` (a socket made outside
+this package and left open), the process exits anyway with a warning in the log.
 """
 
 from __future__ import annotations
 
 import atexit
+import threading
 from collections.abc import Iterator
 
+import zmq
 import zmq.asyncio
 
 from connector_core.settings import Settings
-from connector_zmq.protocol import LINGER_MS
+from connector_zmq.protocol import LINGER_MS, log
 
-__all__ = ["zmq_context"]
+__all__ = ["TERM_GRACE", "zmq_context"]
+
+TERM_GRACE = 1.0
+"""Seconds the end of the context may take beyond `LINGER_MS` before it is abandoned."""
 
 
 def _end(context: zmq.asyncio.Context) -> None:
-    if not context.closed:
-        context.destroy(linger=LINGER_MS)
+    """Closes the context's sockets (bounded linger) and terminates it, never for ever."""
+    if context.closed:
+        return
+    for sock in list(context._sockets):
+        if not sock.closed:
+            try:
+                linger = sock.getsockopt(zmq.LINGER)
+                if not 0 <= int(linger) <= LINGER_MS:
+                    linger = LINGER_MS
+                sock.close(linger=int(linger))
+            except zmq.ZMQError:
+                continue
+    # term() waits for sockets the context does not track (made elsewhere and left open)
+    # and for their linger: run it where it cannot hold the interpreter's exit
+    thread = threading.Thread(target=_term, args=(context,), name="zmq-term", daemon=True)
+    thread.start()
+    thread.join(LINGER_MS / 1000 + TERM_GRACE)
+    if thread.is_alive():
+        log.warning(
+            "the ZeroMQ context did not terminate within %.1f s (a socket made outside "
+            "connector-zmq is still open?); going on without it",
+            LINGER_MS / 1000 + TERM_GRACE,
+        )
+
+
+def _term(context: zmq.asyncio.Context) -> None:
+    try:
+        context.term()
+    except zmq.ZMQError:
+        log.warning("terminating the ZeroMQ context failed", exc_info=True)
 
 
 def zmq_context(settings: Settings) -> Iterator[zmq.asyncio.Context]:
@@ -32,7 +71,8 @@ def zmq_context(settings: Settings) -> Iterator[zmq.asyncio.Context]:
         settings: The settings (accepted for the DI provider; the context needs none).
 
     Yields:
-        The context; sockets still open when it ends are closed with a short linger.
+        The context; sockets still open when it ends are closed with a linger of at most
+        `LINGER_MS` (what they had not sent by then is lost).
     """
     del settings
     context = zmq.asyncio.Context()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -73,7 +74,10 @@ class Link(ABC):
     # -- sockets -----------------------------------------------------------------------------
 
     def _socket(self, kind: int, **options: int) -> SocketPair:
-        sock: zmq.Socket[bytes] = zmq.Socket(self._context, kind)
+        # made through the context so that it tracks the socket: ending the context (at
+        # exit) closes what a user never closed instead of waiting for it forever
+        make: Any = self._context.socket  # typed for asyncio sockets only
+        sock: zmq.Socket[bytes] = make(kind, socket_class=zmq.Socket)
         sock.setsockopt(zmq.LINGER, p.LINGER_MS)
         sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
         sock.setsockopt(zmq.RCVHWM, 0)

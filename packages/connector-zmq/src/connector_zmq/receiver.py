@@ -224,10 +224,14 @@ class ReceiverLink(Link):
         """Leaves the connection (returning untaken items in a pipeline); True when it is over."""
         if self._closing:
             return False
+        over = self._finished() and not self._items  # the end was seen: nothing more comes
         self._closing = True
         self._changed.set()  # wake a blocked recv: it raises ChannelClosedError
         await self._stop_pump()
         try:
+            if over:
+                self._data.close(0)
+                return await self._finish_control(p.RECEIVER_DONE)
             with contextlib.suppress(zmq.ZMQError):
                 self._drain()
             for sid in self._hello - self._done:
