@@ -239,7 +239,11 @@ class RabbitMQChannel(SerdeChannel):
             raise
 
     def reject(self, reason: BaseException | str) -> None:
-        """Counts a frame that failed verification and dead-letters the message it came in."""
+        """Counts a frame that failed verification and dead-letters the message it came in.
+
+        Args:
+            reason: Why the frame was dropped (an exception or a message), for the log.
+        """
         self._mark_current_bad()
         super().reject(reason)
 

@@ -116,6 +116,10 @@ class RabbitMQConnector(Connector):
     ) -> RabbitMQChannel:
         """Returns a RabbitMQ channel for sending messages.
 
+        Args:
+            rabbitmq_conn: Optional; the process's robust broker connection, injected from
+                `DI.rabbitmq_conn` (built from `RABBITMQ_URL` on first use).
+
         Raises:
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
             ChannelClosedError: If every sender of this connection has already closed.
@@ -165,6 +169,10 @@ class RabbitMQConnector(Connector):
         self, rabbitmq_conn: AbstractRobustConnection = Provide[DI.rabbitmq_conn]
     ) -> RabbitMQChannel:
         """Returns a RabbitMQ channel for receiving messages, subscribed on return.
+
+        Args:
+            rabbitmq_conn: Optional; the process's robust broker connection, injected from
+                `DI.rabbitmq_conn` (built from `RABBITMQ_URL` on first use).
 
         Raises:
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
