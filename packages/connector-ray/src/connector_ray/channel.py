@@ -28,6 +28,13 @@ close ends the connection, and every receiver gets `ChannelClosedError` once dra
 Failure: if the hub actor dies (`ray.kill`, node loss), the call in flight fails and the next
 `send()`, `recv()` or `close()` raises `ChannelError`; nothing waits forever. A crash loses
 what the hub buffered and what sat in channels' outboxes and inboxes.
+
+A pipeline receiver whose process dies without closing does not hold up the others: the end
+of the stream reaches each receiver on its own. It loses at most one batch: its unread inbox,
+or the frames its `get` in flight takes (a fetch starts only when the inbox is empty; Ray does
+not tell the hub that a caller died). It never finishes, so the hub is not released at the
+end; `purge(job_id)` removes it. A dead pubsub subscriber is a subscriber that never reads:
+once its FIFO holds `maxsize` frames, senders wait, as for any stalled subscriber.
 """
 
 from __future__ import annotations

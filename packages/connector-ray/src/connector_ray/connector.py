@@ -1,13 +1,17 @@
 """`RayConnector`: connections across a Ray cluster (registered as backend `ray`).
 
 A connector is a small picklable description: spec, `maxsize`, batch size, hub actor options,
-the signing codec (key included), the job id and, once known, the Ray cluster's address.
-Building one does no I/O. `connect_send()` / `connect_recv()` initialise Ray if needed (one
-log line), create or find the connection's hub actor by name (`connector-<job id>-<spec
-id>` in Ray namespace `connector`, see `connector_ray.runtime`) and register one sender or
-receiver with it. A copy of the connector, passed to a Ray task or actor or pickled to a plain
-process (which joins the cluster at the carried address), therefore finds the same actor and
-joins the same connection.
+the signing codec (key included), the job id and the Ray cluster's address. Building one does
+no I/O. `connect_send()` / `connect_recv()` initialise Ray if needed (one log line), create or
+find the connection's hub actor by name (`connector-<job id>-<spec id>` in Ray namespace
+`connector`, see `connector_ray.runtime`) and register one sender or receiver with it. A copy
+of the connector, passed to a Ray task or actor or pickled to a plain process (which joins the
+cluster at the carried address), therefore finds the same actor and joins the same connection.
+
+Pickling carries a concrete address: if the connector was given none and Ray is not running
+in this process yet, pickling initialises Ray first (the same one log line). Without that,
+each unpickled copy would start a private local Ray instance of its own (`ray.init()` finds
+only clusters started by `ray start`), and the copies would never meet.
 
 Restarts: hub actors are created with `max_restarts=0` unless `actor_options` says
 otherwise. A restarted hub keeps its name, so new `connect_*()` calls reach it, but it starts
@@ -163,8 +167,22 @@ class RayConnector(Connector):
         return self._channel(None, role, None)
 
     def __getstate__(self) -> dict[str, Any]:
+        """Pickles the connector with a concrete cluster address.
+
+        A copy unpickled in a plain process joins the cluster at the address it carries. If
+        this process knows no address yet (Ray not initialised, no `address`), Ray is
+        initialised here first: otherwise every copy would start a private local Ray of its
+        own (Ray finds only clusters started by `ray start`), and the copies would never meet.
+
+        Raises:
+            ChannelSetupError: If Ray cannot start or reach the cluster.
+        """
         state = dict(self.__dict__)
-        state["_address"] = self.address
+        address = self.address
+        if address is None:
+            runtime.ensure_ray(None)
+            address = runtime.cluster_address()
+        state["_address"] = address
         return state
 
     def __repr__(self) -> str:
