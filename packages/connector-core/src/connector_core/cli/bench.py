@@ -171,18 +171,18 @@ def bench(
         json_file.write_text(json.dumps(payload, indent=2) + "\n")
         console.print(f"wrote {len(rows)} rows to {json_file}")
     if plot is not None:
-        _plot(rows, plot, title)
+        _plot(rows, plot, title, {outcome.backend for outcome in outcomes})
     failed = [outcome.backend for outcome in outcomes if outcome.status == "failed"]
     if failed:
         console.print(f"[red]failed: {', '.join(failed)}[/red]")
         raise typer.Exit(1)
 
 
-def _plot(rows: list[dict[str, object]], path: Path, title: str) -> None:
+def _plot(rows: list[dict[str, object]], path: Path, title: str, backends: set[str]) -> None:
     try:
         from connector_core.cli.chart import plot_rows
 
-        drawn = plot_rows(rows, path, title)
+        drawn = plot_rows(rows, path, title, backends)
     except ModuleNotFoundError:
         console.print(f"[red]cannot draw the chart: {INSTALL_HINT}[/red]")
         raise typer.Exit(1) from None

@@ -7,7 +7,7 @@ imported only here, with the non-interactive Agg backend.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from pathlib import Path
 
 __all__ = ["plot_rows"]
@@ -17,11 +17,18 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def plot_rows(rows: Sequence[dict[str, object]], path: Path, title: str) -> int:
+def plot_rows(
+    rows: Sequence[dict[str, object]],
+    path: Path,
+    title: str,
+    backends: Collection[str] | None = None,
+) -> int:
     """Draws the rows' throughput (log scale) into a PNG file at `path`.
 
     Args:
         rows: Benchmark rows; those without both throughputs are left out.
+        backends: Optional; draw only rows of these backends (leaves out the rows a
+            benchmark gives for its bare transport alone, whose backend is the transport).
         path: Where to write the PNG (parent folders are created).
         title: The chart's title (say where and when it was measured).
 
@@ -40,11 +47,23 @@ def plot_rows(rows: Sequence[dict[str, object]], path: Path, title: str) -> int:
     drawn = [
         row
         for row in rows
-        if _number(row.get("msgs_per_s")) and _number(row.get("baseline_msgs_per_s"))
+        if _number(row.get("msgs_per_s"))
+        and _number(row.get("baseline_msgs_per_s"))
+        and (backends is None or row.get("backend") in backends)
     ]
     if not drawn:
         raise ValueError("no benchmark row has numbers to plot")
-    labels = [f"{row['backend']} {row['scenario']}\nvs {row['baseline']}" for row in drawn]
+    # A benchmark may give its bare transport a row of its own and name that row's scenario as
+    # the baseline of the others ("bare pipeline"): label those with what the bare row measured.
+    bare_rows = {
+        row.get("scenario"): row.get("baseline")
+        for row in rows
+        if backends is not None and row.get("backend") not in backends
+    }
+    labels = []
+    for row in drawn:
+        baseline = bare_rows.get(row.get("baseline")) or row.get("baseline")
+        labels.append(f"{row['backend']} {row['scenario']}\nvs {baseline}")
     ours = [float(row["msgs_per_s"]) for row in drawn]  # type: ignore[arg-type]
     bare = [float(row["baseline_msgs_per_s"]) for row in drawn]  # type: ignore[arg-type]
     height = 0.38
@@ -58,11 +77,12 @@ def plot_rows(rows: Sequence[dict[str, object]], path: Path, title: str) -> int:
         ax.text(value, y + height / 2, text, va="center", fontsize=8)
     ax.set_yticks(ys, labels, fontsize=8)
     ax.set_xscale("log")
-    ax.set_xlim(min(ours + bare) / 2, max(ours + bare) * 6)  # room for the value labels
+    ax.set_xlim(min(ours + bare) / 2, max(ours + bare) * 15)  # room for the value labels
+    ax.set_axisbelow(True)
     ax.set_xlabel("messages per second (log scale)")
     ax.set_title(title, fontsize=10)
-    ax.legend(loc="upper right", fontsize=8)
-    ax.grid(axis="x", which="both", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+    ax.grid(axis="x", which="major", alpha=0.4)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
