@@ -17,7 +17,7 @@ import zmq
 import zmq.asyncio
 
 from connector_core.exceptions import ChannelClosedError, ChannelError
-from connector_core.serde import Codec, SerdeChannel
+from connector_core.serde import Codec, MessageRejectedError, SerdeChannel
 from connector_zmq.socket_link import SocketLink
 
 __all__ = ["ZMQChannel"]
@@ -29,6 +29,10 @@ ZMQ_CHAN_MAXSIZE = 2000
 class _Link(Protocol):
     can_send: bool
     can_recv: bool
+
+    def try_send(self, frame: bytes) -> bool: ...
+
+    def try_recv(self) -> bytes | None: ...
 
     async def send(self, frame: bytes) -> None: ...
 
@@ -93,6 +97,53 @@ class ZMQChannel(SerdeChannel):
         channel._link = link
         channel._on_finished = on_finished
         return channel
+
+    async def send(self, msg: Any) -> None:
+        """Serializes, signs and sends an item; waits only while every buffer is full.
+
+        The frame is handed to the link without awaiting when it can take it now (the
+        common case), so a send that does not wait costs no coroutine switch.
+
+        Args:
+            msg: The item to send.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelError: If this channel cannot send (it was made by `connect_recv()`).
+            ChannelSerializationError: If `msg` cannot be serialized (nothing is sent).
+        """
+        if self._is_closed:
+            raise ChannelClosedError("ZMQChannel is closed: cannot send")
+        frame = self.codec.encode(msg)
+        if not self._link.try_send(frame):
+            await self.send_bytes(frame)
+        self._sent += 1
+
+    async def recv(self) -> Any:
+        """Receives, verifies and deserializes the next item.
+
+        Takes an item already queued here without awaiting; frames that fail verification
+        are dropped (and counted) before deserialization.
+
+        Raises:
+            ChannelClosedError: When the connection has ended (the receiver then releases
+                its sockets itself) or this channel is closed.
+            ChannelError: If this channel cannot receive (it was made by `connect_send()`).
+            ChannelDecodeError: If a correctly signed message does not deserialize.
+        """
+        link = self._link
+        codec = self.codec
+        while True:
+            frame = None if self._is_closed else link.try_recv()
+            if frame is None:
+                frame = await self.recv_bytes()
+            try:
+                item = codec.decode(frame)
+            except MessageRejectedError as exc:
+                self.reject(exc)
+                continue
+            self._received += 1
+            return item
 
     async def send_bytes(self, msg: bytes) -> None:
         """Sends one frame through the ZMQChannel.

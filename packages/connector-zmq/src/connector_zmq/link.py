@@ -260,6 +260,15 @@ class Link(ABC):
 
     # -- what channels call -------------------------------------------------------------------
 
+    def try_send(self, frame: bytes) -> bool:
+        """Sends or queues one frame without waiting; False when `send()` must be awaited."""
+        del frame
+        return False
+
+    def try_recv(self) -> bytes | None:
+        """The next frame if one is here now, else None (then await `recv()`)."""
+        return None
+
     async def send(self, frame: bytes) -> None:
         """Sends one frame.
 

@@ -195,18 +195,8 @@ class ReceiverLink(Link):
         while True:
             if self._closing:
                 raise self._closed_error()
-            items = self._items
-            if items:
-                sid, frame = items.popleft()
-                if sid is not None:
-                    owed = self._owed.get(sid, 0) + 1
-                    if owed >= self._batch and sid in self._hello and sid not in self._done:
-                        self._data_s.send_multipart(
-                            [sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK
-                        )
-                        self._sent_on(self._data_s)
-                        owed = 0
-                    self._owed[sid] = owed
+            frame = self.try_recv()
+            if frame is not None:
                 return frame
             self._check_error()
             if self._finished():
@@ -217,6 +207,27 @@ class ReceiverLink(Link):
                 continue
             await self._wait_changed()
             drained = False
+
+    def try_recv(self) -> bytes | None:
+        """The next frame if one is queued here, else None; gives credits back as it goes."""
+        items = self._items
+        if not items or self._closing:
+            return None
+        sid, frame = items.popleft()
+        if sid is not None:
+            owed = self._owed.get(sid, 0) + 1
+            if owed >= self._batch:
+                owed = self._give_credit(sid, owed)
+            self._owed[sid] = owed
+        return frame
+
+    def _give_credit(self, sid: bytes, owed: int) -> int:
+        """Returns `owed` credits to sender `sid` if it is still here; what is still owed."""
+        if sid not in self._hello or sid in self._done:
+            return owed
+        self._data_s.send_multipart([sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK)
+        self._sent_on(self._data_s)
+        return 0
 
     # -- closing -------------------------------------------------------------------------------
 

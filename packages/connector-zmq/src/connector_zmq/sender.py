@@ -144,8 +144,8 @@ class SenderLink(Link):
         peer.credit -= 1
         outbox = peer.outbox
         outbox.append(frame)
-        peer.outbytes += len(frame)
-        if len(outbox) >= p.MAX_BATCH_ITEMS or peer.outbytes >= p.MAX_BATCH_BYTES:
+        outbytes = peer.outbytes = peer.outbytes + len(frame)
+        if outbytes >= p.MAX_BATCH_BYTES or len(outbox) >= p.MAX_BATCH_ITEMS:
             self._ship(peer)
         elif not self._ship_scheduled:
             self._ship_scheduled = True
@@ -187,6 +187,35 @@ class SenderLink(Link):
             if peer is None:
                 return
             self._put(peer, pending.popleft())
+
+    def try_send(self, frame: bytes) -> bool:
+        """Sends or queues one frame if that needs no waiting; False when `send()` must wait.
+
+        Nothing happens when it returns False, so the caller may await `send()` instead.
+        While items wait in the queue no receiver has credit (credits only arrive in
+        `_drain`, which flushes the queue), so a new item joins the queue behind them.
+        """
+        if self._closing or self._error is not None:
+            return False
+        if self._pubsub:
+            ring = self._ring
+            for peer in ring:
+                if peer.credit <= 0:
+                    return False
+            for peer in ring:
+                self._put(peer, frame)
+            return True
+        pending = self._pending
+        if not pending:
+            target = self._next_peer()
+            if target is not None:
+                self._put(target, frame)
+                return True
+        cap = self._cap
+        if cap is None or len(pending) < cap:
+            pending.append(frame)
+            return True
+        return False
 
     async def send(self, frame: bytes) -> None:
         """Sends one frame; waits only while every buffer on the way is full.

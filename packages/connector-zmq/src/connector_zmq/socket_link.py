@@ -57,6 +57,15 @@ class SocketLink:
         self.can_send = self._send is not None
         self.can_recv = self._recv is not None
 
+    def try_send(self, frame: bytes) -> bool:
+        """Always False: caller-made sockets are sent on by awaiting `send()`."""
+        del frame
+        return False
+
+    def try_recv(self) -> bytes | None:
+        """Always None: caller-made sockets are read by awaiting `recv()`."""
+        return None
+
     async def send(self, frame: bytes) -> None:
         """Sends one frame, waiting while the socket is full.
 

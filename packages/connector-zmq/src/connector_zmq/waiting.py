@@ -33,8 +33,13 @@ async def yield_to_loop() -> None:
     """Lets the other tasks of the loop run once."""
     loop = asyncio.get_running_loop()
     future: asyncio.Future[None] = loop.create_future()
-    loop.call_soon(future.set_result, None)
+    loop.call_soon(_resolve, future)
     await future
+
+
+def _resolve(future: asyncio.Future[None]) -> None:
+    if not future.done():  # it was cancelled meanwhile (the waiter was cancelled)
+        future.set_result(None)
 
 
 def _readable(sockets: Sequence[zmq.Socket[Any]], events: int) -> bool:
