@@ -30,6 +30,7 @@ import asyncio
 import contextlib
 import struct
 from collections import deque
+from typing import Any
 
 import zmq
 import zmq.asyncio
@@ -58,8 +59,11 @@ class ReceiverLink(Link):
         """
         self._window = p.window(self._maxsize, self._pubsub)
         self._batch = max(1, self._window // 4)
-        self._items: deque[tuple[bytes | None, bytes]] = deque()
-        self._owed: dict[bytes, int] = {}
+        self._items: deque[bytes] = deque()
+        # who sent the queued items, in order: runs of [sender id or None, count, owed],
+        # `owed` being the sender's one-element credit counter shared by all its runs
+        self._runs: deque[list[Any]] = deque()
+        self._owed: dict[bytes | None, list[int]] = {}
         self._hello: set[bytes] = set()
         self._done: set[bytes] = set()  # END or DETACH seen: nothing more from them
         self._must_end: set[bytes] = set()  # left the connection after connecting here
@@ -114,7 +118,7 @@ class ReceiverLink(Link):
         elif kind == p.ENDED:
             self._ended = True
         elif kind == p.RETURNED:
-            self._items.extend((None, frame) for frame in msg[1:])
+            self._enqueue(None, msg[1:])
             self._returned += len(msg) - 1
         elif kind == p.FINAL:
             self._final = True
@@ -123,18 +127,18 @@ class ReceiverLink(Link):
 
     def _drain(self) -> None:
         data = self._data_s
-        items = self._items
+        enqueue = self._enqueue
         while True:
             try:
                 msg = data.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
             if len(msg) == 2:
-                items.append((msg[0], msg[1]))
+                enqueue(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":
                 self._on_link(msg[0], msg[2], msg[3:])
             else:  # not our framing: let the codec judge (and reject) its last part
-                items.append((None, msg[-1]))
+                enqueue(None, msg[-1:])
         self._drain_control()
         if not self._pubsub and not self._closing:
             self._report_drained()
@@ -147,7 +151,7 @@ class ReceiverLink(Link):
             except (ValueError, IndexError, struct.error):
                 frames = [b"".join(rest)]  # not our framing: the codec rejects it
                 owner = None
-            self._items.extend((owner, frame) for frame in frames)
+            self._enqueue(owner, frames)
         elif kind == p.HELLO:
             if sid in self._hello or not rest or not p.authenticate(self._codec, sid, rest[0]):
                 return
@@ -213,13 +217,33 @@ class ReceiverLink(Link):
         items = self._items
         if not items or self._closing:
             return None
-        sid, frame = items.popleft()
+        frame = items.popleft()
+        runs = self._runs
+        run = runs[0]
+        run[1] -= 1
+        if not run[1]:
+            runs.popleft()
+        sid = run[0]
         if sid is not None:
-            owed = self._owed.get(sid, 0) + 1
-            if owed >= self._batch:
-                owed = self._give_credit(sid, owed)
-            self._owed[sid] = owed
+            owed = run[2]
+            owed[0] += 1
+            if owed[0] >= self._batch:
+                owed[0] = self._give_credit(sid, owed[0])
         return frame
+
+    def _enqueue(self, sid: bytes | None, frames: list[bytes]) -> None:
+        """Queues `frames` from sender `sid` (None: returned or foreign, owed no credit)."""
+        if not frames:
+            return
+        self._items.extend(frames)
+        runs = self._runs
+        if runs and runs[-1][0] == sid:
+            runs[-1][1] += len(frames)
+            return
+        owed = self._owed.get(sid)
+        if owed is None:
+            owed = self._owed[sid] = [0]
+        runs.append([sid, len(frames), owed])
 
     def _give_credit(self, sid: bytes, owed: int) -> int:
         """Returns `owed` credits to sender `sid` if it is still here; what is still owed."""
@@ -252,8 +276,9 @@ class ReceiverLink(Link):
             if not self._pubsub:
                 self._control().send_multipart([p.LEAVING])
                 await self._collect()
-                leftovers = [frame for _, frame in self._items]
+                leftovers = list(self._items)
             self._items.clear()
+            self._runs.clear()
             return await self._finish_control(p.RECEIVER_DONE, *leftovers)
         finally:
             self._data.close(0)
