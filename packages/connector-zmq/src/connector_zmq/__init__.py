@@ -34,9 +34,12 @@ processes, pipeline or pubsub):
 - **Trust**: every item is an HMAC-signed frame (`settings.make_codec()`); frames that do
   not verify are dropped before deserialization; joining the rendezvous and saying HELLO to
   a receiver need a proof signed with the same key.
-- **Cleanup**: a channel's sockets close with it; the rendezvous thread ends when the
-  connection has ended and everyone left; the per-process context ends at exit. No helper
-  processes and no `ipc://` files exist.
+- **Cleanup**: a channel's sockets close with it; a receiver that reaches the end of the
+  connection (`recv()` raised ChannelClosedError, `async for` ended) closes itself; the
+  rendezvous thread ends when the connection has ended and everyone left; the per-process
+  context ends at exit, closing channels nobody closed (a sender's items not yet on the
+  wire then are lost: close senders) and never holding the exit for more than a few
+  seconds. No helper processes and no `ipc://` files exist.
 - **Crashes**: the rendezvous watches each participant's process (pidfd, same host). A
   receiver process that dies loses the items it held (at most `window` per sender) and the
   senders go on with the others; a sender process that dies is dropped and receivers stop
