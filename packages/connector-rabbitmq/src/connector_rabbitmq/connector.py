@@ -110,6 +110,25 @@ class RabbitMQConnector(Connector):
 
     # -- connecting ---------------------------------------------------------------------
 
+    async def _enter(
+        self, rabbitmq_conn: AbstractRobustConnection, role: str
+    ) -> tuple[AbstractRobustChannel, Membership]:
+        """Opens a data channel and a control-log channel for one new sender or receiver."""
+        conn = _check_connection(rabbitmq_conn)
+        party = f"{role}-{uuid.uuid4().hex[:12]}"
+        data = await _open_channel(conn)
+        log_channel = await _open_channel(conn)
+        membership = Membership(
+            conn,
+            self.names,
+            self.spec.mode,
+            party,
+            ControlLog(log_channel, self.names.control),
+            self.end_grace,
+        )
+        membership.channels += [data, log_channel]
+        return data, membership
+
     @inject
     async def connect_send(
         self, rabbitmq_conn: AbstractRobustConnection = Provide[DI.rabbitmq_conn]
@@ -124,19 +143,8 @@ class RabbitMQConnector(Connector):
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
             ChannelClosedError: If every sender of this connection has already closed.
         """
-        conn = _check_connection(rabbitmq_conn)
-        party = f"s-{uuid.uuid4().hex[:12]}"
-        data = await _open_channel(conn)
-        log_channel = await _open_channel(conn)
-        membership = Membership(
-            conn,
-            self.names,
-            self.spec.mode,
-            party,
-            ControlLog(log_channel, self.names.control),
-            self.end_grace,
-        )
-        membership.channels += [data, log_channel]
+        data, membership = await self._enter(rabbitmq_conn, "s")
+        party = membership.party
         try:
             exchange = await self._declare_send(data)
             channel = RabbitMQChannel(
@@ -177,19 +185,8 @@ class RabbitMQConnector(Connector):
         Raises:
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
         """
-        conn = _check_connection(rabbitmq_conn)
-        party = f"r-{uuid.uuid4().hex[:12]}"
-        data = await _open_channel(conn)
-        log_channel = await _open_channel(conn)
-        membership = Membership(
-            conn,
-            self.names,
-            self.spec.mode,
-            party,
-            ControlLog(log_channel, self.names.control),
-            self.end_grace,
-        )
-        membership.channels += [data, log_channel]
+        data, membership = await self._enter(rabbitmq_conn, "r")
+        party = membership.party
         try:
             queue = await self._declare_recv(data, party)
             channel = RabbitMQChannel(recv_queue=queue, maxsize=self.maxsize, codec=self.codec)
