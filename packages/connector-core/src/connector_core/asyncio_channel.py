@@ -15,6 +15,10 @@ receivers drain what is left and then raise `ChannelClosedError`, all of them. A
 every receiver has closed and nothing could ever take the item. A blocked `recv()` is woken
 when its channel closes or the connection ends.
 
+Loops: the hub belongs to the event loop its first channel was made or used in. A channel
+awaited from any other loop raises `ChannelError` at once (its wake-ups are futures of the
+home loop, which another loop could never await), and stays usable at home.
+
 Nothing here outlives the hub: there are no tasks or threads; a crash loses what the buffers
 held, as any in-memory queue would.
 """
@@ -103,6 +107,7 @@ class _Hub:
 
     __slots__ = (
         "ended",
+        "loop",
         "maxsize",
         "pubsub",
         "receivers",
@@ -119,11 +124,27 @@ class _Hub:
         self.receivers = 0
         self.receivers_seen = 0
         self.ended = False
+        self.loop: asyncio.AbstractEventLoop | None = None
         self.shared = _Inbox(maxsize)
         self.subscribers: list[_Inbox] = []
 
     def inboxes(self) -> list[_Inbox]:
         return list(self.subscribers) if self.pubsub else [self.shared]
+
+    def check_loop(self) -> None:
+        """Binds the hub to the running loop on first use; raises in any other loop."""
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # made by config code outside a loop: bound on first await
+        if self.loop is None or self.loop.is_closed():
+            self.loop = running
+        elif running is not self.loop:
+            raise ChannelError(
+                "this AsyncioChannel belongs to another event loop: an in-process connection "
+                "lives in one loop. Make the connector and its channels in the loop that "
+                "uses them (for example inside the coroutine passed to asyncio.run)."
+            )
 
 
 class AsyncioChannel(Channel):
@@ -179,6 +200,7 @@ class AsyncioChannel(Channel):
             raise ChannelClosedError(
                 "this connection has ended (every sender closed); build a new connector"
             )
+        hub.check_loop()
         self._hub = hub
         self._role = role
         self._inbox = None
@@ -209,11 +231,13 @@ class AsyncioChannel(Channel):
                 pipeline, every receiver has closed and the buffer is full.
             ChannelError: If this channel was made by `connect_recv()`.
         """
+        hub = self._hub
+        if hub.loop is not asyncio.get_running_loop():
+            hub.check_loop()
         if self._is_closed:
             self._closed("send")
         if not self._role & _SEND:
             raise ChannelError("this channel was made by connect_recv(): it cannot send")
-        hub = self._hub
         if hub.pubsub:
             while True:
                 for inbox in hub.subscribers:
@@ -251,10 +275,14 @@ class AsyncioChannel(Channel):
         inbox = self._inbox
         if inbox is None:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        if self._hub.loop is not asyncio.get_running_loop():
+            self._hub.check_loop()
         if self._is_closed and self._role == _RECV:
             self._closed("receive")
         while not inbox.items:
             if inbox.ended:
+                if self._role == _RECV:
+                    self._close_now()  # the end of the stream closes the receiver
                 raise ChannelClosedError("every sender has closed and all was delivered")
             await _wait(inbox.getters)
             if self._is_closed and self._role == _RECV:
@@ -268,6 +296,9 @@ class AsyncioChannel(Channel):
         A sender's close ends the connection once it is the last open sender. A receiver's
         close stops it; in a pipeline what it had not taken stays for the others.
         """
+        self._close_now()
+
+    def _close_now(self) -> None:
         if self._is_closed:
             return
         self._is_closed = True

@@ -25,7 +25,12 @@ from abc import ABC, abstractmethod
 from typing import Any, Protocol, runtime_checkable
 
 from connector_core.channel import CHAN_MAXSIZE, Channel
-from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
+from connector_core.exceptions import (
+    ChannelClosedError,
+    ChannelDecodeError,
+    ChannelError,
+    ChannelSerializationError,
+)
 
 __all__ = [
     "SERIALIZERS",
@@ -414,7 +419,12 @@ class SerdeChannel(Channel, ABC):
             ChannelDecodeError: If a correctly signed message does not deserialize.
         """
         while True:
-            frame = await self.recv_bytes()
+            try:
+                frame = await self.recv_bytes()
+            except ChannelClosedError:
+                if not self._is_closed:
+                    await self._close_at_end()
+                raise
             try:
                 item = self.codec.decode(frame)
             except MessageRejectedError as exc:
@@ -422,6 +432,19 @@ class SerdeChannel(Channel, ABC):
                 continue
             self._received += 1
             return item
+
+    async def _close_at_end(self) -> None:
+        """Closes this receiver once `recv_bytes()` reported the end of the stream.
+
+        A receiver at the end is closed (`is_closed` is True) on every backend; a failure
+        to release its transport is logged, never raised over the end of the stream.
+        """
+        try:
+            await self.close()
+        except ChannelError as exc:
+            _log.warning("%s: releasing the transport at the end failed: %s", self, exc)
+        finally:
+            self._is_closed = True
 
     def reject(self, reason: BaseException | str) -> None:
         """Counts a dropped frame and logs the first one of this channel.

@@ -14,6 +14,7 @@ from connector_core.testing.suite_api import ApiTests
 from connector_core.testing.suite_close import CloseTests
 from connector_core.testing.suite_delivery import DeliveryTests
 from connector_core.testing.suite_flow import FlowTests
+from connector_core.testing.suite_loops import LoopTests
 from connector_core.testing.suite_process import ProcessTests
 from connector_core.testing.suite_serde import SerdeTests
 
@@ -21,7 +22,7 @@ __all__ = ["ConnectorConformance", "standard_tests"]
 
 
 class ConnectorConformance(
-    ApiTests, DeliveryTests, CloseTests, FlowTests, SerdeTests, ProcessTests
+    ApiTests, DeliveryTests, CloseTests, FlowTests, LoopTests, SerdeTests, ProcessTests
 ):
     """The conformance suite: subclass as `Test<Backend>Conformance` and set the flags."""
 

@@ -72,6 +72,43 @@ class CloseTests(ConformanceBase):
             await second.close()
             assert await drain(receiver) == ["b"]
 
+    async def test_receiver_is_closed_after_the_end_of_the_stream(
+        self, connector_factory: ConnectorFactory, mode: ConnectorMode
+    ) -> None:
+        """Once `recv()` raised `ChannelClosedError` at the end, `is_closed` is True.
+
+        Troubleshooting:
+            - Mark the receiver closed (and release what it holds) where `recv()` raises
+              the end of the stream, not only in `close()`.
+        """
+        async with self.harness(connector_factory) as h:
+            connector = h.connector(mode)
+            receiver = await h.receiver(connector)
+            sender = await h.sender(connector)
+            await sender.send("last")
+            await sender.close()
+            assert await drain(receiver) == ["last"]
+            assert receiver.is_closed is True
+
+    async def test_async_for_end_leaves_the_receiver_closed(
+        self, connector_factory: ConnectorFactory, mode: ConnectorMode
+    ) -> None:
+        """An `async for` loop that ended with the stream leaves `is_closed` True.
+
+        Troubleshooting:
+            - `async for` ends on the same `ChannelClosedError` as `recv()`: see
+              `test_receiver_is_closed_after_the_end_of_the_stream`.
+        """
+        async with self.harness(connector_factory) as h:
+            connector = h.connector(mode)
+            receiver = await h.receiver(connector)
+            sender = await h.sender(connector)
+            await sender.send(1)
+            await sender.close()
+            async with asyncio.timeout(STEP_TIMEOUT):
+                assert [item async for item in receiver] == [1]
+            assert receiver.is_closed is True
+
     async def test_send_after_close_raises(
         self, connector_factory: ConnectorFactory, mode: ConnectorMode
     ) -> None:
