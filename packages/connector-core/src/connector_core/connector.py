@@ -7,8 +7,9 @@ sender or receiver to the same logical connection and return its `Channel`.
 
 from __future__ import annotations
 
+import inspect
 from abc import ABC, abstractmethod
-from typing import Any, Generic, Self, TypeVar
+from typing import Any, ClassVar, Generic, Self, TypeVar
 
 from connector_core.channel import CHAN_MAXSIZE, Channel
 from connector_core.export import ExportMixin
@@ -22,6 +23,9 @@ C = TypeVar("C", bound="Connector")
 class Connector(ABC, ExportMixin):
     """Connector provides Channels for communication between a specified source and target."""
 
+    maxsize_limit: ClassVar[int | None] = None
+    """The largest `maxsize` the backend's transport can honour (None: no limit)."""
+
     def __init__(
         self,
         spec: ConnectorSpec | dict[str, Any],
@@ -33,24 +37,66 @@ class Connector(ABC, ExportMixin):
 
         Args:
             spec: What to connect, as a `ConnectorSpec` or its dict form.
-            *args: Ignored; accepted for cooperative subclassing.
+            *args: None are accepted: a subclass consumes its own arguments.
             maxsize: Optional; the capacity of each channel this connector makes
                 (`<= 0`: unbounded).
-            **kwargs: Ignored; accepted for cooperative subclassing.
+            **kwargs: None are accepted: a subclass consumes its own options, so a keyword
+                that reaches here is one no class of this connector knows.
 
         Raises:
-            TypeError: If `spec` is neither a `ConnectorSpec` nor a dict, or `maxsize` is
-                not an int.
-            ValueError: If the dict form of `spec` is malformed.
+            TypeError: If `spec` is neither a `ConnectorSpec` nor a dict, `maxsize` is not
+                an int, or an argument is left that no class of this connector accepts
+                (the message lists the accepted ones).
+            ValueError: If the dict form of `spec` is malformed, or `maxsize` is above the
+                backend's `maxsize_limit`.
         """
+        if args or kwargs:
+            raise TypeError(self._unknown_arguments_message(args, kwargs))
         if isinstance(spec, dict):
             spec = ConnectorSpec(**spec)
         if not isinstance(spec, ConnectorSpec):
             raise TypeError(f"spec must be a ConnectorSpec or a dict, got {spec!r}")
         if isinstance(maxsize, bool) or not isinstance(maxsize, int):
             raise TypeError(f"maxsize must be an int (<= 0 for unbounded), got {maxsize!r}")
+        limit = type(self).maxsize_limit
+        if limit is not None and maxsize > limit:
+            raise ValueError(
+                f"maxsize={maxsize} is too large for {type(self).__name__}: its transport "
+                f"holds at most {limit} items per channel; pass maxsize <= {limit}"
+            )
         self.spec = spec
         self.maxsize = maxsize
+
+    @classmethod
+    def accepted_arguments(cls) -> list[str]:
+        """Returns the keyword arguments this connector class accepts, sorted.
+
+        They are the named parameters of `__init__` on every class of the connector's MRO
+        (the spec, `maxsize` and each backend's own options).
+        """
+        names: set[str] = set()
+        for klass in cls.__mro__:
+            init = vars(klass).get("__init__")
+            if init is None or klass is object:
+                continue
+            for parameter in inspect.signature(init).parameters.values():
+                if parameter.name != "self" and parameter.kind in (
+                    inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                    inspect.Parameter.KEYWORD_ONLY,
+                ):
+                    names.add(parameter.name)
+        return sorted(names)
+
+    def _unknown_arguments_message(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
+        name = type(self).__name__
+        accepted = ", ".join(f"{arg}=" for arg in type(self).accepted_arguments())
+        if kwargs:
+            unknown = ", ".join(sorted(kwargs))
+            return f"{name} got unexpected keyword argument(s): {unknown}. It accepts: {accepted}"
+        return (
+            f"{name} takes the spec as its only positional argument, got {len(args)} more: "
+            f"{args!r}. Pass options by keyword; it accepts: {accepted}"
+        )
 
     @property
     def id(self) -> str:
