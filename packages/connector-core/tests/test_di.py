@@ -7,8 +7,8 @@ from collections.abc import AsyncIterator, Iterator
 import pytest
 from dependency_injector import providers
 
-from connector_core import ChannelSetupError, Settings
-from connector_core.di import _lazy_async_resource, _lazy_sync_resource, container
+from connector_core import DI, ChannelSetupError, Settings
+from connector_core.di import _lazy_async_resource, _lazy_sync_resource, container, wire
 
 
 def test_container_provides_settings_from_the_environment(
@@ -80,3 +80,60 @@ async def test_lazy_async_resource_enters_and_exits_the_backends_generator(
     assert await provider() == "resource"
     await provider.shutdown()  # type: ignore[misc]
     assert events == ["open", "close"]
+
+
+# -- overrides at class level, as plugboard code writes them --------------------------------
+
+USER_MODULE = """
+from dependency_injector.wiring import Provide, inject
+
+from connector_core import DI, Settings
+
+
+@inject
+def current_settings(settings: Settings = Provide[DI.settings]) -> Settings:
+    return settings
+"""
+
+
+@pytest.fixture
+def user_module(monkeypatch: pytest.MonkeyPatch) -> types.ModuleType:
+    """A user's module with a `Provide[DI.settings]` default, wired as a backend wires."""
+    module = types.ModuleType("connector_di_user_module")
+    exec(USER_MODULE, module.__dict__)
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    wire(module.__name__)
+    return module
+
+
+def test_class_level_override_reaches_the_container() -> None:
+    with DI.settings.override(providers.Object(Settings(job_id="class-level"))):
+        assert container.settings().job_id == "class-level"
+    assert container.settings().job_id != "class-level"
+
+
+def test_class_level_override_reaches_provide_defaults(user_module: types.ModuleType) -> None:
+    with DI.settings.override(providers.Object(Settings(job_id="class-level"))):
+        assert user_module.current_settings().job_id == "class-level"
+    assert user_module.current_settings().job_id != "class-level"
+
+
+def test_class_level_override_accepts_a_plain_object(user_module: types.ModuleType) -> None:
+    DI.settings.override(Settings(job_id="plain-object"))
+    try:
+        assert user_module.current_settings().job_id == "plain-object"
+    finally:
+        DI.settings.reset_last_overriding()
+    assert user_module.current_settings().job_id != "plain-object"
+
+
+def test_instance_override_is_seen_through_the_class() -> None:
+    with container.settings.override(providers.Object(Settings(job_id="instance-level"))):
+        assert DI.settings().job_id == "instance-level"
+
+
+def test_class_and_container_share_every_provider() -> None:
+    shared = [n for n, p in DI.providers.items() if not isinstance(p, providers.Self)]
+    assert {"settings", "job_id", "zmq_context", "rabbitmq_conn"} <= set(shared)
+    for name in shared:
+        assert getattr(container, name) is getattr(DI, name), name

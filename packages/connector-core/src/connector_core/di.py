@@ -6,10 +6,11 @@ module calls `wire(__name__)` once, at import, so those defaults resolve.
 
 Transport resources (the ZeroMQ context, the RabbitMQ connection) are declared here but built
 by the backend package that owns the transport, imported only when first used: core never
-imports a transport library. Tests override providers instead of patching modules::
+imports a transport library. Tests override providers instead of patching modules, on the
+class or on the instance (they share their providers)::
 
     from dependency_injector import providers
-    with container.settings.override(providers.Object(Settings(job_id="t1"))):
+    with DI.settings.override(providers.Object(Settings(job_id="t1"))):
         ...
 """
 
@@ -111,8 +112,27 @@ class DI(containers.DeclarativeContainer):
     """The process's robust aio-pika connection, built by connector-rabbitmq."""
 
 
-container = DI()
-"""The process-wide container instance that `Provide[DI.x]` defaults resolve against."""
+def _process_container() -> DI:
+    """Returns the process's container, whose providers are `DI`'s own class attributes.
+
+    A `DeclarativeContainer` instance normally holds copies of the class's providers, so an
+    override at class level (`DI.settings.override(...)`, as plugboard code writes it) would
+    reach nothing. Sharing the providers makes `DI.x` and `container.x` one provider: an
+    override, a reset or a resource through either is seen by every connector.
+    """
+    instance = DI()
+    for name, provider in DI.providers.items():
+        if not isinstance(provider, providers.Self):
+            setattr(instance, name, provider)
+    return instance
+
+
+container = _process_container()
+"""The process-wide container that `Provide[DI.x]` defaults resolve against.
+
+Its providers are `DI`'s: `DI.settings.override(...)` and `container.settings.override(...)`
+do the same thing.
+"""
 
 
 def wire(*modules: str) -> None:

@@ -13,6 +13,7 @@ from pydantic import AliasChoices, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector_core.serde import Codec, Serializer, get_serializer
+from connector_core.spec import JOB_ID_PATTERN, check_job_id
 
 __all__ = ["ENV_PREFIX", "Settings"]
 
@@ -32,7 +33,7 @@ class Settings(BaseSettings):
         default=None,
         description="Names this run's queues, exchanges and actors so that runs never mix; "
         "generated per connector when unset.",
-        pattern=r"^[A-Za-z0-9_\-]{1,64}$",
+        pattern=rf"^{JOB_ID_PATTERN}$",
     )
     serializer: Literal["pickle", "json"] = Field(
         default="pickle",
@@ -83,6 +84,11 @@ class Settings(BaseSettings):
         description="The Ray cluster to join (as for ray.init(address=...)); unset: the "
         "running session, or a new local one.",
     )
+
+    @field_validator("job_id", mode="before")
+    @classmethod
+    def _check_job_id(cls, value: object) -> object:
+        return value if value is None else check_job_id(value)
 
     @field_validator("shared_secret")
     @classmethod
