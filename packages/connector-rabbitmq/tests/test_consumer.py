@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -122,3 +123,38 @@ async def test_end_of_stream_marker_is_returned_as_a_delivery() -> None:
     assert not isinstance(head, tuple)
     assert head.is_eos
     assert head.sender == "s-1"
+
+
+class SlowAckMessage(FakeMessage):
+    """A message whose ack waits until the test lets it finish."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ack_started = asyncio.Event()
+        self.ack_may_finish = asyncio.Event()
+
+    async def ack(self, multiple: bool = False) -> None:
+        self.ack_started.set()
+        await self.ack_may_finish.wait()
+        await super().ack(multiple)
+
+
+async def test_a_delivery_finished_while_an_ack_is_in_flight_is_acked_not_rejected() -> None:
+    consumer = _consumer("q-settle-race")
+    channel = FakeAMQPChannel()
+    first = SlowAckMessage(pack([b"a"]), "s-1.0", channel, 1)
+    marker = FakeMessage(b"", "s-1.eos", channel, 2, type=EOS)
+    await _deliver(consumer, first)
+    await _deliver(consumer, marker)
+    got = consumer.next_frame()  # finishes `first`: its ack starts in the background
+    assert isinstance(got, tuple)
+    assert got[1] == b"a"
+    await first.ack_started.wait()
+    head = consumer.next_frame()
+    assert head is not None
+    assert not isinstance(head, tuple)
+    consumer.finish(head)  # the end marker, good, finished while the ack is in flight
+    first.ack_may_finish.set()
+    await consumer.flush_acks()
+    assert marker.rejected == []
+    assert marker.acked == [(2, True)]

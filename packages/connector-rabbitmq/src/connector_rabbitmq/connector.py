@@ -33,7 +33,7 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec
 from connector_rabbitmq.channel import Membership, RabbitMQChannel
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
-from connector_rabbitmq.topology import Limits, Names, limits
+from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, Limits, Names, limits
 
 __all__ = ["DEFAULT_END_GRACE", "SUBSCRIBER_QUEUE_EXPIRES_MS", "RabbitMQConnector"]
 
@@ -211,7 +211,9 @@ class RabbitMQConnector(Connector):
         dlx = await channel.declare_exchange(
             names.dead_letter_exchange, aio_pika.ExchangeType.FANOUT, durable=True
         )
-        dead = await channel.declare_queue(names.dead_letters, durable=True)
+        dead = await channel.declare_queue(
+            names.dead_letters, durable=True, arguments={"x-max-length": DEAD_LETTER_LIMIT}
+        )
         await dead.bind(dlx)
 
     def _queue_arguments(self) -> dict[str, Any]:

@@ -233,7 +233,9 @@ class Consumer:
                 last_good = delivery
             if last_good is not None:
                 await _ack(last_good)
-            if finished:
+            # Deliveries finished while that ack was in flight are settled by the next
+            # pass: only one that was marked bad is ever rejected.
+            if finished and finished[0].bad:
                 bad = finished.popleft()
                 if not bad.stale():
                     with contextlib.suppress(Exception):

@@ -9,7 +9,8 @@ queue or an exchange, and `connector_rabbitmq.purge` can find everything of one 
 - `<prefix>.sub.<receiver id>`: pubsub; one queue per subscriber, bound to the fanout;
 - `<prefix>.ctl`: the control log, a stream (see `connector_rabbitmq.control`);
 - `<prefix>.dlx` / `<prefix>.dead`: the dead-letter exchange and the durable queue that
-  keeps rejected messages for inspection.
+  keeps rejected messages (forged, malformed or undecodable ones) for inspection; it holds
+  at most `DEAD_LETTER_LIMIT` messages (`x-max-length`: the oldest go first).
 
 Flow control: a channel's `maxsize` (items) is split between the four places an item can
 wait: the sender's batch being filled, the one batch awaiting its publisher confirm, the
@@ -26,13 +27,16 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-__all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "Limits", "Names", "limits"]
+__all__ = ["DEAD_LETTER_LIMIT", "MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "Limits", "Names", "limits"]
 
 MAX_BATCH_ITEMS = 1024
 """Most items one AMQP message carries."""
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 """Most frame bytes one AMQP message carries (a single larger item still goes alone)."""
+
+DEAD_LETTER_LIMIT = 10_000
+"""Most messages a connection's dead-letter queue keeps (`x-max-length`; oldest dropped)."""
 
 _UNBOUNDED_PREFETCH = 8
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
