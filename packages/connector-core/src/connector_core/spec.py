@@ -44,7 +44,7 @@ def check_job_id(value: object) -> str:
     """
     if not isinstance(value, str) or not _JOB_ID.fullmatch(value):
         raise ValueError(
-            f"invalid job id {value!r}: use 1-64 letters, digits, '_' or '-' "
+            f"invalid job_id {value!r}: use 1-64 letters, digits, '_' or '-' "
             "(for example 'nightly-2026-11-25')"
         )
     return value

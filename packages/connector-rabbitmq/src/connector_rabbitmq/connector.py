@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import re
 import uuid
 from typing import Any, Final
 
@@ -30,7 +29,7 @@ from connector_core.di import DI, container, wire
 from connector_core.exceptions import ChannelClosedError, ChannelSetupError
 from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
-from connector_core.spec import ConnectorMode, ConnectorSpec
+from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
 from connector_rabbitmq.channel import Membership, RabbitMQChannel
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, Limits, Names, limits
@@ -43,8 +42,6 @@ DEFAULT_END_GRACE: Final = 1.0
 SUBSCRIBER_QUEUE_EXPIRES_MS: Final = 10 * 60 * 1000
 """A subscriber queue without a consumer for this long is deleted by the broker (a crashed
 subscriber's leftovers); a live subscriber deletes its queue itself when it closes."""
-
-_JOB_ID = re.compile(r"^[A-Za-z0-9_\-]{1,64}$")
 
 
 class RabbitMQConnector(Connector):
@@ -90,8 +87,7 @@ class RabbitMQConnector(Connector):
         """
         super().__init__(spec, *args, maxsize=maxsize, **kwargs)
         job = job_id if job_id is not None else container.job_id()
-        if not isinstance(job, str) or not _JOB_ID.match(job):
-            raise ValueError(f"job_id must be 1-64 letters, digits, '_' or '-', got {job!r}")
+        check_job_id(job)
         if not end_grace >= 0:
             raise ValueError(f"end_grace must be a number of seconds >= 0, got {end_grace!r}")
         self.job_id = job

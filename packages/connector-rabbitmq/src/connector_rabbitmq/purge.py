@@ -24,6 +24,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from connector_core.connector import Connector
 from connector_core.settings import Settings
+from connector_core.spec import check_job_id
 from connector_rabbitmq.cleanup import delete_connection
 from connector_rabbitmq.connection import connect
 from connector_rabbitmq.control import LEAVE, ControlLog
@@ -49,8 +50,10 @@ async def purge(
         The prefixes of the connections that were purged.
 
     Raises:
+        ValueError: If `job_id` is not 1-64 letters, digits, `_` or `-`.
         ChannelSetupError: If `RABBITMQ_URL` is unset or the broker cannot be reached.
     """
+    check_job_id(job_id)
     own = connection is None
     conn = connection if connection is not None else await connect(Settings())
     purged: list[str] = []

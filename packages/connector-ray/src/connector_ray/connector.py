@@ -33,7 +33,7 @@ from connector_core.di import DI, new_job_id, wire
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
 from connector_core.serde import Serializer
 from connector_core.settings import Settings
-from connector_core.spec import ConnectorMode
+from connector_core.spec import ConnectorMode, check_job_id
 from connector_ray import runtime
 from connector_ray.channel import _RECV, _SEND, DEFAULT_BATCH_SIZE, RayChannel, actor_options_for
 from connector_ray.hub import ENDED, OK, RECV, RELEASED, SEND, Reply
@@ -78,14 +78,15 @@ class RayConnector(Connector):
 
         Raises:
             TypeError: If the spec, `maxsize` or `actor_options` has the wrong type.
-            ValueError: If `actor_options` names the actor, or `batch_size` is not >= 1.
+            ValueError: If `actor_options` names the actor, `batch_size` is not >= 1, or
+                `job_id` is not 1-64 letters, digits, `_` or `-`.
         """
         super().__init__(*args, maxsize=maxsize, **kwargs)
         if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
         self.actor_options = actor_options_for(actor_options)
         self.batch_size = batch_size
-        self.job_id = job_id or settings.job_id or new_job_id()
+        self.job_id = check_job_id(job_id or settings.job_id or new_job_id())
         self.codec = settings.make_codec(serializer)
         self._address = address or settings.ray_address
 

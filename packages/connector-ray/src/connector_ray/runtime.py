@@ -27,6 +27,7 @@ from ray.exceptions import RayActorError, RayError
 from ray.experimental import internal_kv
 
 from connector_core.exceptions import ChannelError, ChannelSetupError
+from connector_core.spec import check_job_id
 from connector_ray.hub import ChannelHub, Reply
 
 __all__ = [
@@ -168,11 +169,12 @@ def purge(job_id: str) -> list[str]:
         The names of the actors killed.
 
     Raises:
-        ValueError: If `job_id` is empty.
+        ValueError: If `job_id` is empty or not 1-64 letters, digits, `_` or `-`.
         ChannelSetupError: If Ray is not initialised.
     """
     if not job_id:
         raise ValueError("purge needs the job id of the run to clean up")
+    check_job_id(job_id)
     if not ray.is_initialized():
         raise ChannelSetupError("purge needs Ray: call ray.init(address=...) first")
     prefix = f"connector-{job_id}-"
