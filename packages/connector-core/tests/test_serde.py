@@ -1,12 +1,19 @@
 from __future__ import annotations
 
 import hmac
+import logging
 import pickle
 import threading
 
 import pytest
 
-from connector_core import ChannelDecodeError, ChannelSerializationError, Codec, JsonSerializer
+from connector_core import (
+    ChannelDecodeError,
+    ChannelSerializationError,
+    Codec,
+    JsonSerializer,
+    PickleSerializer,
+)
 from connector_core.serde import TAG_SIZE, MessageRejectedError
 
 
@@ -90,3 +97,30 @@ def test_tag_is_standard_hmac_sha256(key_size: int) -> None:
     codec = Codec(key=key)
     payload = pickle.dumps({"x": 1})
     assert codec.sign(payload) == hmac.digest(key, payload, "sha256") + payload
+
+
+def test_unsigned_pickle_is_logged_once_per_codec(caplog: pytest.LogCaptureFixture) -> None:
+    codec = Codec(PickleSerializer(), None)
+    with caplog.at_level(logging.WARNING, logger="connector_core.serde"):
+        for item in range(3):
+            assert codec.decode(codec.encode(item)) == item
+    warnings = [r for r in caplog.records if "carries no signature" in r.message]
+    assert len(warnings) == 1
+
+
+def test_unsigned_json_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
+    codec = Codec(JsonSerializer(), None)
+    with caplog.at_level(logging.WARNING, logger="connector_core.serde"):
+        assert codec.decode(codec.encode([1])) == [1]
+    assert not [r for r in caplog.records if "carries no signature" in r.message]
+
+
+def test_unsigned_pickle_warning_is_logged_again_by_a_pickled_copy(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    codec = Codec(PickleSerializer(), None)
+    codec.decode(codec.encode(0))
+    copy = pickle.loads(pickle.dumps(codec))
+    with caplog.at_level(logging.WARNING, logger="connector_core.serde"):
+        copy.decode(copy.encode(1))
+    assert [r for r in caplog.records if "carries no signature" in r.message]

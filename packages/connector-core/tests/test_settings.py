@@ -47,6 +47,11 @@ def test_make_codec_signs_with_a_fresh_key_by_default() -> None:
     assert isinstance(first.serializer, PickleSerializer)
 
 
+def test_shared_secret_of_one_repeated_character_is_refused() -> None:
+    with pytest.raises(ValidationError, match="one character repeated.*secrets.token_hex"):
+        Settings(shared_secret="a" * 32)
+
+
 def test_make_codec_uses_the_shared_secret() -> None:
     settings = Settings(shared_secret="0123456789abcdef0123")
     assert settings.make_codec() == settings.make_codec()

@@ -204,7 +204,7 @@ class Codec:
     Picklable: the key travels with it, so copies in other processes verify each other.
     """
 
-    __slots__ = ("_inner", "_key", "_outer", "serializer")
+    __slots__ = ("_inner", "_key", "_outer", "_warned_unsigned", "serializer")
 
     def __init__(self, serializer: Serializer | None = None, key: bytes | None = None) -> None:
         """Creates a codec.
@@ -229,6 +229,7 @@ class Codec:
                 raise ValueError("the signing key must be at least 16 bytes long")
         self.serializer = serializer
         self._set_key(key)
+        self._warned_unsigned = False
 
     @classmethod
     def generate(cls, serializer: Serializer | None = None, sign: bool = True) -> Codec:
@@ -313,6 +314,8 @@ class Codec:
             MessageRejectedError: If the frame is too short or its tag does not verify.
         """
         if self._key is None:
+            if not self._warned_unsigned and self.serializer.name == "pickle":
+                self._warn_unsigned_pickle()
             return bytes(frame)
         if len(frame) < TAG_SIZE:
             raise MessageRejectedError(f"frame of {len(frame)} bytes is shorter than a tag")
@@ -322,6 +325,15 @@ class Codec:
         if not hmac.compare_digest(expected, view[:TAG_SIZE]):
             raise MessageRejectedError("HMAC tag does not verify")
         return payload
+
+    def _warn_unsigned_pickle(self) -> None:
+        self._warned_unsigned = True
+        _log.warning(
+            "unpickling a message that carries no signature (sign_messages is off): any "
+            "process that can reach this transport can run code here. Turn signing back on "
+            "(CONNECTOR_SIGN_MESSAGES=true) or use the json serializer "
+            "(CONNECTOR_SERIALIZER=json). Logged once per connector."
+        )
 
     def decode(self, frame: bytes) -> Any:
         """Verifies and deserializes one frame.
@@ -363,6 +375,7 @@ class Codec:
         return (self.serializer, self._key)
 
     def __setstate__(self, state: tuple[Serializer, bytes | None]) -> None:
+        self._warned_unsigned = False
         self.serializer = state[0]
         self._set_key(state[1])
 

@@ -70,12 +70,30 @@ class Settings(BaseSettings):
     rabbitmq_url: SecretStr | None = Field(
         default=None,
         validation_alias=AliasChoices("RABBITMQ_URL", "CONNECTOR_RABBITMQ_URL"),
-        description="The broker URL with credentials, e.g. amqp://guest:guest@127.0.0.1:5672/",
+        description="The broker URL with credentials, e.g. amqp://user:password@host:5672/. "
+        "Unset: amqp://guest:guest@localhost:5672/, a broker on this machine with its "
+        "default account (logged once; RabbitMQ accepts guest only from localhost).",
     )
     rabbitmq_connect_timeout: float = Field(
         default=10.0,
         gt=0,
         description="Seconds to wait for the broker before connecting fails with an error.",
+    )
+    rabbitmq_unreachable_timeout: float = Field(
+        default=30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a RabbitMQ channel waits for a lost broker connection to come "
+        "back; then send() and close() raise ChannelError saying the broker is unreachable "
+        "and how many items were not confirmed.",
+    )
+    rabbitmq_max_message_size: int = Field(
+        default=128 * 1024 * 1024,
+        gt=64,
+        description="The largest message the broker accepts, in bytes: its max_message_size "
+        "(128 MiB by default in RabbitMQ 3.x, 16 MiB in 4.x). A send() whose serialized item "
+        "does not fit raises ChannelSerializationError; a smaller broker limit is learnt "
+        "from the broker's refusal.",
     )
 
     # -- ray ------------------------------------------------------------------------------
@@ -93,10 +111,16 @@ class Settings(BaseSettings):
     @field_validator("shared_secret")
     @classmethod
     def _check_secret(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
+        if value is None:
+            return value
+        secret = value.get_secret_value()
+        advice = "generate one with python -c 'import secrets; print(secrets.token_hex(32))'"
+        if len(secret) < 16:
+            raise ValueError(f"CONNECTOR_SHARED_SECRET must be at least 16 characters; {advice}")
+        if len(set(secret)) == 1:
             raise ValueError(
-                "CONNECTOR_SHARED_SECRET must be at least 16 characters; generate one with "
-                "python -c 'import secrets; print(secrets.token_hex(32))'"
+                f"CONNECTOR_SHARED_SECRET is one character repeated, which anyone can guess; "
+                f"{advice}"
             )
         return value
 
