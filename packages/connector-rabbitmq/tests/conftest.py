@@ -1,32 +1,31 @@
-"""Shared fixtures: one broker connection per test run, in one session-wide event loop.
+"""Shared fixtures: the broker the tests use and a check that it answers.
 
-`DI.rabbitmq_conn` is one connection per process, bound to the event loop it was opened
-in, so every test of this package runs in the session loop (`pytestmark` in each module)
-and the connection is closed once, at the end. Tests that need the broker use the `broker`
-fixture: it skips them (fails them under `CI=true`) when no broker answers.
+The broker is the one a user would get: `RABBITMQ_URL`, or the local default when it is
+unset (`connector_rabbitmq.connection.DEFAULT_URL`). Tests that need it use the `broker`
+fixture: it skips them (fails them under `CI=true`) when no broker answers. Each event loop
+has its own connection (closed when its last channel closes or the loop ends), so tests
+need no fixture to open or close one.
 """
 
 from __future__ import annotations
 
-import inspect
 import os
 import socket
-from collections.abc import AsyncIterator
 from urllib.parse import urlsplit
 
 import pytest
-import pytest_asyncio
 
-from connector_core.di import container
 from connector_core.testing import skip_or_fail
+from connector_rabbitmq.connection import DEFAULT_URL
 
-DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
-os.environ.setdefault("RABBITMQ_URL", DEFAULT_URL)  # spawned workers inherit it
+
+def broker_url() -> str:
+    return os.environ.get("RABBITMQ_URL") or os.environ.get("CONNECTOR_RABBITMQ_URL") or DEFAULT_URL
 
 
 def broker_address() -> tuple[str, int]:
-    parts = urlsplit(os.environ["RABBITMQ_URL"])
-    return parts.hostname or "127.0.0.1", parts.port or 5672
+    parts = urlsplit(broker_url())
+    return parts.hostname or "localhost", parts.port or 5672
 
 
 @pytest.fixture(scope="session")
@@ -40,12 +39,4 @@ def broker() -> str:
             f"RabbitMQ is not reachable at {host}:{port} ({exc}): start it with "
             "`rabbitmq-server -detached` or set RABBITMQ_URL"
         )
-    return os.environ["RABBITMQ_URL"]
-
-
-@pytest_asyncio.fixture(scope="session", loop_scope="session", autouse=True)
-async def _close_connection_at_exit() -> AsyncIterator[None]:
-    yield
-    result = container.shutdown_resources()
-    if inspect.isawaitable(result):
-        await result
+    return broker_url()

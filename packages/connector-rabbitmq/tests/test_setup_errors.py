@@ -6,7 +6,6 @@ import asyncio
 import pickle
 import socket
 import time
-from contextlib import asynccontextmanager
 
 import pytest
 
@@ -16,27 +15,31 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec
 from connector_rabbitmq import RabbitMQConnector
-from connector_rabbitmq.connection import rabbitmq_connection, redact
+from connector_rabbitmq.connection import broker_url, connect, redact
 from connector_rabbitmq.envelope import EnvelopeError, pack, unpack
 from connector_rabbitmq.topology import limits
 
 
-async def test_unset_url_raises_an_error_that_says_what_to_set(
+def test_unset_url_means_the_local_broker_with_the_default_account(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.delenv("RABBITMQ_URL", raising=False)
     monkeypatch.delenv("CONNECTOR_RABBITMQ_URL", raising=False)
-    with pytest.raises(ChannelSetupError, match=r"RABBITMQ_URL.*amqp://guest:guest@127\.0\.0\.1"):
-        async with asynccontextmanager(rabbitmq_connection)(Settings(_env_file=None)):
-            pass
+    assert broker_url(Settings(_env_file=None)) == "amqp://guest:guest@localhost:5672/"
+
+
+def test_a_url_of_another_scheme_says_what_to_set() -> None:
+    settings = Settings(RABBITMQ_URL="http://guest:hunter2pw@127.0.0.1:5672/")
+    with pytest.raises(ChannelSetupError, match=r"amqp:// or amqps://") as info:
+        broker_url(settings)
+    assert "hunter2pw" not in str(info.value)
 
 
 async def test_refused_connection_fails_fast() -> None:
     settings = Settings(RABBITMQ_URL="amqp://guest:secret@127.0.0.1:1/")
     start = time.monotonic()
     with pytest.raises(ChannelSetupError, match="start the broker") as info:
-        async with asynccontextmanager(rabbitmq_connection)(settings):
-            pass
+        await connect(settings)
     assert time.monotonic() - start < settings.rabbitmq_connect_timeout
     assert "secret" not in str(info.value)
 
@@ -52,8 +55,7 @@ async def test_silent_broker_fails_within_the_connect_timeout() -> None:
     start = time.monotonic()
     try:
         with pytest.raises(ChannelSetupError, match="did not answer within 1 s"):
-            async with asynccontextmanager(rabbitmq_connection)(settings):
-                pass
+            await connect(settings)
     finally:
         listener.close()
     assert time.monotonic() - start < 5

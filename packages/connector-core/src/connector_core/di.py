@@ -19,7 +19,7 @@ from __future__ import annotations
 import contextlib
 import importlib
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from dependency_injector import containers, providers, resources
@@ -88,6 +88,16 @@ def _lazy_async_resource(target: str, distribution: str) -> type[resources.Async
     return LazyAsyncResource
 
 
+def _lazy_coroutine(target: str, distribution: str) -> Callable[..., Awaitable[Any]]:
+    """Returns a coroutine function that imports `target` and awaits it."""
+
+    async def call(*args: Any, **kwargs: Any) -> Any:
+        return await _load(target, distribution)(*args, **kwargs)
+
+    call.__name__ = call.__qualname__ = target.rpartition(":")[2]
+    return call
+
+
 class DI(containers.DeclarativeContainer):
     """The container of settings and shared transport resources, one per process."""
 
@@ -103,13 +113,13 @@ class DI(containers.DeclarativeContainer):
     )
     """The process's `zmq.asyncio.Context`, built by connector-zmq."""
 
-    rabbitmq_conn = providers.Resource(
-        _lazy_async_resource(
-            "connector_rabbitmq.connection:rabbitmq_connection", "connector-rabbitmq"
-        ),
+    rabbitmq_conn = providers.Coroutine(
+        _lazy_coroutine("connector_rabbitmq.connection:loop_connection", "connector-rabbitmq"),
         settings=settings,
     )
-    """The process's robust aio-pika connection, built by connector-rabbitmq."""
+    """The running event loop's robust aio-pika connection, built by connector-rabbitmq
+    (one per loop, held once more per call, closed when its last channel closes or its
+    loop shuts down)."""
 
 
 def _process_container() -> DI:

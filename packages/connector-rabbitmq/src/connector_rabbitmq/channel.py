@@ -66,6 +66,7 @@ from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, Ch
 from connector_core.serde import SerdeChannel
 from connector_core.spec import ConnectorMode
 from connector_rabbitmq.cleanup import delete_connection
+from connector_rabbitmq.connection import release
 from connector_rabbitmq.consumer import Consumer, Delivery
 from connector_rabbitmq.control import CLOSE, DRAINED, END, JOIN, LEAVE, ControlLog
 from connector_rabbitmq.envelope import EnvelopeError
@@ -97,6 +98,17 @@ class Membership:
     """Seconds the connection must stay quiescent before a receiver ends it."""
     channels: list[AbstractRobustChannel] = field(default_factory=list)
     """AMQP channels this channel owns (closed on close)."""
+    released: bool = False
+
+    async def close(self) -> None:
+        """Closes the AMQP channels and hands the broker connection back (once)."""
+        if self.released:
+            return
+        self.released = True
+        for channel in self.channels:
+            with contextlib.suppress(Exception):
+                await channel.close()
+        await release(self.connection)
 
 
 class RabbitMQChannel(SerdeChannel):
@@ -134,6 +146,10 @@ class RabbitMQChannel(SerdeChannel):
             **kwargs: Passed to `SerdeChannel` (e.g. `codec=`).
         """
         super().__init__(*args, maxsize=maxsize, **kwargs)
+        try:
+            self._loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            self._loop = None  # made outside a loop: it belongs to the first that uses it
         self.topic = topic
         self._limits = limits(maxsize)
         self._publisher: Publisher | None = None
@@ -179,6 +195,16 @@ class RabbitMQChannel(SerdeChannel):
         if self._consumer is not None:
             await self._consumer.start()
 
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ChannelError(
+                "this RabbitMQChannel belongs to the event loop it was made in and cannot "
+                "be used from another one: connect a new channel in this loop"
+            )
+
     @property
     def duplicates(self) -> int:
         """Frames this receiver skipped as already handed out (redelivered copies)."""
@@ -194,8 +220,10 @@ class RabbitMQChannel(SerdeChannel):
 
         Raises:
             ChannelClosedError: If the channel is closed (also while waiting).
-            ChannelError: If this channel cannot send, or publishing failed for good.
+            ChannelError: If this channel cannot send, publishing failed for good, or the
+                channel belongs to another event loop.
         """
+        self._check_loop()
         self._check_open()
         publisher = self._publisher
         if publisher is None:
@@ -214,6 +242,7 @@ class RabbitMQChannel(SerdeChannel):
         Raises:
             ChannelError: If publishing failed for good.
         """
+        self._check_loop()
         if self._publisher is not None:
             try:
                 await self._publisher.flush()
@@ -230,7 +259,8 @@ class RabbitMQChannel(SerdeChannel):
                 or this channel was closed.
             ChannelDecodeError: If a correctly signed message does not deserialize (the
                 AMQP message holding it is dead-lettered; the next `recv()` goes on).
-            ChannelError: If this channel was made by `connect_send()`.
+            ChannelError: If this channel was made by `connect_send()` or belongs to
+                another event loop.
         """
         try:
             return await super().recv()
@@ -259,8 +289,10 @@ class RabbitMQChannel(SerdeChannel):
 
         Raises:
             ChannelClosedError: When the connection has ended or this channel is closed.
-            ChannelError: If this channel was made by `connect_send()`.
+            ChannelError: If this channel was made by `connect_send()` or belongs to
+                another event loop.
         """
+        self._check_loop()
         consumer = self._consumer
         if consumer is None:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
@@ -396,8 +428,10 @@ class RabbitMQChannel(SerdeChannel):
         rest to the broker. The last party of the connection deletes its broker objects.
 
         Raises:
-            ChannelError: If a sender's buffered items could not be published.
+            ChannelError: If a sender's buffered items could not be published, or the
+                channel belongs to another event loop.
         """
+        self._check_loop()
         if self._closing is None:
             self._is_closed = True
             self._wakeup.set()
@@ -459,9 +493,7 @@ class RabbitMQChannel(SerdeChannel):
 
     async def _close_amqp_channels(self) -> None:
         if self._membership is not None:
-            for channel in self._membership.channels:
-                with contextlib.suppress(Exception):
-                    await channel.close()
+            await self._membership.close()
 
     async def _last_one_out(self, membership: Membership) -> None:
         kind = CLOSE if self._publisher is not None else LEAVE

@@ -1,14 +1,27 @@
-"""The process's broker connection: one robust aio-pika connection per process and event loop.
+"""Broker connections: one robust aio-pika connection per event loop, made on first use.
 
-`connector_core.di.DI.rabbitmq_conn` is a lazy resource that calls `rabbitmq_connection()`
-the first time a connector in this process connects a channel; every channel of every
-`RabbitMQConnector` in the process then shares that one TCP connection (each channel opens
-its own AMQP channels on it). The connection is *robust*: when the broker drops it, aio-pika
-reconnects, reopens the AMQP channels and re-declares their queues, exchanges, bindings and
-consumers; `RabbitMQChannel` retries what was in flight (see `connector_rabbitmq.channel`).
+`connector_core.di.DI.rabbitmq_conn` calls `loop_connection()` each time a connector
+connects a channel. The first call in a running event loop opens a connection; every
+channel of every `RabbitMQConnector` in that loop then shares it (each channel opens its own
+AMQP channels on it), and `release()` hands it back when the channel closes. The connection
+follows the loop, with nothing for the user to call:
 
-The URL comes from `Settings.rabbitmq_url` (`RABBITMQ_URL`). Connecting fails fast with a
-`ChannelSetupError`: immediately when the URL is unset, and within
+- it closes when the last channel of its loop closes (a later channel opens a new one);
+- it closes when its loop shuts down (`asyncio.run` finalizes asynchronous generators
+  before it closes the loop: each connection registers one that closes it), even if
+  channels were left open;
+- a process may run several loops, one after another (`asyncio.run` twice, a notebook, a
+  test suite with a loop per test) or at the same time in threads: each gets its own.
+
+The connection is *robust*: when the broker drops it, aio-pika reconnects, reopens the AMQP
+channels and re-declares their queues, exchanges, bindings and consumers;
+`RabbitMQChannel` retries what was in flight for at most
+`Settings.rabbitmq_unreachable_timeout` seconds (see `connector_rabbitmq.channel`).
+
+The URL comes from `Settings.rabbitmq_url` (`RABBITMQ_URL`); when it is unset, the local
+broker's default account, `amqp://guest:guest@localhost:5672/` (as aio-pika, kombu and
+FastStream do; RabbitMQ accepts `guest` only from localhost), logged once at INFO.
+Connecting fails fast with a `ChannelSetupError` within
 `Settings.rabbitmq_connect_timeout` seconds when the broker cannot be reached.
 """
 
@@ -16,7 +29,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+import weakref
+from collections.abc import AsyncGenerator
+from typing import Final
 from urllib.parse import urlsplit, urlunsplit
 
 import aio_pika
@@ -26,13 +42,28 @@ from aio_pika.connection import make_url
 from connector_core.exceptions import ChannelSetupError
 from connector_core.settings import Settings
 
-__all__ = ["EXAMPLE_URL", "RECONNECT_INTERVAL", "connect", "rabbitmq_connection", "redact"]
+__all__ = [
+    "DEFAULT_URL",
+    "RECONNECT_INTERVAL",
+    "broker_url",
+    "connect",
+    "loop_connection",
+    "redact",
+    "release",
+]
 
-EXAMPLE_URL = "amqp://guest:guest@127.0.0.1:5672/"
-"""The URL of a broker on this machine with the default account, as an example."""
+_log = logging.getLogger(__name__)
 
-RECONNECT_INTERVAL = 0.5
+DEFAULT_URL: Final = "amqp://guest:guest@localhost:5672/"
+"""The broker used when `RABBITMQ_URL` is unset: the local one, default account."""
+
+RECONNECT_INTERVAL: Final = 0.5
 """Seconds between reconnection attempts after the broker dropped the connection."""
+
+CLOSE_TIMEOUT: Final = 5.0
+"""Seconds closing a connection may take before its socket is dropped."""
+
+_default_logged = False
 
 
 def redact(url: str) -> str:
@@ -47,17 +78,26 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-def _url(settings: Settings) -> str:
+def broker_url(settings: Settings) -> str:
+    """Returns the broker URL that `settings` name (`DEFAULT_URL` when unset).
+
+    Args:
+        settings: The settings (`rabbitmq_url`).
+
+    Raises:
+        ChannelSetupError: If the URL does not start with amqp:// or amqps://.
+    """
+    global _default_logged
     if settings.rabbitmq_url is None:
-        raise ChannelSetupError(
-            "RABBITMQ_URL is not set: set it to the broker's URL with credentials, for "
-            f"example `export RABBITMQ_URL={EXAMPLE_URL}` (or CONNECTOR_RABBITMQ_URL)"
-        )
+        if not _default_logged:
+            _default_logged = True
+            _log.info("RABBITMQ_URL is not set: using the local broker at %s", redact(DEFAULT_URL))
+        return DEFAULT_URL
     url = settings.rabbitmq_url.get_secret_value()
     if not url.startswith(("amqp://", "amqps://")):
         raise ChannelSetupError(
             f"RABBITMQ_URL must start with amqp:// or amqps://, got {redact(url)!r}; for "
-            f"example {EXAMPLE_URL}"
+            f"example {DEFAULT_URL}"
         )
     return url
 
@@ -73,22 +113,23 @@ async def connect(settings: Settings) -> AbstractRobustConnection:
         The open connection; the caller closes it.
 
     Raises:
-        ChannelSetupError: If `RABBITMQ_URL` is unset or malformed, or the broker cannot be
+        ChannelSetupError: If `RABBITMQ_URL` is malformed, or the broker cannot be
             reached (or refuses the credentials) within the timeout.
     """
-    url = _url(settings)
+    url = broker_url(settings)
     timeout = settings.rabbitmq_connect_timeout
+    unset = " (RABBITMQ_URL is unset: this is the local default)" if url == DEFAULT_URL else ""
     try:
         return await _connect(url, timeout)
     except TimeoutError as exc:
         raise ChannelSetupError(
-            f"RabbitMQ at {redact(url)} did not answer within {timeout:g} s "
-            "(CONNECTOR_RABBITMQ_CONNECT_TIMEOUT): start the broker or fix RABBITMQ_URL"
+            f"RabbitMQ at {redact(url)}{unset} did not answer within {timeout:g} s "
+            "(CONNECTOR_RABBITMQ_CONNECT_TIMEOUT): start the broker or set RABBITMQ_URL"
         ) from exc
     except Exception as exc:
         raise ChannelSetupError(
-            f"cannot connect to RabbitMQ at {redact(url)}: {exc!r}; start the broker "
-            "(e.g. `rabbitmq-server -detached`) or fix RABBITMQ_URL"
+            f"cannot connect to RabbitMQ at {redact(url)}{unset}: {exc!r}; start the broker "
+            "(e.g. `rabbitmq-server -detached`) or set RABBITMQ_URL"
         ) from exc
 
 
@@ -105,26 +146,116 @@ async def _connect(url: str, timeout: float) -> AbstractRobustConnection:
         raise
 
 
-async def rabbitmq_connection(settings: Settings) -> AsyncIterator[AbstractRobustConnection]:
-    """Yields a robust connection to the broker and closes it afterwards.
+class _Shared:
+    """One event loop's connection to one broker and how many channels hold it."""
 
-    This is the body of the `DI.rabbitmq_conn` resource: the container calls it once per
-    process (lazily, inside the running event loop) and closes it on
-    `container.shutdown_resources()`.
+    def __init__(self, settings: Settings, url: str) -> None:
+        self.settings = settings
+        self.url = url
+        self.users = 0
+        self.connection: AbstractRobustConnection | None = None
+        self.closed = False
+        self._opening: asyncio.Task[AbstractRobustConnection] | None = None
+        self._guard: AsyncGenerator[None, None] | None = None
+
+    async def open(self) -> AbstractRobustConnection:
+        if self._opening is None:
+            self._opening = asyncio.get_running_loop().create_task(self._open())
+        return await asyncio.shield(self._opening)
+
+    async def _open(self) -> AbstractRobustConnection:
+        connection = await connect(self.settings)
+        self.connection = connection
+        _OWNERS[connection] = self
+        guard = _until_loop_ends(self)
+        await guard.asend(None)  # registers it with the running loop's shutdown_asyncgens()
+        self._guard = guard
+        return connection
+
+    async def close(self) -> None:
+        """Closes the connection now (through its guard, which the loop then forgets)."""
+        guard, self._guard = self._guard, None
+        if guard is not None:
+            await guard.aclose()
+        else:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        if self.closed:
+            return
+        self.closed = True
+        per_loop = _BY_LOOP.get(asyncio.get_running_loop(), {})
+        if per_loop.get(self.url) is self:
+            del per_loop[self.url]
+        connection = self.connection
+        if connection is None:
+            return
+        try:
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await connection.close()
+        except Exception as exc:  # the loop is ending or the broker is gone: drop it
+            _log.debug("closing the RabbitMQ connection failed: %r", exc)
+
+
+async def _until_loop_ends(shared: _Shared) -> AsyncGenerator[None, None]:
+    """Suspended while the connection is open; closing it (or the loop) closes the connection."""
+    try:
+        yield
+    finally:
+        await shared._shutdown()
+
+
+_BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared]] = (
+    weakref.WeakKeyDictionary()
+)
+_OWNERS: weakref.WeakKeyDictionary[AbstractRobustConnection, _Shared] = weakref.WeakKeyDictionary()
+
+
+async def loop_connection(settings: Settings) -> AbstractRobustConnection:
+    """Returns the running loop's connection to the broker of `settings`, held once more.
+
+    This is what `DI.rabbitmq_conn` provides. The first call in a loop opens the
+    connection; each call counts one more holder, and `release()` one fewer: the last
+    release closes it. Whatever is still held is closed when the loop shuts down.
 
     Args:
         settings: The settings that name the broker.
 
-    Yields:
-        The process's robust connection.
+    Returns:
+        The loop's open robust connection.
 
     Raises:
-        ChannelSetupError: If `RABBITMQ_URL` is unset or the broker cannot be reached
+        ChannelSetupError: If `RABBITMQ_URL` is malformed or the broker cannot be reached
             within `settings.rabbitmq_connect_timeout`.
     """
-    connection = await connect(settings)
+    loop = asyncio.get_running_loop()
+    url = broker_url(settings)
+    per_loop = _BY_LOOP.setdefault(loop, {})
+    shared = per_loop.get(url)
+    if shared is None or shared.closed:
+        shared = per_loop[url] = _Shared(settings, url)
+    shared.users += 1
     try:
-        yield connection
-    finally:
-        with contextlib.suppress(Exception):
-            await connection.close()
+        return await shared.open()
+    except BaseException:
+        shared.users -= 1
+        if per_loop.get(url) is shared and shared.connection is None:
+            del per_loop[url]  # it failed to open: the next call tries again
+        raise
+
+
+async def release(connection: AbstractRobustConnection) -> None:
+    """Hands back a connection from `loop_connection()`; the last holder's call closes it.
+
+    A connection that did not come from `loop_connection()` (one given through a DI
+    override) is left alone: its owner closes it.
+
+    Args:
+        connection: The connection to hand back.
+    """
+    shared = _OWNERS.get(connection)
+    if shared is None or shared.closed:
+        return
+    shared.users -= 1
+    if shared.users <= 0:
+        await shared.close()

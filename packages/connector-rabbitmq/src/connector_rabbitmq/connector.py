@@ -3,8 +3,8 @@
 Making a connector does no I/O: it fixes the connection's names (job id + spec id, see
 `connector_rabbitmq.topology`), its limits (from `maxsize`) and its codec (signing key).
 Those travel when the connector is pickled; the broker connection does not: each process
-gets its own from `DI.rabbitmq_conn` (built from `RABBITMQ_URL` on first use), so an
-unpickled copy in another process joins the same queues and exchanges.
+(each event loop) gets its own from `DI.rabbitmq_conn` (see `connector_rabbitmq.connection`),
+so an unpickled copy in another process joins the same queues and exchanges.
 
 `connect_send()` declares what senders publish to, appends `open` to the control log and
 returns once the log shows it. `connect_recv()` declares and binds the receiver's queue,
@@ -31,6 +31,7 @@ from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
 from connector_rabbitmq.channel import Membership, RabbitMQChannel
+from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, Limits, Names, limits
 
@@ -110,19 +111,27 @@ class RabbitMQConnector(Connector):
         self, rabbitmq_conn: AbstractRobustConnection, role: str
     ) -> tuple[AbstractRobustChannel, Membership]:
         """Opens a data channel and a control-log channel for one new sender or receiver."""
-        conn = _check_connection(rabbitmq_conn)
-        party = f"{role}-{uuid.uuid4().hex[:12]}"
-        data = await _open_channel(conn)
-        log_channel = await _open_channel(conn)
+        channels: list[AbstractRobustChannel] = []
+        try:
+            conn = _check_connection(rabbitmq_conn)
+            channels.append(await _open_channel(conn))
+            channels.append(await _open_channel(conn))
+        except BaseException:
+            for channel in channels:
+                with contextlib.suppress(Exception):  # best effort while reporting the error
+                    await channel.close()
+            await release(rabbitmq_conn)
+            raise
+        data, log_channel = channels
         membership = Membership(
             conn,
             self.names,
             self.spec.mode,
-            party,
+            f"{role}-{uuid.uuid4().hex[:12]}",
             ControlLog(log_channel, self.names.control),
             self.end_grace,
+            channels=channels,
         )
-        membership.channels += [data, log_channel]
         return data, membership
 
     @inject
@@ -133,7 +142,7 @@ class RabbitMQConnector(Connector):
 
         Args:
             rabbitmq_conn: Optional; the process's robust broker connection, injected from
-                `DI.rabbitmq_conn` (built from `RABBITMQ_URL` on first use).
+                `DI.rabbitmq_conn` (one per event loop, from `RABBITMQ_URL`).
 
         Raises:
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
@@ -154,14 +163,14 @@ class RabbitMQConnector(Connector):
             state = await log.wait_for(OPEN, party)
             await log.stop()
         except BaseException as exc:
-            await _close_all(membership.channels)
+            await membership.close()
             error = _setup_error(exc, "connect a sender")
             if error is exc:
                 raise
             raise error from exc
         if party in state.late:
             await log.append(CLOSE, party)
-            await _close_all(membership.channels)
+            await membership.close()
             raise ChannelClosedError(
                 f"connection {self.id} has ended (every sender closed): make a new connector "
                 "(or a new job id) for a new stream"
@@ -176,7 +185,7 @@ class RabbitMQConnector(Connector):
 
         Args:
             rabbitmq_conn: Optional; the process's robust broker connection, injected from
-                `DI.rabbitmq_conn` (built from `RABBITMQ_URL` on first use).
+                `DI.rabbitmq_conn` (one per event loop, from `RABBITMQ_URL`).
 
         Raises:
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
@@ -193,7 +202,7 @@ class RabbitMQConnector(Connector):
             await log.wait_for(JOIN, party)
             await channel._start_consuming()
         except BaseException as exc:
-            await _close_all(membership.channels)
+            await membership.close()
             error = _setup_error(exc, "connect a receiver")
             if error is exc:
                 raise
@@ -286,9 +295,9 @@ def _check_connection(conn: Any) -> AbstractRobustConnection:
     loop = getattr(conn, "loop", None)
     if loop is not None and loop is not asyncio.get_running_loop():
         raise ChannelSetupError(
-            "this process's RabbitMQ connection belongs to another event loop; run every "
-            "connector of a process in one loop, or call "
-            "`await connector_core.di.container.shutdown_resources()` before the old loop ends"
+            "the RabbitMQ connection given through a DI.rabbitmq_conn override belongs to "
+            "another event loop; open it in the loop that connects, or remove the override "
+            "(the default opens one connection per event loop)"
         )
     return conn
 
@@ -300,12 +309,6 @@ async def _open_channel(conn: AbstractRobustConnection) -> AbstractRobustChannel
     except Exception as exc:
         raise ChannelSetupError(f"cannot open an AMQP channel: {exc!r}") from exc
     return channel
-
-
-async def _close_all(channels: list[AbstractRobustChannel]) -> None:
-    for channel in channels:
-        with contextlib.suppress(Exception):  # best effort while reporting the real error
-            await channel.close()
 
 
 def _setup_error(exc: BaseException, what: str) -> BaseException:
