@@ -32,7 +32,7 @@ from connector_core.cli.console import make_console
 from connector_core.cli.demo_crew import DemoError
 from connector_core.cli.demo_run import DemoConfig, run_demo
 from connector_core.cli.demo_stats import Tally, Verdict
-from connector_core.cli.probes import BROKER_HINT, DEFAULT_RABBITMQ_URL, mask_url, probe_broker
+from connector_core.cli.probes import DEFAULT_RABBITMQ_URL, mask_url, probe_broker
 from connector_core.exceptions import BackendNotFoundError
 from connector_core.registry import get_backend
 from connector_core.settings import Settings
@@ -113,8 +113,8 @@ def _check_service(backend: str) -> None:
     """Fails fast, saying what to do, when the backend's service is not there.
 
     Raises:
-        DemoError: If the settings are invalid, or (rabbitmq) RABBITMQ_URL is unset or no
-            broker answers there.
+        DemoError: If the settings are invalid, or (rabbitmq) no broker answers at
+            RABBITMQ_URL (unset: the local default).
     """
     if backend != "rabbitmq":
         return
@@ -123,13 +123,13 @@ def _check_service(backend: str) -> None:
     except ValidationError as exc:
         raise DemoError(f"the settings are invalid: {exc}") from exc
     if settings.rabbitmq_url is None:
-        local = probe_broker(DEFAULT_RABBITMQ_URL)
-        found = "a broker answers at 127.0.0.1:5672, so " if local.ok else ""
-        raise DemoError(
-            f"RABBITMQ_URL is not set: {found}set it to the broker's URL with credentials, "
-            f"e.g. export RABBITMQ_URL={DEFAULT_RABBITMQ_URL}"
-            + ("" if local.ok else f"; and no broker runs here: {BROKER_HINT}")
-        )
+        probe = probe_broker(DEFAULT_RABBITMQ_URL)
+        if not probe.ok:
+            raise DemoError(
+                f"RABBITMQ_URL is not set and no local broker answers at "
+                f"{mask_url(DEFAULT_RABBITMQ_URL)}: {probe.detail}"
+            )
+        return
     url = settings.rabbitmq_url.get_secret_value()
     probe = probe_broker(url)
     if not probe.ok:

@@ -154,10 +154,10 @@ def doctor(
         _line(f"RabbitMQ broker at {mask_url(url)}", probe_broker(url, broker_timeout))
     else:
         probe = probe_broker(DEFAULT_RABBITMQ_URL, broker_timeout)
-        _line(f"RabbitMQ broker at {DEFAULT_RABBITMQ_URL} (the usual local address)", probe)
+        _line(f"RabbitMQ broker at {mask_url(DEFAULT_RABBITMQ_URL)}", probe)
         console.print(
-            "  RABBITMQ_URL is not set: the rabbitmq backend needs it, e.g. "
-            f"export RABBITMQ_URL={DEFAULT_RABBITMQ_URL}"
+            "  RABBITMQ_URL is not set: the rabbitmq backend uses this local broker with its "
+            "default account; set RABBITMQ_URL=amqp://user:password@host:5672/ for another"
         )
     if "ray" in available_backends() or _installed("ray"):
         _line("Ray", probe_ray(start=check_ray, address=settings.ray_address))

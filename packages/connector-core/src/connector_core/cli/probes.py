@@ -24,8 +24,9 @@ __all__ = [
     "probe_ray",
 ]
 
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
-"""The broker URL the RabbitMQ backend uses when `RABBITMQ_URL` is unset."""
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
+"""The broker URL the RabbitMQ backend uses when `RABBITMQ_URL` is unset: a broker on this
+machine with its default account (as aio-pika, kombu and FastStream do)."""
 
 BROKER_HINT = (
     "start a local broker with `rabbitmq-server -detached` (Debian/Ubuntu: "

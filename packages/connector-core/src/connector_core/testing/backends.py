@@ -18,8 +18,8 @@ from connector_core.registry import available_backends, get_backend
 
 __all__ = ["DEFAULT_RABBITMQ_URL", "BackendProfile", "installed_profiles", "unavailable_reason"]
 
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@127.0.0.1:5672/"
-"""The broker the tests use when `RABBITMQ_URL` is unset (loopback only)."""
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
+"""The broker the RabbitMQ backend (and so the tests) uses when `RABBITMQ_URL` is unset."""
 
 
 @dataclass(frozen=True)
