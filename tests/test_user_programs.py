@@ -9,22 +9,19 @@ does not finish within its deadline fails with what it printed, never hangs the 
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
 from connector_core.testing.backends import installed_profiles, unavailable_reason
+from connector_core.testing.programs import run_program
+
+pytestmark = pytest.mark.timeout(240)  # the programs' own deadlines come first
 
 ROOT = Path(__file__).resolve().parent.parent
 PROGRAMS = Path(__file__).resolve().parent / "user_programs"
-
-KEPT_VARIABLES = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR", "RABBITMQ_URL", "REDIS_URL")
-"""What a user's shell passes on; everything else is left out."""
 
 DEADLINE = {"ray": 180.0}
 """Seconds a program may take, by backend (Ray starts a local cluster per program)."""
@@ -33,59 +30,33 @@ DEFAULT_DEADLINE = 90.0
 PROFILES = installed_profiles()
 
 
-def _clean_environment() -> dict[str, str]:
-    return {name: os.environ[name] for name in KEPT_VARIABLES if name in os.environ}
-
-
 def _launcher(how: str) -> list[str]:
     if how == "python":
         return [sys.executable]
     uv = shutil.which("uv")
     if uv is None:
         pytest.skip("uv is not installed (pip install uv): cannot run programs under uv run")
-    return (
-        [uv, "run", "--quiet", "python"]
-        if how == "uv run"
-        else [
-            uv,
-            "run",
-            "--quiet",
-            "--no-sync",
-            "python",
-        ]
-    )
+    if how == "uv run":
+        return [uv, "run", "--quiet", "python"]
+    return [uv, "run", "--quiet", "--no-sync", "python"]
 
 
 def _run(program: str, backend: str, how: str) -> str:
-    profile = PROFILES[backend]
-    reason = unavailable_reason(profile)
+    reason = unavailable_reason(PROFILES[backend])
     if reason is not None:
         pytest.skip(reason)
-    command = [*_launcher(how), str(PROGRAMS / program), backend]
-    deadline = DEADLINE.get(backend, DEFAULT_DEADLINE)
-    process = subprocess.Popen(
-        command,
+    what = f"{program} on {backend} under `{how}`"
+    done = run_program(
+        [*_launcher(how), str(PROGRAMS / program), backend],
+        timeout=DEADLINE.get(backend, DEFAULT_DEADLINE),
+        what=what,
         cwd=ROOT,
-        env=_clean_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # so a hang is ended with everything it started
     )
-    try:
-        output, _ = process.communicate(timeout=deadline)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(
-            f"{program} on {backend} under `{how}` did not finish within {deadline:.0f} s "
-            f"(a hang). It printed:\n{output[-4000:]}"
-        )
-    assert process.returncode == 0, (
-        f"{program} on {backend} under `{how}` exited with {process.returncode}. "
-        f"It printed:\n{output[-4000:]}"
+    assert done.returncode == 0, (
+        f"{what} exited with {done.returncode}.\n"
+        f"--- stdout ---\n{done.stdout[-4000:]}\n--- stderr ---\n{done.stderr[-4000:]}"
     )
-    return output
+    return done.stdout
 
 
 LAUNCHERS = ["uv run", "uv run --no-sync", "python"]

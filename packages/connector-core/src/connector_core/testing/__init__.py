@@ -25,18 +25,22 @@ from connector_core.testing.harness import (
     drain,
     unique_spec,
 )
+from connector_core.testing.programs import USER_VARIABLES, run_program, user_environment
 from connector_core.testing.services import in_ci, skip_or_fail
 
 __all__ = [
     "PROCESS_TIMEOUT",
     "STEP_TIMEOUT",
+    "USER_VARIABLES",
     "ConformanceBase",
     "ConnectorConformance",
     "ConnectorFactory",
     "Harness",
     "drain",
     "in_ci",
+    "run_program",
     "skip_or_fail",
     "standard_tests",
     "unique_spec",
+    "user_environment",
 ]
