@@ -168,3 +168,16 @@ async def test_a_channel_made_directly_from_an_exchange_and_a_queue_works(broker
     await receiver.close()
     await queue.delete(if_unused=False, if_empty=False)
     await amqp.close()
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_the_largest_accepted_maxsize_works_on_the_broker(
+    broker: str, mode: ConnectorMode
+) -> None:
+    connector = _connector(mode, maxsize=RabbitMQConnector.maxsize_limit)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send("fits")
+    await sender.close()
+    assert await drain(receiver) == ["fits"]
+    await receiver.close()

@@ -107,3 +107,8 @@ def test_making_a_connector_needs_no_event_loop() -> None:
     with pytest.raises(RuntimeError):
         asyncio.get_running_loop()
     RabbitMQConnector(unique_spec(ConnectorMode.PUBSUB))
+
+
+def test_a_maxsize_above_the_queue_length_range_is_refused_when_the_connector_is_made() -> None:
+    with pytest.raises(ValueError, match=rf"maxsize <= {2**63 - 1}"):
+        RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), maxsize=2**63)

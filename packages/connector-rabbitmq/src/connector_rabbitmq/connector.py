@@ -17,9 +17,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractQueue, AbstractRobustChannel, AbstractRobustConnection
 from dependency_injector.wiring import Provide, inject
 
@@ -33,7 +34,7 @@ from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
 from connector_rabbitmq.channel import Membership, RabbitMQChannel
 from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
-from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, Limits, Names, limits
+from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, MAX_MAXSIZE, Limits, Names, limits
 
 __all__ = ["DEFAULT_END_GRACE", "SUBSCRIBER_QUEUE_EXPIRES_MS", "RabbitMQConnector"]
 
@@ -53,6 +54,9 @@ class RabbitMQConnector(Connector):
     (each message reaches all of them). Picklable: a copy in another process joins the
     same connection.
     """
+
+    maxsize_limit: ClassVar[int | None] = MAX_MAXSIZE
+    """`maxsize` sets each queue's `x-max-length`, a signed 64-bit integer on the broker."""
 
     @inject
     def __init__(
@@ -314,6 +318,8 @@ async def _open_channel(conn: AbstractRobustConnection) -> AbstractRobustChannel
 def _setup_error(exc: BaseException, what: str) -> BaseException:
     if isinstance(exc, ChannelSetupError | ChannelClosedError) or not isinstance(exc, Exception):
         return exc
+    if not isinstance(exc, aiormq.exceptions.ChannelPreconditionFailed):
+        return ChannelSetupError(f"could not {what}: {exc!r}")
     return ChannelSetupError(
         f"could not {what}: the broker refused it ({exc!r}); a connection with the same job "
         "id and spec but a different maxsize, or leftovers of a crashed run, cause this: "

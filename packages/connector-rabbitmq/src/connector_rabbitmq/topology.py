@@ -27,13 +27,24 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-__all__ = ["DEAD_LETTER_LIMIT", "MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "Limits", "Names", "limits"]
+__all__ = [
+    "DEAD_LETTER_LIMIT",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_ITEMS",
+    "MAX_MAXSIZE",
+    "Limits",
+    "Names",
+    "limits",
+]
 
 MAX_BATCH_ITEMS = 1024
 """Most items one AMQP message carries."""
 
 MAX_BATCH_BYTES = 4 * 1024 * 1024
 """Most frame bytes one AMQP message carries (a single larger item still goes alone)."""
+
+MAX_MAXSIZE = 2**63 - 1
+"""The largest `maxsize`: queue lengths (`x-max-length`) are signed 64-bit integers."""
 
 DEAD_LETTER_LIMIT = 10_000
 """Most messages a connection's dead-letter queue keeps (`x-max-length`; oldest dropped)."""
