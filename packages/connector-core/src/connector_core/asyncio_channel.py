@@ -9,8 +9,9 @@ Backpressure is exact: a buffer never holds more than `maxsize` items (`<= 0`: u
 pubsub `send()` first waits until *every* subscriber has room and then delivers to all of them
 without yielding, so a cancelled send has reached all subscribers or none.
 
-Close: the hub counts open senders. When the last sender closes, every buffer is marked ended;
-receivers drain what is left and then raise `ChannelClosedError`, all of them. A blocked
+Close: the hub's `Lifecycle` (`connector_core.lifecycle`) knows the open senders and live
+receivers. When the last sender closes the connection has ended: every buffer is marked
+ended; receivers drain what is left and then raise `ChannelClosedError`, all of them. A blocked
 `send()` is woken with `ChannelClosedError` when its own channel closes, or (pipeline) when
 every receiver has closed and nothing could ever take the item. A blocked `recv()` is woken
 when its channel closes or the connection ends.
@@ -32,6 +33,7 @@ from typing import Any, Final, NoReturn
 
 from connector_core.channel import CHAN_MAXSIZE, Channel
 from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.lifecycle import Lifecycle
 from connector_core.spec import ConnectorMode
 
 __all__ = ["AsyncioChannel"]
@@ -105,25 +107,12 @@ class _Inbox:
 class _Hub:
     """The state shared by every channel of one connector."""
 
-    __slots__ = (
-        "ended",
-        "loop",
-        "maxsize",
-        "pubsub",
-        "receivers",
-        "receivers_seen",
-        "senders",
-        "shared",
-        "subscribers",
-    )
+    __slots__ = ("life", "loop", "maxsize", "pubsub", "shared", "subscribers")
 
     def __init__(self, mode: ConnectorMode, maxsize: int) -> None:
         self.pubsub = mode is ConnectorMode.PUBSUB
         self.maxsize = maxsize
-        self.senders = 0
-        self.receivers = 0
-        self.receivers_seen = 0
-        self.ended = False
+        self.life: Lifecycle[AsyncioChannel] = Lifecycle()
         self.loop: asyncio.AbstractEventLoop | None = None
         self.shared = _Inbox(maxsize)
         self.subscribers: list[_Inbox] = []
@@ -196,22 +185,17 @@ class AsyncioChannel(Channel):
         return channel
 
     def _setup(self, hub: _Hub, role: int) -> None:
-        if role & _SEND and hub.ended:
-            raise ChannelClosedError(
-                "this connection has ended (every sender closed); build a new connector"
-            )
         hub.check_loop()
         self._hub = hub
         self._role = role
         self._inbox = None
         if role & _SEND:
-            hub.senders += 1
+            hub.life.open_sender(self)  # refused once every sender has closed
         if role & _RECV:
-            hub.receivers += 1
-            hub.receivers_seen += 1
+            hub.life.join_receiver(self)
             if hub.pubsub:
                 inbox = _Inbox(hub.maxsize)
-                inbox.ended = hub.ended
+                inbox.ended = hub.life.ended
                 hub.subscribers.append(inbox)
                 self._inbox = inbox
             else:
@@ -253,7 +237,7 @@ class AsyncioChannel(Channel):
         else:
             inbox = hub.shared
             while inbox.full():
-                if hub.receivers_seen and not hub.receivers:
+                if hub.life.ever_receiver and not hub.life.receivers:
                     raise ChannelClosedError(
                         "every receiver of this pipeline has closed and its buffer is full: "
                         "nothing will take this item"
@@ -304,16 +288,14 @@ class AsyncioChannel(Channel):
         self._is_closed = True
         hub = self._hub
         if self._role & _SEND:
-            hub.senders -= 1
-            if hub.senders == 0:
-                hub.ended = True
+            if hub.life.close_sender(self).ended:
                 for inbox in hub.inboxes():
                     inbox.end()
             else:
                 for inbox in hub.inboxes():
                     _wake_all(inbox.putters)
         if self._role == _RECV:
-            hub.receivers -= 1
+            hub.life.leave_receiver(self)
             own = self._inbox
             assert own is not None
             if hub.pubsub:
@@ -322,7 +304,7 @@ class AsyncioChannel(Channel):
                 _wake_all(own.putters)
             else:
                 _wake_all(own.getters)
-                if hub.receivers == 0:
+                if not hub.life.receivers:
                     _wake_all(own.putters)
 
     def _buffered(self) -> int:
@@ -331,7 +313,7 @@ class AsyncioChannel(Channel):
         return max((len(inbox.items) for inbox in self._hub.inboxes()), default=0)
 
     def _peer_counts(self) -> tuple[int, int]:
-        return (self._hub.senders, self._hub.receivers)
+        return (len(self._hub.life.senders), len(self._hub.life.receivers))
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(
