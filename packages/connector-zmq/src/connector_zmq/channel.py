@@ -10,6 +10,7 @@ The base class serializes, signs, verifies and counts; this class moves frames.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
@@ -56,6 +57,7 @@ class ZMQChannel(SerdeChannel):
 
     _link: _Link
     _on_finished: Callable[[], Awaitable[None]] | None
+    _loop: asyncio.AbstractEventLoop | None
 
     def __init__(
         self,
@@ -82,6 +84,7 @@ class ZMQChannel(SerdeChannel):
         super().__init__(*args, maxsize=maxsize, **kwargs)
         self._link = SocketLink(send_socket, recv_socket, topic)
         self._on_finished = None
+        self._loop = None  # caller-made sockets: the caller's loop rules apply
 
     @classmethod
     def _attach(
@@ -96,7 +99,22 @@ class ZMQChannel(SerdeChannel):
         SerdeChannel.__init__(channel, maxsize=maxsize, codec=codec)
         channel._link = link
         channel._on_finished = on_finished
+        channel._loop = asyncio.get_running_loop()  # the link's sockets and pump live there
         return channel
+
+    def _check_loop(self) -> None:
+        """Raises at once when awaited from an event loop other than the channel's own.
+
+        The channel's pump and socket watchers run in the loop it was made in: from another
+        loop nothing would ever wake the caller.
+        """
+        loop = self._loop
+        if loop is not None and asyncio.get_running_loop() is not loop:
+            raise ChannelError(
+                "this ZMQChannel belongs to another event loop (the one it was made in) and "
+                "cannot be used from this one; make channels (connect_send()/connect_recv()) "
+                "in the event loop that uses them"
+            )
 
     async def send(self, msg: Any) -> None:
         """Serializes, signs and sends an item; waits only while every buffer is full.
@@ -109,9 +127,11 @@ class ZMQChannel(SerdeChannel):
 
         Raises:
             ChannelClosedError: If the channel is closed.
-            ChannelError: If this channel cannot send (it was made by `connect_recv()`).
+            ChannelError: If this channel cannot send (it was made by `connect_recv()`), or
+                it is awaited from an event loop other than the one it was made in.
             ChannelSerializationError: If `msg` cannot be serialized (nothing is sent).
         """
+        self._check_loop()
         if self._is_closed:
             raise ChannelClosedError("ZMQChannel is closed: cannot send")
         frame = self.codec.encode(msg)
@@ -128,9 +148,11 @@ class ZMQChannel(SerdeChannel):
         Raises:
             ChannelClosedError: When the connection has ended (the receiver then releases
                 its sockets itself) or this channel is closed.
-            ChannelError: If this channel cannot receive (it was made by `connect_send()`).
+            ChannelError: If this channel cannot receive (it was made by `connect_send()`),
+                or it is awaited from an event loop other than the one it was made in.
             ChannelDecodeError: If a correctly signed message does not deserialize.
         """
+        self._check_loop()
         link = self._link
         codec = self.codec
         while True:
@@ -153,8 +175,10 @@ class ZMQChannel(SerdeChannel):
 
         Raises:
             ChannelClosedError: If the channel is closed.
-            ChannelError: If this channel cannot send (it was made by `connect_recv()`).
+            ChannelError: If this channel cannot send (it was made by `connect_recv()`), or
+                it is awaited from an event loop other than the one it was made in.
         """
+        self._check_loop()
         if self._is_closed:
             raise ChannelClosedError("ZMQChannel is closed: cannot send")
         if not self._link.can_send:
@@ -166,8 +190,10 @@ class ZMQChannel(SerdeChannel):
 
         Raises:
             ChannelClosedError: When the connection is over or this channel is closed.
-            ChannelError: If this channel cannot receive (it was made by `connect_send()`).
+            ChannelError: If this channel cannot receive (it was made by `connect_send()`),
+                or it is awaited from an event loop other than the one it was made in.
         """
+        self._check_loop()
         if self._is_closed:
             raise ChannelClosedError("ZMQChannel is closed: cannot receive")
         if not self._link.can_recv:
@@ -189,9 +215,14 @@ class ZMQChannel(SerdeChannel):
         receiver closes itself when it reaches the end of the connection (its `recv()` raised
         ChannelClosedError, an `async for` ended). A sender that is never closed is closed
         when the process exits: what it had not put on the wire by then is lost.
+
+        Raises:
+            ChannelError: If awaited from an event loop other than the one the channel was
+                made in (the channel stays open: close it in its own loop).
         """
         if self._is_closed:
             return
+        self._check_loop()
         self._is_closed = True
         finished = await self._link.close()
         if finished and self._on_finished is not None:
