@@ -1,19 +1,23 @@
 """`ZMQConnector`: hands out the channels of one brokerless ZeroMQ connection.
 
 Making a connector does no I/O: it takes its codec (`settings.make_codec()`: a random key,
-or the shared secret) and the interface to listen on (`settings.bind_host`, loopback by
-default). The connection's rendezvous (`connector_zmq.rendezvous`) starts in this process
-the first time it is needed here: the first `connect_send()` / `connect_recv()`, reading
-`zmq_address`, or pickling the connector. Pickling therefore always carries a live address:
-the pickled state is the spec, `maxsize`, the codec (with its key), `bind_host` and the
-rendezvous address, so an unpickled copy in a spawned process joins the same connection.
+or the shared secret) and the interface to listen on (`zmq_address="tcp://HOST"` if given,
+else `settings.bind_host`; loopback by default, another interface only when
+`settings.bind_host` allows other hosts too). The connection's rendezvous
+(`connector_zmq.rendezvous`) starts in this process the first time it is needed here: the
+first `connect_send()` / `connect_recv()`, reading `zmq_address`, or pickling the connector.
+Pickling therefore always carries a live address: the pickled state is the spec, `maxsize`,
+the codec (with its key), the interface and the rendezvous address, so an unpickled copy in
+a spawned process joins the same connection. When the connector object is collected, the
+rendezvous stops once nobody is connected (see `connector_zmq.rendezvous`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import threading
-from typing import Any
+import weakref
+from typing import Any, ClassVar
 
 import zmq
 import zmq.asyncio
@@ -25,6 +29,7 @@ from connector_core.exceptions import ChannelClosedError
 from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
+from connector_zmq import protocol as p
 from connector_zmq.channel import ZMQChannel
 from connector_zmq.receiver import ReceiverLink
 from connector_zmq.rendezvous import Rendezvous
@@ -40,12 +45,16 @@ class ZMQConnector(Connector):
     the `connector_zmq` package docstring for the topology.
     """
 
+    maxsize_limit: ClassVar[int | None] = p.MAX_COUNT
+    """Credits travel as 4-byte unsigned counts: `maxsize` is at most `2**32 - 1`."""
+
     @inject
     def __init__(
         self,
         *args: Any,
         settings: Settings = Provide[DI.settings],
         serializer: Serializer | str | None = None,
+        zmq_address: str | None = None,
         **kwargs: Any,
     ) -> None:
         """Creates the connector; does no I/O and needs no running event loop.
@@ -54,16 +63,26 @@ class ZMQConnector(Connector):
             *args: The spec, then anything `Connector` accepts.
             settings: Optional; defaults to the process's `Settings` (from `DI`).
             serializer: Optional; overrides the `serializer` setting (a name or an object).
+            zmq_address: Optional; the interface this connection listens on, as
+                `"tcp://HOST"` (the reference API's way of choosing it); each socket takes a
+                free port. Defaults to `settings.bind_host`. An interface other than
+                loopback is accepted only when `settings.bind_host` is not loopback either
+                (`CONNECTOR_BIND_HOST`): listening beyond this machine is an explicit setting.
             **kwargs: Passed to `Connector` (e.g. `maxsize=`).
 
         Raises:
-            TypeError: If `settings` is not a `Settings` instance.
+            TypeError: If `settings` is not a `Settings` instance, or `zmq_address` is not
+                a string.
+            ValueError: If `zmq_address` is not `tcp://HOST`, or names an interface other
+                than loopback while `settings.bind_host` is loopback.
         """
         super().__init__(*args, **kwargs)
         if not isinstance(settings, Settings):
             raise TypeError(f"settings must be a connector_core.Settings, got {settings!r}")
-        self._codec: Codec = settings.make_codec(serializer)
         self._bind_host: str = settings.bind_host
+        if zmq_address is not None:
+            self._bind_host = _interface(zmq_address, settings.bind_host)
+        self._codec: Codec = settings.make_codec(serializer)
         self._end_grace: float = settings.zmq_end_grace
         self._address: str | None = None
         self._rendezvous: Rendezvous | None = None
@@ -81,7 +100,8 @@ class ZMQConnector(Connector):
         Reading it starts the rendezvous in this process if nothing did yet.
 
         Raises:
-            ChannelSetupError: If `settings.bind_host` cannot be bound.
+            ChannelSetupError: If the interface (`zmq_address=` or `settings.bind_host`)
+                cannot be bound.
         """
         return self._ensure_rendezvous()
 
@@ -95,6 +115,10 @@ class ZMQConnector(Connector):
                     end_grace=self._end_grace,
                 )
                 self._address = self._rendezvous.address
+                # when this object is gone it makes no more channels: the rendezvous may stop
+                # once nobody is connected (see `connector_zmq.rendezvous`)
+                finalizer = weakref.finalize(self, self._rendezvous.orphan)
+                finalizer.atexit = False  # at exit the rendezvous stops anyway
             return self._address
 
     def _check_live(self) -> str:
@@ -181,6 +205,19 @@ class ZMQConnector(Connector):
         self._address = state["address"]
         self._rendezvous = None
         self._lock = threading.Lock()
+
+
+def _interface(zmq_address: str, bind_host: str) -> str:
+    """The host of `zmq_address`, refused beyond loopback unless `bind_host` allows that."""
+    host = p.parse_interface(zmq_address)
+    if not p.is_loopback(host) and p.is_loopback(bind_host):
+        raise ValueError(
+            f"zmq_address={zmq_address!r} would listen beyond this machine, and listening on "
+            "other interfaces is an explicit setting: set CONNECTOR_BIND_HOST (or "
+            f"Settings(bind_host=...)) to {host!r} or another non-loopback address to allow "
+            "it, or pass a loopback address such as 'tcp://127.0.0.1'"
+        )
+    return host
 
 
 wire(__name__)

@@ -22,6 +22,7 @@ is the kind.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
 import os
@@ -51,6 +52,7 @@ __all__ = [
     "LINGER_MS",
     "MAX_BATCH_BYTES",
     "MAX_BATCH_ITEMS",
+    "MAX_COUNT",
     "OK",
     "RECEIVER_DONE",
     "RECEIVER_JOINED",
@@ -66,11 +68,13 @@ __all__ = [
     "bind_random",
     "credentials",
     "dumps",
+    "is_loopback",
     "loads",
     "log",
     "new_id",
     "pack_batch",
     "pack_count",
+    "parse_interface",
     "process_token",
     "same_host_pid",
     "unpack_batch",
@@ -134,6 +138,9 @@ MAX_BATCH_BYTES: Final = 256 * 1024
 """A batch is sent as soon as it holds this many bytes."""
 
 _COUNT = struct.Struct("!I")
+
+MAX_COUNT: Final = 2**32 - 1
+"""The largest count a message carries (credits are 4-byte unsigned): bounds `maxsize`."""
 
 log = logging.getLogger("connector_zmq")
 """The logger of connector-zmq."""
@@ -259,3 +266,54 @@ def bind_random(sock: zmq.Socket[Any], bind_host: str) -> str:
             "of this machine (127.0.0.1 by default)"
         ) from exc
     return f"tcp://{advertised_host(bind_host)}:{port}"
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` (a bind host, IPv6 possibly in brackets) only listens on this machine."""
+    host = host.strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False  # "*", a host name: other machines may reach it
+
+
+def parse_interface(address: str) -> str:
+    """Returns the host of a `tcp://HOST` address, the interface to bind listening sockets on.
+
+    Raises:
+        TypeError: If `address` is not a string.
+        ValueError: If it is not of the form `tcp://HOST` (another scheme, a port, a path).
+    """
+    if not isinstance(address, str):
+        raise TypeError(f"zmq_address must be a string such as 'tcp://127.0.0.1', got {address!r}")
+    scheme, sep, host = address.partition("://")
+    usage = "give the interface to listen on as 'tcp://HOST', e.g. 'tcp://127.0.0.1'"
+    if not sep or scheme != "tcp":
+        raise ValueError(f"zmq_address={address!r}: only tcp:// is supported; {usage}")
+    invalid = ValueError(f"zmq_address={address!r} is not a valid address; {usage}")
+    if host.startswith("["):
+        bare, closed, rest = host[1:].partition("]")
+        if not closed or (rest and not rest.startswith(":")):
+            raise invalid
+        port = rest[1:] if rest else None
+    elif host.count(":") > 1:
+        bare, port = host, None  # a bare IPv6 address
+    else:
+        bare, colon, port = host.partition(":")
+        port = port if colon else None
+    if port is not None:
+        raise ValueError(
+            f"zmq_address={address!r} names a port: each socket of a connection listens on "
+            f"a free port of its own; {usage}"
+        )
+    if not bare or any(c in bare for c in "/?#@ []"):
+        raise invalid
+    if ":" in bare or host.startswith("["):
+        try:
+            ipaddress.IPv6Address(bare)
+        except ValueError:
+            raise invalid from None
+        return f"[{bare}]"
+    return bare

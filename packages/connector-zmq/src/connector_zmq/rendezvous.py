@@ -29,10 +29,13 @@ dropped (the items it held, at most its credit window per sender, are lost) and 
 sending to it; a sender whose process died is dropped and its receivers stop waiting for its
 END, so the others still end. Participants on other hosts are not watched.
 
-It stops, closing its socket and its private ZeroMQ context, when the connection has ended
-and every participant has left, or when its process exits. If the creating process dies,
-the rendezvous dies with it: items already with a receiver are still delivered, but new
-participants cannot join and receivers do not learn of the end.
+It stops (closing its socket and private ZeroMQ context) once every participant has left,
+whether or not a sender ever joined: when the connection has ended and every receiver left,
+or when the creating connector object is gone (collected: it can make no more channels) and
+nobody is connected; for a pickled connector, after `settings.zmq_end_grace` seconds more
+for copies still starting elsewhere. It also stops when its process exits. If the creating
+process dies, the rendezvous dies with it: items already with a receiver are still
+delivered, but new participants cannot join and receivers do not learn of the end.
 """
 
 from __future__ import annotations
@@ -57,6 +60,8 @@ __all__ = ["Rendezvous"]
 _log = logging.getLogger(__name__)
 
 _RUNNING: weakref.WeakSet[Rendezvous] = weakref.WeakSet()
+
+_STOP, _ORPHAN = b"x", b"o"  # what the stop pipe carries: stop now, or orphaned
 
 
 @dataclass
@@ -99,6 +104,10 @@ class Rendezvous:
             self._ctx.term()
             raise
         self._stop_r, self._stop_w = os.pipe()
+        self._pipe_lock = threading.Lock()
+        self._pipe_open = True
+        self._orphaned = False
+        self._idle_at: float | None = None
         self._senders: set[bytes] = set()
         self._receivers: dict[bytes, _Receiver] = {}
         self._store: deque[bytes] = deque()
@@ -127,9 +136,18 @@ class Rendezvous:
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stops the thread (if still running) and waits for it to release everything."""
         if self._thread.is_alive():
-            with contextlib.suppress(OSError):
-                os.write(self._stop_w, b"x")
+            self._signal(_STOP)
             self._thread.join(timeout)
+
+    def orphan(self) -> None:
+        """Says the creating connector is gone: stop once nobody is connected (see above)."""
+        self._signal(_ORPHAN)
+
+    def _signal(self, what: bytes) -> None:
+        with self._pipe_lock:
+            if self._pipe_open:
+                with contextlib.suppress(OSError):
+                    os.write(self._stop_w, what)
 
     def join(self, timeout: float | None = 5.0) -> None:
         """Waits for the thread to finish on its own (after the connection is over)."""
@@ -138,7 +156,25 @@ class Rendezvous:
     # -- the thread ------------------------------------------------------------------------
 
     def _finished(self) -> bool:
-        return self._ever_sender and not self._senders and not self._receivers and not self._store
+        if self._senders or self._receivers or self._store:
+            return False
+        if self._ever_sender:
+            return True  # the connection ended and everyone left
+        return self._idle_at is not None and time.monotonic() >= self._idle_at
+
+    def _update_idle(self) -> None:
+        """Starts (or cancels) the wait before an orphaned rendezvous with nobody stops."""
+        if not self._orphaned or self._senders or self._receivers or self._store:
+            self._idle_at = None
+        elif self._idle_at is None:
+            grace = self._end_grace if self.shared else 0.0
+            self._idle_at = time.monotonic() + grace
+
+    def _timeout_ms(self) -> int | None:
+        deadlines = [t for t in (self._end_at, self._idle_at) if t is not None]
+        if not deadlines:
+            return None
+        return max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1)
 
     def _run(self) -> None:
         poller = self._poller
@@ -146,12 +182,12 @@ class Rendezvous:
         poller.register(self._stop_r, zmq.POLLIN)
         try:
             while not self._finished():
-                timeout: int | None = None
-                if self._end_at is not None:
-                    timeout = max(0, int((self._end_at - time.monotonic()) * 1000) + 1)
-                events = dict(poller.poll(timeout))
+                events = dict(poller.poll(self._timeout_ms()))
                 if self._stop_r in events:
-                    break
+                    signals = os.read(self._stop_r, 64)
+                    if _STOP in signals:
+                        break
+                    self._orphaned = True
                 for pid, fd in list(self._pidfds.items()):
                     if fd in events:
                         self._process_died(pid)
@@ -168,14 +204,17 @@ class Rendezvous:
                         self._handle(msg)
                     except Exception:  # a malformed control message must not kill us
                         _log.warning("rendezvous ignored a malformed message", exc_info=True)
+                self._update_idle()
         finally:
             self._sock.close(linger=0)  # everyone left (or the process is exiting)
             for fd in self._pidfds.values():
                 os.close(fd)
             self._pidfds.clear()
             self._ctx.term()
-            os.close(self._stop_r)
-            os.close(self._stop_w)
+            with self._pipe_lock:
+                self._pipe_open = False
+                os.close(self._stop_r)
+                os.close(self._stop_w)
             _RUNNING.discard(self)
 
     def _send(self, pid: bytes, *parts: bytes) -> None:
