@@ -26,8 +26,6 @@ from connector_core.testing.backends import (
 )
 
 os.environ.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
-# Under `uv run`, Ray would start every worker through uv again (seconds per actor).
-os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
 MakeConnector = Callable[..., Connector]
 

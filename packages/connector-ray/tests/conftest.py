@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-
-# Under `uv run`, Ray would start every worker through `uv run` too (seconds per actor);
-# the workspace venv is already what workers need. Spawned test processes inherit this.
-os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
 import pytest
 import ray

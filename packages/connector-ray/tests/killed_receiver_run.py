@@ -14,12 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import pickle
 import uuid
 from typing import Any
-
-os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
 import ray
 

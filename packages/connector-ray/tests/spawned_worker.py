@@ -12,12 +12,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-import os
 import pickle
 import sys
 from typing import Any
-
-os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
 
 async def main(role: str, name: str, count: int) -> Any:

@@ -32,7 +32,6 @@ _SCRIPT = Path(__file__).with_name("killed_receiver_run.py")
 @pytest.fixture(scope="module")
 def killed_run() -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
     done = subprocess.run(
         [sys.executable, str(_SCRIPT)],
         capture_output=True,

@@ -30,8 +30,7 @@ _STEP = 120.0
 
 
 async def _start(connector: RayConnector, *args: str) -> asyncio.subprocess.Process:
-    env = {**os.environ, "RAY_ENABLE_UV_RUN_RUNTIME_ENV": "0"}
-    env.pop("RAY_ADDRESS", None)
+    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         str(_WORKER),

@@ -25,7 +25,6 @@ _COUNT = 300
 @pytest.fixture(scope="module")
 def two_node_run() -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    env["RAY_ENABLE_UV_RUN_RUNTIME_ENV"] = "0"
     done = subprocess.run(
         [sys.executable, str(_SCRIPT)],
         capture_output=True,

@@ -14,10 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 from typing import Any
-
-os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
 
 import ray
 from ray.cluster_utils import Cluster

@@ -11,14 +11,16 @@ The public names are imported on first use: a hub actor's worker process imports
 from __future__ import annotations
 
 import importlib
+import importlib.metadata
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from connector_ray.channel import DEFAULT_ACTOR_OPTIONS, DEFAULT_BATCH_SIZE, RayChannel
+    from connector_ray.channel import RayChannel
     from connector_ray.connector import RayConnector
+    from connector_ray.options import DEFAULT_ACTOR_OPTIONS, DEFAULT_BATCH_SIZE
     from connector_ray.runtime import NAMESPACE, purge
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("connector-ray")
 
 __all__ = [
     "DEFAULT_ACTOR_OPTIONS",
@@ -30,8 +32,8 @@ __all__ = [
 ]
 
 _WHERE = {
-    "DEFAULT_ACTOR_OPTIONS": "connector_ray.channel",
-    "DEFAULT_BATCH_SIZE": "connector_ray.channel",
+    "DEFAULT_ACTOR_OPTIONS": "connector_ray.options",
+    "DEFAULT_BATCH_SIZE": "connector_ray.options",
     "RayChannel": "connector_ray.channel",
     "RayConnector": "connector_ray.connector",
     "NAMESPACE": "connector_ray.runtime",

@@ -1,10 +1,11 @@
 """Benchmark the Ray backend against `ray.util.queue.Queue`, in one run, on one Ray session.
 
 Scenarios (small dicts; the producer and consumers are coroutines of this driver process, so
-every message crosses to an actor and back, for the baseline and for the connector alike):
+every message crosses to an actor and back, for the baseline and for the connector alike),
+each measuring the bare queue and then the connector:
 
-- ``bare queue``: the baseline, a `ray.util.queue.Queue` used one item per call
-  (`await put_async(item)` / `await get_async()`), the way the reference backend used an actor;
+- the baseline, a `ray.util.queue.Queue` used one item per call (`await put_async(item)` /
+  `await get_async()`), the way the reference backend used an actor;
 - ``pipeline 1x1``: `RayConnector` in pipeline mode, one sender and one receiver;
 - ``pubsub 1x4``: `RayConnector` in pubsub mode, one sender and four subscribers (throughput
   counts each item once, when the last subscriber has it);
@@ -12,46 +13,44 @@ every message crosses to an actor and back, for the baseline and for the connect
   connector and for the queue: the latency of a message that has no batch to join.
 
 Throughput is items / (time the last consumer got the last item - time the producer
-started). Latency percentiles come from the send timestamp carried in every 16th item.
-Ray is started here with `num_cpus=2`, without the dashboard.
+started). Latency samples come from the send timestamp carried in every 16th item (every
+item for ``lone message``). Ray is started here with `num_cpus=2`, without the dashboard.
+The baseline queue's actor starts as the hubs do (on this interpreter, also under `uv run`),
+so the comparison stays fair.
 
-Usage: ``uv run python -m connector_ray.bench [--quick]`` (or ``tools/bench_ray.py``);
 `run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
-points.
+points (``uv run connector bench --backends ray --quick``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import os
 import time
 import uuid
 from typing import Any
 
-__all__ = ["main", "run"]
+from connector_core.benchmarking import Comparison, Measurement, Row, expect_count, run_scenarios
 
-_TARGETS = {"pipeline 1x1": 50.0}
-"""Ratios to the bare queue that the issue asks for."""
+__all__ = ["lone_message", "pipeline", "pubsub", "run"]
 
-_BASELINE = "ray.util.queue.Queue, 1 item per call"
+BASELINE = "ray.util.queue.Queue, 1 item per call"
 
 
 def _item(i: int) -> dict[str, Any]:
     return {"i": i, "t": time.monotonic_ns(), "name": "reading", "value": i * 0.5}
 
 
-def _percentiles(latencies: list[int]) -> tuple[float | None, float | None]:
-    if not latencies:
-        return None, None
-    latencies.sort()
-    return latencies[len(latencies) // 2] / 1000, latencies[int(len(latencies) * 0.99)] / 1000
+def _queue_options() -> dict[str, Any]:
+    """The baseline queue's actor starts the way the connector's hubs do (same interpreter)."""
+    from connector_ray.runtime import own_actor_options
+
+    return own_actor_options({"num_cpus": 0})
 
 
 async def _bare_queue(count: int) -> tuple[float, list[int]]:
     from ray.util.queue import Queue
 
-    queue = Queue(maxsize=2000, actor_options={"num_cpus": 0})
+    queue = Queue(maxsize=2000, actor_options=_queue_options())
     actor: Any = queue.actor
     await actor.qsize.remote()  # the actor is up before the clock starts
     latencies: list[int] = []
@@ -76,7 +75,7 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
 async def _lone_queue(count: int) -> tuple[float, list[int]]:
     from ray.util.queue import Queue
 
-    queue = Queue(maxsize=2000, actor_options={"num_cpus": 0})
+    queue = Queue(maxsize=2000, actor_options=_queue_options())
     actor: Any = queue.actor
     await actor.qsize.remote()
     latencies: list[int] = []
@@ -133,8 +132,8 @@ async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list
                 latencies.append(time.monotonic_ns() - item["t"])
             n += 1
         await channel.close()
-        if n != count and mode == "pubsub":
-            raise RuntimeError(f"subscriber {index} got {n} of {count} items")
+        if mode == "pubsub":
+            expect_count(f"subscriber {index}", n, count)
         return time.monotonic()
 
     started = time.monotonic()
@@ -143,92 +142,46 @@ async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list
     return ended - started, latencies
 
 
-def _row(
-    scenario: str,
-    backend: str,
-    messages: int,
-    seconds: float,
-    latencies: list[int],
-    baseline_rate: float | None,
-) -> dict[str, object]:
-    rate = messages / seconds
-    p50, p99 = _percentiles(latencies)
-    return {
-        "backend": backend,
-        "scenario": scenario,
-        "baseline": _BASELINE,
-        "messages": messages,
-        "msgs_per_s": round(rate, 1),
-        "baseline_msgs_per_s": round(baseline_rate, 1) if baseline_rate else None,
-        "ratio": round(rate / baseline_rate, 1) if baseline_rate else None,
-        "p50_us": round(p50, 1) if p50 is not None else None,
-        "p99_us": round(p99, 1) if p99 is not None else None,
-    }
-
-
-async def _run(quick: bool) -> list[dict[str, object]]:
+async def _pair(quick: bool, mode: str, receivers: int) -> tuple[Measurement, Measurement]:
     bare_count = 300 if quick else 1500
     count = 10_000 if quick else 60_000
-    seconds, latencies = await _bare_queue(bare_count)
-    baseline = bare_count / seconds
-    rows = [_row("bare queue", "ray.util.queue", bare_count, seconds, latencies, None)]
-    for scenario, mode, receivers in (("pipeline 1x1", "pipeline", 1), ("pubsub 1x4", "pubsub", 4)):
-        await _connector(mode, 200, receivers)  # warm-up: imports, worker pool
-        seconds, latencies = await _connector(mode, count, receivers)
-        rows.append(_row(scenario, "ray", count, seconds, latencies, baseline))
-    lone = 100 if quick else 300
-    seconds, latencies = await _lone_queue(lone)
-    lone_baseline = lone / seconds
-    rows.append(_row("lone message", "ray.util.queue", lone, seconds, latencies, None))
-    seconds, latencies = await _lone_connector(lone)
-    rows.append(_row("lone message", "ray", lone, seconds, latencies, lone_baseline))
-    return rows
+    bare = Measurement(bare_count, *await _bare_queue(bare_count))
+    await _connector(mode, 200, receivers)  # warm-up: imports, worker pool
+    return Measurement(count, *await _connector(mode, count, receivers)), bare
 
 
-def run(quick: bool) -> list[dict[str, object]]:
-    """Runs every scenario on a fresh local Ray (2 CPUs) and returns one row per scenario.
+async def pipeline(quick: bool) -> Comparison:
+    """One sender, one receiver, against the bare queue (the issue asks for 50x)."""
+    ours, bare = await _pair(quick, "pipeline", 1)
+    return Comparison("pipeline 1x1", BASELINE, ours, bare, 50.0)
 
-    Rows have the keys backend, scenario, baseline, messages, msgs_per_s,
-    baseline_msgs_per_s, ratio, p50_us, p99_us (None where not measured).
+
+async def pubsub(quick: bool) -> Comparison:
+    """One sender, four subscribers, against the bare queue."""
+    ours, bare = await _pair(quick, "pubsub", 4)
+    return Comparison("pubsub 1x4", BASELINE, ours, bare)
+
+
+async def lone_message(quick: bool) -> Comparison:
+    """One item in flight at a time, through the connector and through the bare queue."""
+    count = 100 if quick else 300
+    bare = Measurement(count, *await _lone_queue(count))
+    ours = Measurement(count, *await _lone_connector(count))
+    return Comparison("lone message", BASELINE, ours, bare)
+
+
+def run(quick: bool) -> list[Row]:
+    """Runs every scenario on a fresh local Ray (2 CPUs); returns one row each.
+
+    The rows have the keys in `connector_core.benchmarking.ROW_KEYS`.
     """
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     import ray
 
     started_here = not ray.is_initialized()
     if started_here:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        return asyncio.run(_run(quick))
+        return run_scenarios("ray", [pipeline, pubsub, lone_message], quick)
     finally:
         if started_here:
             ray.shutdown()
-
-
-def _table(rows: list[dict[str, object]]) -> str:
-    keys = ["backend", "scenario", "messages", "msgs_per_s", "baseline_msgs_per_s", "ratio"]
-    keys += ["p50_us", "p99_us"]
-    cells = [[str(row[k]) for k in keys] for row in rows]
-    widths = [max(len(k), *(len(c[i]) for c in cells)) for i, k in enumerate(keys)]
-    lines = ["  ".join(k.ljust(w) for k, w in zip(keys, widths, strict=True))]
-    lines += ["  ".join(c.ljust(w) for c, w in zip(cell, widths, strict=True)) for cell in cells]
-    return "\n".join(lines)
-
-
-def main() -> None:
-    """Parses the command line, runs the benchmark and prints the table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer messages (under ~30 s)")
-    args = parser.parse_args()
-    rows = run(args.quick)
-    print(_table(rows))
-    print(f"baseline: {_BASELINE}")
-    for row in rows:
-        target = _TARGETS.get(str(row["scenario"]))
-        if target is not None and row["ratio"] is not None:
-            verdict = "meets" if float(str(row["ratio"])) >= target else "MISSES"
-            scenario, ratio = row["scenario"], row["ratio"]
-            print(f"{scenario}: {ratio}x the baseline, {verdict} the {target}x target")
-
-
-if __name__ == "__main__":
-    main()

@@ -1,40 +1,29 @@
 """`RayChannel`: one sender or receiver of a connection whose state lives in a Ray actor.
 
-Topology: every connection has one hub actor (`connector_ray.hub`), named after the job and
-the connector, found by name from anywhere in the cluster. Channels hold no shared state;
-they batch their traffic to the hub because one actor call costs about a millisecond.
+Every connection has one hub actor (`connector_ray.hub`), found by name from anywhere in the
+cluster. Channels hold no shared state and batch their traffic to it (an actor call costs
+about a millisecond). The package README ("How it works") tells the whole story.
 
-Sending: `send()` signs and serializes the item (`SerdeChannel`), appends the frame to a local
-outbox and returns. A flusher task, started by the first frame and running as soon as the
-sender yields to the event loop, ships the outbox in batches of up to `batch_size` frames
-with one `put` call each, keeping one call in flight. A lone message therefore leaves at
-once; a tight loop of sends leaves in batches. The outbox holds at most two batches, and
-never more than `maxsize` frames: when it is full `send()` waits. Since `put` waits at the
-hub while the hub's buffer holds `maxsize` frames, a slow receiver slows the sender down;
-what a sender buffers beyond `maxsize` is bounded by its outbox. A cancelled `send()` has
-either appended its frame or not.
+Sending: `send()` appends the signed frame to a local outbox and returns; a flusher task
+ships the outbox in `put` calls of up to `batch_size` frames, one call in flight, as soon as
+the sender yields. The outbox holds at most `min(2 * batch_size, maxsize)` frames (then
+`send()` waits), and `put` waits at the hub while it holds `maxsize`: a slow receiver slows
+the sender. A cancelled `send()` has either appended its frame or not.
 
-Receiving: `recv()` returns frames from a local inbox, refilled by one `get` call that takes
-up to `batch_size` frames. The `get` in flight is a task that belongs to the channel, not to
-the `recv()` that started it: a cancelled `recv()` leaves it running, and its frames land in
-the inbox for the next `recv()`. Frames the hub handed out are therefore never dropped by a
-cancellation. Closing a pipeline receiver gives the inbox back to the front of the hub's FIFO
-for the other receivers.
+Receiving: `recv()` serves a local inbox, refilled by one `get` of up to `batch_size` frames.
+That `get` is a task of the channel, not of the `recv()` that started it: a cancelled
+`recv()` leaves it running and its frames land in the inbox for the next `recv()`.
 
-Close: a sender's `close()` aborts its waiting `put`, hands its remaining frames to the hub
-(which may then exceed `maxsize` by at most that outbox) and unregisters; the last sender's
-close ends the connection, and every receiver gets `ChannelClosedError` once drained.
+Close: a sender hands its outbox to the hub and unregisters; the last sender's close ends the
+stream. A pipeline receiver gives its unread inbox back to the front of the hub's FIFO.
 
-Failure: if the hub actor dies (`ray.kill`, node loss), the call in flight fails and the next
-`send()`, `recv()` or `close()` raises `ChannelError`; nothing waits forever. A crash loses
-what the hub buffered and what sat in channels' outboxes and inboxes.
+Loops: a channel belongs to the event loop it was connected in (a standalone channel: the
+loop of its first use), where its tasks live. Awaited from another loop it raises
+`ChannelError` at once and stays usable at home.
 
-A pipeline receiver whose process dies without closing does not hold up the others: the end
-of the stream reaches each receiver on its own. It loses at most one batch: its unread inbox,
-or the frames its `get` in flight takes (a fetch starts only when the inbox is empty; Ray does
-not tell the hub that a caller died). It never finishes, so the hub is not released at the
-end; `purge(job_id)` removes it. A dead pubsub subscriber is a subscriber that never reads:
-once its FIFO holds `maxsize` frames, senders wait, as for any stalled subscriber.
+Failure: if the hub dies, the next `send()`, `recv()` or `close()` raises `ChannelError`;
+nothing waits forever. A receiver process that dies unclosed loses at most one batch and
+leaves the hub for `purge(job_id)`.
 """
 
 from __future__ import annotations
@@ -43,7 +32,6 @@ import asyncio
 import contextlib
 import itertools
 import logging
-import uuid
 from collections import deque
 from collections.abc import Mapping
 from typing import Any, Final
@@ -52,47 +40,16 @@ from connector_core.channel import CHAN_MAXSIZE
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.serde import Codec, SerdeChannel
 from connector_ray import runtime
-from connector_ray.hub import ABORTED, END, NO_RECEIVERS, OK, RECV, SEND, Reply
+from connector_ray.hub import ABORTED, END, NO_RECEIVERS, OK, Reply
+from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
 
-__all__ = ["DEFAULT_ACTOR_OPTIONS", "DEFAULT_BATCH_SIZE", "RayChannel", "actor_options_for"]
+__all__ = ["RayChannel"]
 
 _log = logging.getLogger("connector_ray")
-
-DEFAULT_ACTOR_OPTIONS: Final[Mapping[str, Any]] = {"num_cpus": 0}
-"""Options of every hub actor unless the user overrides them."""
-
-DEFAULT_BATCH_SIZE: Final = 256
-"""Most frames per actor call (capped by `maxsize` when that is smaller)."""
 
 _SEND: Final = 1
 _RECV: Final = 2
 _BOTH: Final = _SEND | _RECV
-
-
-def actor_options_for(actor_options: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Returns the hub actor's options: `DEFAULT_ACTOR_OPTIONS` updated with the user's.
-
-    Raises:
-        TypeError: If `actor_options` is not a mapping.
-        ValueError: If it sets an option the connector controls (name, namespace, ...).
-    """
-    if actor_options is None:
-        return dict(DEFAULT_ACTOR_OPTIONS)
-    if not isinstance(actor_options, Mapping):
-        raise TypeError(f"actor_options must be a dict of Ray actor options, got {actor_options!r}")
-    reserved = sorted(runtime.RESERVED_ACTOR_OPTIONS & set(actor_options))
-    if reserved:
-        raise ValueError(
-            f"actor_options may not set {reserved}: the connector names the hub actor itself "
-            "(see RayConnector.actor_name); pass resources, scheduling or runtime options only"
-        )
-    return {**DEFAULT_ACTOR_OPTIONS, **actor_options}
-
-
-def _batch_limit(batch_size: int, maxsize: int) -> int:
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
-    return min(batch_size, maxsize) if maxsize > 0 else batch_size
 
 
 class RayChannel(SerdeChannel):
@@ -134,7 +91,7 @@ class RayChannel(SerdeChannel):
         """
         super().__init__(maxsize=maxsize, codec=codec, **kwargs)
         self._actor_options = actor_options_for(actor_options)
-        self._setup(None, _BOTH, _batch_limit(batch_size, maxsize), pubsub=False)
+        self._setup(None, _BOTH, batch_limit(batch_size, maxsize), pubsub=False)
 
     @classmethod
     def _attach(
@@ -152,8 +109,9 @@ class RayChannel(SerdeChannel):
         channel = cls.__new__(cls)
         SerdeChannel.__init__(channel, maxsize=maxsize, codec=codec)
         channel._actor_options = {}
-        channel._setup(handle, role, _batch_limit(batch_size, maxsize), pubsub=pubsub)
+        channel._setup(handle, role, batch_limit(batch_size, maxsize), pubsub=pubsub)
         channel._name = name
+        channel._loop = asyncio.get_running_loop()
         if reply is None:  # a receiver of a connection that has already ended
             channel._ended = True
             return channel
@@ -166,6 +124,7 @@ class RayChannel(SerdeChannel):
 
     def _setup(self, handle: Any, role: int, batch: int, *, pubsub: bool) -> None:
         self._handle = handle
+        self._loop: asyncio.AbstractEventLoop | None = None  # bound by _attach or first use
         self._name: str | None = None
         self._role = role
         self._pubsub = pubsub
@@ -193,11 +152,7 @@ class RayChannel(SerdeChannel):
             return self._handle
         if self._role != _BOTH:
             raise ChannelClosedError("this connection had ended before this channel connected")
-        runtime.ensure_ray(None)
-        name = f"connector-standalone-{uuid.uuid4().hex}"
-        handle = runtime.hub_actor(name, False, self._maxsize, self._actor_options)
-        sent = await runtime.call("connect", handle.register.remote(SEND))
-        got = await runtime.call("connect", handle.register.remote(RECV))
+        handle, sent, got = await runtime.standalone_hub(self._maxsize, self._actor_options)
         linked: Any = self._handle  # re-read: another task may have linked meanwhile
         if linked is None:
             self._sid, self._rid = sent.ident, got.ident
@@ -206,6 +161,18 @@ class RayChannel(SerdeChannel):
         else:  # a concurrent first use linked first
             runtime.kill(handle)
         return self._handle
+
+    def _check_loop(self) -> None:
+        """Binds a standalone channel to its first loop; raises if awaited from another one."""
+        running = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = running
+        elif self._loop is not running:
+            raise ChannelError(
+                "this RayChannel belongs to another event loop: its batches travel on tasks of "
+                "the loop that connected it. Connect a new channel in this loop (the "
+                "RayConnector can be shared between loops and threads; its channels cannot)."
+            )
 
     def _note(self, reply: Reply) -> None:
         self._counts = (reply.senders, reply.receivers)
@@ -237,8 +204,10 @@ class RayChannel(SerdeChannel):
         Raises:
             ChannelClosedError: If the channel is closed (also while waiting), or every
                 receiver of the pipeline has closed and its buffer is full.
-            ChannelError: If the hub actor is gone or this channel cannot send.
+            ChannelError: If the hub actor is gone, this channel cannot send, or it belongs
+                to another event loop.
         """
+        self._check_loop()
         self._check_send()
         handle = await self._link()
         while len(self._outbox) >= self._outbox_limit:
@@ -268,7 +237,7 @@ class RayChannel(SerdeChannel):
                         "nothing will take these items"
                     )
                 else:
-                    raise self._lost_state(reply)
+                    raise runtime.lost_state(reply)
         except ChannelError as exc:
             self._send_failure = exc
         except Exception as exc:  # pragma: no cover - anything else Ray may raise
@@ -276,13 +245,6 @@ class RayChannel(SerdeChannel):
         finally:
             self._flusher = None
             self._wake_room()
-
-    @staticmethod
-    def _lost_state(reply: Reply) -> ChannelError:
-        return ChannelError(
-            f"the hub actor answered {reply.status!r}: it lost this channel's registration "
-            "(was it restarted?); the connection's state is gone, build a new connector"
-        )
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -292,8 +254,10 @@ class RayChannel(SerdeChannel):
         Raises:
             ChannelClosedError: When every sender has closed and all was delivered, or this
                 receiving channel was closed.
-            ChannelError: If the hub actor is gone or this channel cannot receive.
+            ChannelError: If the hub actor is gone, this channel cannot receive, or it
+                belongs to another event loop.
         """
+        self._check_loop()
         if not self._role & _RECV:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
         if self._ended and not self._inbox and self._handle is None:
@@ -344,7 +308,7 @@ class RayChannel(SerdeChannel):
         elif reply.status == END:
             self._ended = True
         elif reply.status != ABORTED:
-            self._recv_failure = self._lost_state(reply)
+            self._recv_failure = runtime.lost_state(reply)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -357,10 +321,11 @@ class RayChannel(SerdeChannel):
 
         Raises:
             ChannelError: If the hub actor is gone and this sender still held messages
-                (they are lost).
+                (they are lost), or the channel belongs to another event loop.
         """
         if self._is_closed:
             return
+        self._check_loop()
         await super().close()
         self._wake_room()
         if self._handle is None:

@@ -35,8 +35,9 @@ from connector_core.serde import Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, check_job_id
 from connector_ray import runtime
-from connector_ray.channel import _RECV, _SEND, DEFAULT_BATCH_SIZE, RayChannel, actor_options_for
+from connector_ray.channel import _RECV, _SEND, RayChannel
 from connector_ray.hub import ENDED, OK, RECV, RELEASED, SEND, Reply
+from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for
 
 __all__ = ["RayConnector"]
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import uuid
 from collections.abc import Awaitable, Mapping
 from typing import Any, Final
 
@@ -28,7 +29,8 @@ from ray.experimental import internal_kv
 
 from connector_core.exceptions import ChannelError, ChannelSetupError
 from connector_core.spec import check_job_id
-from connector_ray.hub import ChannelHub, Reply
+from connector_ray.hub import RECV, SEND, ChannelHub, Reply
+from connector_ray.options import RESERVED_ACTOR_OPTIONS, launch_options
 
 __all__ = [
     "NAMESPACE",
@@ -40,17 +42,17 @@ __all__ = [
     "has_ended",
     "hub_actor",
     "kill",
+    "lost_state",
+    "own_actor_options",
     "purge",
     "release",
+    "standalone_hub",
 ]
 
 _log = logging.getLogger("connector_ray")
 
 NAMESPACE: Final = "connector"
 """The Ray namespace of every hub actor."""
-
-RESERVED_ACTOR_OPTIONS: Final = frozenset({"name", "namespace", "get_if_exists", "lifetime"})
-"""Actor options the connector sets itself and refuses from users."""
 
 _HubActor: Any = ray.remote(ChannelHub)
 _init_lock = threading.Lock()
@@ -112,24 +114,67 @@ async def call(what: str, ref: Awaitable[Reply]) -> Reply:
         raise ChannelError(f"Ray failed during {what}: {exc}") from exc
 
 
+def own_actor_options(options: Mapping[str, Any]) -> dict[str, Any]:
+    """Returns Ray options for an actor of this library, whatever launched this process.
+
+    Args:
+        options: The actor's options before that.
+
+    Returns:
+        `connector_ray.options.launch_options` for this process's runtime environment and
+        node: under Ray's `uv run` integration the actor runs on this interpreter.
+    """
+    context = ray.get_runtime_context()
+    return launch_options(options, context.runtime_env, context.get_node_id())
+
+
 def hub_actor(name: str, pubsub: bool, maxsize: int, options: Mapping[str, Any]) -> Any:
     """Returns the handle of the named hub actor, creating it if it does not exist.
+
+    The hub starts the same way however this process was launched: under Ray's `uv run`
+    integration it runs on this interpreter (see `connector_ray.options.launch_options`).
 
     Raises:
         ChannelSetupError: If Ray refuses the actor options or cannot create the actor.
     """
+    launch = own_actor_options(options)
     try:
         return _HubActor.options(
             name=name,
             namespace=NAMESPACE,
             lifetime="detached",
             get_if_exists=True,
-            **options,
+            **launch,
         ).remote(pubsub, maxsize)
     except (TypeError, ValueError) as exc:
         raise ChannelSetupError(f"Ray refused the actor options {dict(options)!r}: {exc}") from exc
     except RayError as exc:
         raise ChannelSetupError(f"cannot create the hub actor {name!r}: {exc}") from exc
+
+
+async def standalone_hub(maxsize: int, options: Mapping[str, Any]) -> tuple[Any, Reply, Reply]:
+    """Creates a standalone channel's private pipeline hub and registers it at both ends.
+
+    Returns:
+        The hub's handle and its replies to registering the sender, then the receiver.
+
+    Raises:
+        ChannelSetupError: If Ray cannot start or the actor cannot be created.
+        ChannelError: If the new actor died at once.
+    """
+    ensure_ray(None)
+    handle = hub_actor(f"connector-standalone-{uuid.uuid4().hex}", False, maxsize, options)
+    sent = await call("connect", handle.register.remote(SEND))
+    got = await call("connect", handle.register.remote(RECV))
+    return handle, sent, got
+
+
+def lost_state(reply: Reply) -> ChannelError:
+    """The error of a channel whose hub answered that it does not know the channel."""
+    return ChannelError(
+        f"the hub actor answered {reply.status!r}: it lost this channel's registration "
+        "(was it restarted?); the connection's state is gone, build a new connector"
+    )
 
 
 def kill(handle: Any) -> None:
