@@ -3,6 +3,8 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import textwrap
+from collections.abc import Callable
 from pathlib import Path
 
 import psutil
@@ -13,10 +15,13 @@ pytest.importorskip("typer", reason="typer is absent: connector-core without its
 
 from typer.testing import CliRunner, Result
 
+from connector_core.benchmarking import ROW_KEYS
 from connector_core.cli.app import app
-from connector_core.cli.benchmarks import ROW_KEYS, _run_child, available_benchmarks, plan
+from connector_core.cli.benchmarks import _run_child, available_benchmarks, plan, run_benchmark
 
 runner = CliRunner()
+
+Register = Callable[[str, str], None]
 
 
 @pytest.fixture(scope="module")
@@ -85,3 +90,53 @@ def test_a_benchmark_past_its_timeout_is_killed_with_the_processes_it_started(
     grandchild = psutil.Process(int(pid_file.read_text()))
     gone, _ = psutil.wait_procs([grandchild], timeout=10)
     assert gone or grandchild.status() == psutil.STATUS_ZOMBIE
+
+
+# -- the runner, on benchmarks registered by a distribution made for the test ------------------
+
+
+@pytest.fixture
+def register(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Register:
+    """Returns `register(name, body)`: installs a module whose `run` is benchmark `name`."""
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", str(tmp_path))  # the benchmark's child process sees it too
+    names: list[str] = []
+
+    def register(name: str, body: str) -> None:
+        names.append(name)
+        (tmp_path / f"fake_bench_{name}.py").write_text(textwrap.dedent(body))
+        info = tmp_path / "fake_benchmarks-0.dist-info"
+        info.mkdir(exist_ok=True)
+        (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fake-benchmarks\nVersion: 0\n")
+        lines = [f"{n} = fake_bench_{n}:run" for n in names]
+        (info / "entry_points.txt").write_text("[connector.benchmarks]\n" + "\n".join(lines) + "\n")
+
+    return register
+
+
+def test_runner_reports_a_benchmark_whose_module_is_not_installed(register: Register) -> None:
+    register("nothing", "import connector_nothing_here\n")
+    outcome = run_benchmark("nothing", quick=True, timeout=60)
+    assert outcome.status == "unavailable"
+    assert outcome.rows[0]["note"] == "not installed: connector_nothing_here (cannot import it)"
+
+
+def test_runner_reports_a_benchmark_that_raises_as_failed(register: Register) -> None:
+    register("broken", "def run(quick):\n    raise RuntimeError('broker down')\n")
+    outcome = run_benchmark("broken", quick=True, timeout=60)
+    assert (outcome.status, outcome.rows[0]["note"]) == ("failed", "RuntimeError: broker down")
+
+
+def test_runner_refuses_rows_without_the_schema_keys(register: Register) -> None:
+    register("partial", "def run(quick):\n    return [{'backend': 'x'}]\n")
+    outcome = run_benchmark("partial", quick=True, timeout=60)
+    assert outcome.status == "failed"
+    assert "lacks" in str(outcome.rows[0]["note"])
+
+
+def test_runner_passes_quick_and_returns_the_rows(register: Register) -> None:
+    keys = ", ".join(f"{key!r}: None" for key in ROW_KEYS)
+    register("echo", f"def run(quick):\n    return [{{{keys}, 'scenario': str(quick)}}]\n")
+    outcome = run_benchmark("echo", quick=True, timeout=60)
+    assert outcome.status == "ok"
+    assert outcome.rows[0]["scenario"] == "True"

@@ -1,9 +1,9 @@
 """Benchmark of the in-process backend: AsyncioChannel against a bare `asyncio.Queue`.
 
-Registered as `asyncio` in the `connector.benchmarks` entry-point group, which
-`connector bench` runs; `tools/bench_asyncio.py` is a thin wrapper around this module.
-
-Everything runs in one process and one event loop, with one producer task:
+Registered as `asyncio` in the `connector.benchmarks` entry points: `connector bench` runs
+it (``uv run connector bench --backends asyncio --quick``). Everything runs in one process
+and one event loop, with one producer task; each scenario measures the channel and the bare
+queues in the same run:
 
 - ``pipeline``: one producer, one consumer, through `AsyncioConnector` (``maxsize=1000``).
   Baseline: a bare ``asyncio.Queue(maxsize=1000)`` with ``put()``/``get()``.
@@ -17,37 +17,36 @@ Throughput is the best of several trials; each channel trial runs right next to 
 trial so both see the same load on a shared machine. Latency is measured separately, without
 load: the producer sends one timestamped item and waits until every receiver has it before
 the next, so p50/p99 are one hop (``send()`` called to ``recv()`` returned in the other task),
-in microseconds, one sample per delivery.
-
-Run ``uv run python -m connector_core.bench [--quick] [--check]`` (or
-``tools/bench_asyncio.py``); ``connector bench`` and ``tools/bench.py`` call `run()` and
-combine the rows with the other backends'.
+one sample per delivery.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import sys
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from connector_core import AsyncioConnector, ConnectorMode, ConnectorSpec
+from connector_core.benchmarking import (
+    Comparison,
+    Measurement,
+    Row,
+    best_of,
+    expect_count,
+    run_scenarios,
+)
 
-__all__ = ["TARGETS", "main", "run"]
+__all__ = ["run"]
 
-BACKEND = "asyncio"
 QUEUE_MAXSIZE = 1000
 SUBSCRIBERS = 4
 BASELINE_QUEUE = f"asyncio.Queue(maxsize={QUEUE_MAXSIZE})"
 BASELINE_FANOUT = f"{SUBSCRIBERS}x asyncio.Queue fan-out"
 
-TARGETS: dict[tuple[str, str], float] = {
-    ("pipeline", BASELINE_QUEUE): 0.5,
-    (f"pubsub-{SUBSCRIBERS}", BASELINE_QUEUE): 0.1,
-}
-"""Minimum ratio (channel msgs/s over baseline msgs/s) that issue 2 asks for."""
+PIPELINE_TARGET = 0.5
+PUBSUB_TARGET = 0.1
+"""Minimum ratios (channel msgs/s over bare queue msgs/s) that issue 2 asks for."""
 
 
 @dataclass(frozen=True)
@@ -68,17 +67,6 @@ _END = None  # the bare queues' end-of-stream sentinel
 
 def _spec(mode: ConnectorMode) -> ConnectorSpec:
     return ConnectorSpec("bench.out", "bench.in", mode=mode)
-
-
-def _percentile_us(samples_ns: Sequence[int], q: float) -> float:
-    ordered = sorted(samples_ns)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index] / 1000
-
-
-def _check_count(what: str, got: int, expected: int) -> None:
-    if got != expected:
-        raise RuntimeError(f"{what}: received {got} messages, expected {expected}")
 
 
 # -- throughput: one trial each, returns seconds ------------------------------------------------
@@ -103,7 +91,7 @@ async def _channel_pipeline(n: int) -> float:
     start = time.perf_counter()
     count, _ = await asyncio.gather(consume(), produce())
     elapsed = time.perf_counter() - start
-    _check_count("AsyncioChannel pipeline", count, n)
+    expect_count("AsyncioChannel pipeline", count, n)
     return elapsed
 
 
@@ -124,7 +112,7 @@ async def _queue_pipeline(n: int) -> float:
     start = time.perf_counter()
     count, _ = await asyncio.gather(consume(), produce())
     elapsed = time.perf_counter() - start
-    _check_count("asyncio.Queue pipeline", count, n)
+    expect_count("asyncio.Queue pipeline", count, n)
     return elapsed
 
 
@@ -150,7 +138,7 @@ async def _channel_pubsub(n: int, subscribers: int = SUBSCRIBERS) -> float:
     await producer
     elapsed = time.perf_counter() - start
     for count in counts:
-        _check_count("AsyncioChannel pubsub subscriber", count, n)
+        expect_count("AsyncioChannel pubsub subscriber", count, n)
     return elapsed
 
 
@@ -178,7 +166,7 @@ async def _queue_fanout(n: int) -> float:
     await producer
     elapsed = time.perf_counter() - start
     for count in counts:
-        _check_count("asyncio.Queue fan-out subscriber", count, n)
+        expect_count("asyncio.Queue fan-out subscriber", count, n)
     return elapsed
 
 
@@ -239,155 +227,74 @@ async def _latency(
         await close()
 
     await asyncio.gather(*(consume(recv) for recv in recvs), produce())
-    _check_count("latency run deliveries", len(results), samples * len(recvs))
+    expect_count("latency run deliveries", len(results), samples * len(recvs))
     return results
 
 
-# -- the runs ------------------------------------------------------------------------------------
+# -- the scenarios: each measures the channel and the bare queues in the same run -------------
 
 
-async def _best(trials: int, *runs: Callable[[], Awaitable[float]]) -> list[float]:
-    """Runs each of `runs` `trials` times, interleaved; returns each one's fastest time."""
-    best = [float("inf")] * len(runs)
-    for _ in range(trials):
-        for index, trial in enumerate(runs):
-            best[index] = min(best[index], await trial())
-    return best
+def _sizes(quick: bool) -> Sizes:
+    return QUICK if quick else FULL
 
 
-def _row(
-    scenario: str,
-    baseline: str,
-    messages: int,
-    seconds: float,
-    baseline_seconds: float,
-    latency_ns: Sequence[int],
-    baseline_latency_ns: Sequence[int],
-) -> dict[str, object]:
-    rate = messages / seconds
-    baseline_rate = messages / baseline_seconds
-    return {
-        "backend": BACKEND,
-        "scenario": scenario,
-        "baseline": baseline,
-        "messages": messages,
-        "msgs_per_s": round(rate),
-        "baseline_msgs_per_s": round(baseline_rate),
-        "ratio": round(rate / baseline_rate, 3),
-        "p50_us": round(_percentile_us(latency_ns, 50), 1),
-        "p99_us": round(_percentile_us(latency_ns, 99), 1),
-        "baseline_p50_us": round(_percentile_us(baseline_latency_ns, 50), 1),
-        "baseline_p99_us": round(_percentile_us(baseline_latency_ns, 99), 1),
-        "target": TARGETS.get((scenario, baseline)),
-    }
-
-
-async def _run(sizes: Sizes) -> list[dict[str, object]]:
-    n_pipe, n_pub = sizes.pipeline_messages, sizes.pubsub_messages
-    chan_pipe, queue_pipe = await _best(
-        sizes.trials, lambda: _channel_pipeline(n_pipe), lambda: _queue_pipeline(n_pipe)
+async def pipeline(quick: bool) -> Comparison:
+    """One producer, one consumer: `AsyncioConnector` against a bare queue."""
+    sizes = _sizes(quick)
+    n = sizes.pipeline_messages
+    ours, bare = await best_of(
+        sizes.trials, lambda: _channel_pipeline(n), lambda: _queue_pipeline(n)
     )
-    chan_pub1, queue_for_pub1 = await _best(
-        sizes.trials, lambda: _channel_pubsub(n_pub, 1), lambda: _queue_pipeline(n_pub)
+    lat = await _channel_latency(ConnectorMode.PIPELINE, 1, sizes.latency_samples)
+    bare_lat = await _queue_latency(1, sizes.latency_samples)
+    return Comparison(
+        "pipeline",
+        BASELINE_QUEUE,
+        Measurement(n, ours, lat),
+        Measurement(n, bare, bare_lat),
+        PIPELINE_TARGET,
     )
-    chan_pub, queue_for_pub, fanout = await _best(
-        sizes.trials,
-        lambda: _channel_pubsub(n_pub),
-        lambda: _queue_pipeline(n_pub),
-        lambda: _queue_fanout(n_pub),
-    )
-    samples = sizes.latency_samples
-    lat_pipe = await _channel_latency(ConnectorMode.PIPELINE, 1, samples)
-    lat_queue = await _queue_latency(1, samples)
-    lat_pub1 = await _channel_latency(ConnectorMode.PUBSUB, 1, samples)
-    lat_pub = await _channel_latency(ConnectorMode.PUBSUB, SUBSCRIBERS, samples)
-    lat_fanout = await _queue_latency(SUBSCRIBERS, samples)
-    pubsub = f"pubsub-{SUBSCRIBERS}"
-    return [
-        _row("pipeline", BASELINE_QUEUE, n_pipe, chan_pipe, queue_pipe, lat_pipe, lat_queue),
-        _row("pubsub-1", BASELINE_QUEUE, n_pub, chan_pub1, queue_for_pub1, lat_pub1, lat_queue),
-        _row(pubsub, BASELINE_QUEUE, n_pub, chan_pub, queue_for_pub, lat_pub, lat_queue),
-        _row(pubsub, BASELINE_FANOUT, n_pub, chan_pub, fanout, lat_pub, lat_fanout),
-    ]
 
 
-def run(quick: bool) -> list[dict[str, object]]:
-    """Runs the benchmark and returns one row per scenario and baseline.
+async def _pubsub(quick: bool, subscribers: int, fanout: bool) -> Comparison:
+    sizes = _sizes(quick)
+    n = sizes.pubsub_messages
+    bare_run = (lambda: _queue_fanout(n)) if fanout else (lambda: _queue_pipeline(n))
+    ours, bare = await best_of(sizes.trials, lambda: _channel_pubsub(n, subscribers), bare_run)
+    lat = await _channel_latency(ConnectorMode.PUBSUB, subscribers, sizes.latency_samples)
+    bare_lat = await _queue_latency(SUBSCRIBERS if fanout else 1, sizes.latency_samples)
+    target = PUBSUB_TARGET if subscribers == SUBSCRIBERS and not fanout else None
+    return Comparison(
+        f"pubsub-{subscribers}",
+        BASELINE_FANOUT if fanout else BASELINE_QUEUE,
+        Measurement(n, ours, lat),
+        Measurement(n, bare, bare_lat),
+        target,
+    )
+
+
+async def pubsub_1(quick: bool) -> Comparison:
+    """One producer, one subscriber, against a bare queue."""
+    return await _pubsub(quick, 1, fanout=False)
+
+
+async def pubsub_4(quick: bool) -> Comparison:
+    """One producer, four subscribers, against a bare queue (the issue's target)."""
+    return await _pubsub(quick, SUBSCRIBERS, fanout=False)
+
+
+async def pubsub_4_fanout(quick: bool) -> Comparison:
+    """One producer, four subscribers, against a hand-written fan-out to four bare queues."""
+    return await _pubsub(quick, SUBSCRIBERS, fanout=True)
+
+
+def run(quick: bool) -> list[Row]:
+    """Runs every scenario and returns one row each (`connector_core.benchmarking.ROW_KEYS`).
 
     Args:
         quick: Run a short version (a few seconds) instead of the full one.
 
-    Returns:
-        Rows with the keys every registered benchmark returns (backend, scenario, baseline,
-        messages, msgs_per_s, baseline_msgs_per_s, ratio, p50_us, p99_us), plus
-        baseline_p50_us, baseline_p99_us and target (the issue's minimum ratio, or None).
-
     Raises:
         RuntimeError: If a run loses or duplicates messages.
     """
-    return asyncio.run(_run(QUICK if quick else FULL))
-
-
-def _verdict(row: dict[str, object]) -> str:
-    target, ratio = row.get("target"), row.get("ratio")
-    if not isinstance(target, float) or not isinstance(ratio, float):
-        return "-"
-    return f"{'ok' if ratio >= target else 'BELOW'} (>= {target}x)"
-
-
-def format_rows(rows: Sequence[dict[str, object]]) -> str:
-    """Returns the rows as an aligned text table."""
-    columns = [
-        ("scenario", "scenario"),
-        ("baseline", "baseline"),
-        ("messages", "messages"),
-        ("msgs/s", "msgs_per_s"),
-        ("base msgs/s", "baseline_msgs_per_s"),
-        ("ratio", "ratio"),
-        ("p50 us", "p50_us"),
-        ("p99 us", "p99_us"),
-        ("base p50 us", "baseline_p50_us"),
-        ("base p99 us", "baseline_p99_us"),
-    ]
-    header = [title for title, _ in columns] + ["target"]
-    body = [[str(row.get(key, "-")) for _, key in columns] + [_verdict(row)] for row in rows]
-    widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-    lines = [
-        "  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True))
-        for line in [header, *body]
-    ]
-    return "\n".join(line.rstrip() for line in lines)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Runs the benchmark from the command line and prints the table.
-
-    Args:
-        argv: Command-line arguments (default: `sys.argv[1:]`).
-
-    Returns:
-        0, or 1 with `--check` when a ratio is below the issue's target.
-    """
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="short run (a few seconds)")
-    parser.add_argument(
-        "--check", action="store_true", help="exit 1 when a ratio is below its target"
-    )
-    args = parser.parse_args(argv)
-    sizes = QUICK if args.quick else FULL
-    print(
-        f"asyncio backend, Python {sys.version.split()[0]}, best of {sizes.trials} trials; "
-        f"latency: unloaded one-hop, {sizes.latency_samples} samples",
-        flush=True,
-    )
-    rows = run(quick=args.quick)
-    print(format_rows(rows))
-    below = [row for row in rows if _verdict(row).startswith("BELOW")]
-    if args.check and below:
-        print(f"{len(below)} scenario(s) below target", file=sys.stderr)
-        return 1
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return run_scenarios("asyncio", [pipeline, pubsub_1, pubsub_4, pubsub_4_fanout], quick)

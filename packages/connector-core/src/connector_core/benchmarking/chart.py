@@ -1,4 +1,4 @@
-"""The PNG chart of `connector bench --plot`: throughput of each backend beside its baseline.
+"""The benchmark chart (`connector bench --plot`): each backend beside its bare transport.
 
 One horizontal pair of bars per row with numbers (backend and bare transport, same run) on a
 logarithmic axis, labelled with the ratio. matplotlib is part of the `cli` extra; it is
@@ -7,8 +7,10 @@ imported only here, with the non-interactive Agg backend.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+
+from connector_core.benchmarking.rows import Row
 
 __all__ = ["plot_rows"]
 
@@ -17,18 +19,11 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, int | float) and value > 0 else None
 
 
-def plot_rows(
-    rows: Sequence[dict[str, object]],
-    path: Path,
-    title: str,
-    backends: Collection[str] | None = None,
-) -> int:
+def plot_rows(rows: Sequence[Row], path: Path, title: str) -> int:
     """Draws the rows' throughput (log scale) into a PNG file at `path`.
 
     Args:
         rows: Benchmark rows; those without both throughputs are left out.
-        backends: Optional; draw only rows of these backends (leaves out the rows a
-            benchmark gives for its bare transport alone, whose backend is the transport).
         path: Where to write the PNG (parent folders are created).
         title: The chart's title (say where and when it was measured).
 
@@ -47,23 +42,11 @@ def plot_rows(
     drawn = [
         row
         for row in rows
-        if _number(row.get("msgs_per_s"))
-        and _number(row.get("baseline_msgs_per_s"))
-        and (backends is None or row.get("backend") in backends)
+        if _number(row.get("msgs_per_s")) and _number(row.get("baseline_msgs_per_s"))
     ]
     if not drawn:
         raise ValueError("no benchmark row has numbers to plot")
-    # A benchmark may give its bare transport a row of its own and name that row's scenario as
-    # the baseline of the others ("bare pipeline"): label those with what the bare row measured.
-    bare_rows = {
-        row.get("scenario"): row.get("baseline")
-        for row in rows
-        if backends is not None and row.get("backend") not in backends
-    }
-    labels = []
-    for row in drawn:
-        baseline = bare_rows.get(row.get("baseline")) or row.get("baseline")
-        labels.append(f"{row['backend']} {row['scenario']}\nvs {baseline}")
+    labels = [f"{row['backend']} {row['scenario']}\nvs {row['baseline']}" for row in drawn]
     ours = [float(row["msgs_per_s"]) for row in drawn]  # type: ignore[arg-type]
     bare = [float(row["baseline_msgs_per_s"]) for row in drawn]  # type: ignore[arg-type]
     height = 0.38

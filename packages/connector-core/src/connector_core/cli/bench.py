@@ -1,8 +1,9 @@
 """`connector bench`: every installed backend against the bare transport underneath it.
 
 Runs the benchmarks registered in the `connector.benchmarks` entry points (see
-`connector_core.cli.benchmarks`), each in a child process, and prints one rich table: each
-row beside its baseline measured in the same run, with the ratio. `--json` writes every row
+`connector_core.cli.benchmarks`), each in a child process, and prints one rich table
+(`connector_core.benchmarking.table`): each scenario beside its bare transport measured in
+the same run, with the ratio. `--json` writes every row
 for machines; `--plot` a PNG chart (log scale) for people. A backend that cannot run says why
 in its row. Exit status: 0, or 1 when a benchmark failed (not merely unavailable).
 """
@@ -18,8 +19,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
+from connector_core.benchmarking.rows import Row
+from connector_core.benchmarking.table import COLUMNS, FOOTNOTE, cells, meets_target
 from connector_core.cli import INSTALL_HINT
 from connector_core.cli.benchmarks import BenchOutcome, plan, run_benchmark
 from connector_core.cli.console import make_console
@@ -27,17 +31,6 @@ from connector_core.cli.console import make_console
 __all__ = ["bench", "machine_summary"]
 
 console = make_console()
-
-_COLUMNS = (
-    ("backend", "left"),
-    ("scenario", "left"),
-    ("baseline (bare transport)", "left"),
-    ("msgs/s", "right"),
-    ("baseline msgs/s", "right"),
-    ("ratio", "right"),
-    ("p50 / p99 us", "right"),
-    ("baseline p50 / p99 us", "right"),
-)
 
 
 def machine_summary() -> str:
@@ -48,56 +41,19 @@ def machine_summary() -> str:
     )
 
 
-def _cell(value: object) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, float):
-        return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
-    if isinstance(value, int):
-        return f"{value:,}"
-    return str(value)
-
-
-def _ratio_cell(row: dict[str, object]) -> str:
-    ratio = row.get("ratio")
-    if not isinstance(ratio, int | float):
-        return "-"
-    target = row.get("target")
-    if isinstance(target, int | float):
-        style = "green" if ratio >= target else "red"
-        return f"[{style}]{ratio:.3g}x[/{style}]"
-    return f"{ratio:.3g}x"
-
-
-def _latency_cell(row: dict[str, object], prefix: str = "") -> str:
-    p50, p99 = row.get(f"{prefix}p50_us"), row.get(f"{prefix}p99_us")
-    if p50 is None and p99 is None:
-        return "-"
-    return f"{_cell(p50)} / {_cell(p99)}"
-
-
-def _table(rows: list[dict[str, object]], title: str) -> Table:
+def _table(rows: list[Row], title: str) -> Table:
     table = Table(title=title, title_justify="left")
-    for header, justify in _COLUMNS:
+    for header, justify in COLUMNS:
         table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in rows:
-        note = row.get("note")
-        if note is not None and row.get("msgs_per_s") is None:
-            blanks = [""] * (len(_COLUMNS) - 3)
-            table.add_row(
-                str(row.get("backend")), "[yellow]cannot run[/yellow]", str(note), *blanks
-            )
-            continue
-        table.add_row(
-            _cell(row.get("backend")),
-            _cell(row.get("scenario")),
-            _cell(row.get("baseline")),
-            _cell(row.get("msgs_per_s")),
-            _cell(row.get("baseline_msgs_per_s")),
-            _ratio_cell(row),
-            _latency_cell(row),
-            _latency_cell(row, "baseline_"),
-        )
+        text = [escape(cell) for cell in cells(row)]
+        if row.get("msgs_per_s") is None and row.get("note") is not None:
+            text[1] = f"[yellow]{text[1]}[/yellow]"
+        meets = meets_target(row)
+        if meets is not None:
+            style = "green" if meets else "red"
+            text[5] = f"[{style}]{text[5]}[/{style}]"
+        table.add_row(*text)
     return table
 
 
@@ -153,11 +109,7 @@ def bench(
     title = f"connector bench{' --quick' if quick else ''}, {when}, {machine_summary()}"
     console.print()
     console.print(_table(rows, title))
-    console.print(
-        "ratio = backend msgs/s / bare transport msgs/s, both measured in the same run; "
-        "latency: p50 / p99 in microseconds from send() to recv(), as each benchmark's "
-        "module describes"
-    )
+    console.print(FOOTNOTE)
     if json_file is not None:
         payload = {
             "created": started.isoformat(timespec="seconds"),
@@ -171,18 +123,18 @@ def bench(
         json_file.write_text(json.dumps(payload, indent=2) + "\n")
         console.print(f"wrote {len(rows)} rows to {json_file}")
     if plot is not None:
-        _plot(rows, plot, title, {outcome.backend for outcome in outcomes})
+        _plot(rows, plot, title)
     failed = [outcome.backend for outcome in outcomes if outcome.status == "failed"]
     if failed:
         console.print(f"[red]failed: {', '.join(failed)}[/red]")
         raise typer.Exit(1)
 
 
-def _plot(rows: list[dict[str, object]], path: Path, title: str, backends: set[str]) -> None:
+def _plot(rows: list[Row], path: Path, title: str) -> None:
     try:
-        from connector_core.cli.chart import plot_rows
+        from connector_core.benchmarking.chart import plot_rows
 
-        drawn = plot_rows(rows, path, title, backends)
+        drawn = plot_rows(rows, path, title)
     except ModuleNotFoundError:
         console.print(f"[red]cannot draw the chart: {INSTALL_HINT}[/red]")
         raise typer.Exit(1) from None

@@ -1,8 +1,9 @@
 """Finding and running the benchmarks: the `connector.benchmarks` entry points.
 
 Every backend distribution registers a function `run(quick: bool) -> list[dict]` under its
-backend's name in the entry-point group `connector.benchmarks` (core registers `asyncio`).
-Each row has the keys in `ROW_KEYS` (None where not measured): the backend next to the bare
+backend's name in the entry-point group `connector.benchmarks` (core registers `asyncio`);
+it builds its rows from scenarios with `connector_core.benchmarking.run_scenarios`. Each
+row has the keys in `connector_core.benchmarking.ROW_KEYS`: the backend next to the bare
 transport underneath it, measured in the same run, and their ratio.
 
 `plan()` decides what to run: every registered benchmark and every installed backend (a
@@ -27,33 +28,13 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
+from connector_core.benchmarking.rows import ROW_KEYS, Row, note_row
 from connector_core.registry import available_backends
 
-__all__ = [
-    "BENCHMARK_GROUP",
-    "ROW_KEYS",
-    "BenchOutcome",
-    "available_benchmarks",
-    "note_row",
-    "plan",
-    "run_benchmark",
-]
+__all__ = ["BENCHMARK_GROUP", "BenchOutcome", "available_benchmarks", "plan", "run_benchmark"]
 
 BENCHMARK_GROUP = "connector.benchmarks"
 """The entry-point group benchmarks register under (backend name -> `run(quick)`)."""
-
-ROW_KEYS = (
-    "backend",
-    "scenario",
-    "baseline",
-    "messages",
-    "msgs_per_s",
-    "baseline_msgs_per_s",
-    "ratio",
-    "p50_us",
-    "p99_us",
-)
-"""The keys every benchmark row has (None where not measured)."""
 
 _FIRST = ("asyncio", "zmq", "rabbitmq", "ray")  # the order of the table; others follow by name
 
@@ -80,14 +61,6 @@ def plan(requested: list[str] | None) -> list[str]:
     return sorted(names, key=_order)
 
 
-def note_row(backend: str, note: str) -> dict[str, object]:
-    """Returns a row without numbers for `backend`, saying why in its `note`."""
-    row: dict[str, object] = dict.fromkeys(ROW_KEYS)
-    row["backend"] = backend
-    row["note"] = note
-    return row
-
-
 @dataclass(frozen=True)
 class BenchOutcome:
     """What one backend's benchmark gave."""
@@ -95,7 +68,7 @@ class BenchOutcome:
     backend: str
     status: str
     """`ok`, `unavailable` (not installed, no benchmark, no service) or `failed`."""
-    rows: list[dict[str, object]]
+    rows: list[Row]
     """The benchmark's rows, or one row whose `note` says why there are none."""
     seconds: float
 
@@ -176,7 +149,7 @@ def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
     status, seconds = str(result["status"]), float(result.get("seconds", 0.0))
     if status != "ok":
         return BenchOutcome(backend, status, [note_row(backend, str(result["reason"]))], seconds)
-    rows: list[dict[str, object]] = result["rows"]
+    rows: list[Row] = result["rows"]
     problems = [
         f"row {i} lacks {sorted(set(ROW_KEYS) - set(row))}"
         for i, row in enumerate(rows)

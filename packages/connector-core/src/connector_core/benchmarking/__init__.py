@@ -1,0 +1,51 @@
+"""The benchmark kit: what every backend's benchmark shares, written once.
+
+A backend's benchmark (its `bench.py`, registered under its name in the
+`connector.benchmarks` entry points) supplies scenarios only. A scenario is a function
+``scenario(quick) -> Comparison``, plain or async, that measures the backend and the bare
+transport underneath it in the same run. `run_scenarios()` runs them and builds the rows;
+`connector bench` runs each backend's benchmark in a child process, prints the table
+(`connector_core.benchmarking.table`) and draws the chart
+(`connector_core.benchmarking.chart`, which needs matplotlib from the `cli` extra).
+
+Example:
+    ```python
+    from connector_core.benchmarking import Comparison, Measurement, run_scenarios
+
+
+    async def pipeline(quick: bool) -> Comparison:
+        bare = Measurement(messages=1000, seconds=0.5)  # measure the bare transport here
+        ours = Measurement(messages=1000, seconds=0.1)  # and the backend, in the same run
+        return Comparison("pipeline", "bare transport", ours, bare, target=2.0)
+
+
+    def run(quick: bool) -> list[dict[str, object]]:
+        return run_scenarios("mybackend", [pipeline], quick)
+    ```
+"""
+
+from __future__ import annotations
+
+from connector_core.benchmarking.measure import (
+    Comparison,
+    Measurement,
+    Scenario,
+    best_of,
+    expect_count,
+    percentile_us,
+)
+from connector_core.benchmarking.rows import ROW_KEYS, Row, comparison_row, note_row, run_scenarios
+
+__all__ = [
+    "ROW_KEYS",
+    "Comparison",
+    "Measurement",
+    "Row",
+    "Scenario",
+    "best_of",
+    "comparison_row",
+    "expect_count",
+    "note_row",
+    "percentile_us",
+    "run_scenarios",
+]

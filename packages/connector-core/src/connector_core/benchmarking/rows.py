@@ -1,0 +1,88 @@
+"""The row schema: one row per scenario, the backend beside its bare transport.
+
+Every benchmark returns rows with the keys in `ROW_KEYS` (None where not measured), as JSON
+can hold them; `connector bench --json` writes them as they are.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+
+from connector_core.benchmarking.measure import Comparison, Scenario, percentile_us
+
+__all__ = ["ROW_KEYS", "Row", "comparison_row", "note_row", "run_scenarios"]
+
+Row = dict[str, object]
+"""One benchmark row (the keys of `ROW_KEYS`, and `note` on a row without numbers)."""
+
+ROW_KEYS = (
+    "backend",
+    "scenario",
+    "baseline",
+    "messages",
+    "baseline_messages",
+    "msgs_per_s",
+    "baseline_msgs_per_s",
+    "ratio",
+    "p50_us",
+    "p99_us",
+    "baseline_p50_us",
+    "baseline_p99_us",
+    "target",
+)
+"""The keys every benchmark row has (None where not measured)."""
+
+
+def comparison_row(backend: str, comparison: Comparison) -> Row:
+    """Returns the row of one scenario of `backend`."""
+    ours, bare = comparison.ours, comparison.bare
+    return {
+        "backend": backend,
+        "scenario": comparison.scenario,
+        "baseline": comparison.baseline,
+        "messages": ours.messages,
+        "baseline_messages": bare.messages,
+        "msgs_per_s": round(ours.rate, 1),
+        "baseline_msgs_per_s": round(bare.rate, 1),
+        "ratio": round(ours.rate / bare.rate, 3),
+        "p50_us": percentile_us(ours.latencies_ns, 50),
+        "p99_us": percentile_us(ours.latencies_ns, 99),
+        "baseline_p50_us": percentile_us(bare.latencies_ns, 50),
+        "baseline_p99_us": percentile_us(bare.latencies_ns, 99),
+        "target": comparison.target,
+    }
+
+
+def note_row(backend: str, note: str) -> Row:
+    """Returns a row without numbers for `backend`, saying why in its `note`."""
+    row: Row = dict.fromkeys(ROW_KEYS)
+    row["backend"] = backend
+    row["note"] = note
+    return row
+
+
+def run_scenarios(backend: str, scenarios: Sequence[Scenario], quick: bool) -> list[Row]:
+    """Runs `scenarios` one after the other in one event loop; returns their rows.
+
+    Args:
+        backend: The backend's name, for the rows.
+        scenarios: Functions ``scenario(quick) -> Comparison``, plain or async.
+        quick: Passed to each scenario: a short run (seconds) instead of the full one.
+
+    Returns:
+        One row per scenario, in order.
+
+    Raises:
+        Exception: Whatever a scenario raises (`connector bench` reports it as failed).
+    """
+
+    async def run_all() -> list[Row]:
+        rows = []
+        for scenario in scenarios:
+            outcome = scenario(quick)
+            comparison = outcome if isinstance(outcome, Comparison) else await outcome
+            rows.append(comparison_row(backend, comparison))
+        return rows
+
+    return asyncio.run(run_all())

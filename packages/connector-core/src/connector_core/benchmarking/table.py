@@ -1,0 +1,73 @@
+"""The benchmark table: its columns and the text of each cell, for every backend's rows.
+
+`connector bench` draws it with rich; `cells()` gives the text of a row, `meets_target()`
+whether a row's ratio reaches the target its backend's issue set (the ratio's colour).
+"""
+
+from __future__ import annotations
+
+from connector_core.benchmarking.rows import Row
+
+__all__ = ["COLUMNS", "FOOTNOTE", "cells", "meets_target"]
+
+COLUMNS = (
+    ("backend", "left"),
+    ("scenario", "left"),
+    ("baseline (bare transport, same run)", "left"),
+    ("msgs/s", "right"),
+    ("baseline msgs/s", "right"),
+    ("ratio", "right"),
+    ("p50 / p99 us", "right"),
+    ("baseline p50 / p99 us", "right"),
+)
+"""Each column's header and justification."""
+
+FOOTNOTE = (
+    "ratio = backend msgs/s / bare transport msgs/s, both measured in the same run; "
+    "latency: p50 / p99 in microseconds from send() to recv(), as each benchmark's "
+    "module describes"
+)
+"""What the numbers mean, printed under the table."""
+
+
+def _number(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.3g}" if abs(value) < 100 else f"{value:,.0f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _latency(row: Row, prefix: str = "") -> str:
+    p50, p99 = row.get(f"{prefix}p50_us"), row.get(f"{prefix}p99_us")
+    if p50 is None and p99 is None:
+        return "-"
+    return f"{_number(p50)} / {_number(p99)}"
+
+
+def meets_target(row: Row) -> bool | None:
+    """Returns whether the row's ratio reaches its target, or None without either."""
+    ratio, target = row.get("ratio"), row.get("target")
+    if not isinstance(ratio, int | float) or not isinstance(target, int | float):
+        return None
+    return ratio >= target
+
+
+def cells(row: Row) -> list[str]:
+    """Returns the text of each column for `row` (a row without numbers shows its note)."""
+    if row.get("msgs_per_s") is None and row.get("note") is not None:
+        blanks = [""] * (len(COLUMNS) - 3)
+        return [str(row.get("backend")), "cannot run", str(row["note"]), *blanks]
+    ratio = row.get("ratio")
+    return [
+        _number(row.get("backend")),
+        _number(row.get("scenario")),
+        _number(row.get("baseline")),
+        _number(row.get("msgs_per_s")),
+        _number(row.get("baseline_msgs_per_s")),
+        f"{ratio:.3g}x" if isinstance(ratio, int | float) else "-",
+        _latency(row),
+        _latency(row, "baseline_"),
+    ]
