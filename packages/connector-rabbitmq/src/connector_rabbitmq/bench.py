@@ -1,12 +1,14 @@
 """Benchmark the RabbitMQ backend against a bare aio-pika loop, in the same run.
 
 Everything runs in one process and one event loop against the broker at ``RABBITMQ_URL``
-(default ``amqp://guest:guest@127.0.0.1:5672/``):
+(default ``amqp://guest:guest@127.0.0.1:5672/``); each scenario measures the bare loop and
+then the backend:
 
 - ``pipeline``: one sender, one receiver through `RabbitMQConnector` (``maxsize=2000``:
   batches of up to 250 items, publisher confirms, acks). Baseline: the bare aio-pika loop
   the issue names: publish one pickled item per persistent message to a durable queue and
   await its publisher confirm, then the next; a consumer (prefetch 100) acks each message.
+  Its latency is measured too, for both.
 - ``pubsub-4``: one sender, four subscribers, each drained by its own task. A message counts
   once per ``send()``; a run ends when every subscriber has every message. Baseline: the
   same bare loop publishing to a fanout exchange with four queues, each consumer acking.
@@ -16,21 +18,19 @@ grace period is not included). Latency is measured separately, without load: one
 sent and received before the next, so p50/p99 are one hop from ``send()`` called to
 ``recv()`` returned, in microseconds.
 
-Run ``uv run python -m connector_rabbitmq.bench [--quick]`` (or
-``tools/bench_rabbitmq.py``); `connector bench` finds `run()` in the `connector.benchmarks`
-entry points.
+`connector bench` finds `run()` in the `connector.benchmarks` entry points
+(``uv run connector bench --backends rabbitmq --quick``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import os
 import pickle
-import sys
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,19 +38,18 @@ import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 
 from connector_core import ConnectorMode, ConnectorSpec
-from connector_core.di import container
+from connector_core.benchmarking import Comparison, Measurement, Row, run_scenarios
 from connector_rabbitmq import RabbitMQConnector
 
-__all__ = ["TARGETS", "main", "run"]
+__all__ = ["pipeline", "pubsub", "run"]
 
-BACKEND = "rabbitmq"
 SUBSCRIBERS = 4
 MAXSIZE = 2000
 BASELINE = "aio-pika: 1 pickled item/message, confirm each, ack each"
 BASELINE_FANOUT = f"aio-pika fanout to {SUBSCRIBERS} queues, confirm each, ack each"
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
-TARGETS: dict[tuple[str, str], float] = {("pipeline", BASELINE): 20.0}
+PIPELINE_TARGET = 20.0
 """Minimum ratio (channel msgs/s over baseline msgs/s) that issue 4 asks for."""
 
 
@@ -69,12 +68,6 @@ FULL = Sizes(channel_messages=200_000, baseline_messages=10_000, latency_samples
 
 def _item(i: int) -> tuple[int, str]:
     return (i, "payload-0123456789")
-
-
-def _percentile_us(samples_ns: Sequence[int], q: float) -> float:
-    ordered = sorted(samples_ns)
-    index = min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))
-    return ordered[index] / 1000
 
 
 def _connector(mode: ConnectorMode) -> RabbitMQConnector:
@@ -217,126 +210,53 @@ async def bare_latency(conn: AbstractRobustConnection, samples: int) -> list[int
     return out
 
 
-# -- the run --------------------------------------------------------------------------------
+# -- the scenarios: each measures the bare loop and the backend in the same run ---------------
 
 
-def _row(
-    scenario: str,
-    baseline: str,
-    messages: int,
-    seconds: float,
-    baseline_messages: int,
-    baseline_seconds: float,
-    latency: Sequence[int] | None,
-) -> dict[str, object]:
-    rate = messages / seconds
-    base = baseline_messages / baseline_seconds
-    return {
-        "backend": BACKEND,
-        "scenario": scenario,
-        "baseline": baseline,
-        "messages": messages,
-        "msgs_per_s": round(rate, 1),
-        "baseline_msgs_per_s": round(base, 1),
-        "ratio": round(rate / base, 2),
-        "p50_us": round(_percentile_us(latency, 50), 1) if latency else None,
-        "p99_us": round(_percentile_us(latency, 99), 1) if latency else None,
-    }
-
-
-async def _run(sizes: Sizes) -> list[dict[str, object]]:
-    os.environ.setdefault("RABBITMQ_URL", DEFAULT_URL)
-    bare = await aio_pika.connect_robust(os.environ["RABBITMQ_URL"])
+@asynccontextmanager
+async def _bare_connection() -> AsyncIterator[AbstractRobustConnection]:
+    conn = await aio_pika.connect_robust(os.environ.get("RABBITMQ_URL", DEFAULT_URL))
     try:
-        base_pipe = await bare_throughput(bare, sizes.baseline_messages, 1)
-        pipe = await channel_throughput(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
-        base_fan = await bare_throughput(bare, sizes.baseline_messages, SUBSCRIBERS)
-        fan = await channel_throughput(ConnectorMode.PUBSUB, sizes.channel_messages, SUBSCRIBERS)
-        base_lat = await bare_latency(bare, sizes.latency_samples)
-        lat = await channel_latency(sizes.latency_samples)
+        yield conn
     finally:
-        await bare.close()
-        result = container.shutdown_resources()
-        if result is not None:
-            await result
-    return [
-        _row(
-            "pipeline",
-            BASELINE,
-            sizes.channel_messages,
-            pipe,
-            sizes.baseline_messages,
-            base_pipe,
-            lat,
-        ),
-        _row(
-            f"pubsub-{SUBSCRIBERS}",
-            BASELINE_FANOUT,
-            sizes.channel_messages,
-            fan,
-            sizes.baseline_messages,
-            base_fan,
-            None,
-        ),
-        {
-            "backend": BACKEND,
-            "scenario": "latency-baseline",
-            "baseline": BASELINE,
-            "messages": sizes.latency_samples,
-            "msgs_per_s": None,
-            "baseline_msgs_per_s": None,
-            "ratio": None,
-            "p50_us": round(_percentile_us(base_lat, 50), 1),
-            "p99_us": round(_percentile_us(base_lat, 99), 1),
-        },
-    ]
+        await conn.close()
 
 
-def run(quick: bool) -> list[dict[str, object]]:
-    """Runs the benchmark and returns one row per scenario (see the module docstring)."""
-    return asyncio.run(_run(QUICK if quick else FULL))
+def _sizes(quick: bool) -> Sizes:
+    return QUICK if quick else FULL
 
 
-def _print_table(rows: list[dict[str, object]]) -> None:
-    header = ("scenario", "msgs/s", "baseline msgs/s", "ratio", "p50 us", "p99 us", "baseline")
-    print("{:<16} {:>10} {:>16} {:>8} {:>9} {:>9}  {}".format(*header))
-    for row in rows:
-        print(
-            "{:<16} {:>10} {:>16} {:>8} {:>9} {:>9}  {}".format(
-                *(
-                    "-" if row[key] is None else str(row[key])
-                    for key in (
-                        "scenario",
-                        "msgs_per_s",
-                        "baseline_msgs_per_s",
-                        "ratio",
-                        "p50_us",
-                        "p99_us",
-                        "baseline",
-                    )
-                )
-            )
-        )
+async def pipeline(quick: bool) -> Comparison:
+    """One sender, one receiver, against the bare loop; throughput and unloaded latency."""
+    sizes = _sizes(quick)
+    async with _bare_connection() as conn:
+        bare = await bare_throughput(conn, sizes.baseline_messages, 1)
+        bare_lat = await bare_latency(conn, sizes.latency_samples)
+    ours = await channel_throughput(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
+    lat = await channel_latency(sizes.latency_samples)
+    return Comparison(
+        "pipeline",
+        BASELINE,
+        Measurement(sizes.channel_messages, ours, lat),
+        Measurement(sizes.baseline_messages, bare, bare_lat),
+        PIPELINE_TARGET,
+    )
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Command line: prints the table; exits 1 if a target ratio is missed with --check."""
-    parser = argparse.ArgumentParser(description="RabbitMQ backend vs bare aio-pika")
-    parser.add_argument("--quick", action="store_true", help="a short run (< 30 s)")
-    parser.add_argument("--check", action="store_true", help="exit 1 if a target is missed")
-    args = parser.parse_args(argv)
-    rows = run(args.quick)
-    _print_table(rows)
-    missed = []
-    for row in rows:
-        target = TARGETS.get((str(row["scenario"]), str(row["baseline"])))
-        ratio = row["ratio"]
-        if target is not None and isinstance(ratio, float) and ratio < target:
-            missed.append(f"{row['scenario']}: ratio {ratio} < {target}")
-    for line in missed:
-        print(f"target missed: {line}", file=sys.stderr)
-    return 1 if args.check and missed else 0
+async def pubsub(quick: bool) -> Comparison:
+    """One sender, four subscribers, against the bare loop publishing to a fanout exchange."""
+    sizes = _sizes(quick)
+    async with _bare_connection() as conn:
+        bare = await bare_throughput(conn, sizes.baseline_messages, SUBSCRIBERS)
+    ours = await channel_throughput(ConnectorMode.PUBSUB, sizes.channel_messages, SUBSCRIBERS)
+    return Comparison(
+        f"pubsub-{SUBSCRIBERS}",
+        BASELINE_FANOUT,
+        Measurement(sizes.channel_messages, ours),
+        Measurement(sizes.baseline_messages, bare),
+    )
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def run(quick: bool) -> list[Row]:
+    """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
+    return run_scenarios("rabbitmq", [pipeline, pubsub], quick)

@@ -1,10 +1,11 @@
 """Benchmark the ZeroMQ backend against a bare pyzmq asyncio PUSH/PULL pair, in one run.
 
-Scenarios (one producer process, consumer processes, small pickled dicts):
+Scenarios (one producer process, consumer processes, small pickled dicts), each measuring
+the bare pair and then the backend:
 
-- ``bare pipeline``: the baseline, a pyzmq asyncio PUSH (connect) -> PULL (bind) pair where
-  the producer awaits one ``send(pickle.dumps(item))`` per item and the consumer awaits
-  ``recv()`` and unpickles;
+- the baseline, a pyzmq asyncio PUSH (connect) -> PULL (bind) pair where the producer
+  awaits one ``send(pickle.dumps(item))`` per item and the consumer awaits ``recv()`` and
+  unpickles;
 - ``pipeline 1x1``: `ZMQConnector` in pipeline mode, one sender and one receiver process;
 - ``pubsub 1x4``: `ZMQConnector` in pubsub mode, one sender and four subscriber processes
   (throughput counts each item once, when the last subscriber has it).
@@ -12,30 +13,28 @@ Scenarios (one producer process, consumer processes, small pickled dicts):
 Each worker is this module started with ``python -m connector_zmq.bench --worker`` (the
 connector arrives pickled on stdin); all processes connect, then start together.
 Throughput is items / (time the last consumer got the last item - time the producer
-started), on the system-wide monotonic clock; latency percentiles come from the send
-timestamp carried in every item.
+started), on the system-wide monotonic clock; latency samples come from the send timestamp carried
+in every 16th item.
 
-Usage: ``uv run python -m connector_zmq.bench [--quick]`` (or ``tools/bench_zmq.py``);
 `run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
-points.
+points (``uv run connector bench --backends zmq --quick``).
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import pickle
-import statistics
 import subprocess
 import sys
 import time
 from typing import Any
 
-__all__ = ["main", "run"]
+from connector_core.benchmarking import Comparison, Measurement, Row, run_scenarios
 
-_TARGETS = {"pipeline 1x1": 3.0, "pubsub 1x4": 0.5}
-"""Ratios to the bare pipeline that the issue asks for."""
+__all__ = ["pipeline", "pubsub", "run"]
+
+BASELINE = "pyzmq asyncio PUSH/PULL, await send per item"
 
 
 def _item(i: int) -> dict[str, Any]:
@@ -57,12 +56,7 @@ async def _wait_go() -> None:
 
 
 def _summary(t_end: float, latencies: list[int]) -> dict[str, Any]:
-    latencies.sort()
-    return {
-        "t_end": t_end,
-        "p50": latencies[len(latencies) // 2] / 1000 if latencies else None,
-        "p99": latencies[int(len(latencies) * 0.99)] / 1000 if latencies else None,
-    }
+    return {"t_end": t_end, "latencies_ns": latencies}
 
 
 async def _bare_consumer(count: int) -> None:
@@ -180,7 +174,7 @@ class _Proc:
             raise RuntimeError(f"worker {self.popen.args!r} failed")
 
 
-def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> dict[str, Any]:
+def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> Measurement:
     producer.read()  # ready
     producer.write("go")
     start = producer.read()["t0"]
@@ -188,23 +182,17 @@ def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> dict[str, A
     for proc in (*consumers, producer):
         proc.finish()
     elapsed = max(r["t_end"] for r in results) - start
-    p50s = [r["p50"] for r in results if r["p50"] is not None]
-    p99s = [r["p99"] for r in results if r["p99"] is not None]
-    return {
-        "msgs_per_s": count / elapsed,
-        "p50_us": statistics.median(p50s) if p50s else None,
-        "p99_us": max(p99s) if p99s else None,
-    }
+    return Measurement(count, elapsed, [ns for r in results for ns in r["latencies_ns"]])
 
 
-def _bare(count: int) -> dict[str, Any]:
+def _bare(count: int) -> Measurement:
     consumer = _Proc("bare-consumer", count)
     port = consumer.read()["port"]
     producer = _Proc("bare-producer", count, port)
     return _measure([consumer], producer, count)
 
 
-def _zmq(mode: str, consumers: int, count: int) -> dict[str, Any]:
+def _zmq(mode: str, consumers: int, count: int) -> Measurement:
     from connector_core import ConnectorMode, ConnectorSpec
     from connector_zmq import ZMQConnector
 
@@ -216,73 +204,38 @@ def _zmq(mode: str, consumers: int, count: int) -> dict[str, Any]:
     return _measure(procs, producer, count)
 
 
-def run(quick: bool) -> list[dict[str, object]]:
-    """Measures the bare pair and the backend in this run; returns the table rows."""
-    count = 20_000 if quick else 200_000
-    bare = _bare(count)
-    rows: list[dict[str, object]] = [
-        {
-            "backend": "pyzmq",
-            "scenario": "bare pipeline",
-            "baseline": "pyzmq asyncio PUSH/PULL, await send per item",
-            "messages": count,
-            "msgs_per_s": round(bare["msgs_per_s"]),
-            "baseline_msgs_per_s": round(bare["msgs_per_s"]),
-            "ratio": 1.0,
-            "p50_us": bare["p50_us"],
-            "p99_us": bare["p99_us"],
-        }
-    ]
-    for scenario, mode, consumers in (
-        ("pipeline 1x1", "pipeline", 1),
-        ("pubsub 1x4", "pubsub", 4),
-    ):
-        measured = _zmq(mode, consumers, count)
-        rows.append(
-            {
-                "backend": "zmq",
-                "scenario": scenario,
-                "baseline": "bare pipeline",
-                "messages": count,
-                "msgs_per_s": round(measured["msgs_per_s"]),
-                "baseline_msgs_per_s": round(bare["msgs_per_s"]),
-                "ratio": round(measured["msgs_per_s"] / bare["msgs_per_s"], 2),
-                "p50_us": measured["p50_us"],
-                "p99_us": measured["p99_us"],
-            }
-        )
-    return rows
+def _count(quick: bool) -> int:
+    return 20_000 if quick else 200_000
 
 
-def _format(rows: list[dict[str, object]]) -> str:
-    keys = ["backend", "scenario", "messages", "msgs_per_s", "baseline_msgs_per_s", "ratio"]
-    keys += ["p50_us", "p99_us", "target"]
-    table = [keys]
-    for row in rows:
-        target = _TARGETS.get(str(row["scenario"]))
-        cells = [row.get(k) for k in keys[:-1]]
-        text = [f"{c:.1f}" if isinstance(c, float) else str(c) for c in cells]
-        table.append([*text, f">= {target}x" if target else ""])
-    widths = [max(len(r[i]) for r in table) for i in range(len(keys))]
-    return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in table)
+def pipeline(quick: bool) -> Comparison:
+    """One sender and one receiver process against the bare pair (the issue asks for 3x)."""
+    bare = _bare(_count(quick))
+    return Comparison("pipeline 1x1", BASELINE, _zmq("pipeline", 1, _count(quick)), bare, 3.0)
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Runs the benchmark and prints the table."""
-    args = sys.argv[1:] if argv is None else argv
-    if args and args[0] == "--worker":
-        role, count, port = args[1], int(args[2]), int(args[3])
-        if role.startswith("zmq-"):
-            _zmq_worker(role, count)
-        else:
-            _worker(role, count, port)
-        return 0
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer messages (~30 s)")
-    quick = parser.parse_args(args).quick
-    print(_format(run(quick)))
+def pubsub(quick: bool) -> Comparison:
+    """One sender, four subscriber processes, against the bare pair (the issue asks 0.5x)."""
+    bare = _bare(_count(quick))
+    return Comparison("pubsub 1x4", BASELINE, _zmq("pubsub", 4, _count(quick)), bare, 0.5)
+
+
+def run(quick: bool) -> list[Row]:
+    """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
+    return run_scenarios("zmq", [pipeline, pubsub], quick)
+
+
+def main(argv: list[str]) -> int:
+    """The entry of a worker process: ``python -m connector_zmq.bench --worker ROLE N PORT``."""
+    if len(argv) != 4 or argv[0] != "--worker":
+        raise SystemExit("usage: python -m connector_zmq.bench --worker ROLE COUNT PORT")
+    role, count, port = argv[1], int(argv[2]), int(argv[3])
+    if role.startswith("zmq-"):
+        _zmq_worker(role, count)
+    else:
+        _worker(role, count, port)
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv[1:]))
