@@ -57,16 +57,18 @@ isolation: .uv ## Install each distribution alone in a fresh venv; prove no othe
 
 .PHONY: bench
 bench: .uv ## Quick benchmark of every installed backend against its bare transport
-	$(UV) run python tools/bench.py $(BENCH_ARGS)
+	$(UV) run connector bench $(BENCH_ARGS)
 
 .PHONY: bench-full
 bench-full: .uv ## Full benchmark; rows also written to bench-results/bench.json
-	$(UV) run python tools/bench.py --json bench-results/bench.json
+	$(UV) run connector bench --json bench-results/bench.json
 
 .PHONY: release
 release: .uv ## Bump one distribution: make release PACKAGE=connector-zmq BUMP=patch [NOTE="..."]
-	@[ -n "$(PACKAGE)" ] && [ -n "$(BUMP)" ] || { echo "usage: make release PACKAGE=<distribution> BUMP=<major|minor|patch|X.Y.Z> [NOTE=\"what changed\"]" >&2; exit 2; }
-	$(UV) run python tools/release.py "$(PACKAGE)" "$(BUMP)" $(if $(NOTE),--note "$(NOTE)")
+	@[ -n "$(PACKAGE)" ] && [ -n "$(BUMP)" ] || { echo "usage: make release PACKAGE=<distribution> BUMP=<major|minor|patch|...> [NOTE=\"what changed\"]" >&2; exit 2; }
+	new=$$($(UV) version --package "$(PACKAGE)" --bump "$(BUMP)" --dry-run --short) && \
+	$(UV) run python tools/release.py "$(PACKAGE)" --version "$$new" $(if $(NOTE),--note "$(NOTE)") && \
+	$(UV) version --package "$(PACKAGE)" --bump "$(BUMP)"
 
 .PHONY: ci
 ci: ## Run what CI runs (.ci/run), as CI does

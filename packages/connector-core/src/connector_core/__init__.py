@@ -7,6 +7,8 @@ conformance suite every backend runs lives in `connector_core.testing`.
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from connector_core.asyncio_channel import AsyncioChannel
 from connector_core.asyncio_connector import AsyncioConnector
 from connector_core.channel import CHAN_MAXSIZE, Channel, ChannelStatistics
@@ -27,7 +29,7 @@ from connector_core.serde import Codec, JsonSerializer, PickleSerializer, SerdeC
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSocket, ConnectorSpec
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("connector-core")
 
 __all__ = [
     "CHAN_MAXSIZE",

@@ -7,10 +7,12 @@ and close protocol, and `connector_rabbitmq.purge` to remove what a crashed run 
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from connector_rabbitmq.channel import RabbitMQChannel
 from connector_rabbitmq.connector import RabbitMQConnector
 from connector_rabbitmq.purge import purge
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("connector-rabbitmq")
 
 __all__ = ["RabbitMQChannel", "RabbitMQConnector", "purge"]

@@ -49,9 +49,11 @@ processes, pipeline or pubsub):
 
 from __future__ import annotations
 
+import importlib.metadata
+
 from connector_zmq.channel import ZMQChannel
 from connector_zmq.connector import ZMQConnector
 
-__version__ = "0.1.0"
+__version__ = importlib.metadata.version("connector-zmq")
 
 __all__ = ["ZMQChannel", "ZMQConnector"]
