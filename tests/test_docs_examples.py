@@ -192,10 +192,6 @@ def test_example_runs(example: Example, tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
     if "rabbitmq" in example.needs:
         env.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)  # what the guide says to export
-    if "ray" in example.needs:
-        # Under `uv run` Ray would start each worker through `uv run` too (seconds per actor);
-        # this interpreter's environment is already what the workers need.
-        env.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     timeout = RAY_EXAMPLE_TIMEOUT if "ray" in example.needs else EXAMPLE_TIMEOUT
     # Its own session, so that on a timeout the whole group (Ray's helper processes, spawned
     # workers) is killed, not just the script.
