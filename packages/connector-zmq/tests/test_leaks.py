@@ -132,3 +132,19 @@ async def test_a_kept_connector_accepts_senders_after_its_receivers_left() -> No
     await sender.send("late")
     await sender.close()
     assert await drain(receiver) == ["late"]
+
+
+async def test_items_no_receiver_can_take_do_not_keep_a_dropped_connection_alive(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    sender = await connector.connect_send()
+    await sender.send("nobody takes this")
+    await sender.close()  # the item waits at the rendezvous for a receiver
+    rendezvous = connector._rendezvous
+    assert rendezvous is not None
+    del connector, sender  # the sender refers to its connector too
+    gc.collect()
+    await asyncio.to_thread(rendezvous.join, EXIT_TIMEOUT)
+    assert not rendezvous.running, "the rendezvous outlived its connector"
+    assert "1 returned items had no receiver" in caplog.text

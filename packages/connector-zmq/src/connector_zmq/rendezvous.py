@@ -156,25 +156,22 @@ class Rendezvous:
     # -- the thread ------------------------------------------------------------------------
 
     def _finished(self) -> bool:
-        if self._senders or self._receivers or self._store:
+        if self._senders or self._receivers:
             return False
-        if self._ever_sender:
-            return True  # the connection ended and everyone left
-        return self._idle_at is not None and time.monotonic() >= self._idle_at
+        if self._idle_at is not None and time.monotonic() >= self._idle_at:
+            return True  # orphaned, and nobody came: nobody can take what is stored either
+        return self._ever_sender and not self._store  # ended, and everyone left
 
     def _update_idle(self) -> None:
         """Starts (or cancels) the wait before an orphaned rendezvous with nobody stops."""
-        if not self._orphaned or self._senders or self._receivers or self._store:
+        if not self._orphaned or self._senders or self._receivers:
             self._idle_at = None
         elif self._idle_at is None:
-            grace = self._end_grace if self.shared else 0.0
-            self._idle_at = time.monotonic() + grace
+            self._idle_at = time.monotonic() + (self._end_grace if self.shared else 0.0)
 
     def _timeout_ms(self) -> int | None:
         deadlines = [t for t in (self._end_at, self._idle_at) if t is not None]
-        if not deadlines:
-            return None
-        return max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1)
+        return max(0, int((min(deadlines) - time.monotonic()) * 1000) + 1) if deadlines else None
 
     def _run(self) -> None:
         poller = self._poller
@@ -206,6 +203,8 @@ class Rendezvous:
                         _log.warning("rendezvous ignored a malformed message", exc_info=True)
                 self._update_idle()
         finally:
+            if self._store:
+                _log.warning("%d returned items had no receiver left to go to", len(self._store))
             self._sock.close(linger=0)  # everyone left (or the process is exiting)
             for fd in self._pidfds.values():
                 os.close(fd)
