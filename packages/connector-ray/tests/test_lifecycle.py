@@ -1,12 +1,20 @@
-"""Hub actor lifecycle: gone when every side has closed; its death is a `ChannelError`."""
+"""Hub actor lifecycle: gone when every side has closed; its death is a `ChannelError`.
+
+`ray.kill` is asynchronous: a killed actor stays listed until Ray has torn it down. Tests
+therefore wait, within a bounded deadline, for this connection's hub to leave the list (or
+for its calls to fail), and look only at their own hub: other tests' hubs may be going away
+at the same moment.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from typing import Any
 
 import pytest
 import ray
+from ray.exceptions import RayActorError
 
 from connector_core import (
     Channel,
@@ -36,6 +44,30 @@ def _hubs() -> set[str]:
     }
 
 
+async def wait_until_gone(*names: str) -> None:
+    """Waits until no hub of these names is listed; fails after `STEP` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STEP
+    while left := set(names) & _hubs():
+        assert loop.time() < deadline, f"hub actors still listed after {STEP} s: {left}"
+        await asyncio.sleep(0.05)  # polling Ray's actor list: there is no event to await
+
+
+async def wait_until_dead(name: str) -> None:
+    """Waits until calls to the named hub fail (Ray has torn it down); fails after `STEP` s."""
+    handle: Any = ray.get_actor(name, namespace=NAMESPACE)
+    ray.kill(handle)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + STEP
+    while True:
+        try:
+            await asyncio.wait_for(handle.status.remote(), STEP)
+        except RayActorError:
+            return
+        assert loop.time() < deadline, f"the hub {name} still answers {STEP} s after ray.kill"
+        await asyncio.sleep(0.05)  # polling: Ray offers no event for an actor's death
+
+
 @pytest.fixture(params=list(ConnectorMode), ids=lambda m: m.value)
 def mode(request: pytest.FixtureRequest) -> ConnectorMode:
     value: ConnectorMode = request.param
@@ -43,31 +75,29 @@ def mode(request: pytest.FixtureRequest) -> ConnectorMode:
 
 
 async def test_hub_actor_is_gone_once_every_side_has_closed(mode: ConnectorMode) -> None:
-    before = _hubs()
     connector = RayConnector(_spec(mode))
     receivers = [await connector.connect_recv() for _ in range(2)]
     senders = [await connector.connect_send() for _ in range(2)]
-    assert _hubs() == before | {connector.actor_name}
+    assert connector.actor_name in _hubs()
     for n, sender in enumerate(senders):
         await sender.send(n)
         await sender.close()
     for receiver in receivers:
         await drain(receiver)
         await receiver.close()
-    assert _hubs() == before
+    await wait_until_gone(connector.actor_name)
 
 
 async def test_hub_actor_is_gone_when_receivers_close_without_draining(
     mode: ConnectorMode,
 ) -> None:
-    before = _hubs()
     connector = RayConnector(_spec(mode))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     await sender.send("left behind")
     await sender.close()
     await receiver.close()
-    assert _hubs() == before
+    await wait_until_gone(connector.actor_name)
 
 
 async def test_hub_actor_waits_for_a_receiver_while_pipeline_items_are_buffered() -> None:
@@ -78,7 +108,7 @@ async def test_hub_actor_waits_for_a_receiver_while_pipeline_items_are_buffered(
     assert connector.actor_name in _hubs()
     receiver = await connector.connect_recv()
     assert await drain(receiver) == ["for a late receiver"]
-    assert connector.actor_name not in _hubs()
+    await wait_until_gone(connector.actor_name)
 
 
 async def test_killed_hub_surfaces_as_channel_error_in_a_waiting_recv(
@@ -91,7 +121,7 @@ async def test_killed_hub_surfaces_as_channel_error_in_a_waiting_recv(
     await sender.send("one")
     assert await asyncio.wait_for(waiting, STEP) == "one"
     waiting = asyncio.create_task(receiver.recv())
-    ray.kill(ray.get_actor(connector.actor_name, namespace=NAMESPACE))
+    ray.kill(ray.get_actor(connector.actor_name, namespace=NAMESPACE))  # while recv() waits
     with pytest.raises(ChannelError) as caught:
         await asyncio.wait_for(waiting, STEP)
     assert not isinstance(caught.value, ChannelClosedError)
@@ -104,12 +134,16 @@ async def test_killed_hub_surfaces_as_channel_error_on_send_and_close() -> None:
     connector = RayConnector(_spec(ConnectorMode.PIPELINE), maxsize=8)
     await connector.connect_recv()
     sender = await connector.connect_send()
-    ray.kill(ray.get_actor(connector.actor_name, namespace=NAMESPACE))
+    await wait_until_dead(connector.actor_name)
     failed_at = await asyncio.wait_for(send_until_error(sender, 100), STEP)
     assert failed_at is not None, "100 sends to a dead hub raised nothing"
-    assert failed_at <= 8, "the error must surface within one outbox (maxsize) of sends"
+    # The outbox holds min(2 * batch_size, maxsize) = 8 frames: the send after it is full
+    # waits for the flusher, whose put fails on the dead hub.
+    assert failed_at <= 8, f"the error came at send {failed_at}, not within one outbox (8)"
     with pytest.raises(ChannelError):
         await sender.send("again")
+    with pytest.raises(ChannelError, match="not delivered"):
+        await asyncio.wait_for(sender.close(), STEP)
 
 
 async def send_until_error(sender: Channel, count: int) -> int | None:
@@ -126,21 +160,14 @@ async def test_close_of_a_sender_whose_hub_died_reports_lost_messages() -> None:
     connector = RayConnector(_spec(ConnectorMode.PIPELINE), maxsize=4)
     await connector.connect_recv()
     sender = await connector.connect_send()
-    await fill_until_blocked(sender)
-    assert sender.statistics().buffered > 0
+    # Nobody receives: the hub takes 4 frames, then the outbox (4) fills behind a waiting put.
+    # Sends 4..7 only return once the first put was accepted, so both are full afterwards.
+    for i in range(8):
+        await asyncio.wait_for(sender.send(("fill", i)), STEP)
+    assert sender.statistics().buffered == 4
     ray.kill(ray.get_actor(connector.actor_name, namespace=NAMESPACE))
-    with pytest.raises(ChannelError, match="not delivered"):
+    with pytest.raises(ChannelError, match="4 messages were not delivered"):
         await asyncio.wait_for(sender.close(), STEP)
-
-
-async def fill_until_blocked(sender: Channel) -> None:
-    """Sends until a send stays blocked for a second: the hub is full, the outbox holds frames."""
-    for i in range(100):
-        try:
-            await asyncio.wait_for(sender.send(("fill", i)), 1.0)
-        except TimeoutError:
-            return
-    raise AssertionError("100 sends never blocked with maxsize=4 and nobody receiving")
 
 
 async def test_connect_send_after_the_connection_ended_raises() -> None:
@@ -159,11 +186,10 @@ async def test_purge_kills_the_hubs_of_a_job() -> None:
     for connector in connectors:
         await connector.connect_recv()
     assert sorted(purge(job)) == sorted(c.actor_name for c in connectors)
-    assert not {c.actor_name for c in connectors} & _hubs()
+    await wait_until_gone(*(c.actor_name for c in connectors))
 
 
 async def test_connecting_after_the_hub_was_released_does_not_start_a_new_connection() -> None:
-    before = _hubs()
     connector = RayConnector(_spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
@@ -171,11 +197,11 @@ async def test_connecting_after_the_hub_was_released_does_not_start_a_new_connec
     await sender.close()
     assert await drain(receiver) == ["only"]
     await receiver.close()
-    assert _hubs() == before
+    await wait_until_gone(connector.actor_name)
     with pytest.raises(ChannelClosedError, match="already closed"):
         await connector.connect_send()
     late = await connector.connect_recv()
     with pytest.raises(ChannelClosedError):
         await late.recv()
     await late.close()
-    assert _hubs() == before
+    assert connector.actor_name not in _hubs()
