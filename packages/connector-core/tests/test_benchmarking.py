@@ -136,11 +136,11 @@ def test_chart_refuses_rows_without_numbers(tmp_path: Path) -> None:
 
 
 async def test_asyncio_bench_pipeline_delivers_every_message() -> None:
-    assert await bench._channel_pipeline(500) > 0
+    assert await bench._channel_run(ConnectorMode.PIPELINE, 500) > 0
 
 
 async def test_asyncio_bench_pubsub_delivers_every_message_to_every_subscriber() -> None:
-    assert await bench._channel_pubsub(500) > 0
+    assert await bench._channel_run(ConnectorMode.PUBSUB, 500, 4) > 0
 
 
 async def test_asyncio_bench_latency_gives_one_sample_per_delivery() -> None:

@@ -26,6 +26,7 @@ import asyncio
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 from connector_core import AsyncioConnector, ConnectorMode, ConnectorSpec
 from connector_core.benchmarking import (
@@ -72,29 +73,6 @@ def _spec(mode: ConnectorMode) -> ConnectorSpec:
 # -- throughput: one trial each, returns seconds ------------------------------------------------
 
 
-async def _channel_pipeline(n: int) -> float:
-    connector = AsyncioConnector(_spec(ConnectorMode.PIPELINE), maxsize=QUEUE_MAXSIZE)
-    tx = await connector.connect_send()
-    rx = await connector.connect_recv()
-
-    async def produce() -> None:
-        for i in range(n):
-            await tx.send(i)
-        await tx.close()
-
-    async def consume() -> int:
-        count = 0
-        async for _ in rx:
-            count += 1
-        return count
-
-    start = time.perf_counter()
-    count, _ = await asyncio.gather(consume(), produce())
-    elapsed = time.perf_counter() - start
-    expect_count("AsyncioChannel pipeline", count, n)
-    return elapsed
-
-
 async def _queue_pipeline(n: int) -> float:
     queue: asyncio.Queue[int | None] = asyncio.Queue(maxsize=QUEUE_MAXSIZE)
 
@@ -116,10 +94,10 @@ async def _queue_pipeline(n: int) -> float:
     return elapsed
 
 
-async def _channel_pubsub(n: int, subscribers: int = SUBSCRIBERS) -> float:
-    connector = AsyncioConnector(_spec(ConnectorMode.PUBSUB), maxsize=QUEUE_MAXSIZE)
+async def _channel_run(mode: ConnectorMode, n: int, receivers: int = 1) -> float:
+    connector = AsyncioConnector(_spec(mode), maxsize=QUEUE_MAXSIZE)
     tx = await connector.connect_send()
-    receivers = [await connector.connect_recv() for _ in range(subscribers)]
+    rxs = [await connector.connect_recv() for _ in range(receivers)]
 
     async def produce() -> None:
         for i in range(n):
@@ -128,17 +106,17 @@ async def _channel_pubsub(n: int, subscribers: int = SUBSCRIBERS) -> float:
 
     async def consume(index: int) -> int:
         count = 0
-        async for _ in receivers[index]:
+        async for _ in rxs[index]:
             count += 1
         return count
 
     start = time.perf_counter()
     producer = asyncio.create_task(produce())
-    counts = await asyncio.gather(*(consume(i) for i in range(subscribers)))
+    counts = await asyncio.gather(*(consume(i) for i in range(receivers)))
     await producer
     elapsed = time.perf_counter() - start
     for count in counts:
-        expect_count("AsyncioChannel pubsub subscriber", count, n)
+        expect_count(f"AsyncioChannel {mode.value} receiver", count, n)
     return elapsed
 
 
@@ -243,7 +221,7 @@ async def pipeline(quick: bool) -> Comparison:
     sizes = _sizes(quick)
     n = sizes.pipeline_messages
     ours, bare = await best_of(
-        sizes.trials, lambda: _channel_pipeline(n), lambda: _queue_pipeline(n)
+        sizes.trials, lambda: _channel_run(ConnectorMode.PIPELINE, n), lambda: _queue_pipeline(n)
     )
     lat = await _channel_latency(ConnectorMode.PIPELINE, 1, sizes.latency_samples)
     bare_lat = await _queue_latency(1, sizes.latency_samples)
@@ -259,8 +237,11 @@ async def pipeline(quick: bool) -> Comparison:
 async def _pubsub(quick: bool, subscribers: int, fanout: bool) -> Comparison:
     sizes = _sizes(quick)
     n = sizes.pubsub_messages
-    bare_run = (lambda: _queue_fanout(n)) if fanout else (lambda: _queue_pipeline(n))
-    ours, bare = await best_of(sizes.trials, lambda: _channel_pubsub(n, subscribers), bare_run)
+    ours, bare = await best_of(
+        sizes.trials,
+        partial(_channel_run, ConnectorMode.PUBSUB, n, subscribers),
+        partial(_queue_fanout if fanout else _queue_pipeline, n),
+    )
     lat = await _channel_latency(ConnectorMode.PUBSUB, subscribers, sizes.latency_samples)
     bare_lat = await _queue_latency(SUBSCRIBERS if fanout else 1, sizes.latency_samples)
     target = PUBSUB_TARGET if subscribers == SUBSCRIBERS and not fanout else None

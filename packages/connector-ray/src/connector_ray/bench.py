@@ -40,19 +40,20 @@ def _item(i: int) -> dict[str, Any]:
     return {"i": i, "t": time.monotonic_ns(), "name": "reading", "value": i * 0.5}
 
 
-def _queue_options() -> dict[str, Any]:
-    """The baseline queue's actor starts the way the connector's hubs do (same interpreter)."""
+async def _queue() -> Any:
+    """A bare queue whose actor is up, started the way the connector's hubs are."""
+    from ray.util.queue import Queue
+
     from connector_ray.runtime import own_actor_options
 
-    return own_actor_options({"num_cpus": 0})
+    queue = Queue(maxsize=2000, actor_options=own_actor_options({"num_cpus": 0}))
+    actor: Any = queue.actor
+    await actor.qsize.remote()  # the actor is up before the clock starts
+    return queue
 
 
 async def _bare_queue(count: int) -> tuple[float, list[int]]:
-    from ray.util.queue import Queue
-
-    queue = Queue(maxsize=2000, actor_options=_queue_options())
-    actor: Any = queue.actor
-    await actor.qsize.remote()  # the actor is up before the clock starts
+    queue = await _queue()
     latencies: list[int] = []
 
     async def produce() -> None:
@@ -73,11 +74,7 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
 
 
 async def _lone_queue(count: int) -> tuple[float, list[int]]:
-    from ray.util.queue import Queue
-
-    queue = Queue(maxsize=2000, actor_options=_queue_options())
-    actor: Any = queue.actor
-    await actor.qsize.remote()
+    queue = await _queue()
     latencies: list[int] = []
     started = time.monotonic()
     for i in range(count):
