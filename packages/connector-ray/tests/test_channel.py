@@ -146,3 +146,37 @@ async def test_recv_on_a_sending_channel_raises() -> None:
         await receiver.send(1)
     await sender.close()
     await receiver.close()
+
+
+async def test_a_maxsize_beyond_any_fixed_width_is_honoured() -> None:
+    """Ray has no transport limit on `maxsize` (`maxsize_limit` is None): 2**40 just works."""
+    assert RayConnector.maxsize_limit is None
+    connector = RayConnector(_spec(ConnectorMode.PUBSUB), maxsize=2**40)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    assert sender.maxsize == 2**40
+    for i in range(300):
+        await sender.send(i)
+    await sender.close()
+    assert await drain(receiver) == list(range(300))
+
+
+def test_a_standalone_channel_belongs_to_the_loop_of_its_first_use() -> None:
+    channel = RayChannel(maxsize=10)
+
+    async def first() -> None:
+        await channel.send("home")
+
+    async def elsewhere() -> None:
+        with pytest.raises(ChannelError, match="another event loop"):
+            await channel.recv()
+
+    async def home_again() -> list[object]:
+        await channel.close()
+        return await drain(channel)
+
+    runner = asyncio.Runner()
+    with runner:
+        runner.run(first())
+        asyncio.run(elsewhere())
+        assert runner.run(home_again()) == ["home"]
