@@ -62,15 +62,21 @@ from aio_pika.abc import (
 )
 
 from connector_core.channel import CHAN_MAXSIZE
-from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
+from connector_core.exceptions import (
+    ChannelClosedError,
+    ChannelDecodeError,
+    ChannelError,
+    ChannelSerializationError,
+)
 from connector_core.serde import SerdeChannel
 from connector_core.spec import ConnectorMode
 from connector_rabbitmq.cleanup import delete_connection
-from connector_rabbitmq.connection import release
+from connector_rabbitmq.connection import CLOSE_TIMEOUT, release
 from connector_rabbitmq.consumer import Consumer, Delivery
 from connector_rabbitmq.control import CLOSE, DRAINED, END, JOIN, LEAVE, ControlLog
-from connector_rabbitmq.envelope import EnvelopeError
-from connector_rabbitmq.publisher import Publisher
+from connector_rabbitmq.envelope import OVERHEAD, EnvelopeError
+from connector_rabbitmq.publisher import MessageTooLargeError, Publisher
+from connector_rabbitmq.recovery import BrokerUnreachableError
 from connector_rabbitmq.topology import Names, limits
 
 __all__ = ["RabbitMQChannel"]
@@ -107,7 +113,8 @@ class Membership:
         self.released = True
         for channel in self.channels:
             with contextlib.suppress(Exception):
-                await channel.close()
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await channel.close()
         await release(self.connection)
 
 
@@ -128,6 +135,8 @@ class RabbitMQChannel(SerdeChannel):
         recv_queue: AbstractQueue | None = None,
         topic: str = "",
         maxsize: int = CHAN_MAXSIZE,
+        unreachable_timeout: float | None = None,
+        max_message_size: int | None = None,
         **kwargs: Any,
     ) -> None:
         """Instantiates a RabbitMQChannel.
@@ -143,6 +152,11 @@ class RabbitMQChannel(SerdeChannel):
             topic: Optional; The routing key of sent messages, defaults to "" (a fanout
                 exchange ignores it).
             maxsize: Optional; The message capacity (see `connector_rabbitmq.topology`).
+            unreachable_timeout: Optional; seconds to wait for a lost broker connection
+                before `send()`/`close()` raise `ChannelError` (None: no limit).
+            max_message_size: Optional; the broker's largest message in bytes: a larger
+                item makes `send()` raise `ChannelSerializationError` (None: no limit
+                known until the broker refuses one).
             **kwargs: Passed to `SerdeChannel` (e.g. `codec=`).
         """
         super().__init__(*args, maxsize=maxsize, **kwargs)
@@ -166,6 +180,7 @@ class RabbitMQChannel(SerdeChannel):
         self._grace_deadline = 0.0
         self._wait_limit: float | None = None
         self._steps: dict[str, asyncio.Task[Any]] = {}
+        self._unreachable_timeout = unreachable_timeout
         if send_exchange is not None:
             self._publisher = Publisher(
                 cast(Any, send_exchange).channel,
@@ -174,6 +189,8 @@ class RabbitMQChannel(SerdeChannel):
                 sender_id=f"s-{id(self):x}",
                 batch_items=self._limits.batch_items,
                 buffer_limit=self._limits.sender_buffer,
+                unreachable_timeout=unreachable_timeout,
+                max_message_size=max_message_size,
             )
         if recv_queue is not None:
             self._consumer = Consumer(
@@ -228,26 +245,53 @@ class RabbitMQChannel(SerdeChannel):
         publisher = self._publisher
         if publisher is None:
             raise ChannelError("this channel was made by connect_recv(): it cannot send")
+        limit = publisher.max_message_size
+        if limit is not None and len(msg) + OVERHEAD > limit:
+            raise ChannelSerializationError(
+                f"the item is {len(msg)} bytes serialized and signed, more than a RabbitMQ "
+                f"message holds: the broker's max_message_size is {limit} bytes "
+                "(CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE); nothing was sent: send smaller items"
+            )
+        self._raise_refused(publisher)
         while publisher.full():
             await publisher.wait_for_room()
             self._check_open()
+            if publisher.error is not None:
+                raise self._publish_error(publisher.error)
         try:
             publisher.add(msg)
         except Exception as exc:
-            raise ChannelError(f"publishing to RabbitMQ failed: {exc!r}") from exc
+            raise self._publish_error(exc) from exc
+
+    def _raise_refused(self, publisher: Publisher) -> None:
+        refused = publisher.take_refused()
+        if refused is not None:
+            raise _refused_error(refused)
+
+    def _publish_error(self, exc: BaseException) -> ChannelError:
+        if isinstance(exc, BrokerUnreachableError):
+            pending = self._publisher.buffered if self._publisher is not None else 0
+            return ChannelError(
+                f"{exc}: {pending} item(s) sent on this channel were not confirmed by the "
+                "broker and may be lost; start the broker or check RABBITMQ_URL"
+            )
+        return ChannelError(f"publishing to RabbitMQ failed: {exc!r}")
 
     async def flush(self) -> None:
         """Waits until the broker has confirmed everything this channel sent so far.
 
         Raises:
-            ChannelError: If publishing failed for good.
+            ChannelSerializationError: If the broker refused an item as too large.
+            ChannelError: If publishing failed for good (the broker stayed unreachable
+                past `CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT`).
         """
         self._check_loop()
         if self._publisher is not None:
             try:
                 await self._publisher.flush()
             except Exception as exc:
-                raise ChannelError(f"publishing to RabbitMQ failed: {exc!r}") from exc
+                raise self._publish_error(exc) from exc
+            self._raise_refused(self._publisher)
 
     # -- receiving ----------------------------------------------------------------------
 
@@ -428,7 +472,10 @@ class RabbitMQChannel(SerdeChannel):
         rest to the broker. The last party of the connection deletes its broker objects.
 
         Raises:
-            ChannelError: If a sender's buffered items could not be published, or the
+            ChannelSerializationError: If the broker refused an item as too large (the
+                channel is closed all the same).
+            ChannelError: If a sender's buffered items could not be published (the broker
+                stayed unreachable past `CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT`), or the
                 channel belongs to another event loop.
         """
         self._check_loop()
@@ -446,6 +493,7 @@ class RabbitMQChannel(SerdeChannel):
         if self._consumer is not None:
             await self._release()
             return
+        refused: MessageTooLargeError | None = None
         try:
             if self._publisher is not None:
                 try:
@@ -455,13 +503,16 @@ class RabbitMQChannel(SerdeChannel):
                         await self._publisher.publish_marker()
                 except Exception as exc:
                     error = exc
+                refused = self._publisher.take_refused()
                 await self._publisher.stop()
-            if membership is not None:
+            if membership is not None and not isinstance(error, BrokerUnreachableError):
                 await self._last_one_out(membership)
         finally:
             await self._close_amqp_channels()
         if error is not None:
-            raise ChannelError(f"publishing to RabbitMQ failed: {error!r}") from error
+            raise self._publish_error(error) from error
+        if refused is not None:
+            raise _refused_error(refused)
 
     def _release(self) -> asyncio.Task[None]:
         """The task that takes this receiver out of the connection (started once)."""
@@ -480,14 +531,18 @@ class RabbitMQChannel(SerdeChannel):
         membership = self._membership
         assert consumer is not None
         try:
-            await consumer.cancel()
-            await consumer.flush_acks()
-            if membership is not None and membership.mode is ConnectorMode.PUBSUB:
-                with contextlib.suppress(Exception):
-                    await consumer.queue.delete(if_unused=False, if_empty=False)
-            if membership is not None:
-                await membership.log.append(LEAVE, membership.party)
-                await self._last_one_out(membership)
+            async with asyncio.timeout(self._unreachable_timeout):
+                await consumer.cancel()
+                await consumer.flush_acks()
+                if membership is not None and membership.mode is ConnectorMode.PUBSUB:
+                    with contextlib.suppress(Exception):
+                        await consumer.queue.delete(if_unused=False, if_empty=False)
+                if membership is not None:
+                    await membership.log.append(LEAVE, membership.party)
+                    await self._last_one_out(membership)
+        except (TimeoutError, BrokerUnreachableError) as exc:
+            # What it held goes back to the queue when the broker drops the AMQP channel.
+            _log.warning("a receiver left without telling the broker: %s", exc)
         finally:
             await self._close_amqp_channels()
 
@@ -499,26 +554,31 @@ class RabbitMQChannel(SerdeChannel):
         kind = CLOSE if self._publisher is not None else LEAVE
         log = membership.log
         try:
-            if not log.reading:
-                await log.start()
-            state = await log.wait_for(kind, membership.party)
-            if state.end_senders is None and state.quiescent() and not state.live_receivers():
-                # Nobody is left to count down the grace period: end the connection now.
-                marker = f"{membership.party}@close"
-                await log.append(END, marker)
-                state = await log.wait_for(END, marker)
-            await log.stop()
-            if state.everyone_gone():
-                undrained = (state.opened | state.late) - state.drained
-                await delete_connection(
-                    membership.connection,
-                    membership.names,
-                    membership.mode,
-                    [q for q in state.joined.values() if q != membership.names.work],
-                    markers=len(undrained),
-                )
+            async with asyncio.timeout(self._unreachable_timeout):
+                await self._clean_up_if_last(membership, log, kind)
         except Exception as exc:  # cleanup is best effort; purge() removes leftovers
             _log.warning("could not clean up %s on the broker: %r", membership.names.prefix, exc)
+
+    async def _clean_up_if_last(self, membership: Membership, log: ControlLog, kind: str) -> None:
+        """Ends a quiescent connection nobody else can end; deletes it if everyone is gone."""
+        if not log.reading:
+            await log.start()
+        state = await log.wait_for(kind, membership.party)
+        if state.end_senders is None and state.quiescent() and not state.live_receivers():
+            # Nobody is left to count down the grace period: end the connection now.
+            marker = f"{membership.party}@close"
+            await log.append(END, marker)
+            state = await log.wait_for(END, marker)
+        await log.stop()
+        if state.everyone_gone():
+            undrained = (state.opened | state.late) - state.drained
+            await delete_connection(
+                membership.connection,
+                membership.names,
+                membership.mode,
+                [q for q in state.joined.values() if q != membership.names.work],
+                markers=len(undrained),
+            )
 
     # -- statistics ---------------------------------------------------------------------
 
@@ -544,3 +604,11 @@ class RabbitMQChannel(SerdeChannel):
             "a RabbitMQChannel holds a live broker connection and cannot be pickled; pickle "
             "the RabbitMQConnector and connect in the other process"
         )
+
+
+def _refused_error(refused: MessageTooLargeError) -> ChannelSerializationError:
+    return ChannelSerializationError(
+        f"an item sent earlier on this channel was not delivered: {refused} (set "
+        f"CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE={refused.limit} so that send() refuses such "
+        "items at once); the items sent after it go on"
+    )

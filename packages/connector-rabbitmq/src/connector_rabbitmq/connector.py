@@ -82,7 +82,8 @@ class RabbitMQConnector(Connector):
             end_grace: Optional; seconds the connection must stay without an open sender
                 before its receivers end it, so that senders in other processes that are
                 still starting join the stream instead of finding it over.
-            settings: Optional; the settings (from `DI.settings`).
+            settings: Optional; the settings (from `DI.settings`): the serializer, signing,
+                `rabbitmq_unreachable_timeout` and `rabbitmq_max_message_size`.
             **kwargs: Passed to `Connector`.
 
         Raises:
@@ -98,6 +99,8 @@ class RabbitMQConnector(Connector):
         self.job_id = job
         self.end_grace = float(end_grace)
         self.codec: Codec = settings.make_codec(serializer)
+        self.unreachable_timeout = settings.rabbitmq_unreachable_timeout
+        self.max_message_size = settings.rabbitmq_max_message_size
 
     @property
     def names(self) -> Names:
@@ -132,7 +135,7 @@ class RabbitMQConnector(Connector):
             self.names,
             self.spec.mode,
             f"{role}-{uuid.uuid4().hex[:12]}",
-            ControlLog(log_channel, self.names.control),
+            ControlLog(log_channel, self.names.control, self.unreachable_timeout),
             self.end_grace,
             channels=channels,
         )
@@ -156,9 +159,7 @@ class RabbitMQConnector(Connector):
         party = membership.party
         try:
             exchange = await self._declare_send(data)
-            channel = RabbitMQChannel(
-                send_exchange=exchange, topic="", maxsize=self.maxsize, codec=self.codec
-            )
+            channel = RabbitMQChannel(send_exchange=exchange, topic="", **self._channel_options())
             channel._join(membership)
             log = membership.log
             await log.declare()
@@ -198,7 +199,7 @@ class RabbitMQConnector(Connector):
         party = membership.party
         try:
             queue = await self._declare_recv(data, party)
-            channel = RabbitMQChannel(recv_queue=queue, maxsize=self.maxsize, codec=self.codec)
+            channel = RabbitMQChannel(recv_queue=queue, **self._channel_options())
             channel._join(membership)
             log = membership.log
             await log.start()
@@ -212,6 +213,14 @@ class RabbitMQConnector(Connector):
                 raise
             raise error from exc
         return channel
+
+    def _channel_options(self) -> dict[str, Any]:
+        return {
+            "maxsize": self.maxsize,
+            "codec": self.codec,
+            "unreachable_timeout": self.unreachable_timeout,
+            "max_message_size": self.max_message_size,
+        }
 
     # -- topology -----------------------------------------------------------------------
 
@@ -275,6 +284,8 @@ class RabbitMQConnector(Connector):
             "job_id": self.job_id,
             "codec": self.codec,
             "end_grace": self.end_grace,
+            "unreachable_timeout": self.unreachable_timeout,
+            "max_message_size": self.max_message_size,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
@@ -283,6 +294,8 @@ class RabbitMQConnector(Connector):
         self.job_id = state["job_id"]
         self.codec = state["codec"]
         self.end_grace = state["end_grace"]
+        self.unreachable_timeout = state["unreachable_timeout"]
+        self.max_message_size = state["max_message_size"]
 
     def __repr__(self) -> str:
         return (

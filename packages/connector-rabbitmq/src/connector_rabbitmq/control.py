@@ -121,15 +121,20 @@ class LogState:
 class ControlLog:
     """Reads and appends the control log of one connection on one AMQP channel."""
 
-    def __init__(self, channel: AbstractRobustChannel, name: str) -> None:
+    def __init__(
+        self, channel: AbstractRobustChannel, name: str, unreachable_timeout: float | None = None
+    ) -> None:
         """Creates the reader; `start()` declares the stream and starts reading it.
 
         Args:
             channel: An AMQP channel of its own (with publisher confirms).
             name: The stream's name.
+            unreachable_timeout: Optional; seconds `append()` waits for a lost connection
+                to come back (None: no limit).
         """
         self.channel = channel
         self.name = name
+        self.unreachable_timeout = unreachable_timeout
         self.state = LogState()
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
@@ -198,6 +203,8 @@ class ControlLog:
 
         Raises:
             aio_pika.exceptions.DeliveryError: If the broker refuses the event.
+            BrokerUnreachableError: If the connection is lost for longer than
+                `unreachable_timeout`.
         """
         body: dict[str, Any] = {"k": kind, "p": party}
         if queue is not None:
@@ -209,6 +216,8 @@ class ControlLog:
             content_type="application/json",
         )
         while True:
+            if self.channel.is_closed:
+                await wait_until_open(self.channel, self.unreachable_timeout)
             try:
                 await self.channel.default_exchange.publish(
                     message, routing_key=self.name, mandatory=False
@@ -218,4 +227,4 @@ class ControlLog:
                 raise
             except Exception as exc:  # connection lost: wait for the robust reconnect
                 _log.debug("control-log append interrupted (%r); retrying", exc)
-                await wait_until_open(self.channel)
+                await wait_until_open(self.channel, self.unreachable_timeout)

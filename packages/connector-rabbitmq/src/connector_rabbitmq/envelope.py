@@ -16,13 +16,27 @@ from __future__ import annotations
 import struct
 from collections.abc import Sequence
 
-__all__ = ["BATCH", "EOS", "MAGIC", "EnvelopeError", "pack", "unpack"]
+__all__ = [
+    "BATCH",
+    "EOS",
+    "FRAME_OVERHEAD",
+    "MAGIC",
+    "OVERHEAD",
+    "EnvelopeError",
+    "pack",
+    "unpack",
+]
 
 MAGIC = b"CNB1"
 BATCH = "batch"
 EOS = "eos"
 
 _U32 = struct.Struct("!I")
+
+FRAME_OVERHEAD = _U32.size
+"""Bytes the envelope adds per frame (its length)."""
+OVERHEAD = len(MAGIC) + _U32.size + FRAME_OVERHEAD
+"""Bytes the envelope adds to a message of one frame."""
 
 
 class EnvelopeError(ValueError):

@@ -15,6 +15,13 @@ one message in flight, retries never reorder; a retry of a message that had in f
 is a duplicate that receivers drop by its id.
 
 Backpressure: `add()` waits while the buffer holds `Limits.sender_buffer` items.
+
+Bounded waits: while the connection is lost, publishing waits for it to come back for at
+most `unreachable_timeout` seconds, then stops with `BrokerUnreachableError` (the items not
+confirmed are reported by the channel). A message larger than the broker's
+`max_message_size` is refused by the broker (it closes the AMQP channel): the publisher
+learns the limit from the refusal, splits a batch of several frames, and drops a single
+frame that does not fit, reporting it once (`take_refused()`), instead of republishing it.
 """
 
 from __future__ import annotations
@@ -22,22 +29,37 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 from collections import deque
 from typing import Final
 
 import aio_pika
+import aiormq
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 
-from connector_rabbitmq.envelope import BATCH, EOS, pack
+from connector_rabbitmq.envelope import BATCH, EOS, FRAME_OVERHEAD, OVERHEAD, pack
 from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
 from connector_rabbitmq.topology import MAX_BATCH_BYTES
 
-__all__ = ["Publisher"]
+__all__ = ["MessageTooLargeError", "Publisher"]
 
 _log = logging.getLogger(__name__)
 
 _BACKOFF_MIN: Final = 0.001
 _BACKOFF_MAX: Final = 0.1
+_BROKER_LIMIT = re.compile(r"larger than configured max size (\d+)")
+
+
+class MessageTooLargeError(Exception):
+    """The broker refused a message as larger than its `max_message_size`."""
+
+    def __init__(self, size: int, limit: int) -> None:
+        """Creates the error for a message body of `size` bytes and a broker limit."""
+        super().__init__(
+            f"the broker refused a message of {size} bytes: its max_message_size is {limit} bytes"
+        )
+        self.size = size
+        self.limit = limit
 
 
 class Publisher:
@@ -51,6 +73,8 @@ class Publisher:
         sender_id: str,
         batch_items: int,
         buffer_limit: int | None,
+        unreachable_timeout: float | None = None,
+        max_message_size: int | None = None,
     ) -> None:
         """Creates the publisher; its task starts on the first `add()`.
 
@@ -61,6 +85,10 @@ class Publisher:
             sender_id: Prefix of every message id; unique per sender.
             batch_items: Most frames per message.
             buffer_limit: Frames buffered before `add()` waits; None: unbounded.
+            unreachable_timeout: Optional; seconds to wait for a lost connection to come
+                back before stopping with `BrokerUnreachableError` (None: no limit).
+            max_message_size: Optional; the broker's largest message body in bytes
+                (None: no limit known until the broker refuses one).
         """
         self.channel = channel
         self.exchange = exchange
@@ -68,6 +96,8 @@ class Publisher:
         self.sender_id = sender_id
         self.batch_items = batch_items
         self.buffer_limit = buffer_limit
+        self.unreachable_timeout = unreachable_timeout
+        self.max_message_size = max_message_size
         self.in_flight = 0
         self.published = 0
         self.retries = 0
@@ -79,12 +109,18 @@ class Publisher:
         self._idle = asyncio.Event()
         self._idle.set()
         self._error: BaseException | None = None
+        self._refused: deque[MessageTooLargeError] = deque()
         self._stopped = False
 
     @property
     def buffered(self) -> int:
         """Frames accepted but not yet confirmed by the broker."""
         return len(self._buffer) + self.in_flight
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error that stopped the background task, if it failed."""
+        return self._error
 
     def full(self) -> bool:
         """True when `add()` would wait."""
@@ -95,6 +131,17 @@ class Publisher:
         if self.full() and not self._stopped and self._error is None:
             self._room.clear()
             await self._room.wait()
+
+    def take_refused(self) -> MessageTooLargeError | None:
+        """Returns (once) the oldest refusal of a frame too large for the broker, if any."""
+        return self._refused.popleft() if self._refused else None
+
+    @property
+    def batch_bytes(self) -> int:
+        """Most body bytes one message may carry."""
+        if self.max_message_size is None:
+            return MAX_BATCH_BYTES
+        return min(MAX_BATCH_BYTES, self.max_message_size)
 
     def wake(self) -> None:
         """Wakes every `wait_for_room()` (e.g. because the channel is closing)."""
@@ -149,10 +196,11 @@ class Publisher:
 
     def _take(self) -> list[bytes]:
         frames = [self._buffer.popleft()]
-        size = len(frames[0])
+        size = OVERHEAD + len(frames[0])
+        cap = self.batch_bytes
         while self._buffer and len(frames) < self.batch_items:
-            size += len(self._buffer[0])
-            if size > MAX_BATCH_BYTES:
+            size += FRAME_OVERHEAD + len(self._buffer[0])
+            if size > cap:
                 break
             frames.append(self._buffer.popleft())
         return frames
@@ -176,7 +224,16 @@ class Publisher:
                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                 )
                 self._seq += 1
-                await self._publish(message)
+                try:
+                    await self._publish(message)
+                except MessageTooLargeError as exc:
+                    self.max_message_size = exc.limit
+                    self.in_flight = 0
+                    if len(frames) > 1:
+                        self._buffer.extendleft(reversed(frames))  # again, in smaller batches
+                    else:
+                        self._refused.append(exc)
+                    continue
                 self.published += len(frames)
                 self.in_flight = 0
         except asyncio.CancelledError:
@@ -191,9 +248,17 @@ class Publisher:
         """Publishes `message` until the broker confirms it."""
         backoff = _BACKOFF_MIN
         while True:
+            if self.channel.is_closed:
+                await self._reconnected()  # publish() itself would wait without a limit
             try:
                 await self.exchange.publish(message, routing_key=self.routing_key, mandatory=False)
                 return
+            except aiormq.exceptions.ChannelPreconditionFailed as exc:
+                limit = _BROKER_LIMIT.search(str(exc))
+                if limit is None:
+                    raise
+                await self._reconnected()  # the broker closed the channel; it reopens
+                raise MessageTooLargeError(len(message.body), int(limit.group(1))) from exc
             except aio_pika.exceptions.DeliveryError:
                 # basic.nack: a queue is full (reject-publish). Poll for room with backoff.
                 self.retries += 1
@@ -212,4 +277,4 @@ class Publisher:
                 await self._reconnected()
 
     async def _reconnected(self) -> None:
-        await wait_until_open(self.channel)
+        await wait_until_open(self.channel, self.unreachable_timeout)

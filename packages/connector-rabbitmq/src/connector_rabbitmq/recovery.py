@@ -1,4 +1,9 @@
-"""Waiting for a robust AMQP channel to come back after the broker dropped the connection."""
+"""Waiting for a robust AMQP channel to come back after the broker dropped the connection.
+
+The wait is bounded: a broker that stays unreachable for `Settings.rabbitmq_unreachable_timeout`
+seconds (`CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT`) raises `BrokerUnreachableError`, so a
+sender's `send()` and `close()` report it instead of retrying forever.
+"""
 
 from __future__ import annotations
 
@@ -8,22 +13,49 @@ from typing import Any
 
 from aio_pika.abc import AbstractRobustChannel
 
-__all__ = ["ChannelGoneError", "wait_until_open"]
+__all__ = ["BrokerUnreachableError", "ChannelGoneError", "wait_until_open"]
 
 
 class ChannelGoneError(Exception):
     """The channel was closed on purpose (or its connection was): it will not come back."""
 
 
-async def wait_until_open(channel: AbstractRobustChannel) -> None:
+class BrokerUnreachableError(Exception):
+    """The broker connection was lost and did not come back within the deadline."""
+
+    def __init__(self, timeout: float) -> None:
+        """Creates the error for a deadline of `timeout` seconds."""
+        super().__init__(
+            f"the RabbitMQ broker has been unreachable for {timeout:g} s "
+            "(CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT)"
+        )
+        self.timeout = timeout
+
+
+async def wait_until_open(channel: AbstractRobustChannel, timeout: float | None = None) -> None:
     """Returns once `channel` is open and restored; at once if it is open now.
 
     aio-pika reopens a robust channel after a reconnect and then calls its
     `reopen_callbacks`: that is the signal waited for (no polling).
 
+    Args:
+        channel: The robust channel.
+        timeout: Optional; seconds to wait at most (None: no limit).
+
     Raises:
         ChannelGoneError: If the channel or its connection was closed with `close()`.
+        BrokerUnreachableError: If the channel is not back within `timeout` seconds.
     """
+    try:
+        async with asyncio.timeout(timeout):
+            await _wait_until_open(channel)
+    except TimeoutError:
+        if timeout is None:
+            raise
+        raise BrokerUnreachableError(timeout) from None
+
+
+async def _wait_until_open(channel: AbstractRobustChannel) -> None:
     loop = asyncio.get_running_loop()
     while channel.is_closed:
         if getattr(channel, "_close_called", False) or _connection_closed(channel):
