@@ -130,7 +130,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the outcomes as JSON")
     args = parser.parse_args(argv)
     os.environ.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
-    os.environ.setdefault("RAY_ENABLE_UV_RUN_RUNTIME_ENV", "0")
     rows, failed = asyncio.run(collect(args))
     print(_table(rows))
     if args.json:
