@@ -13,8 +13,8 @@ the bare pair and then the backend:
 Each worker is this module started with ``python -m connector_zmq.bench --worker`` (the
 connector arrives pickled on stdin); all processes connect, then start together.
 Throughput is items / (time the last consumer got the last item - time the producer
-started), on the system-wide monotonic clock; latency samples come from the send timestamp carried
-in every 16th item.
+started), on the system-wide monotonic clock; latency samples come from the send timestamp
+carried in every 16th item, pooled over the consumers.
 
 `run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
 points (``uv run connector bench --backends zmq --quick``).
