@@ -1,8 +1,15 @@
-"""A connector passed into Ray tasks and actors connects them to this process."""
+"""A connector passed into Ray tasks and actors connects them to this process.
+
+The tasks and actors here are user code: they run on this interpreter (`WORKER_ENV`), as the
+README advises for a user's own tasks under `uv run`. Ray's `uv run` integration would
+otherwise start them through `uv run` in a copy of the working directory, which never works
+under `uv run --no-sync pytest`. The connector's hub actors need no such help.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import sys
 import uuid
 from typing import Any
 
@@ -15,13 +22,15 @@ from connector_ray import RayConnector
 
 pytestmark = pytest.mark.ray
 
+WORKER_ENV = {"py_executable": sys.executable}
+
 
 def _spec(mode: ConnectorMode) -> ConnectorSpec:
     tag = uuid.uuid4().hex[:8]
     return ConnectorSpec(f"src-{tag}.out", f"dst-{tag}.in", mode)
 
 
-@ray.remote(num_cpus=0)
+@ray.remote(num_cpus=0, runtime_env=WORKER_ENV)
 def send_in_task(connector: RayConnector, count: int) -> int:
     async def body() -> None:
         channel = await connector.connect_send()
@@ -44,7 +53,7 @@ class _Subscriber:
         return items
 
 
-Subscriber: Any = ray.remote(num_cpus=0)(_Subscriber)
+Subscriber: Any = ray.remote(num_cpus=0, runtime_env=WORKER_ENV)(_Subscriber)
 
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)

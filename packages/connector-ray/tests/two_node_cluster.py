@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from typing import Any
 
 import ray
@@ -23,6 +24,10 @@ from connector_core import ConnectorMode, ConnectorSpec
 from connector_ray import NAMESPACE, RayConnector
 
 COUNT = 300
+WORKER_ENV = {"py_executable": sys.executable}
+"""The test's own tasks and actors run on this interpreter, as the README advises for a user's
+own tasks under `uv run` (Ray's `uv run` integration would start them through `uv run` in a
+copy of the working directory, which never works under `uv run --no-sync`)."""
 
 
 ray_nodes: Any = ray.nodes
@@ -37,7 +42,7 @@ class _Capture(logging.Handler):
         self.lines.append(record.getMessage())
 
 
-@ray.remote(num_cpus=0, resources={"node_a": 0.01})
+@ray.remote(num_cpus=0, resources={"node_a": 0.01}, runtime_env=WORKER_ENV)
 def send_range(connector: RayConnector, count: int) -> str:
     async def body() -> None:
         channel = await connector.connect_send()
@@ -60,7 +65,9 @@ class _Receiver:
         return items
 
 
-Receiver: Any = ray.remote(num_cpus=0, resources={"node_b": 0.01})(_Receiver)
+Receiver: Any = ray.remote(num_cpus=0, resources={"node_b": 0.01}, runtime_env=WORKER_ENV)(
+    _Receiver
+)
 
 
 async def probe(address: str) -> None:
