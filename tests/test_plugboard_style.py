@@ -8,14 +8,13 @@ config and found through the registry (`connector_core.get_backend`), and checks
 differences docs/porting-from-plugboard.md tells a porting user about: a receiver ends only
 after every sender has closed.
 
-Services: RabbitMQ is used from `RABBITMQ_URL` (default `amqp://guest:guest@127.0.0.1:5672/`);
-Ray is started by the first Ray connector and shared by the rest of the run.
+Services: RabbitMQ is used from `RABBITMQ_URL` (unset: the local broker, as for any user); Ray
+is started by the first Ray connector and shared by the rest of the run.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -33,7 +32,6 @@ from connector_core import (
 )
 from connector_core.testing import STEP_TIMEOUT, skip_or_fail
 from connector_core.testing.backends import (
-    DEFAULT_RABBITMQ_URL,
     BackendProfile,
     installed_profiles,
     unavailable_reason,
@@ -99,7 +97,7 @@ def backend(request: pytest.FixtureRequest) -> BackendProfile:
 @pytest.fixture
 def plugboard_settings() -> Iterator[Settings]:
     """Settings overridden on the `DI` class, as plugboard code does (not on an instance)."""
-    settings = Settings(rabbitmq_url=os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL))
+    settings = Settings()
     with DI.settings.override(settings):
         yield settings
 
@@ -156,9 +154,7 @@ async def test_class_level_settings_override_reaches_connectors_built_by_name(
 ) -> None:
     if not backend.serialized:
         pytest.skip(f"{backend.name} passes objects by reference: there is no serializer")
-    json_only = Settings(
-        serializer="json", rabbitmq_url=os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
-    )
+    json_only = Settings(serializer="json")
     with DI.settings.override(json_only):
         [first, _] = build_connectors(process_config(backend.name)).values()
         async with asyncio.timeout(STEP_TIMEOUT):
