@@ -23,20 +23,19 @@ Close: each connection has a control log (`connector_rabbitmq.control`). A sende
 its end-of-stream marker behind its data. Once every sender that opened has closed and no
 new one opened for `end_grace` seconds, a receiver appends `end`: the connection has ended
 (the grace lets senders in processes that are still starting join the stream; a sender
-connecting after the end is refused). Pubsub: a receiver is done when, for every sender
-of the ended connection, it saw that sender's marker in its own queue (or the sender had
-closed before it joined). Pipeline: the receiver that takes a sender's marker appends
-`drained`; once every sender is drained, each receiver cancels its consumer (so nothing is
-still on its way to it), hands out what it holds and checks that the shared queue is empty
-(re-consuming if a crashed or closing peer returned messages to it). Then `recv()` raises
-`ChannelClosedError` in every receiver.
+connecting after the end is refused). How each receiver knows it has everything is in
+`connector_rabbitmq.ending`; then `recv()` raises `ChannelClosedError` in every receiver.
 
 A receiver's `close()` acknowledges what it handed out and closes its AMQP channel: the
 broker requeues the rest for the others. A receiver that has seen the end of the connection
 does the same by itself, without waiting for `close()`. The last party to close (per the log: the
 connection ended, every sender closed, every receiver left) deletes the connection's
 queues, exchanges and log, unless a pipeline queue still holds messages for a later
-receiver.
+receiver (`connector_rabbitmq.membership`).
+
+Bounds: a broker unreachable for `Settings.rabbitmq_unreachable_timeout` seconds makes
+`send()` and `close()` raise `ChannelError`; an item larger than a broker message
+(`Settings.rabbitmq_max_message_size`) fails its `send()` with `ChannelSerializationError`.
 
 What a crash loses: nothing the broker confirmed. A sender killed before `close()` returned
 can lose what it had buffered (at most one batch plus its buffer) and the connection never
@@ -50,15 +49,12 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, field
 from functools import partial
-from typing import Any, Final, TypeVar, cast
+from typing import Any, TypeVar, cast
 
 from aio_pika.abc import (
     AbstractExchange,
     AbstractQueue,
-    AbstractRobustChannel,
-    AbstractRobustConnection,
 )
 
 from connector_core.channel import CHAN_MAXSIZE
@@ -69,53 +65,24 @@ from connector_core.exceptions import (
     ChannelSerializationError,
 )
 from connector_core.serde import SerdeChannel
-from connector_core.spec import ConnectorMode
-from connector_rabbitmq.cleanup import delete_connection
-from connector_rabbitmq.connection import CLOSE_TIMEOUT, release
 from connector_rabbitmq.consumer import Consumer, Delivery
-from connector_rabbitmq.control import CLOSE, DRAINED, END, JOIN, LEAVE, ControlLog
-from connector_rabbitmq.envelope import OVERHEAD, EnvelopeError
-from connector_rabbitmq.publisher import MessageTooLargeError, Publisher
+from connector_rabbitmq.control import CLOSE
+from connector_rabbitmq.ending import EndWatch
+from connector_rabbitmq.envelope import OVERHEAD
+from connector_rabbitmq.membership import Membership, last_one_out, leave
+from connector_rabbitmq.publisher import (
+    MessageTooLargeError,
+    Publisher,
+    publish_error,
+    refused_error,
+)
 from connector_rabbitmq.recovery import BrokerUnreachableError
-from connector_rabbitmq.topology import Names, limits
+from connector_rabbitmq.topology import limits
 
 __all__ = ["RabbitMQChannel"]
 
 _log = logging.getLogger(__name__)
 _T = TypeVar("_T")
-
-_LET_DELIVERIES_LAND: Final = 3
-"""Loop iterations that let deliveries already read from the socket reach the FIFO."""
-_REFILL_WAIT: Final = 0.2
-"""Seconds a finishing pipeline receiver waits for requeued messages before re-checking."""
-
-
-@dataclass(eq=False)
-class Membership:
-    """What ties a channel to its connection: the control log and where to clean up."""
-
-    connection: AbstractRobustConnection
-    names: Names
-    mode: ConnectorMode
-    party: str
-    """This channel's id in the log (`s-...` for senders, `r-...` for receivers)."""
-    log: ControlLog
-    end_grace: float
-    """Seconds the connection must stay quiescent before a receiver ends it."""
-    channels: list[AbstractRobustChannel] = field(default_factory=list)
-    """AMQP channels this channel owns (closed on close)."""
-    released: bool = False
-
-    async def close(self) -> None:
-        """Closes the AMQP channels and hands the broker connection back (once)."""
-        if self.released:
-            return
-        self.released = True
-        for channel in self.channels:
-            with contextlib.suppress(Exception):
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await channel.close()
-        await release(self.connection)
 
 
 class RabbitMQChannel(SerdeChannel):
@@ -170,15 +137,11 @@ class RabbitMQChannel(SerdeChannel):
         self._consumer: Consumer | None = None
         self._membership: Membership | None = None
         self._wakeup = asyncio.Event()
-        self._eos_seen: set[str] = set()
-        self._refilling = False
+        self._end = EndWatch(self._wakeup)
         self._ended = False
         self._closing: asyncio.Task[None] | None = None
         self._releasing: asyncio.Task[None] | None = None
         self._bare_started = False
-        self._grace_key = -1
-        self._grace_deadline = 0.0
-        self._wait_limit: float | None = None
         self._steps: dict[str, asyncio.Task[Any]] = {}
         self._unreachable_timeout = unreachable_timeout
         if send_exchange is not None:
@@ -204,6 +167,7 @@ class RabbitMQChannel(SerdeChannel):
 
     def _join(self, membership: Membership) -> None:
         self._membership = membership
+        self._end.membership = membership
         if self._publisher is not None:
             self._publisher.sender_id = membership.party
         membership.log.on_change(self._wakeup.set)
@@ -266,16 +230,11 @@ class RabbitMQChannel(SerdeChannel):
     def _raise_refused(self, publisher: Publisher) -> None:
         refused = publisher.take_refused()
         if refused is not None:
-            raise _refused_error(refused)
+            raise refused_error(refused)
 
     def _publish_error(self, exc: BaseException) -> ChannelError:
-        if isinstance(exc, BrokerUnreachableError):
-            pending = self._publisher.buffered if self._publisher is not None else 0
-            return ChannelError(
-                f"{exc}: {pending} item(s) sent on this channel were not confirmed by the "
-                "broker and may be lost; start the broker or check RABBITMQ_URL"
-            )
-        return ChannelError(f"publishing to RabbitMQ failed: {exc!r}")
+        pending = self._publisher.buffered if self._publisher is not None else 0
+        return publish_error(exc, pending)
 
     async def flush(self) -> None:
         """Waits until the broker has confirmed everything this channel sent so far.
@@ -355,9 +314,13 @@ class RabbitMQChannel(SerdeChannel):
                 return frame
             self._current = None
             if got is not None:
-                await self._shielded("settle", partial(self._settle_special, consumer, got))
+                bad = await self._shielded(
+                    "settle", partial(self._end.settle_special, consumer, got)
+                )
+                if bad is not None:
+                    super().reject(bad)
                 continue
-            if await self._shielded("over", partial(self._connection_over, consumer)):
+            if await self._shielded("over", partial(self._end.connection_over, consumer)):
                 self._ended = True
                 try:
                     await asyncio.shield(self._release())
@@ -366,7 +329,7 @@ class RabbitMQChannel(SerdeChannel):
                 continue
             if consumer.fifo:
                 continue
-            limit, self._wait_limit = self._wait_limit, None
+            limit, self._end.wait_limit = self._end.wait_limit, None
             if limit is None:
                 await self._wakeup.wait()
             else:
@@ -389,78 +352,6 @@ class RabbitMQChannel(SerdeChannel):
         finally:
             if task.done():
                 self._steps.pop(name, None)
-
-    async def _settle_special(self, consumer: Consumer, delivery: Delivery) -> None:
-        """Handles an end-of-stream marker or a malformed message at the head of the FIFO."""
-        if not delivery.is_eos:
-            delivery.bad = True
-            consumer.finish(delivery)
-            super().reject(EnvelopeError(delivery.error or "malformed message"))
-            return
-        if delivery.done:
-            return
-        membership = self._membership
-        if membership is not None and membership.mode is ConnectorMode.PIPELINE:
-            await membership.log.append(DRAINED, delivery.sender)
-        self._eos_seen.add(delivery.sender)
-        consumer.finish(delivery)
-
-    async def _connection_over(self, consumer: Consumer) -> bool:
-        membership = self._membership
-        if membership is None:
-            return False
-        state = membership.log.state
-        me = membership.party
-        if f"{JOIN}:{me}" not in state.seen:
-            return False
-        if state.end_senders is None:
-            if state.quiescent():
-                await self._count_down_grace(membership)
-            return False
-        if membership.mode is ConnectorMode.PUBSUB:
-            before = state.closed_at_join.get(me, frozenset())
-            done = all(s in before or s in self._eos_seen for s in state.end_senders)
-            return done and not consumer.fifo
-        if not state.end_senders <= state.drained:
-            return False
-        # Every sender's marker was taken from the shared queue, so all their messages were
-        # dispatched. Stop consuming, let what is already on its way land, hand it out, and
-        # end only if the queue is still empty (a closing or crashed peer may have returned
-        # messages to it).
-        if consumer.consuming:
-            await consumer.cancel()
-            for _ in range(_LET_DELIVERIES_LAND):
-                await asyncio.sleep(0)
-        if consumer.fifo:
-            return False
-        if self._refilling:
-            self._refilling = False
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_REFILL_WAIT):
-                    await self._wakeup.wait()
-            return False
-        if await self._ready_messages(consumer) == 0:
-            return True
-        self._refilling = True
-        await consumer.start()
-        return False
-
-    async def _count_down_grace(self, membership: Membership) -> None:
-        """Ends the connection once it has stayed quiescent for the grace period."""
-        state = membership.log.state
-        now = asyncio.get_running_loop().time()
-        if self._grace_key != state.offset:
-            self._grace_key = state.offset
-            self._grace_deadline = now + membership.end_grace
-        if now >= self._grace_deadline:
-            await membership.log.append(END, f"{membership.party}@{state.offset}")
-        else:
-            self._wait_limit = self._grace_deadline - now
-
-    async def _ready_messages(self, consumer: Consumer) -> int:
-        channel = await consumer.channel.get_underlay_channel()
-        result = await channel.queue_declare(consumer.queue.name, passive=True)
-        return int(result.message_count or 0)
 
     # -- closing ------------------------------------------------------------------------
 
@@ -506,13 +397,13 @@ class RabbitMQChannel(SerdeChannel):
                 refused = self._publisher.take_refused()
                 await self._publisher.stop()
             if membership is not None and not isinstance(error, BrokerUnreachableError):
-                await self._last_one_out(membership)
+                await last_one_out(membership, CLOSE, self._unreachable_timeout)
         finally:
             await self._close_amqp_channels()
         if error is not None:
             raise self._publish_error(error) from error
         if refused is not None:
-            raise _refused_error(refused)
+            raise refused_error(refused)
 
     def _release(self) -> asyncio.Task[None]:
         """The task that takes this receiver out of the connection (started once)."""
@@ -527,58 +418,15 @@ class RabbitMQChannel(SerdeChannel):
         (so a receiver that is iterated to the end and never closed still lets the last
         party delete the connection's broker objects).
         """
-        consumer = self._consumer
-        membership = self._membership
-        assert consumer is not None
+        assert self._consumer is not None
         try:
-            async with asyncio.timeout(self._unreachable_timeout):
-                await consumer.cancel()
-                await consumer.flush_acks()
-                if membership is not None and membership.mode is ConnectorMode.PUBSUB:
-                    with contextlib.suppress(Exception):
-                        await consumer.queue.delete(if_unused=False, if_empty=False)
-                if membership is not None:
-                    await membership.log.append(LEAVE, membership.party)
-                    await self._last_one_out(membership)
-        except (TimeoutError, BrokerUnreachableError) as exc:
-            # What it held goes back to the queue when the broker drops the AMQP channel.
-            _log.warning("a receiver left without telling the broker: %s", exc)
+            await leave(self._consumer, self._membership, self._unreachable_timeout)
         finally:
             await self._close_amqp_channels()
 
     async def _close_amqp_channels(self) -> None:
         if self._membership is not None:
             await self._membership.close()
-
-    async def _last_one_out(self, membership: Membership) -> None:
-        kind = CLOSE if self._publisher is not None else LEAVE
-        log = membership.log
-        try:
-            async with asyncio.timeout(self._unreachable_timeout):
-                await self._clean_up_if_last(membership, log, kind)
-        except Exception as exc:  # cleanup is best effort; purge() removes leftovers
-            _log.warning("could not clean up %s on the broker: %r", membership.names.prefix, exc)
-
-    async def _clean_up_if_last(self, membership: Membership, log: ControlLog, kind: str) -> None:
-        """Ends a quiescent connection nobody else can end; deletes it if everyone is gone."""
-        if not log.reading:
-            await log.start()
-        state = await log.wait_for(kind, membership.party)
-        if state.end_senders is None and state.quiescent() and not state.live_receivers():
-            # Nobody is left to count down the grace period: end the connection now.
-            marker = f"{membership.party}@close"
-            await log.append(END, marker)
-            state = await log.wait_for(END, marker)
-        await log.stop()
-        if state.everyone_gone():
-            undrained = (state.opened | state.late) - state.drained
-            await delete_connection(
-                membership.connection,
-                membership.names,
-                membership.mode,
-                [q for q in state.joined.values() if q != membership.names.work],
-                markers=len(undrained),
-            )
 
     # -- statistics ---------------------------------------------------------------------
 
@@ -604,11 +452,3 @@ class RabbitMQChannel(SerdeChannel):
             "a RabbitMQChannel holds a live broker connection and cannot be pickled; pickle "
             "the RabbitMQConnector and connect in the other process"
         )
-
-
-def _refused_error(refused: MessageTooLargeError) -> ChannelSerializationError:
-    return ChannelSerializationError(
-        f"an item sent earlier on this channel was not delivered: {refused} (set "
-        f"CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE={refused.limit} so that send() refuses such "
-        "items at once); the items sent after it go on"
-    )

@@ -31,9 +31,10 @@ from connector_core.exceptions import ChannelClosedError, ChannelSetupError
 from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
-from connector_rabbitmq.channel import Membership, RabbitMQChannel
+from connector_rabbitmq.channel import RabbitMQChannel
 from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
+from connector_rabbitmq.membership import Membership
 from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, MAX_MAXSIZE, Limits, Names, limits
 
 __all__ = ["DEFAULT_END_GRACE", "SUBSCRIBER_QUEUE_EXPIRES_MS", "RabbitMQConnector"]

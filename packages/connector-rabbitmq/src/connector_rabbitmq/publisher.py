@@ -37,11 +37,12 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 
+from connector_core.exceptions import ChannelError, ChannelSerializationError
 from connector_rabbitmq.envelope import BATCH, EOS, FRAME_OVERHEAD, OVERHEAD, pack
-from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
+from connector_rabbitmq.recovery import BrokerUnreachableError, ChannelGoneError, wait_until_open
 from connector_rabbitmq.topology import MAX_BATCH_BYTES
 
-__all__ = ["MessageTooLargeError", "Publisher"]
+__all__ = ["MessageTooLargeError", "Publisher", "publish_error", "refused_error"]
 
 _log = logging.getLogger(__name__)
 
@@ -278,3 +279,27 @@ class Publisher:
 
     async def _reconnected(self) -> None:
         await wait_until_open(self.channel, self.unreachable_timeout)
+
+
+def publish_error(exc: BaseException, pending: int) -> ChannelError:
+    """The `ChannelError` a channel raises when its publisher stopped with `exc`.
+
+    Args:
+        exc: Why the publisher stopped.
+        pending: Items accepted by the channel and not confirmed by the broker.
+    """
+    if isinstance(exc, BrokerUnreachableError):
+        return ChannelError(
+            f"{exc}: {pending} item(s) sent on this channel were not confirmed by the "
+            "broker and may be lost; start the broker or check RABBITMQ_URL"
+        )
+    return ChannelError(f"publishing to RabbitMQ failed: {exc!r}")
+
+
+def refused_error(refused: MessageTooLargeError) -> ChannelSerializationError:
+    """The error a channel raises, once, for an item the broker refused as too large."""
+    return ChannelSerializationError(
+        f"an item sent earlier on this channel was not delivered: {refused} (set "
+        f"CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE={refused.limit} so that send() refuses such "
+        "items at once); the items sent after it go on"
+    )

@@ -1,0 +1,126 @@
+"""How a receiver sees the end of its connection (the close protocol of `channel`).
+
+Pubsub: a receiver is done when, for every sender of the ended connection, it saw that
+sender's end-of-stream marker in its own queue (or the sender had closed before it joined).
+Pipeline: the receiver that takes a sender's marker appends `drained`; once every sender is
+drained, each receiver cancels its consumer (so nothing is still on its way to it), hands out
+what it holds and checks that the shared queue is empty (re-consuming if a crashed or
+closing peer returned messages to it). While the connection is quiescent but not yet ended,
+a receiver counts down the grace period and then appends `end`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Final
+
+from connector_core.spec import ConnectorMode
+from connector_rabbitmq.consumer import Consumer, Delivery
+from connector_rabbitmq.control import DRAINED, END, JOIN
+from connector_rabbitmq.envelope import EnvelopeError
+from connector_rabbitmq.membership import Membership
+
+__all__ = ["EndWatch"]
+
+_LET_DELIVERIES_LAND: Final = 3
+"""Loop iterations that let deliveries already read from the socket reach the FIFO."""
+_REFILL_WAIT: Final = 0.2
+"""Seconds a finishing pipeline receiver waits for requeued messages before re-checking."""
+
+
+class EndWatch:
+    """One receiver's progress towards the end of its connection."""
+
+    def __init__(self, wakeup: asyncio.Event) -> None:
+        """Creates the watch; `membership` is set when the channel joins a connection.
+
+        Args:
+            wakeup: The receiver's event, set on every delivery and log change.
+        """
+        self.wakeup = wakeup
+        self.membership: Membership | None = None
+        self.eos_seen: set[str] = set()
+        """Senders whose end-of-stream marker this receiver took."""
+        self.refilling = False
+        self.grace_key = -1
+        self.grace_deadline = 0.0
+        self.wait_limit: float | None = None
+        """Seconds the receiver may wait before checking again (counting down the grace)."""
+
+    async def settle_special(self, consumer: Consumer, delivery: Delivery) -> Exception | None:
+        """Handles an end-of-stream marker or a malformed message at the head of the FIFO.
+
+        Returns:
+            Why a malformed message was dropped (the channel counts it), else None.
+        """
+        if not delivery.is_eos:
+            delivery.bad = True
+            consumer.finish(delivery)
+            return EnvelopeError(delivery.error or "malformed message")
+        if delivery.done:
+            return None
+        membership = self.membership
+        if membership is not None and membership.mode is ConnectorMode.PIPELINE:
+            await membership.log.append(DRAINED, delivery.sender)
+        self.eos_seen.add(delivery.sender)
+        consumer.finish(delivery)
+        return None
+
+    async def connection_over(self, consumer: Consumer) -> bool:
+        """True once this receiver has everything of the ended connection (see the module)."""
+        membership = self.membership
+        if membership is None:
+            return False
+        state = membership.log.state
+        me = membership.party
+        if f"{JOIN}:{me}" not in state.seen:
+            return False
+        if state.end_senders is None:
+            if state.quiescent():
+                await self._count_down_grace(membership)
+            return False
+        if membership.mode is ConnectorMode.PUBSUB:
+            before = state.closed_at_join.get(me, frozenset())
+            done = all(s in before or s in self.eos_seen for s in state.end_senders)
+            return done and not consumer.fifo
+        if not state.end_senders <= state.drained:
+            return False
+        # Every sender's marker was taken from the shared queue, so all their messages were
+        # dispatched. Stop consuming, let what is already on its way land, hand it out, and
+        # end only if the queue is still empty (a closing or crashed peer may have returned
+        # messages to it).
+        if consumer.consuming:
+            await consumer.cancel()
+            for _ in range(_LET_DELIVERIES_LAND):
+                await asyncio.sleep(0)
+        if consumer.fifo:
+            return False
+        if self.refilling:
+            self.refilling = False
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(_REFILL_WAIT):
+                    await self.wakeup.wait()
+            return False
+        if await self._ready_messages(consumer) == 0:
+            return True
+        self.refilling = True
+        await consumer.start()
+        return False
+
+    async def _count_down_grace(self, membership: Membership) -> None:
+        """Ends the connection once it has stayed quiescent for the grace period."""
+        state = membership.log.state
+        now = asyncio.get_running_loop().time()
+        if self.grace_key != state.offset:
+            self.grace_key = state.offset
+            self.grace_deadline = now + membership.end_grace
+        if now >= self.grace_deadline:
+            await membership.log.append(END, f"{membership.party}@{state.offset}")
+        else:
+            self.wait_limit = self.grace_deadline - now
+
+    async def _ready_messages(self, consumer: Consumer) -> int:
+        channel = await consumer.channel.get_underlay_channel()
+        result = await channel.queue_declare(consumer.queue.name, passive=True)
+        return int(result.message_count or 0)

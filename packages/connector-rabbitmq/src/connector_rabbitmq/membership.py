@@ -1,0 +1,124 @@
+"""What ties a channel to its connection: its control log, its AMQP channels, the cleanup.
+
+Every sender and receiver that a `RabbitMQConnector` makes has a `Membership`: its id in the
+control log, the AMQP channels it owns and the loop's broker connection it holds. When the
+party closes, `last_one_out()` lets the last party of the connection end it (if nobody else
+can) and delete its broker objects, and `Membership.close()` closes the AMQP channels and
+hands the connection back (`connector_rabbitmq.connection.release`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+
+from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
+
+from connector_core.spec import ConnectorMode
+from connector_rabbitmq.cleanup import delete_connection
+from connector_rabbitmq.connection import CLOSE_TIMEOUT, release
+from connector_rabbitmq.consumer import Consumer
+from connector_rabbitmq.control import END, LEAVE, ControlLog
+from connector_rabbitmq.recovery import BrokerUnreachableError
+from connector_rabbitmq.topology import Names
+
+__all__ = ["Membership", "last_one_out", "leave"]
+
+_log = logging.getLogger(__name__)
+
+
+@dataclass(eq=False)
+class Membership:
+    """What ties a channel to its connection: the control log and where to clean up."""
+
+    connection: AbstractRobustConnection
+    names: Names
+    mode: ConnectorMode
+    party: str
+    """This channel's id in the log (`s-...` for senders, `r-...` for receivers)."""
+    log: ControlLog
+    end_grace: float
+    """Seconds the connection must stay quiescent before a receiver ends it."""
+    channels: list[AbstractRobustChannel] = field(default_factory=list)
+    """AMQP channels this channel owns (closed on close)."""
+    released: bool = False
+
+    async def close(self) -> None:
+        """Closes the AMQP channels and hands the broker connection back (once)."""
+        if self.released:
+            return
+        self.released = True
+        for channel in self.channels:
+            with contextlib.suppress(Exception):
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await channel.close()
+        await release(self.connection)
+
+
+async def last_one_out(membership: Membership, kind: str, timeout: float | None) -> None:
+    """Ends and deletes the connection if this closing party is the last one to do it.
+
+    Runs after the party's `kind` event. Best effort, within `timeout` seconds: `purge()`
+    removes what a failure leaves.
+
+    Args:
+        membership: The closing party's membership.
+        kind: `close` for a sender, `leave` for a receiver.
+        timeout: Seconds at most (None: no limit).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await _clean_up_if_last(membership, kind)
+    except Exception as exc:  # cleanup is best effort; purge() removes leftovers
+        _log.warning("could not clean up %s on the broker: %r", membership.names.prefix, exc)
+
+
+async def _clean_up_if_last(membership: Membership, kind: str) -> None:
+    """Ends a quiescent connection nobody else can end; deletes it if everyone is gone."""
+    log = membership.log
+    if not log.reading:
+        await log.start()
+    state = await log.wait_for(kind, membership.party)
+    if state.end_senders is None and state.quiescent() and not state.live_receivers():
+        # Nobody is left to count down the grace period: end the connection now.
+        marker = f"{membership.party}@close"
+        await log.append(END, marker)
+        state = await log.wait_for(END, marker)
+    await log.stop()
+    if state.everyone_gone():
+        undrained = (state.opened | state.late) - state.drained
+        await delete_connection(
+            membership.connection,
+            membership.names,
+            membership.mode,
+            [q for q in state.joined.values() if q != membership.names.work],
+            markers=len(undrained),
+        )
+
+
+async def leave(consumer: Consumer, membership: Membership | None, timeout: float | None) -> None:
+    """Takes a receiver out: acks what it handed out, leaves the log, cleans up if last.
+
+    What it holds but did not hand out goes back to the broker when its AMQP channel
+    closes (the caller closes it afterwards). Bounded by `timeout` seconds: a receiver of
+    an unreachable broker leaves without telling it.
+
+    Args:
+        consumer: The receiver's consumer.
+        membership: Its membership (None for a channel made directly).
+        timeout: Seconds at most (None: no limit).
+    """
+    try:
+        async with asyncio.timeout(timeout):
+            await consumer.cancel()
+            await consumer.flush_acks()
+            if membership is not None and membership.mode is ConnectorMode.PUBSUB:
+                with contextlib.suppress(Exception):
+                    await consumer.queue.delete(if_unused=False, if_empty=False)
+            if membership is not None:
+                await membership.log.append(LEAVE, membership.party)
+                await last_one_out(membership, LEAVE, timeout)
+    except (TimeoutError, BrokerUnreachableError) as exc:
+        _log.warning("a receiver left without telling the broker: %s", exc)
