@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from connector_core.exceptions import ChannelClosedError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain
@@ -148,3 +149,15 @@ async def test_items_no_receiver_can_take_do_not_keep_a_dropped_connection_alive
     await asyncio.to_thread(rendezvous.join, EXIT_TIMEOUT)
     assert not rendezvous.running, "the rendezvous outlived its connector"
     assert "1 returned items had no receiver" in caplog.text
+
+
+async def test_a_copy_arriving_after_the_grace_is_told_how_to_avoid_it() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=0))
+    copy = pickle.loads(pickle.dumps(connector))
+    rendezvous = connector._rendezvous
+    assert rendezvous is not None
+    del connector
+    gc.collect()
+    await asyncio.to_thread(rendezvous.join, EXIT_TIMEOUT)
+    with pytest.raises(ChannelClosedError, match="keep the connector referenced"):
+        await copy.connect_send()

@@ -118,8 +118,10 @@ class Link(ABC):
         except ConnectionRefusedError:
             raise ChannelClosedError(
                 f"nothing listens at this connection's rendezvous ({self._address}): the "
-                "connection is over (every sender closed and every receiver left) or the "
-                "process that created the connector has exited"
+                "connection is over (every sender closed and every receiver left), the "
+                "process that created the connector has exited, or that process dropped its "
+                "connector and nobody joined within CONNECTOR_ZMQ_END_GRACE seconds (keep "
+                "the connector referenced there until the others have connected)"
             ) from None
         except (OSError, TimeoutError):
             return  # let ZeroMQ try, and time out with its own error
