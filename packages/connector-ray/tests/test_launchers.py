@@ -10,20 +10,17 @@ connector variables), under a bounded deadline.
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
-import subprocess
 from pathlib import Path
 
 import pytest
+
+from connector_core.testing.programs import run_program
 
 pytestmark = [pytest.mark.ray, pytest.mark.crossprocess, pytest.mark.timeout(240)]
 
 _ROOT = Path(__file__).resolve().parents[3]
 _PROGRAM = Path(__file__).with_name("user_round_trip.py")
-_KEPT = ("PATH", "HOME", "LANG", "LC_ALL", "TMPDIR")
-"""What a user's shell passes on; everything else (RAY_*, PYTEST_*, VIRTUAL_ENV) is left out."""
 _DEADLINE = 180.0
 """Seconds for the script: starting a local Ray on a busy 2-core machine takes up to a minute."""
 
@@ -39,25 +36,8 @@ def _uv() -> str:
 def test_round_trip_finishes_under_uv_run_no_sync(start: str) -> None:
     """`ray.init(num_cpus=2)` (or none) and one round trip, launched by `uv run --no-sync`."""
     command = [_uv(), "run", "--quiet", "--no-sync", "python", str(_PROGRAM), start]
-    env = {name: os.environ[name] for name in _KEPT if name in os.environ}
-    process = subprocess.Popen(
-        command,
-        cwd=_ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,  # a hang is ended with the Ray processes it started
-    )
-    try:
-        output, _ = process.communicate(timeout=_DEADLINE)
-    except subprocess.TimeoutExpired:
-        os.killpg(process.pid, signal.SIGKILL)
-        output, _ = process.communicate()
-        pytest.fail(
-            f"`{' '.join(command[1:])}` did not finish within {_DEADLINE:.0f} s: the hub "
-            f"actor's worker must not start through `uv run`. Output:\n{output[-4000:]}"
-        )
-    failure = f"`{' '.join(command[1:])}` exited with {process.returncode}:\n{output[-4000:]}"
-    assert process.returncode == 0, failure
-    assert "ROUND TRIP OK" in output, failure
+    what = f"`uv run --no-sync python {_PROGRAM.name} {start}` (is the hub started via uv run?)"
+    done = run_program(command, timeout=_DEADLINE, what=what, cwd=_ROOT)
+    failure = f"{what} exited with {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
+    assert done.returncode == 0, failure
+    assert "ROUND TRIP OK" in done.stdout, failure
