@@ -335,19 +335,35 @@ def _load_hook() -> ModuleType:
     return module
 
 
-def _sample(annotation: Any) -> tuple[str, Any]:
-    """Returns an environment value for a field of this type and the value it must parse to."""
+def _lower_bound(info: Any) -> float:
+    """Returns the field's lower bound (its `gt` or `ge`), or 0."""
+    bounds = [
+        bound
+        for meta in info.metadata
+        for bound in (getattr(meta, "gt", None), getattr(meta, "ge", None))
+        if bound is not None
+    ]
+    return max(bounds, default=0)
+
+
+def _sample(annotation: Any, floor: float = 0) -> tuple[str, Any]:
+    """Returns an environment value for a field of this type and the value it must parse to.
+
+    Numbers are chosen above `floor`, the field's lower bound.
+    """
     args = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
     if typing.get_origin(annotation) is typing.Literal:
         return str(args[-1]), args[-1]
     if args:
-        return _sample(args[0])
+        return _sample(args[0], floor)
     if annotation is bool:
         return "false", False
     if annotation is float:
-        return "2.5", 2.5
+        value = floor + 2.5
+        return str(value), value
     if annotation is int:
-        return "7", 7
+        number = int(floor) + 7
+        return str(number), number
     if annotation is SecretStr:
         return "docs-test-secret-0123456789", "docs-test-secret-0123456789"
     assert annotation is str, f"add a sample value for {annotation!r} to this test"
@@ -383,7 +399,7 @@ def test_every_environment_variable_in_the_table_is_read(
     hook = _load_hook()
     [row] = [row for row in hook.settings_rows() if row.field == name]
     info = Settings.model_fields[name]
-    raw, expected = _sample(info.annotation)
+    raw, expected = _sample(info.annotation, _lower_bound(info))
     for var in row.env_vars:
         for key in list(os.environ):
             if key.startswith("CONNECTOR_") or key == "RABBITMQ_URL":
