@@ -15,7 +15,7 @@ pytest.importorskip("typer", reason="typer is absent: connector-core without its
 
 from typer.testing import CliRunner, Result
 
-from connector_core.benchmarking import ROW_KEYS
+from connector_core.benchmarking import REQUIRED_KEYS, ROW_KEYS
 from connector_core.cli.app import app
 from connector_core.cli.benchmarks import _run_child, available_benchmarks, plan, run_benchmark
 
@@ -140,3 +140,14 @@ def test_runner_passes_quick_and_returns_the_rows(register: Register) -> None:
     outcome = run_benchmark("echo", quick=True, timeout=60)
     assert outcome.status == "ok"
     assert outcome.rows[0]["scenario"] == "True"
+
+
+def test_runner_accepts_rows_with_the_required_keys_and_fills_in_the_others(
+    register: Register,
+) -> None:
+    keys = ", ".join(f"{key!r}: 1" for key in REQUIRED_KEYS)
+    register("older", f"def run(quick):\n    return [{{{keys}}}]\n")
+    outcome = run_benchmark("older", quick=True, timeout=60)
+    assert outcome.status == "ok"
+    assert tuple(outcome.rows[0]) == ROW_KEYS
+    assert (outcome.rows[0]["ratio"], outcome.rows[0]["target"]) == (1, None)

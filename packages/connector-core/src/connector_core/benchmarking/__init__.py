@@ -34,9 +34,17 @@ from connector_core.benchmarking.measure import (
     expect_count,
     percentile_us,
 )
-from connector_core.benchmarking.rows import ROW_KEYS, Row, comparison_row, note_row, run_scenarios
+from connector_core.benchmarking.rows import (
+    REQUIRED_KEYS,
+    ROW_KEYS,
+    Row,
+    comparison_row,
+    note_row,
+    run_scenarios,
+)
 
 __all__ = [
+    "REQUIRED_KEYS",
     "ROW_KEYS",
     "Comparison",
     "Measurement",

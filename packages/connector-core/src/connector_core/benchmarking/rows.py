@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from connector_core.benchmarking.measure import Comparison, Scenario, percentile_us
 
-__all__ = ["ROW_KEYS", "Row", "comparison_row", "note_row", "run_scenarios"]
+__all__ = ["REQUIRED_KEYS", "ROW_KEYS", "Row", "comparison_row", "note_row", "run_scenarios"]
 
 Row = dict[str, object]
 """One benchmark row (the keys of `ROW_KEYS`, and `note` on a row without numbers)."""
@@ -32,6 +32,19 @@ ROW_KEYS = (
     "target",
 )
 """The keys every benchmark row has (None where not measured)."""
+
+REQUIRED_KEYS = (
+    "backend",
+    "scenario",
+    "baseline",
+    "messages",
+    "msgs_per_s",
+    "baseline_msgs_per_s",
+    "ratio",
+    "p50_us",
+    "p99_us",
+)
+"""The keys a registered benchmark's rows must have; `connector bench` fills in the others."""
 
 
 def comparison_row(backend: str, comparison: Comparison) -> Row:

@@ -3,8 +3,9 @@
 Every backend distribution registers a function `run(quick: bool) -> list[dict]` under its
 backend's name in the entry-point group `connector.benchmarks` (core registers `asyncio`);
 it builds its rows from scenarios with `connector_core.benchmarking.run_scenarios`. Each
-row has the keys in `connector_core.benchmarking.ROW_KEYS`: the backend next to the bare
-transport underneath it, measured in the same run, and their ratio.
+row has the keys in `connector_core.benchmarking.ROW_KEYS` (a benchmark built otherwise must
+give at least `REQUIRED_KEYS`; the others are filled with None): the backend next to the
+bare transport underneath it, measured in the same run, and their ratio.
 
 `plan()` decides what to run: every registered benchmark and every installed backend (a
 backend without a benchmark gets a row saying so), or the names asked for. `run_benchmark()`
@@ -28,7 +29,7 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
-from connector_core.benchmarking.rows import ROW_KEYS, Row, note_row
+from connector_core.benchmarking.rows import REQUIRED_KEYS, ROW_KEYS, Row, note_row
 from connector_core.registry import available_backends
 
 __all__ = ["BENCHMARK_GROUP", "BenchOutcome", "available_benchmarks", "plan", "run_benchmark"]
@@ -151,11 +152,12 @@ def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
         return BenchOutcome(backend, status, [note_row(backend, str(result["reason"]))], seconds)
     rows: list[Row] = result["rows"]
     problems = [
-        f"row {i} lacks {sorted(set(ROW_KEYS) - set(row))}"
+        f"row {i} lacks {sorted(set(REQUIRED_KEYS) - set(row))}"
         for i, row in enumerate(rows)
-        if not set(ROW_KEYS) <= set(row)
+        if not set(REQUIRED_KEYS) <= set(row)
     ]
     if not rows or problems:
         note = "bad result: " + ("; ".join(problems) or "run() returned no rows")
         return BenchOutcome(backend, "failed", [note_row(backend, note)], seconds)
-    return BenchOutcome(backend, "ok", rows, seconds)
+    filled = [{**dict.fromkeys(ROW_KEYS), **row} for row in rows]
+    return BenchOutcome(backend, "ok", filled, seconds)
