@@ -239,6 +239,10 @@ class Publisher:
                 self.in_flight = 0
         except asyncio.CancelledError:
             raise
+        except Exception as exc:  # reported by the next add(), flush() or send()
+            self._error = exc
+            self._idle.set()
+            self._room.set()
         except BaseException as exc:
             self._error = exc
             self._idle.set()
