@@ -101,7 +101,7 @@ def test_tag_is_standard_hmac_sha256(key_size: int) -> None:
 
 def test_unsigned_pickle_is_logged_once_per_codec(caplog: pytest.LogCaptureFixture) -> None:
     codec = Codec(PickleSerializer(), None)
-    with caplog.at_level(logging.WARNING, logger="connector_core.serde"):
+    with caplog.at_level(logging.WARNING, logger="connector_core.codec"):
         for item in range(3):
             assert codec.decode(codec.encode(item)) == item
     warnings = [r for r in caplog.records if "carries no signature" in r.message]
@@ -110,7 +110,7 @@ def test_unsigned_pickle_is_logged_once_per_codec(caplog: pytest.LogCaptureFixtu
 
 def test_unsigned_json_is_not_logged(caplog: pytest.LogCaptureFixture) -> None:
     codec = Codec(JsonSerializer(), None)
-    with caplog.at_level(logging.WARNING, logger="connector_core.serde"):
+    with caplog.at_level(logging.WARNING, logger="connector_core.codec"):
         assert codec.decode(codec.encode([1])) == [1]
     assert not [r for r in caplog.records if "carries no signature" in r.message]
 
@@ -121,6 +121,6 @@ def test_unsigned_pickle_warning_is_logged_again_by_a_pickled_copy(
     codec = Codec(PickleSerializer(), None)
     codec.decode(codec.encode(0))
     copy = pickle.loads(pickle.dumps(codec))
-    with caplog.at_level(logging.WARNING, logger="connector_core.serde"):
+    with caplog.at_level(logging.WARNING, logger="connector_core.codec"):
         copy.decode(copy.encode(1))
     assert [r for r in caplog.records if "carries no signature" in r.message]
