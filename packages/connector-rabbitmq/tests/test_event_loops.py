@@ -51,6 +51,27 @@ for close in (True, True, False):
     print("closed" if connection.is_closed else "still open", flush=True)
 """
 
+# A user program of the older style: loops made and closed by hand, without
+# shutdown_asyncgens(), a sender left open in each.
+_LOOPS_BY_HAND = """
+import asyncio, gc, uuid
+from connector_core.spec import ConnectorSpec
+from connector_rabbitmq import RabbitMQConnector
+
+async def main():
+    connector = RabbitMQConnector(ConnectorSpec(f"a{uuid.uuid4().hex[:8]}.out", "b.in"))
+    sender = await connector.connect_send()
+    await sender.send(1)
+
+for run in range(2):
+    loop = asyncio.new_event_loop()
+    loop.run_until_complete(main())
+    loop.close()
+    del loop
+    gc.collect()
+    print("ran", run, flush=True)
+"""
+
 
 def _clean_env(**extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTEST", "RAY_"))}
@@ -83,6 +104,12 @@ def test_asyncio_run_twice_in_one_program_works_and_closes_each_connection(broke
     ], result.stderr
     for noise in ("Traceback", "Task was destroyed", "never awaited", "Unclosed", "unclosed"):
         assert noise not in result.stderr, result.stderr
+
+
+def test_loops_closed_by_hand_with_a_channel_open_end_the_program_cleanly(broker: str) -> None:
+    result = _run_program(_LOOPS_BY_HAND, _clean_env(RABBITMQ_URL=broker))
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.splitlines() == ["ran 0", "ran 1"]
 
 
 def test_unset_rabbitmq_url_uses_the_local_broker_and_says_so_once(broker: str) -> None:
