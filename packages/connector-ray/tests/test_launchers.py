@@ -5,7 +5,8 @@ of the working directory; under `uv run --no-sync` that copy's fresh environment
 so a hub actor started that way never came up and the script hung. The hub is the library's
 own machinery: it now starts on the driver's interpreter. The script runs as a user runs it:
 a subprocess from the workspace root with a clean environment (no `RAY_*`, no pytest or
-connector variables), under a bounded deadline.
+connector variables), under a bounded deadline. `tests/test_user_programs.py` runs the
+connector-starts-Ray variant under every launcher.
 """
 
 from __future__ import annotations
@@ -32,11 +33,10 @@ def _uv() -> str:
     return uv
 
 
-@pytest.mark.parametrize("start", ["init", "lazy"])
-def test_round_trip_finishes_under_uv_run_no_sync(start: str) -> None:
-    """`ray.init(num_cpus=2)` (or none) and one round trip, launched by `uv run --no-sync`."""
-    command = [_uv(), "run", "--quiet", "--no-sync", "python", str(_PROGRAM), start]
-    what = f"`uv run --no-sync python {_PROGRAM.name} {start}` (is the hub started via uv run?)"
+def test_round_trip_after_ray_init_finishes_under_uv_run_no_sync() -> None:
+    """`ray.init(num_cpus=2)` and one round trip, launched by `uv run --no-sync`."""
+    command = [_uv(), "run", "--quiet", "--no-sync", "python", str(_PROGRAM)]
+    what = f"`uv run --no-sync python {_PROGRAM.name}` (is the hub started through uv run?)"
     done = run_program(command, timeout=_DEADLINE, what=what, cwd=_ROOT)
     failure = f"{what} exited with {done.returncode}:\n{done.stdout[-2000:]}{done.stderr[-4000:]}"
     assert done.returncode == 0, failure

@@ -1,14 +1,13 @@
 """A user program: one RayConnector round trip, run by `test_launchers.py` as a subprocess.
 
-Usage: ``python user_round_trip.py init`` calls ``ray.init(num_cpus=2)`` first, as a user
-script would; ``python user_round_trip.py lazy`` lets the connector start Ray. It prints
+Usage: ``python user_round_trip.py``. It calls ``ray.init(num_cpus=2)`` first, as a user script
+would (`tests/user_programs/round_trip.py` covers letting the connector start Ray), and prints
 ``ROUND TRIP OK`` when the message came back and the connection was closed on both sides.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sys
 
 import ray
 
@@ -27,7 +26,6 @@ async def main() -> None:
 
 
 if __name__ == "__main__":
-    if sys.argv[1:] == ["init"]:
-        ray.init(num_cpus=2)
+    ray.init(num_cpus=2)
     asyncio.run(main())
     print("ROUND TRIP OK", flush=True)
