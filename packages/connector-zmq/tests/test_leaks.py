@@ -26,7 +26,7 @@ from connector_zmq import ZMQConnector
 CYCLES = 40
 
 EXIT_TIMEOUT = 60.0
-"""Bound on waiting for the rendezvous threads to end (their grace is 2 s by default)."""
+"""Bound on waiting for the rendezvous threads to end."""
 
 
 def _rendezvous_threads() -> list[threading.Thread]:
@@ -91,8 +91,10 @@ async def test_receivers_closing_before_any_sender_joined_leave_nothing(
 
 async def test_a_pickled_connector_never_used_leaves_nothing() -> None:
     async def cycle() -> None:
-        connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
-        pickle.dumps(connector)
+        connector = ZMQConnector(
+            spec(ConnectorMode.PIPELINE), settings=Settings(zmq_join_timeout=0.2)
+        )
+        pickle.dumps(connector)  # its copies get 0.2 s to join, then the rendezvous stops
 
     assert await _growth(cycle) == (0, 0), "(threads, fds) left behind"
 
@@ -109,7 +111,7 @@ async def test_a_connector_never_pickled_stops_its_rendezvous_when_dropped() -> 
 
 
 async def test_a_copy_joins_after_the_creator_dropped_a_pickled_connector() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=60))
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))  # copies get 60 s to join
     copy = pickle.loads(pickle.dumps(connector))
     rendezvous = connector._rendezvous
     assert rendezvous is not None
@@ -121,7 +123,7 @@ async def test_a_copy_joins_after_the_creator_dropped_a_pickled_connector() -> N
     assert await receiver.recv() == "still here"
     await sender.close()
     await receiver.close()
-    rendezvous.stop()  # it would wait the 60 s grace for more senders
+    rendezvous.stop()  # it would wait the 60 s join timeout for more participants
 
 
 async def test_a_kept_connector_accepts_senders_after_its_receivers_left() -> None:
@@ -152,7 +154,7 @@ async def test_items_no_receiver_can_take_do_not_keep_a_dropped_connection_alive
 
 
 async def test_a_copy_arriving_after_the_grace_is_told_how_to_avoid_it() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=0))
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_join_timeout=0))
     copy = pickle.loads(pickle.dumps(connector))
     rendezvous = connector._rendezvous
     assert rendezvous is not None

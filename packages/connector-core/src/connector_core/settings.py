@@ -65,6 +65,13 @@ class Settings(BaseSettings):
         "waits, once every sender has closed, for senders still starting elsewhere before it "
         "ends. 0 ends it at once. Connectors used in one process always end at once.",
     )
+    zmq_join_timeout: float = Field(
+        default=60.0,
+        ge=0,
+        description="Seconds the rendezvous of a ZMQ connector that was pickled and then "
+        "dropped by its creator waits for a first participant (a spawned process may take "
+        "seconds to start) before it stops with nobody connected.",
+    )
 
     # -- rabbitmq -------------------------------------------------------------------------
     rabbitmq_url: SecretStr | None = Field(

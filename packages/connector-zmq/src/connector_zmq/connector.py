@@ -84,6 +84,7 @@ class ZMQConnector(Connector):
             self._bind_host = _interface(zmq_address, settings.bind_host)
         self._codec: Codec = settings.make_codec(serializer)
         self._end_grace: float = settings.zmq_end_grace
+        self._join_timeout: float = settings.zmq_join_timeout
         self._address: str | None = None
         self._rendezvous: Rendezvous | None = None
         self._lock = threading.Lock()
@@ -113,6 +114,7 @@ class ZMQConnector(Connector):
                     bind_host=self._bind_host,
                     codec=self._codec,
                     end_grace=self._end_grace,
+                    join_timeout=self._join_timeout,
                 )
                 self._address = self._rendezvous.address
                 # when this object is gone it makes no more channels: the rendezvous may stop

@@ -120,7 +120,7 @@ class Link(ABC):
                 f"nothing listens at this connection's rendezvous ({self._address}): the "
                 "connection is over (every sender closed and every receiver left), the "
                 "process that created the connector has exited, or that process dropped its "
-                "connector and nobody joined within CONNECTOR_ZMQ_END_GRACE seconds (keep "
+                "connector and nobody joined within CONNECTOR_ZMQ_JOIN_TIMEOUT seconds (keep "
                 "the connector referenced there until the others have connected)"
             ) from None
         except (OSError, TimeoutError):

@@ -32,10 +32,11 @@ END, so the others still end. Participants on other hosts are not watched.
 It stops (closing its socket and private ZeroMQ context) once every participant has left,
 whether or not a sender ever joined: when the connection has ended and every receiver left,
 or when the creating connector object is gone (collected: it can make no more channels) and
-nobody is connected; for a pickled connector, after `settings.zmq_end_grace` seconds more
-for copies still starting elsewhere. It also stops when its process exits. If the creating
-process dies, the rendezvous dies with it: items already with a receiver are still
-delivered, but new participants cannot join and receivers do not learn of the end.
+nobody is connected; for a pickled connector, after `settings.zmq_join_timeout` seconds
+(60 by default) more for copies still starting elsewhere. It also stops when its process
+exits. If the creating process dies, the rendezvous dies with it: items already with a
+receiver are still delivered, but new participants cannot join and receivers do not learn
+of the end.
 """
 
 from __future__ import annotations
@@ -76,7 +77,13 @@ class Rendezvous:
     """The control plane of one connection, served by a thread of this process."""
 
     def __init__(
-        self, *, pubsub: bool, bind_host: str, codec: Codec, end_grace: float = 0.0
+        self,
+        *,
+        pubsub: bool,
+        bind_host: str,
+        codec: Codec,
+        end_grace: float = 0.0,
+        join_timeout: float = 0.0,
     ) -> None:
         """Binds the rendezvous socket and starts its thread.
 
@@ -86,6 +93,8 @@ class Rendezvous:
             codec: The connection's codec; participants prove they hold its key.
             end_grace: Seconds to wait, once the connector was shared with other processes
                 and every sender has left, for senders still starting before ending.
+            join_timeout: Seconds an orphaned rendezvous of a shared connector waits with
+                nobody connected (for copies still starting) before it stops.
 
         Raises:
             ChannelSetupError: If `bind_host` cannot be bound.
@@ -115,6 +124,7 @@ class Rendezvous:
         self._ended = False
         self._final = False
         self._end_grace = end_grace
+        self._join_timeout = join_timeout
         self._end_at: float | None = None
         self._pidfds: dict[int, int] = {}
         self._members: dict[int, set[bytes]] = {}
@@ -167,7 +177,7 @@ class Rendezvous:
         if not self._orphaned or self._senders or self._receivers:
             self._idle_at = None
         elif self._idle_at is None:
-            self._idle_at = time.monotonic() + (self._end_grace if self.shared else 0.0)
+            self._idle_at = time.monotonic() + (self._join_timeout if self.shared else 0.0)
 
     def _timeout_ms(self) -> int | None:
         deadlines = [t for t in (self._end_at, self._idle_at) if t is not None]
