@@ -8,7 +8,6 @@ connection) are shared by the whole run.
 from __future__ import annotations
 
 import asyncio
-import os
 import uuid
 from collections.abc import Callable, Iterator
 
@@ -18,14 +17,7 @@ from dependency_injector import providers
 from connector_core import Connector, ConnectorMode, ConnectorSpec, Settings
 from connector_core.di import container
 from connector_core.testing import skip_or_fail
-from connector_core.testing.backends import (
-    DEFAULT_RABBITMQ_URL,
-    BackendProfile,
-    installed_profiles,
-    unavailable_reason,
-)
-
-os.environ.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+from connector_core.testing.backends import BackendProfile, installed_profiles, unavailable_reason
 
 MakeConnector = Callable[..., Connector]
 

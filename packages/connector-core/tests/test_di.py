@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from dependency_injector import providers
 
 from connector_core import DI, ChannelSetupError, Settings
-from connector_core.di import _lazy_async_resource, _lazy_sync_resource, container, wire
+from connector_core.di import _lazy_coroutine, _lazy_sync_resource, container, wire
 
 
 def test_container_provides_settings_from_the_environment(
@@ -42,10 +42,10 @@ def test_lazy_resource_of_a_missing_backend_says_what_to_install() -> None:
         resource().init()
 
 
-async def test_lazy_async_resource_of_a_missing_backend_says_what_to_install() -> None:
-    resource = _lazy_async_resource("connector_missing_backend.mod:thing", "connector-missing")
+async def test_lazy_coroutine_of_a_missing_backend_says_what_to_install() -> None:
+    call = _lazy_coroutine("connector_missing_backend.mod:thing", "connector-missing")
     with pytest.raises(ChannelSetupError, match="pip install connector-missing"):
-        await resource().init()
+        await call()
 
 
 def test_lazy_resource_enters_and_exits_the_backends_generator(
@@ -65,21 +65,15 @@ def test_lazy_resource_enters_and_exits_the_backends_generator(
     assert events == ["open", "close"]
 
 
-async def test_lazy_async_resource_enters_and_exits_the_backends_generator(
+async def test_lazy_coroutine_imports_the_backend_and_awaits_it(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    events: list[str] = []
-
-    async def fake(**kwargs: object) -> AsyncIterator[str]:
-        events.append("open")
-        yield "resource"
-        events.append("close")
+    async def fake(**kwargs: object) -> str:
+        return f"made with {sorted(kwargs)}"
 
     monkeypatch.setitem(sys.modules, "fake_backend", types.SimpleNamespace(fake=fake))
-    provider = providers.Resource(_lazy_async_resource("fake_backend:fake", "x"))
-    assert await provider() == "resource"
-    await provider.shutdown()  # type: ignore[misc]
-    assert events == ["open", "close"]
+    provider = providers.Coroutine(_lazy_coroutine("fake_backend:fake", "x"), settings=1)
+    assert await provider() == "made with ['settings']"
 
 
 # -- overrides at class level, as plugboard code writes them --------------------------------

@@ -68,26 +68,6 @@ def _lazy_sync_resource(target: str, distribution: str) -> type[resources.Resour
     return LazyResource
 
 
-def _lazy_async_resource(target: str, distribution: str) -> type[resources.AsyncResource[Any]]:
-    """Returns a resource class that imports and enters `target` (an async generator function).
-
-    A class rather than an async generator of our own: wrapping the backend's generator in
-    another one makes `asyncio.run` finalize both at once at shutdown, which fails.
-    """
-
-    class LazyAsyncResource(resources.AsyncResource[Any]):
-        async def init(self, *args: Any, **kwargs: Any) -> Any:
-            factory = contextlib.asynccontextmanager(_load(target, distribution))
-            self._context = factory(**kwargs)
-            return await self._context.__aenter__()
-
-        async def shutdown(self, resource: Any) -> None:
-            await self._context.__aexit__(None, None, None)
-
-    LazyAsyncResource.__name__ = LazyAsyncResource.__qualname__ = target.rpartition(":")[2]
-    return LazyAsyncResource
-
-
 def _lazy_coroutine(target: str, distribution: str) -> Callable[..., Awaitable[Any]]:
     """Returns a coroutine function that imports `target` and awaits it."""
 

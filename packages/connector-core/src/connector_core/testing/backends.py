@@ -8,13 +8,13 @@ far its transport may buffer beyond `maxsize`, and what a killed receiver proces
 
 from __future__ import annotations
 
-import os
 import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from connector_core.connector import Connector
 from connector_core.registry import available_backends, get_backend
+from connector_core.settings import Settings
 
 __all__ = ["DEFAULT_RABBITMQ_URL", "BackendProfile", "installed_profiles", "unavailable_reason"]
 
@@ -83,7 +83,8 @@ def unavailable_reason(profile: BackendProfile) -> str | None:
     except Exception as exc:
         return f"backend {profile.name!r} does not load: {exc}"
     if profile.service == "rabbitmq":
-        url = os.environ.get("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
+        configured = Settings().rabbitmq_url  # RABBITMQ_URL or CONNECTOR_RABBITMQ_URL
+        url = configured.get_secret_value() if configured is not None else DEFAULT_RABBITMQ_URL
         if not _reachable(url):
             host = urlsplit(url).hostname
             return (
