@@ -48,10 +48,13 @@ def _consumer(name: str) -> Consumer:
     return Consumer(FakeAMQPChannel(), FakeQueue(name), prefetch=4)  # type: ignore[arg-type]
 
 
-def _frames(consumer: Consumer) -> list[bytes]:
+def _frames(consumer: Consumer, *, verify: bool = True) -> list[bytes]:
+    """Takes every frame, confirming each as verified the way the channel does."""
     out = []
     while (got := consumer.next_frame()) is not None:
         assert isinstance(got, tuple)
+        if verify:
+            consumer.verified(got[0])
         out.append(got[1])
     return out
 
@@ -81,12 +84,25 @@ async def test_a_redelivered_copy_resumes_after_what_was_handed_out() -> None:
     got = consumer.next_frame()
     assert isinstance(got, tuple)
     assert got[1] == b"a"
+    consumer.verified(got[0])
     old.is_closed = True  # the connection dropped: the rest will be redelivered
     assert consumer.next_frame() is None
     copy = FakeMessage(pack([b"a", b"b", b"c"]), "s-1.0", FakeAMQPChannel(), 1)
     await _deliver(consumer, copy)
     assert _frames(consumer) == [b"b", b"c"]
     assert consumer.duplicates == 1
+
+
+async def test_frames_that_never_verified_do_not_make_a_later_message_a_duplicate() -> None:
+    consumer = _consumer("q-forged-id")
+    channel = FakeAMQPChannel()
+    junk = FakeMessage(pack([b"x", b"y", b"z"]), "s-1.0", channel, 1)
+    await _deliver(consumer, junk)
+    assert _frames(consumer, verify=False) == [b"x", b"y", b"z"]  # all rejected
+    real = FakeMessage(pack([b"a", b"b", b"c", b"d"]), "s-1.0", channel, 2)
+    await _deliver(consumer, real)
+    assert _frames(consumer) == [b"a", b"b", b"c", b"d"]
+    assert consumer.duplicates == 0
 
 
 async def test_receivers_of_one_queue_in_one_process_share_the_handed_log() -> None:

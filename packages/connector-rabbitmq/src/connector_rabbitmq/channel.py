@@ -266,10 +266,18 @@ class RabbitMQChannel(SerdeChannel):
                 another event loop.
         """
         try:
-            return await super().recv()
+            item = await super().recv()
         except ChannelDecodeError:
             self._mark_current_bad()
+            self._count_current()  # it verified; only its content is broken
             raise
+        self._count_current()
+        return item
+
+    def _count_current(self) -> None:
+        """Records the frame just handed out for duplicate tracking, once it verified."""
+        if self._current is not None and self._consumer is not None:
+            self._consumer.verified(self._current)
 
     def reject(self, reason: BaseException | str) -> None:
         """Counts a frame that failed verification and dead-letters the message it came in.

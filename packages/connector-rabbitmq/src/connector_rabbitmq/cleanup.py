@@ -13,7 +13,7 @@ from aiormq.exceptions import ChannelNotFoundEntity
 from connector_core.spec import ConnectorMode
 from connector_rabbitmq.topology import Names
 
-__all__ = ["delete_connection", "leftovers", "queue_length"]
+__all__ = ["delete_connection", "leftovers", "own_queues", "queue_length"]
 
 _log = logging.getLogger(__name__)
 
@@ -46,6 +46,8 @@ async def delete_connection(
         names: The connection's names.
         mode: The connection's mode; None deletes the objects of both modes.
         queues: More queues to delete (the subscriber queues named in the control log).
+            Only names under the connection's prefix (`connector.<job_id>.<spec id>.`) are
+            deleted: the control log is not signed yet, so a name in it may be forged.
         keep_pending_work: Optional; if True (the default) and the pipeline queue still
             holds messages, delete nothing: a later receiver will take them.
         markers: Optional; end-of-stream markers known to wait in the pipeline queue
@@ -80,7 +82,7 @@ async def delete_connection(
             robust = connection.channel(publisher_confirms=False)
             await robust.initialize()
             channel = await robust.get_underlay_channel()
-        for queue in [*queues, names.work, names.dead_letters, names.control]:
+        for queue in [*own_queues(names, queues), names.work, names.dead_letters, names.control]:
             if queue:
                 await channel.queue_delete(queue)
         for exchange in (names.work, names.fanout, names.dead_letter_exchange):
@@ -89,6 +91,25 @@ async def delete_connection(
     finally:
         with contextlib.suppress(Exception):
             await robust.close()
+
+
+def own_queues(names: Names, queues: Iterable[str]) -> list[str]:
+    """The queues among `queues` that belong to the connection: their names carry its prefix.
+
+    Any other name (one a forged control-log entry put there) is left alone and logged.
+
+    Args:
+        names: The connection's names.
+        queues: Queue names, e.g. as read from the control log.
+    """
+    mine = f"{names.prefix}."
+    own: list[str] = []
+    for queue in queues:
+        if queue.startswith(mine):
+            own.append(queue)
+        elif queue:
+            _log.warning("not deleting %r: the name is not under %s", queue, mine)
+    return own
 
 
 async def leftovers(

@@ -11,7 +11,10 @@ connection's dead-letter queue, once, and the stream goes on.
 Duplicates: a message can come twice only after a connection loss (the broker requeues what
 was unacknowledged) or a publish retried after a lost confirm. Every process remembers, per
 queue, how many frames of each recent message id it has handed out (`HandedLog`) and skips
-those on a redelivered copy; a partly handed message resumes where it stopped. Messages
+those on a redelivered copy; a partly handed message resumes where it stopped. A frame
+counts only once the channel has verified its signature (`Consumer.verified()`): anyone
+with broker credentials can publish under a message id, so junk under a sender's id must
+not make its real message look like a copy already handed out. Messages
 still in the FIFO whose AMQP channel died are dropped: the broker redelivers them.
 """
 
@@ -194,11 +197,18 @@ class Consumer:
                 continue
             frame = head.frames[head.index]
             head.index += 1
-            self.handed.record(head.message_id, head.index)
             if head.index >= len(head.frames):
                 self.finish(head)
             return head, frame
         return None
+
+    def verified(self, delivery: Delivery) -> None:
+        """Counts the frames of `delivery` handed out so far: the last one verified.
+
+        Only then does a redelivered copy of its message id skip them. Call it right after
+        the frame `next_frame()` returned passed signature verification.
+        """
+        self.handed.record(delivery.message_id, delivery.index)
 
     def finish(self, delivery: Delivery) -> None:
         """Removes a fully handled delivery from the FIFO and queues its ack (or reject)."""
