@@ -451,9 +451,7 @@ class RabbitMQChannel(SerdeChannel):
         if membership is None:
             return (int(self._publisher is not None), int(self._consumer is not None))
         state = membership.log.state
-        senders = len((state.opened | state.late) - state.closed)
-        receivers = len(set(state.joined) - state.left)
-        return (senders, receivers)
+        return (len(state.open_senders()), len(state.live_receivers()))
 
     def __reduce__(self) -> Any:
         raise TypeError(

@@ -18,11 +18,12 @@ each with a publisher confirm, and each reader folds them, in log order, into a
   for the grace period, or the last party closed while it was quiescent.
 
 The connection *ends* at the first `end` event folded while it is quiescent
-(`LogState.end_senders`), as the in-process backend ends when its sender count drops to
-zero. The grace period lets senders in other processes that are still starting join the
-stream instead of finding it over; an `end` that arrives after a new `open` is void.
-A sender that opens after the end is refused. Events are idempotent and carry
-their stream offset, so a reader that reconnects and replays the log changes nothing.
+(`LogState.end_senders`): each reader feeds the events into a core `Lifecycle` with a grace
+period, the same state machine the other backends use, and `end` is its `grace_over()`.
+The grace period lets senders in other processes that are still starting join the stream
+instead of finding it over; an `end` that arrives after a new `open` is void. A sender that
+opens after the end is refused. Events are idempotent and carry their stream offset, so a
+reader that reconnects and replays the log changes nothing.
 """
 
 from __future__ import annotations
@@ -38,6 +39,8 @@ from typing import Any, Final
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
+from connector_core.exceptions import ChannelClosedError
+from connector_core.lifecycle import Lifecycle
 from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
 
 __all__ = ["CLOSE", "DRAINED", "END", "JOIN", "LEAVE", "OPEN", "ControlLog", "LogState"]
@@ -56,8 +59,17 @@ _PREFETCH = 256
 
 @dataclass
 class LogState:
-    """What the control log says so far, folded in log order."""
+    """What the control log says so far, folded in log order.
 
+    Who is in the connection and whether it has ended is a `connector_core.lifecycle.Lifecycle`
+    (`life`), with a grace period: `open`, `close`, `join` and `leave` are its sender and
+    receiver events and `end` is `grace_over()`. The rest are facts of this backend: each
+    receiver's queue, the senders already closed when it joined, drained senders, late
+    senders, and the offset that makes a replayed log change nothing.
+    """
+
+    life: Lifecycle[str] = field(default_factory=lambda: Lifecycle(grace=True))
+    """Open senders, live receivers, quiescence and the end."""
     opened: set[str] = field(default_factory=set)
     """Senders that opened before the end of the connection."""
     late: set[str] = field(default_factory=set)
@@ -66,7 +78,6 @@ class LogState:
     drained: set[str] = field(default_factory=set)
     joined: dict[str, str] = field(default_factory=dict)
     """Receiver id -> its queue name (pipeline: the shared work queue)."""
-    left: set[str] = field(default_factory=set)
     end_senders: frozenset[str] | None = None
     """The senders of the connection once it has ended; None while it goes on."""
     closed_at_join: dict[str, frozenset[str]] = field(default_factory=dict)
@@ -80,42 +91,50 @@ class LogState:
         if offset <= self.offset:
             return
         self.offset = offset
+        life = self.life
         if kind == OPEN:
-            (self.late if self.end_senders is not None else self.opened).add(party)
+            try:
+                life.open_sender(party)
+            except ChannelClosedError:
+                self.late.add(party)
+            else:
+                self.opened.add(party)
         elif kind == CLOSE:
             self.closed.add(party)
+            life.close_sender(party)
         elif kind == END:
-            if self.end_senders is None and self.quiescent():
+            if life.grace_over().ended:
                 self.end_senders = frozenset(self.opened)
         elif kind == DRAINED:
             self.drained.add(party)
         elif kind == JOIN:
             self.joined[party] = queue or ""
             self.closed_at_join[party] = frozenset(self.closed)
+            life.join_receiver(party)
         elif kind == LEAVE:
-            self.left.add(party)
+            life.leave_receiver(party)
         self.seen.add(f"{kind}:{party}")
 
     def quiescent(self) -> bool:
         """True when senders have opened and every one of them has closed."""
-        return bool(self.opened) and self.opened <= self.closed
+        return self.life.quiescent
+
+    def open_senders(self) -> set[str]:
+        """Senders that opened (before or after the end) and have not closed."""
+        return set(self.life.senders) | (self.late - self.closed)
 
     def live_receivers(self) -> set[str]:
         """Receivers that joined and have not left."""
-        return set(self.joined) - self.left
+        return set(self.life.receivers)
 
     @property
     def ended(self) -> bool:
         """True once every sender that opened before the end has closed."""
-        return self.end_senders is not None
+        return self.life.ended
 
     def everyone_gone(self) -> bool:
         """True when the connection ended and every sender and receiver has closed."""
-        return (
-            self.end_senders is not None
-            and (self.opened | self.late) <= self.closed
-            and set(self.joined) <= self.left
-        )
+        return self.life.ended and not self.open_senders() and not self.life.receivers
 
 
 class ControlLog:

@@ -77,7 +77,7 @@ class EndWatch:
         if f"{JOIN}:{me}" not in state.seen:
             return False
         if state.end_senders is None:
-            if state.quiescent():
+            if state.life.end_pending:  # every sender closed: the grace period runs
                 await self._count_down_grace(membership)
             return False
         if membership.mode is ConnectorMode.PUBSUB:

@@ -81,7 +81,7 @@ async def _clean_up_if_last(membership: Membership, kind: str) -> None:
     if not log.reading:
         await log.start()
     state = await log.wait_for(kind, membership.party)
-    if state.end_senders is None and state.quiescent() and not state.live_receivers():
+    if state.life.end_pending and not state.life.receivers:
         # Nobody is left to count down the grace period: end the connection now.
         marker = f"{membership.party}@close"
         await log.append(END, marker)
