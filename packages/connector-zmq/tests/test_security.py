@@ -114,3 +114,31 @@ async def test_pickled_connector_carries_the_key_and_the_address() -> None:
     assert copy.codec.signed
     assert connector._rendezvous is not None
     connector._rendezvous.stop()
+
+
+async def test_garbage_control_messages_are_counted_and_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    rendezvous_address = connector.zmq_address
+    rendezvous = connector._rendezvous
+    assert rendezvous is not None
+    foreign = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    foreign.setsockopt(zmq.LINGER, 0)
+    foreign.setsockopt(zmq.ROUTING_ID, b"flooder")
+    foreign.connect(rendezvous_address)
+    with caplog.at_level("WARNING", logger="connector_zmq.rendezvous"):
+        for _ in range(2500):
+            await foreign.send_multipart([p.REG_SENDER])  # malformed: no proof
+            await foreign.send_multipart([p.REG_SENDER, b"\x00" * TAG_SIZE, b"{}"])  # no key
+        # One connection delivers in order: the reply to a genuine join comes after the rest.
+        proof = p.credentials(connector._codec, b"flooder")
+        await foreign.send_multipart([p.REG_RECEIVER, proof, b"tcp://127.0.0.1:9", b"{}"])
+        async with asyncio.timeout(30):
+            reply = await foreign.recv_multipart()
+        assert reply[0] == p.OK
+        assert rendezvous.rejected == 5000
+        records = [r for r in caplog.records if r.name == "connector_zmq.rendezvous"]
+        assert len(records) == 1, [r.getMessage() for r in records]
+    foreign.close()
+    rendezvous.stop()

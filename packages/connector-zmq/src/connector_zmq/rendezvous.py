@@ -1,42 +1,40 @@
 """The rendezvous: the control plane of one ZMQ connection (membership, end, returns).
 
-One rendezvous exists per connection. It runs as a thread of the process that created the
-connector, started lazily by the first `connect_send()`, `connect_recv()`, `zmq_address` or
-pickling of the connector there, and listens on one ROUTER socket bound to
-`settings.bind_host` on a free port. Its address travels inside the pickled connector.
+One rendezvous exists per connection: a thread of the process that created the connector,
+started by the first `connect_send()`, `connect_recv()`, `zmq_address` or pickling there,
+listening on one ROUTER socket bound to `settings.bind_host` on a free port. Its address
+travels inside the pickled connector. It never forwards items (senders and receivers talk
+directly, see `connector_zmq`). Who is in the connection and when it ends is decided by a
+`connector_core.lifecycle.Lifecycle`: the rendezvous feeds it what its socket and its crash
+watch observe and acts on the edges it reports. It keeps:
 
-It never forwards items between senders and receivers (they talk directly, see
-`connector_zmq`). It keeps:
+- each live receiver's data address; it tells every sender when a receiver joins or leaves,
+  and every receiver when a sender left and whether that sender had connected to it;
+- the end: once senders joined and all have left, the lifecycle reports *ended* and the
+  rendezvous sends ENDED to every receiver; a later sender is refused (`ChannelClosedError`).
+  When the connector was pickled to other processes, the end is first *pending*: it waits
+  `settings.zmq_end_grace` seconds (2 by default) for senders still starting elsewhere (one
+  that registers keeps the connection open), or less if nobody is left to wait with;
+- pipeline only: the *returned* items, signed frames a closing receiver had taken but not
+  handed to its user, or a closing sender still held. They go to the live receivers (or wait
+  for the next to join); while any wait here, the store counts as a receiver not drained.
+  Each receiver reports when it is *drained* (ended, every sender's END seen, nothing
+  buffered; a leaving one is not). On *final* (ended, every live receiver drained) the
+  rendezvous sends FINAL and the receivers end, all of them.
 
-- the live senders and receivers, with each receiver's data address; it tells every sender
-  when a receiver joins or leaves, and tells every receiver when a sender left and whether
-  that sender had connected to it;
-- whether the connection has *ended*: at least one sender joined and every sender has left;
-  a sender that registers after that is refused (`ChannelClosedError`). When the connector
-  was pickled to other processes, the end waits `settings.zmq_end_grace` seconds (2 by
-  default) for senders still starting elsewhere; a sender that registers in that time
-  keeps the connection open. A connector used in one process ends at once;
-- pipeline only: the *returned* items, signed frames a closing receiver had taken from the
-  wire but not handed to its user, or a closing sender still held. It passes them on to the
-  live receivers (or keeps them for the next receiver to join): a closed receiver's items
-  stay for the others. Each receiver reports when it is *drained* (ended, every sender's
-  END seen, nothing buffered); once every live receiver is drained, nothing is leaving and
-  nothing is held here, the rendezvous sends FINAL and the receivers end, all of them.
+Malformed control messages, or ones without the key, are ignored: the first is logged, the
+rest counted (`Rendezvous.rejected`, their number logged at stop). Crashes: a pidfd watches
+each participant's process on this host (`connector_zmq.watch`). A receiver whose process died
+leaves (the items it held, at most its credit window per sender, are lost); a sender whose
+process died leaves and its receivers stop waiting for its END.
 
-Crashes: the rendezvous watches the process of every participant on its host with a pidfd
-(Linux), which becomes readable when that process exits. A receiver whose process died is
-dropped (the items it held, at most its credit window per sender, are lost) and senders stop
-sending to it; a sender whose process died is dropped and its receivers stop waiting for its
-END, so the others still end. Participants on other hosts are not watched.
-
-It stops (closing its socket and private ZeroMQ context) once every participant has left,
-whether or not a sender ever joined: when the connection has ended and every receiver left,
-or when the creating connector object is gone (collected: it can make no more channels) and
-nobody is connected; for a pickled connector, after `settings.zmq_join_timeout` seconds
-(60 by default) more for copies still starting elsewhere. It also stops when its process
-exits. If the creating process dies, the rendezvous dies with it: items already with a
-receiver are still delivered, but new participants cannot join and receivers do not learn
-of the end.
+It stops (closing its socket and private ZeroMQ context) once every participant has left:
+when the lifecycle reports *finished* (ended, everyone gone), or when the creating connector
+object is gone (collected: it can make no more channels) and nobody is connected; for a
+pickled connector, after `settings.zmq_join_timeout` seconds (60 by default) more for copies
+still starting elsewhere. It also stops when its process exits. If the creating process
+dies, the rendezvous dies with it: items already with a receiver are still delivered, but
+nobody new can join and receivers do not learn of the end.
 """
 
 from __future__ import annotations
@@ -53,8 +51,10 @@ from dataclasses import dataclass
 
 import zmq
 
+from connector_core.lifecycle import Edges, Lifecycle
 from connector_core.serde import Codec
 from connector_zmq import protocol as p
+from connector_zmq.watch import ProcessWatch
 
 __all__ = ["Rendezvous"]
 
@@ -64,12 +64,13 @@ _RUNNING: weakref.WeakSet[Rendezvous] = weakref.WeakSet()
 
 _STOP, _ORPHAN = b"x", b"o"  # what the stop pipe carries: stop now, or orphaned
 
+_STORE = b""  # the returned-items store: a receiver (never drained) while it holds items
+
 
 @dataclass
 class _Receiver:
     address: bytes
     leaving: bool = False
-    drained: bool = False
     returned_sent: int = 0
 
 
@@ -117,26 +118,36 @@ class Rendezvous:
         self._pipe_open = True
         self._orphaned = False
         self._idle_at: float | None = None
-        self._senders: set[bytes] = set()
+        self._life: Lifecycle[bytes] = Lifecycle()
         self._receivers: dict[bytes, _Receiver] = {}
         self._store: deque[bytes] = deque()
-        self._ever_sender = False
-        self._ended = False
-        self._final = False
         self._end_grace = end_grace
         self._join_timeout = join_timeout
         self._end_at: float | None = None
-        self._pidfds: dict[int, int] = {}
-        self._members: dict[int, set[bytes]] = {}
-        self._pid_of: dict[bytes, int] = {}
         self._poller = zmq.Poller()
-        self.shared = False
-        """Set when the connector was pickled: other processes may still be starting."""
+        self._watch = ProcessWatch(self._poller)
+        self._shared = False
+        self._rejected = 0
         self._thread = threading.Thread(
             target=self._run, name=f"connector-zmq-rendezvous {self.address}", daemon=True
         )
         _RUNNING.add(self)
         self._thread.start()
+
+    @property
+    def shared(self) -> bool:
+        """True once the connector was pickled: other processes may still be starting."""
+        return self._shared
+
+    @shared.setter
+    def shared(self, value: bool) -> None:
+        self._shared = value
+        self._life.grace = value and self._end_grace > 0
+
+    @property
+    def rejected(self) -> int:
+        """Control messages ignored: malformed, or from a participant without the key."""
+        return self._rejected
 
     @property
     def running(self) -> bool:
@@ -165,16 +176,20 @@ class Rendezvous:
 
     # -- the thread ------------------------------------------------------------------------
 
-    def _finished(self) -> bool:
-        if self._senders or self._receivers:
+    def _nobody(self) -> bool:
+        """True when no sender and no receiver is connected (returned items may be held)."""
+        return not self._life.senders and not self._receivers
+
+    def _done(self) -> bool:
+        if not self._nobody():
             return False
         if self._idle_at is not None and time.monotonic() >= self._idle_at:
             return True  # orphaned, and nobody came: nobody can take what is stored either
-        return self._ever_sender and not self._store  # ended, and everyone left
+        return self._life.finished and not self._store  # ended, and everyone left
 
     def _update_idle(self) -> None:
         """Starts (or cancels) the wait before an orphaned rendezvous with nobody stops."""
-        if not self._orphaned or self._senders or self._receivers:
+        if not self._orphaned or not self._nobody():
             self._idle_at = None
         elif self._idle_at is None:
             self._idle_at = time.monotonic() + (self._join_timeout if self.shared else 0.0)
@@ -188,20 +203,18 @@ class Rendezvous:
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._stop_r, zmq.POLLIN)
         try:
-            while not self._finished():
+            while not self._done():
                 events = dict(poller.poll(self._timeout_ms()))
                 if self._stop_r in events:
                     signals = os.read(self._stop_r, 64)
                     if _STOP in signals:
                         break
                     self._orphaned = True
-                for pid, fd in list(self._pidfds.items()):
-                    if fd in events:
-                        self._process_died(pid)
+                for pid in self._watch.exited(events):
+                    self._process_died(pid)
                 if self._end_at is not None and time.monotonic() >= self._end_at:
                     self._end_at = None
-                    if not self._senders:
-                        self._end()
+                    self._apply(self._life.grace_over())
                 while True:
                     try:
                         msg = self._sock.recv_multipart(zmq.NOBLOCK)
@@ -209,16 +222,16 @@ class Rendezvous:
                         break
                     try:
                         self._handle(msg)
-                    except Exception:  # a malformed control message must not kill us
-                        _log.warning("rendezvous ignored a malformed message", exc_info=True)
+                    except Exception as exc:  # a malformed control message must not kill us
+                        self._reject(f"a malformed control message ({exc!r})", exc)
                 self._update_idle()
         finally:
             if self._store:
                 _log.warning("%d returned items had no receiver left to go to", len(self._store))
+            if self._rejected > 1:
+                _log.warning("rendezvous ignored %d control messages in all", self._rejected)
             self._sock.close(linger=0)  # everyone left (or the process is exiting)
-            for fd in self._pidfds.values():
-                os.close(fd)
-            self._pidfds.clear()
+            self._watch.close()
             self._ctx.term()
             with self._pipe_lock:
                 self._pipe_open = False
@@ -226,90 +239,83 @@ class Rendezvous:
                 os.close(self._stop_w)
             _RUNNING.discard(self)
 
+    def _reject(self, what: str, exc: BaseException | None = None) -> None:
+        """Counts an ignored control message; only the first one is logged."""
+        self._rejected += 1
+        if self._rejected == 1:
+            _log.warning(
+                "rendezvous ignored %s; further control messages it ignores are counted and "
+                "their number logged when it stops",
+                what,
+                exc_info=exc,
+            )
+
     def _send(self, pid: bytes, *parts: bytes) -> None:
         self._sock.send_multipart([pid, *parts])
 
     def _handle(self, msg: list[bytes]) -> None:
         pid, kind, *rest = msg
-        if kind == p.REG_SENDER:
-            if self._register_sender(pid, rest[0]):
-                self._watch(pid, rest[1])
+        if kind in (p.REG_SENDER, p.REG_RECEIVER) and not p.authenticate(self._codec, pid, rest[0]):
+            self._reject("a participant without the connection's key")
+        elif kind == p.REG_SENDER:
+            if self._register_sender(pid):
+                self._watch_process(pid, rest[1])
         elif kind == p.REG_RECEIVER:
-            if self._register_receiver(pid, rest[0], rest[1]):
-                self._watch(pid, rest[2])
-        elif kind == p.SENDER_LEFT and pid in self._senders:
+            self._register_receiver(pid, rest[1])
+            self._watch_process(pid, rest[2])
+        elif kind == p.SENDER_LEFT and pid in self._life.senders:
             self._sender_left(pid, p.loads(rest[0]), rest[1:])
         elif kind == p.LEAVING and pid in self._receivers:
             self._receivers[pid].leaving = True
-            for sid in self._senders:
+            self._apply(self._life.drained(pid, False))
+            for sid in self._life.senders:
                 self._send(sid, p.RECEIVER_LEFT, pid)
             self._send(pid, p.LEAVE_ACK)
         elif kind == p.RECEIVER_DONE and pid in self._receivers:
             self._receiver_done(pid, rest)
         elif kind == p.DRAINED and pid in self._receivers:
             info = self._receivers[pid]
-            info.drained = p.unpack_count(rest[0]) == info.returned_sent
-            self._check_final()
+            drained = p.unpack_count(rest[0]) == info.returned_sent and not info.leaving
+            self._apply(self._life.drained(pid, drained))
 
-    # -- crash detection ---------------------------------------------------------------------
+    def _apply(self, edges: Edges) -> None:
+        """Acts on what the connection's lifecycle reports after one event."""
+        life = self._life
+        if edges.ended:
+            self._end_at = None
+            for rid in self._receivers:
+                self._send(rid, p.ENDED)
+        if edges.final and not self._pubsub:
+            for rid in self._receivers:
+                self._send(rid, p.FINAL)
+        if edges.end_pending:
+            self._end_at = time.monotonic() + self._end_grace
+        if life.end_pending and not life.senders and not life.receivers:
+            self._end_at = None  # nobody is left to wait with: the grace is over now
+            self._apply(life.grace_over())
 
-    def _watch(self, participant: bytes, token: bytes) -> None:
-        """Watches the participant's process (same host only) so that its death is noticed."""
-        pid = p.same_host_pid(token)
-        if pid is None or pid == os.getpid() or not hasattr(os, "pidfd_open"):
-            return
-        self._members.setdefault(pid, set()).add(participant)
-        self._pid_of[participant] = pid
-        if pid in self._pidfds:
-            return
-        try:
-            fd = os.pidfd_open(pid)
-        except OSError:  # already gone, or not permitted: treat as gone
-            self._process_died(pid)
-            return
-        self._pidfds[pid] = fd
-        self._poller.register(fd, zmq.POLLIN)
+    # -- registration, departures and crashes ----------------------------------------------
 
-    def _unwatch(self, participant: bytes) -> None:
-        pid = self._pid_of.pop(participant, None)
-        if pid is None:
-            return
-        members = self._members.get(pid, set())
-        members.discard(participant)
-        if not members:
-            self._release(pid)
-
-    def _release(self, pid: int) -> None:
-        self._members.pop(pid, None)
-        fd = self._pidfds.pop(pid, None)
-        if fd is not None:
-            self._poller.unregister(fd)
-            os.close(fd)
+    def _watch_process(self, participant: bytes, token: bytes) -> None:
+        gone = self._watch.watch(participant, token)
+        if gone is not None:
+            self._process_died(gone)
 
     def _process_died(self, pid: int) -> None:
-        members = self._members.get(pid, set())
-        self._release(pid)
-        for participant in members:
-            self._pid_of.pop(participant, None)
-            if participant in self._senders:
+        for participant in self._watch.died(pid):
+            if participant in self._life.senders:
                 _log.warning("a sender's process (pid %d) died without closing", pid)
                 self._sender_left(participant, [], [], crashed=True)
             elif participant in self._receivers:
                 _log.warning("a receiver's process (pid %d) died without closing", pid)
                 self._receiver_done(participant, [], crashed=True)
 
-    # -- registration and departures -------------------------------------------------------------
-
-    def _register_sender(self, pid: bytes, proof: bytes) -> bool:
-        if not p.authenticate(self._codec, pid, proof):
-            _log.warning("rendezvous refused a participant without the connection's key")
-            return False
-        if self._ended:
+    def _register_sender(self, pid: bytes) -> bool:
+        if self._life.ended:
             self._send(pid, p.REFUSED, b"every sender of this connection has closed")
             return False
-        self._senders.add(pid)
-        self._ever_sender = True
         self._end_at = None
+        self._apply(self._life.open_sender(pid))
         live = {
             rid.decode(): info.address.decode()
             for rid, info in self._receivers.items()
@@ -318,61 +324,55 @@ class Rendezvous:
         self._send(pid, p.OK, p.dumps(live))
         return True
 
-    def _register_receiver(self, pid: bytes, proof: bytes, address: bytes) -> bool:
-        if not p.authenticate(self._codec, pid, proof):
-            _log.warning("rendezvous refused a participant without the connection's key")
-            return False
+    def _register_receiver(self, pid: bytes, address: bytes) -> None:
         self._receivers[pid] = _Receiver(address)
+        self._apply(self._life.join_receiver(pid))
+        life, senders = self._life, self._life.senders
+        final = life.final and not self._pubsub
         state = {
-            "senders": sorted(sid.decode() for sid in self._senders),
-            "ended": self._ended,
-            "final": self._final,
+            "senders": sorted(s.decode() for s in senders),
+            "ended": life.ended,
+            "final": final,
         }
         self._send(pid, p.OK, p.dumps(state))
-        for sid in self._senders:
+        for sid in senders:
             self._send(sid, p.RECEIVER_JOINED, pid, address)
         self._distribute()
-        return True
 
     def _sender_left(
         self, pid: bytes, connected: list[str], frames: list[bytes], *, crashed: bool = False
     ) -> None:
-        self._senders.discard(pid)
-        self._unwatch(pid)
+        self._watch.unwatch(pid)
         targets = set(connected)
         for rid in self._receivers:
             flag = p.CRASHED if crashed else b"1" if rid.decode() in targets else b"0"
             self._send(rid, p.SENDER_LEFT, pid, flag)
-        if not self._pubsub:
-            self._store.extend(frames)
-        if not self._senders and not self._ended:
-            if self.shared and self._end_grace > 0:
-                self._end_at = time.monotonic() + self._end_grace
-            else:
-                self._end()
+        self._hold(frames)
+        self._apply(self._life.close_sender(pid))
         self._distribute()
-        self._check_final()
         if not crashed:
-            self._send(pid, p.ACK, b"1" if self._finished() else b"0")
-
-    def _end(self) -> None:
-        self._ended = True
-        for rid in self._receivers:
-            self._send(rid, p.ENDED)
-        self._check_final()
+            self._send(pid, p.ACK, b"1" if self._done() else b"0")
 
     def _receiver_done(self, pid: bytes, frames: list[bytes], *, crashed: bool = False) -> None:
         info = self._receivers.pop(pid)
-        self._unwatch(pid)
+        self._watch.unwatch(pid)
         if not info.leaving:
-            for sid in self._senders:
+            for sid in self._life.senders:
                 self._send(sid, p.RECEIVER_LEFT, pid)
-        if not self._pubsub:
-            self._store.extend(frames)
+        self._hold(frames)
+        self._apply(self._life.leave_receiver(pid))
         self._distribute()
-        self._check_final()
         if not crashed:
-            self._send(pid, p.ACK, b"1" if self._finished() else b"0")
+            self._send(pid, p.ACK, b"1" if self._done() else b"0")
+
+    # -- returned items (pipeline) ---------------------------------------------------------
+
+    def _hold(self, frames: list[bytes]) -> None:
+        """Keeps returned items; until they go out, the store holds back the final end."""
+        if self._pubsub or not frames:
+            return
+        self._store.extend(frames)
+        self._life.join_receiver(_STORE)
 
     def _distribute(self) -> None:
         if self._pubsub or not self._store:
@@ -387,19 +387,10 @@ class Rendezvous:
             index += 1
         for rid, frames in shares.items():
             if frames:
-                info = self._receivers[rid]
-                info.returned_sent += len(frames)
-                info.drained = False
+                self._receivers[rid].returned_sent += len(frames)
+                self._apply(self._life.drained(rid, False))
                 self._send(rid, p.RETURNED, *frames)
-
-    def _check_final(self) -> None:
-        if self._pubsub or self._final or not self._ended or self._store:
-            return
-        if any(info.leaving or not info.drained for info in self._receivers.values()):
-            return
-        self._final = True
-        for rid in self._receivers:
-            self._send(rid, p.FINAL)
+        self._apply(self._life.leave_receiver(_STORE))
 
 
 @atexit.register
