@@ -134,6 +134,17 @@ async def test_shared_connection_waits_for_a_sender_still_starting() -> None:
     connector._rendezvous.stop()
 
 
+async def test_a_shared_connection_everyone_left_stops_without_waiting_the_grace() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=30))
+    pickle.dumps(connector)  # shared: the end waits for late senders, while anyone waits
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.close()  # the end is pending: the receiver waits with the grace
+    await receiver.close()  # nobody is left to wait with: the rendezvous stops now
+    assert connector._rendezvous is not None
+    assert not connector._rendezvous.running
+
+
 async def test_receiver_closed_while_waiting_in_recv_raises() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()
