@@ -137,6 +137,17 @@ def test_a_receiver_joining_after_everyone_left_finds_the_end_and_no_new_edges()
     assert life.leave_receiver("late") == Edges()
 
 
+def test_a_receiver_that_joins_again_has_drained_nothing_yet() -> None:
+    life: Lifecycle[str] = Lifecycle()
+    life.join_receiver("r")
+    life.drained("r")
+    life.join_receiver("r")
+    life.open_sender("s")
+    edges = life.close_sender("s")
+    assert edges.ended
+    assert not edges.final
+
+
 def test_edges_are_falsy_when_nothing_changed() -> None:
     assert not Edges()
     assert Edges(finished=True)
@@ -207,6 +218,7 @@ class LifecycleMachine(RuleBasedStateMachine):
     def join_receiver(self, receiver: str) -> None:
         self._record(self.life.join_receiver(receiver))
         self.live.add(receiver)
+        self.drained_set.discard(receiver)
 
     @rule(receiver=_IDS)
     def leave_receiver(self, receiver: str) -> None:

@@ -185,6 +185,7 @@ class Lifecycle(Generic[P]):
         """
         self.ever_receiver = True
         self._receivers.add(receiver)
+        self._drained.discard(receiver)
         return _NOTHING
 
     def leave_receiver(self, receiver: P) -> Edges:
