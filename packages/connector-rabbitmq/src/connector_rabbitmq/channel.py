@@ -26,12 +26,8 @@ new one opened for `end_grace` seconds, a receiver appends `end`: the connection
 connecting after the end is refused). How each receiver knows it has everything is in
 `connector_rabbitmq.ending`; then `recv()` raises `ChannelClosedError` in every receiver.
 
-A receiver's `close()` acknowledges what it handed out and closes its AMQP channel: the
-broker requeues the rest for the others. A receiver that has seen the end of the connection
-does the same by itself, without waiting for `close()`. The last party to close (per the log: the
-connection ended, every sender closed, every receiver left) deletes the connection's
-queues, exchanges and log, unless a pipeline queue still holds messages for a later
-receiver (`connector_rabbitmq.membership`).
+What a closing sender or receiver does, and how the last party cleans up, is in
+`connector_rabbitmq.membership`.
 
 Bounds: a broker unreachable for `Settings.rabbitmq_unreachable_timeout` seconds makes
 `send()` and `close()` raise `ChannelError`; an item larger than a broker message
@@ -48,41 +44,32 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Coroutine
 from functools import partial
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
-from aio_pika.abc import (
-    AbstractExchange,
-    AbstractQueue,
-)
+from aio_pika.abc import AbstractExchange, AbstractQueue
 
 from connector_core.channel import CHAN_MAXSIZE
 from connector_core.exceptions import (
     ChannelClosedError,
     ChannelDecodeError,
     ChannelError,
-    ChannelSerializationError,
 )
 from connector_core.serde import SerdeChannel
 from connector_rabbitmq.consumer import Consumer, Delivery
-from connector_rabbitmq.control import CLOSE
 from connector_rabbitmq.ending import EndWatch
-from connector_rabbitmq.envelope import OVERHEAD
-from connector_rabbitmq.membership import Membership, last_one_out, leave
+from connector_rabbitmq.membership import Membership, close_sender, leave
 from connector_rabbitmq.publisher import (
-    MessageTooLargeError,
     Publisher,
     publish_error,
     refused_error,
 )
-from connector_rabbitmq.recovery import BrokerUnreachableError
+from connector_rabbitmq.recovery import ShieldedSteps
 from connector_rabbitmq.topology import limits
 
 __all__ = ["RabbitMQChannel"]
 
 _log = logging.getLogger(__name__)
-_T = TypeVar("_T")
 
 
 class RabbitMQChannel(SerdeChannel):
@@ -142,7 +129,7 @@ class RabbitMQChannel(SerdeChannel):
         self._closing: asyncio.Task[None] | None = None
         self._releasing: asyncio.Task[None] | None = None
         self._bare_started = False
-        self._steps: dict[str, asyncio.Task[Any]] = {}
+        self._steps = ShieldedSteps()
         self._unreachable_timeout = unreachable_timeout
         if send_exchange is not None:
             self._publisher = Publisher(
@@ -209,13 +196,7 @@ class RabbitMQChannel(SerdeChannel):
         publisher = self._publisher
         if publisher is None:
             raise ChannelError("this channel was made by connect_recv(): it cannot send")
-        limit = publisher.max_message_size
-        if limit is not None and len(msg) + OVERHEAD > limit:
-            raise ChannelSerializationError(
-                f"the item is {len(msg)} bytes serialized and signed, more than a RabbitMQ "
-                f"message holds: the broker's max_message_size is {limit} bytes "
-                "(CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE); nothing was sent: send smaller items"
-            )
+        publisher.check_size(len(msg))
         self._raise_refused(publisher)
         while publisher.full():
             await publisher.wait_for_room()
@@ -322,13 +303,13 @@ class RabbitMQChannel(SerdeChannel):
                 return frame
             self._current = None
             if got is not None:
-                bad = await self._shielded(
+                bad = await self._steps.run(
                     "settle", partial(self._end.settle_special, consumer, got)
                 )
                 if bad is not None:
                     super().reject(bad)
                 continue
-            if await self._shielded("over", partial(self._end.connection_over, consumer)):
+            if await self._steps.run("over", partial(self._end.connection_over, consumer)):
                 self._ended = True
                 try:
                     await asyncio.shield(self._release())
@@ -344,22 +325,6 @@ class RabbitMQChannel(SerdeChannel):
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(limit):
                         await self._wakeup.wait()
-
-    async def _shielded(self, name: str, step: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
-        """Runs a step that talks to the broker so that cancelling `recv()` cannot cut it.
-
-        aiormq closes an AMQP channel whose RPC is cancelled half-way, so the step runs in a
-        task of its own; a `recv()` cancelled while it runs leaves it running, and the next
-        `recv()` waits for the same task instead of starting another.
-        """
-        task = self._steps.get(name)
-        if task is None:
-            task = self._steps[name] = asyncio.get_running_loop().create_task(step())
-        try:
-            return await asyncio.shield(task)
-        finally:
-            if task.done():
-                self._steps.pop(name, None)
 
     # -- closing ------------------------------------------------------------------------
 
@@ -387,31 +352,10 @@ class RabbitMQChannel(SerdeChannel):
         await asyncio.shield(self._closing)
 
     async def _close(self) -> None:
-        membership = self._membership
-        error: BaseException | None = None
         if self._consumer is not None:
             await self._release()
-            return
-        refused: MessageTooLargeError | None = None
-        try:
-            if self._publisher is not None:
-                try:
-                    await self._publisher.flush()
-                    if membership is not None:
-                        await membership.log.append(CLOSE, membership.party)
-                        await self._publisher.publish_marker()
-                except Exception as exc:
-                    error = exc
-                refused = self._publisher.take_refused()
-                await self._publisher.stop()
-            if membership is not None and not isinstance(error, BrokerUnreachableError):
-                await last_one_out(membership, CLOSE, self._unreachable_timeout)
-        finally:
-            await self._close_amqp_channels()
-        if error is not None:
-            raise self._publish_error(error) from error
-        if refused is not None:
-            raise refused_error(refused)
+        else:
+            await close_sender(self._publisher, self._membership, self._unreachable_timeout)
 
     def _release(self) -> asyncio.Task[None]:
         """The task that takes this receiver out of the connection (started once)."""
@@ -427,14 +371,7 @@ class RabbitMQChannel(SerdeChannel):
         party delete the connection's broker objects).
         """
         assert self._consumer is not None
-        try:
-            await leave(self._consumer, self._membership, self._unreachable_timeout)
-        finally:
-            await self._close_amqp_channels()
-
-    async def _close_amqp_channels(self) -> None:
-        if self._membership is not None:
-            await self._membership.close()
+        await leave(self._consumer, self._membership, self._unreachable_timeout)
 
     # -- statistics ---------------------------------------------------------------------
 

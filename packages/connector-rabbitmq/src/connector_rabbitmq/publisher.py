@@ -133,6 +133,23 @@ class Publisher:
             self._room.clear()
             await self._room.wait()
 
+    def check_size(self, frame: int) -> None:
+        """Refuses a frame that no broker message could carry, before it is buffered.
+
+        Args:
+            frame: The frame's size in bytes (serialized and signed).
+
+        Raises:
+            ChannelSerializationError: If the frame is larger than `max_message_size`.
+        """
+        limit = self.max_message_size
+        if limit is not None and frame + OVERHEAD > limit:
+            raise ChannelSerializationError(
+                f"the item is {frame} bytes serialized and signed, more than a RabbitMQ "
+                f"message holds: the broker's max_message_size is {limit} bytes "
+                "(CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE); nothing was sent: send smaller items"
+            )
+
     def take_refused(self) -> MessageTooLargeError | None:
         """Returns (once) the oldest refusal of a frame too large for the broker, if any."""
         return self._refused.popleft() if self._refused else None

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from collections.abc import Callable, Coroutine
+from typing import Any, TypeVar
 
 from aio_pika.abc import AbstractRobustChannel
 
-__all__ = ["BrokerUnreachableError", "ChannelGoneError", "wait_until_open"]
+__all__ = ["BrokerUnreachableError", "ChannelGoneError", "ShieldedSteps", "wait_until_open"]
 
 
 class ChannelGoneError(Exception):
@@ -79,3 +80,35 @@ async def _wait_until_open(channel: AbstractRobustChannel) -> None:
 def _connection_closed(channel: AbstractRobustChannel) -> bool:
     connection = getattr(channel, "_connection", None)
     return bool(getattr(connection, "close_called", False))
+
+
+_T = TypeVar("_T")
+
+
+class ShieldedSteps:
+    """Runs steps that talk to the broker so that cancelling their caller cannot cut them.
+
+    aiormq closes an AMQP channel whose RPC is cancelled half-way, so each step runs in a
+    task of its own; a caller cancelled while it runs leaves it running, and the next call
+    of the same name waits for the same task instead of starting another.
+    """
+
+    def __init__(self) -> None:
+        """Creates the runner with no step in flight."""
+        self._tasks: dict[str, asyncio.Task[Any]] = {}
+
+    async def run(self, name: str, step: Callable[[], Coroutine[Any, Any, _T]]) -> _T:
+        """Runs `step()` as the step `name`, or waits for the one already running.
+
+        Args:
+            name: Which step (one task at a time per name).
+            step: Makes the step's coroutine.
+        """
+        task = self._tasks.get(name)
+        if task is None:
+            task = self._tasks[name] = asyncio.get_running_loop().create_task(step())
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                self._tasks.pop(name, None)
