@@ -1,9 +1,9 @@
 """`ChannelHub`: the state of one connection, run as one named Ray actor per connector.
 
 Everything that must be shared by the senders and receivers of a connection lives here, in
-one async actor: the buffers, the count of open senders and receivers, and the end-of-stream
-flag. Channels talk to it in batches (`put` a list of frames, `get` up to n frames), so one
-actor call carries many messages.
+one async actor: the buffers and the connection's `Lifecycle` (`connector_core.lifecycle`:
+who is in it, and whether it has ended). Channels talk to it in batches (`put` a list of
+frames, `get` up to n frames), so one actor call carries many messages.
 
 - Pipeline: one shared FIFO; each `get` takes frames off its front (competing receivers).
 - Pubsub: one FIFO per subscriber, created by `register` before `connect_recv()` returns;
@@ -14,10 +14,12 @@ FIFO) holds `maxsize` frames, then accepts as many frames as fit and returns tha
 sender keeps the rest. Only a sender's final flush in `close_sender` may overshoot `maxsize`,
 by at most one sender batch, so that closing never waits on a stalled receiver.
 
-Close: when the last open sender closes, the connection has *ended*. A receiver whose FIFO is
-drained then gets `END` from `get` and counts as finished. When every sender and receiver
-that connected has closed or finished, the reply says `release`: the caller kills this actor
-(`ray.kill`), so nothing outlives the connection.
+Close: `register` opens a sender or joins a receiver, `close_sender` closes a sender, and a
+receiver leaves when it is handed `END` or closes. When the last open sender closes, the
+connection has *ended*: a receiver whose FIFO is drained then gets `END` from `get`. When every
+sender and receiver that connected has gone, the reply says `release` (once): the caller kills
+this actor (`ray.kill`), so nothing outlives the connection. Pipeline frames that no receiver
+ever came for keep the hub until a first receiver has come.
 
 This module imports no Ray: the class is wrapped with `ray.remote` by `connector_ray.runtime`,
 which keeps it testable and lets it be read on its own.
@@ -28,6 +30,9 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from typing import Final, NamedTuple
+
+from connector_core.exceptions import ChannelClosedError
+from connector_core.lifecycle import Lifecycle
 
 __all__ = [
     "ABORTED",
@@ -82,16 +87,15 @@ class Reply(NamedTuple):
 
 
 class _Receiver:
-    __slots__ = ("aborted", "fifo", "finished")
+    __slots__ = ("aborted", "fifo")
 
     def __init__(self, fifo: deque[bytes]) -> None:
         self.fifo = fifo
-        self.finished = False
         self.aborted = False
 
 
 class ChannelHub:
-    """The buffers and counters of one connection (see the module docstring)."""
+    """The buffers and membership of one connection (see the module docstring)."""
 
     def __init__(self, pubsub: bool, maxsize: int) -> None:
         """Creates an empty hub.
@@ -103,13 +107,10 @@ class ChannelHub:
         self._pubsub = pubsub
         self._maxsize = maxsize
         self._shared: deque[bytes] = deque()
-        self._senders: set[int] = set()
+        self._life: Lifecycle[int] = Lifecycle()
         self._aborting: set[int] = set()
         self._receivers: dict[int, _Receiver] = {}
-        self._senders_seen = 0
-        self._receivers_seen = 0
         self._next_id = 1
-        self._ended = False
         self._released = False
         self._changed: asyncio.Condition | None = None
 
@@ -138,8 +139,8 @@ class ChannelHub:
             frames if frames is not None else [],
             accepted,
             ident,
-            len(self._senders),
-            sum(1 for r in self._receivers.values() if not r.finished),
+            len(self._life.senders),
+            len(self._life.receivers),
             release,
         )
 
@@ -155,14 +156,13 @@ class ChannelHub:
         return min((self._maxsize - len(f) for f in self._fifos()), default=1 << 30)
 
     def _should_release(self) -> bool:
-        if self._released or self._senders:
+        life = self._life
+        if self._released or life.senders or life.receivers:
             return False
-        if any(not r.finished for r in self._receivers.values()):
-            return False
-        if not self._senders_seen and not self._receivers_seen:
+        if not life.ever_sender and not life.ever_receiver:
             return False
         # Pipeline frames that no receiver ever came for wait for one.
-        return self._pubsub or not self._shared or self._receivers_seen > 0
+        return self._pubsub or not self._shared or life.ever_receiver
 
     def _maybe_release(self) -> bool:
         if self._should_release():
@@ -189,14 +189,14 @@ class ChannelHub:
             return self._reply(RELEASED)
         ident = self._next_id
         if role == SEND:
-            if self._ended:
+            try:
+                self._life.open_sender(ident)
+            except ChannelClosedError:
                 return self._reply(ENDED)
-            self._senders.add(ident)
-            self._senders_seen += 1
         elif role == RECV:
             fifo: deque[bytes] = deque() if self._pubsub else self._shared
             self._receivers[ident] = _Receiver(fifo)
-            self._receivers_seen += 1
+            self._life.join_receiver(ident)
         else:
             raise ValueError(f"role must be {SEND!r} or {RECV!r}, got {role!r}")
         self._next_id += 1
@@ -215,7 +215,7 @@ class ChannelHub:
             sender started closing while this waited, `NO_RECEIVERS` if the pipeline is full
             and every receiver closed, `UNKNOWN` if `sender` is not registered here.
         """
-        if sender not in self._senders:
+        if sender not in self._life.senders:
             return self._reply(UNKNOWN)
         cond = self._cond()
         async with cond:
@@ -225,7 +225,7 @@ class ChannelHub:
                 room = self._room()
                 if room > 0:
                     break
-                if not self._pubsub and self._receivers_seen and not self._receivers:
+                if not self._pubsub and self._life.ever_receiver and not self._receivers:
                     return self._reply(NO_RECEIVERS)
                 await cond.wait()
             accepted = frames[:room] if room < len(frames) else frames
@@ -254,8 +254,8 @@ class ChannelHub:
             while not fifo:
                 if state.aborted:
                     return self._reply(ABORTED)
-                if self._ended:
-                    state.finished = True
+                if self._life.ended:
+                    self._life.leave_receiver(receiver)
                     return self._reply(END, release=self._maybe_release())
                 await cond.wait()
             count = min(limit, len(fifo)) if limit > 0 else len(fifo)
@@ -265,7 +265,7 @@ class ChannelHub:
 
     async def abort_put(self, sender: int) -> Reply:
         """Wakes the sender's waiting `put`, which returns `ABORTED` (its channel is closing)."""
-        if sender in self._senders:
+        if sender in self._life.senders:
             self._aborting.add(sender)
             await self._notify()
         return self._reply(OK)
@@ -283,15 +283,13 @@ class ChannelHub:
 
         The last sender to close ends the connection.
         """
-        if sender not in self._senders:
+        if sender not in self._life.senders:
             return self._reply(UNKNOWN)
         if frames:
             for fifo in self._fifos():
                 fifo.extend(frames)
-        self._senders.discard(sender)
         self._aborting.discard(sender)
-        if not self._senders:
-            self._ended = True
+        self._life.close_sender(sender)
         await self._notify()
         return self._reply(OK, release=self._maybe_release())
 
@@ -300,6 +298,7 @@ class ChannelHub:
         state = self._receivers.pop(receiver, None)
         if state is None:
             return self._reply(UNKNOWN, release=self._maybe_release())
+        self._life.leave_receiver(receiver)
         if frames and not self._pubsub:
             self._shared.extendleft(reversed(frames))
         await self._notify()
@@ -308,9 +307,9 @@ class ChannelHub:
     async def status(self) -> dict[str, int | bool]:
         """Returns the hub's counters (for tests and diagnostics)."""
         return {
-            "senders": len(self._senders),
+            "senders": len(self._life.senders),
             "receivers": len(self._receivers),
             "buffered": max((len(f) for f in self._fifos()), default=0),
-            "ended": self._ended,
+            "ended": self._life.ended,
             "released": self._released,
         }
