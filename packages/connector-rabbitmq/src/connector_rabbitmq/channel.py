@@ -202,20 +202,20 @@ class RabbitMQChannel(SerdeChannel):
             await publisher.wait_for_room()
             self._check_open()
             if publisher.error is not None:
-                raise self._publish_error(publisher.error)
+                raise publish_error(publisher.error, self._pending())
         try:
             publisher.add(msg)
         except Exception as exc:
-            raise self._publish_error(exc) from exc
+            raise publish_error(exc, self._pending()) from exc
 
     def _raise_refused(self, publisher: Publisher) -> None:
         refused = publisher.take_refused()
         if refused is not None:
             raise refused_error(refused)
 
-    def _publish_error(self, exc: BaseException) -> ChannelError:
-        pending = self._publisher.buffered if self._publisher is not None else 0
-        return publish_error(exc, pending)
+    def _pending(self) -> int:
+        """Items buffered and not yet confirmed (named in a publishing error)."""
+        return self._publisher.buffered if self._publisher is not None else 0
 
     async def flush(self) -> None:
         """Waits until the broker has confirmed everything this channel sent so far.
@@ -230,7 +230,7 @@ class RabbitMQChannel(SerdeChannel):
             try:
                 await self._publisher.flush()
             except Exception as exc:
-                raise self._publish_error(exc) from exc
+                raise publish_error(exc, self._pending()) from exc
             self._raise_refused(self._publisher)
 
     # -- receiving ----------------------------------------------------------------------
