@@ -21,6 +21,8 @@ Loops: a channel belongs to the event loop it was connected in (a standalone cha
 loop of its first use), where its tasks live. Awaited from another loop it raises
 `ChannelError` at once and stays usable at home.
 
+Trust: every hub call carries the id and token `register` handed out (see `connector_ray.hub`).
+
 Failure: if the hub dies, the next `send()`, `recv()` or `close()` raises `ChannelError`;
 nothing waits forever. A receiver process that dies unclosed loses at most one batch and
 leaves the hub for `purge(job_id)`.
@@ -116,9 +118,9 @@ class RayChannel(SerdeChannel):
             channel._ended = True
             return channel
         if role & _SEND:
-            channel._sid = reply.ident
+            channel._sid, channel._stoken = reply.ident, reply.token
         else:
-            channel._rid = reply.ident
+            channel._rid, channel._rtoken = reply.ident, reply.token
         channel._note(reply)
         return channel
 
@@ -131,14 +133,14 @@ class RayChannel(SerdeChannel):
         self._batch = batch
         self._counts = (0, 0)
         # sending
-        self._sid = 0
+        self._sid, self._stoken = 0, b""
         self._outbox: deque[bytes] = deque()
         self._outbox_limit = min(2 * batch, self._maxsize) if self._maxsize > 0 else 2 * batch
         self._flusher: asyncio.Task[None] | None = None
         self._room_waiters: list[asyncio.Future[None]] = []
         self._send_failure: ChannelError | None = None
         # receiving
-        self._rid = 0
+        self._rid, self._rtoken = 0, b""
         self._inbox: deque[bytes] = deque()
         self._pending: asyncio.Task[Reply] | None = None
         self._ended = False
@@ -156,6 +158,7 @@ class RayChannel(SerdeChannel):
         linked: Any = self._handle  # re-read: another task may have linked meanwhile
         if linked is None:
             self._sid, self._rid = sent.ident, got.ident
+            self._stoken, self._rtoken = sent.token, got.token
             self._note(got)
             self._handle = handle
         else:  # a concurrent first use linked first
@@ -223,7 +226,8 @@ class RayChannel(SerdeChannel):
         try:
             while self._outbox and not self._is_closed:
                 batch = list(itertools.islice(self._outbox, self._batch))
-                reply = await runtime.call("send", handle.put.remote(self._sid, batch))
+                ref = handle.put.remote(self._sid, self._stoken, batch)
+                reply = await runtime.call("send", ref)
                 self._note(reply)
                 if reply.status == OK:
                     for _ in range(reply.accepted):
@@ -282,7 +286,7 @@ class RayChannel(SerdeChannel):
             self._absorb(pending)
 
     def _fetch(self, handle: Any) -> asyncio.Task[Reply]:
-        ref = handle.get.remote(self._rid, self._batch)
+        ref = handle.get.remote(self._rid, self._rtoken, self._batch)
         task = asyncio.get_running_loop().create_task(runtime.call("receive", ref))
         task.add_done_callback(self._absorb)
         self._pending = task
@@ -304,7 +308,11 @@ class RayChannel(SerdeChannel):
         reply = task.result()
         self._note(reply)
         if reply.status == OK:
-            self._inbox.extend(reply.frames)
+            for frame in reply.frames:  # anything but bytes is rejected, never decoded
+                if type(frame) is bytes:
+                    self._inbox.append(frame)
+                else:
+                    self.reject(f"a {type(frame).__name__} arrived where a frame was due")
         elif reply.status == END:
             self._ended = True
         elif reply.status != ABORTED:
@@ -340,12 +348,13 @@ class RayChannel(SerdeChannel):
         flusher = self._flusher
         if flusher is not None:
             with contextlib.suppress(ChannelError):  # the flusher fails too, and says why
-                await runtime.call("close", handle.abort_put.remote(self._sid))
+                await runtime.call("close", handle.abort_put.remote(self._sid, self._stoken))
             await asyncio.wait([flusher])
         rest = list(self._outbox)
         self._outbox.clear()
         try:
-            reply = await runtime.call("close", handle.close_sender.remote(self._sid, rest))
+            ref = handle.close_sender.remote(self._sid, self._stoken, rest)
+            reply = await runtime.call("close", ref)
         except ChannelError as exc:
             if rest:
                 raise ChannelError(f"{len(rest)} messages were not delivered: {exc}") from exc
@@ -358,12 +367,13 @@ class RayChannel(SerdeChannel):
         try:
             pending = self._pending
             if pending is not None:
-                await runtime.call("close", handle.abort_get.remote(self._rid))
+                await runtime.call("close", handle.abort_get.remote(self._rid, self._rtoken))
                 await asyncio.wait([pending])
                 self._absorb(pending)
             rest = [] if self._pubsub else list(self._inbox)
             self._inbox.clear()
-            reply = await runtime.call("close", handle.close_receiver.remote(self._rid, rest))
+            ref = handle.close_receiver.remote(self._rid, self._rtoken, rest)
+            reply = await runtime.call("close", ref)
         except ChannelError as exc:
             _log.debug("connector_ray: closing a receiver of a gone hub: %s", exc)
             return

@@ -36,7 +36,17 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, check_job_id
 from connector_ray import runtime
 from connector_ray.channel import _RECV, _SEND, RayChannel
-from connector_ray.hub import ENDED, OK, RECV, RELEASED, SEND, Reply
+from connector_ray.hub import (
+    DENIED,
+    ENDED,
+    OK,
+    RECV,
+    RELEASED,
+    SEND,
+    Reply,
+    hub_proof,
+    hub_verifier,
+)
 from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for
 
 __all__ = ["RayConnector"]
@@ -106,7 +116,8 @@ class RayConnector(Connector):
 
         Raises:
             ChannelClosedError: If every sender of this connection has already closed.
-            ChannelSetupError: If Ray or the hub actor cannot be reached.
+            ChannelSetupError: If Ray or the hub actor cannot be reached, or the hub refused
+                this connector's proof of its key.
         """
         return await self._connect(_SEND)
 
@@ -117,7 +128,8 @@ class RayConnector(Connector):
         raises `ChannelClosedError`.
 
         Raises:
-            ChannelSetupError: If Ray or the hub actor cannot be reached.
+            ChannelSetupError: If Ray or the hub actor cannot be reached, or the hub refused
+                this connector's proof of its key.
         """
         return await self._connect(_RECV)
 
@@ -125,18 +137,28 @@ class RayConnector(Connector):
         runtime.ensure_ray(self._address)
         pubsub = self.spec.mode is ConnectorMode.PUBSUB
         name = self.actor_name
+        proof = hub_proof(self.codec)
         last: Exception | None = None
         for _ in range(_CONNECT_ATTEMPTS):
             if runtime.has_ended(name):
                 return self._ended(role)
-            handle = runtime.hub_actor(name, pubsub, self.maxsize, self.actor_options)
+            handle = runtime.hub_actor(
+                name, pubsub, self.maxsize, self.actor_options, hub_verifier(proof)
+            )
             try:
                 reply = await runtime.call(
-                    "connect", handle.register.remote(SEND if role == _SEND else RECV)
+                    "connect", handle.register.remote(SEND if role == _SEND else RECV, proof)
                 )
             except ChannelError as exc:  # the actor died between lookup and call: retry
                 last = exc
                 continue
+            if reply.status == DENIED:
+                raise ChannelSetupError(
+                    f"the hub actor {name!r} refused this connector's proof of its key: a "
+                    "connector with another key (or signing switched off) created it under "
+                    "the same job id and spec. Pass this connector itself to the other "
+                    "processes, or set the same CONNECTOR_SHARED_SECRET in every one."
+                )
             if reply.status in (RELEASED, ENDED):
                 return self._ended(role)
             if reply.status != OK:  # pragma: no cover - the hub answers nothing else

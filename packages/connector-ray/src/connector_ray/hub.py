@@ -9,6 +9,14 @@ frames, `get` up to n frames), so one actor call carries many messages.
 - Pubsub: one FIFO per subscriber, created by `register` before `connect_recv()` returns;
   `put` appends every frame to every subscriber's FIFO.
 
+Trust: any task of the Ray cluster can find the hub by name, so it serves only callers that
+prove the connection's key. Its *verifier* is the SHA-256 of the registration proof
+`HMAC(key, "connector-ray hub-auth")` (`hub_proof`): neither key nor proof is among its
+arguments (signing switched off: no key, and the hub registers anyone). `register` must
+present the proof and returns a random per-participant token; every later call names its id
+*and* that token, or is answered `DENIED` without effect. Frames must be `bytes`: anything
+else is refused before it is stored.
+
 Backpressure is enforced here: `put` waits while the FIFO (pubsub: the fullest subscriber
 FIFO) holds `maxsize` frames, then accepts as many frames as fit and returns that count; the
 sender keeps the rest. Only a sender's final flush in `close_sender` may overshoot `maxsize`,
@@ -28,14 +36,19 @@ which keeps it testable and lets it be read on its own.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
+import secrets
 from collections import deque
 from typing import Final, NamedTuple
 
+from connector_core.codec import TAG_SIZE, Codec
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
 
 __all__ = [
     "ABORTED",
+    "DENIED",
     "END",
     "ENDED",
     "NO_RECEIVERS",
@@ -46,6 +59,8 @@ __all__ = [
     "UNKNOWN",
     "ChannelHub",
     "Reply",
+    "hub_proof",
+    "hub_verifier",
 ]
 
 SEND: Final = "send"
@@ -65,6 +80,27 @@ RELEASED: Final = "released"
 """`register`: the connection is over and this actor is about to be killed."""
 UNKNOWN: Final = "unknown"
 """The caller's id is not known here: the actor lost its state (it was restarted)."""
+DENIED: Final = "denied"
+"""The caller did not prove the connection's key (wrong proof, or wrong token for its id)."""
+
+_AUTH_LABEL: Final = b"connector-ray hub-auth"
+
+
+def hub_proof(codec: Codec) -> bytes | None:
+    """Returns a connection's registration proof: `HMAC(key, "connector-ray hub-auth")`.
+
+    Args:
+        codec: The connection's codec (it holds the key).
+
+    Returns:
+        The proof, or `None` when the codec does not sign (there is no key to prove).
+    """
+    return codec.sign(_AUTH_LABEL)[:TAG_SIZE] if codec.signed else None
+
+
+def hub_verifier(proof: bytes | None) -> bytes | None:
+    """Returns what the hub keeps to check a proof: its SHA-256 (the proof stays secret)."""
+    return None if proof is None else hashlib.sha256(proof).digest()
 
 
 class Reply(NamedTuple):
@@ -84,6 +120,8 @@ class Reply(NamedTuple):
     """Open receivers now."""
     release: bool
     """True once, to the caller whose call ended the connection: it must kill this actor."""
+    token: bytes = b""
+    """`register`: the secret the caller presents with its id in every later call."""
 
 
 class _Receiver:
@@ -97,19 +135,23 @@ class _Receiver:
 class ChannelHub:
     """The buffers and membership of one connection (see the module docstring)."""
 
-    def __init__(self, pubsub: bool, maxsize: int) -> None:
+    def __init__(self, pubsub: bool, maxsize: int, verifier: bytes | None = None) -> None:
         """Creates an empty hub.
 
         Args:
             pubsub: True for pubsub (a FIFO per subscriber), False for a pipeline.
             maxsize: Frames a FIFO may hold before `put` waits (`<= 0`: unbounded).
+            verifier: Optional; `hub_verifier(proof)`: `register` then requires the proof.
+                `None` (signing switched off) registers anyone.
         """
         self._pubsub = pubsub
         self._maxsize = maxsize
+        self._verifier = verifier
         self._shared: deque[bytes] = deque()
         self._life: Lifecycle[int] = Lifecycle()
         self._aborting: set[int] = set()
         self._receivers: dict[int, _Receiver] = {}
+        self._tokens: dict[int, bytes] = {}
         self._next_id = 1
         self._released = False
         self._changed: asyncio.Condition | None = None
@@ -133,6 +175,7 @@ class ChannelHub:
         accepted: int = 0,
         ident: int = 0,
         release: bool = False,
+        token: bytes = b"",
     ) -> Reply:
         return Reply(
             status,
@@ -142,7 +185,14 @@ class ChannelHub:
             len(self._life.senders),
             len(self._life.receivers),
             release,
+            token,
         )
+
+    def _denied(self, ident: object, token: object) -> Reply | None:
+        """`DENIED` unless `token` is the one handed to `ident` by `register`."""
+        known = self._tokens.get(ident) if isinstance(ident, int) else None
+        ok = known is not None and isinstance(token, bytes) and hmac.compare_digest(known, token)
+        return None if ok else self._reply(DENIED)
 
     def _fifos(self) -> list[deque[bytes]]:
         if self._pubsub:
@@ -172,19 +222,26 @@ class ChannelHub:
 
     # -- calls -----------------------------------------------------------------------------
 
-    async def register(self, role: str) -> Reply:
+    async def register(self, role: str, proof: bytes | None = None) -> Reply:
         """Adds one sender or receiver; a pubsub receiver gets its FIFO now.
 
         Args:
             role: `SEND` or `RECV`.
+            proof: Optional; the connection's registration proof (`hub_proof`), required
+                when the hub was created with a verifier.
 
         Returns:
-            `OK` with the new id, `ENDED` for a sender joining an ended connection, or
-            `RELEASED` if the connection is over.
+            `OK` with the new id and its token, `DENIED` if the proof is wrong, `ENDED` for
+            a sender joining an ended connection, or `RELEASED` if the connection is over.
 
         Raises:
             ValueError: If `role` is neither `SEND` nor `RECV`.
         """
+        if self._verifier is not None and not (
+            isinstance(proof, bytes)
+            and hmac.compare_digest(hub_verifier(proof) or b"", self._verifier)
+        ):
+            return self._reply(DENIED)
         if self._released:
             return self._reply(RELEASED)
         ident = self._next_id
@@ -200,21 +257,27 @@ class ChannelHub:
         else:
             raise ValueError(f"role must be {SEND!r} or {RECV!r}, got {role!r}")
         self._next_id += 1
+        token = self._tokens[ident] = secrets.token_bytes(16)
         await self._notify()
-        return self._reply(OK, ident=ident)
+        return self._reply(OK, ident=ident, token=token)
 
-    async def put(self, sender: int, frames: list[bytes]) -> Reply:
+    async def put(self, sender: int, token: bytes, frames: list[bytes]) -> Reply:
         """Appends frames, waiting while the buffer is full; accepts a prefix that fits.
 
         Args:
             sender: The sender's id.
+            token: The sender's token.
             frames: The frames, in order.
 
         Returns:
             `OK` with `accepted` (at least 1 unless `frames` is empty), `ABORTED` if the
             sender started closing while this waited, `NO_RECEIVERS` if the pipeline is full
-            and every receiver closed, `UNKNOWN` if `sender` is not registered here.
+            and every receiver closed, `UNKNOWN` if `sender` is not an open sender here,
+            `DENIED` if the token is wrong or a frame is not `bytes` (nothing is stored).
         """
+        denied = self._denied(sender, token) or self._not_bytes(frames)
+        if denied is not None:
+            return denied
         if sender not in self._life.senders:
             return self._reply(UNKNOWN)
         cond = self._cond()
@@ -234,17 +297,26 @@ class ChannelHub:
             cond.notify_all()
         return self._reply(OK, accepted=len(accepted))
 
-    async def get(self, receiver: int, limit: int) -> Reply:
+    def _not_bytes(self, frames: object) -> Reply | None:
+        ok = isinstance(frames, list) and all(type(f) is bytes for f in frames)
+        return None if ok else self._reply(DENIED)
+
+    async def get(self, receiver: int, token: bytes, limit: int) -> Reply:
         """Takes up to `limit` frames for a receiver, waiting while there are none.
 
         Args:
             receiver: The receiver's id.
+            token: The receiver's token.
             limit: The most frames to hand out.
 
         Returns:
             `OK` with frames, `END` when every sender closed and the FIFO is drained,
-            `ABORTED` if the receiver started closing, `UNKNOWN` if it is not registered.
+            `ABORTED` if the receiver started closing, `UNKNOWN` if it is not registered,
+            `DENIED` if the token is wrong.
         """
+        denied = self._denied(receiver, token)
+        if denied is not None:
+            return denied
         state = self._receivers.get(receiver)
         if state is None:
             return self._reply(UNKNOWN)
@@ -263,26 +335,34 @@ class ChannelHub:
             cond.notify_all()
         return self._reply(OK, frames=frames)
 
-    async def abort_put(self, sender: int) -> Reply:
+    async def abort_put(self, sender: int, token: bytes) -> Reply:
         """Wakes the sender's waiting `put`, which returns `ABORTED` (its channel is closing)."""
+        if denied := self._denied(sender, token):
+            return denied
         if sender in self._life.senders:
             self._aborting.add(sender)
             await self._notify()
         return self._reply(OK)
 
-    async def abort_get(self, receiver: int) -> Reply:
+    async def abort_get(self, receiver: int, token: bytes) -> Reply:
         """Wakes the receiver's waiting `get`, which returns `ABORTED` (its channel is closing)."""
+        if denied := self._denied(receiver, token):
+            return denied
         state = self._receivers.get(receiver)
         if state is not None:
             state.aborted = True
             await self._notify()
         return self._reply(OK)
 
-    async def close_sender(self, sender: int, frames: list[bytes]) -> Reply:
+    async def close_sender(self, sender: int, token: bytes, frames: list[bytes]) -> Reply:
         """Appends a closing sender's last frames (even beyond `maxsize`) and removes it.
 
-        The last sender to close ends the connection.
+        The last sender to close ends the connection. A wrong token or a frame that is not
+        `bytes` is answered `DENIED`, and nothing changes.
         """
+        denied = self._denied(sender, token) or self._not_bytes(frames)
+        if denied is not None:
+            return denied
         if sender not in self._life.senders:
             return self._reply(UNKNOWN)
         if frames:
@@ -293,8 +373,11 @@ class ChannelHub:
         await self._notify()
         return self._reply(OK, release=self._maybe_release())
 
-    async def close_receiver(self, receiver: int, frames: list[bytes]) -> Reply:
+    async def close_receiver(self, receiver: int, token: bytes, frames: list[bytes]) -> Reply:
         """Removes a receiver; in a pipeline its untaken `frames` go back to the front."""
+        denied = self._denied(receiver, token) or self._not_bytes(frames)
+        if denied is not None:
+            return denied
         state = self._receivers.pop(receiver, None)
         if state is None:
             return self._reply(UNKNOWN, release=self._maybe_release())

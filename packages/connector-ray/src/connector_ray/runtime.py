@@ -18,6 +18,7 @@ dozen bytes; `purge(job_id)` deletes a job's tombstones too.
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import uuid
 from collections.abc import Awaitable, Mapping
@@ -29,7 +30,7 @@ from ray.experimental import internal_kv
 
 from connector_core.exceptions import ChannelError, ChannelSetupError
 from connector_core.spec import check_job_id
-from connector_ray.hub import RECV, SEND, ChannelHub, Reply
+from connector_ray.hub import RECV, SEND, ChannelHub, Reply, hub_verifier
 from connector_ray.options import RESERVED_ACTOR_OPTIONS, launch_options
 
 __all__ = [
@@ -128,8 +129,16 @@ def own_actor_options(options: Mapping[str, Any]) -> dict[str, Any]:
     return launch_options(options, context.runtime_env, context.get_node_id())
 
 
-def hub_actor(name: str, pubsub: bool, maxsize: int, options: Mapping[str, Any]) -> Any:
+def hub_actor(
+    name: str,
+    pubsub: bool,
+    maxsize: int,
+    options: Mapping[str, Any],
+    verifier: bytes | None,
+) -> Any:
     """Returns the handle of the named hub actor, creating it if it does not exist.
+
+    A new hub registers only callers whose proof matches `verifier` (`hub_verifier`).
 
     The hub starts the same way however this process was launched: under Ray's `uv run`
     integration it runs on this interpreter (see `connector_ray.options.launch_options`).
@@ -145,7 +154,7 @@ def hub_actor(name: str, pubsub: bool, maxsize: int, options: Mapping[str, Any])
             lifetime="detached",
             get_if_exists=True,
             **launch,
-        ).remote(pubsub, maxsize)
+        ).remote(pubsub, maxsize, verifier)
     except (TypeError, ValueError) as exc:
         raise ChannelSetupError(f"Ray refused the actor options {dict(options)!r}: {exc}") from exc
     except RayError as exc:
@@ -155,6 +164,8 @@ def hub_actor(name: str, pubsub: bool, maxsize: int, options: Mapping[str, Any])
 async def standalone_hub(maxsize: int, options: Mapping[str, Any]) -> tuple[Any, Reply, Reply]:
     """Creates a standalone channel's private pipeline hub and registers it at both ends.
 
+    The hub's proof is random: only this channel knows it.
+
     Returns:
         The hub's handle and its replies to registering the sender, then the receiver.
 
@@ -163,9 +174,11 @@ async def standalone_hub(maxsize: int, options: Mapping[str, Any]) -> tuple[Any,
         ChannelError: If the new actor died at once.
     """
     ensure_ray(None)
-    handle = hub_actor(f"connector-standalone-{uuid.uuid4().hex}", False, maxsize, options)
-    sent = await call("connect", handle.register.remote(SEND))
-    got = await call("connect", handle.register.remote(RECV))
+    proof = secrets.token_bytes(32)
+    name = f"connector-standalone-{uuid.uuid4().hex}"
+    handle = hub_actor(name, False, maxsize, options, hub_verifier(proof))
+    sent = await call("connect", handle.register.remote(SEND, proof))
+    got = await call("connect", handle.register.remote(RECV, proof))
     return handle, sent, got
 
 

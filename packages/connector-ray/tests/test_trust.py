@@ -1,0 +1,77 @@
+"""Who the hub serves, and what a receiver accepts (no Ray; the attacks are tests/security)."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from connector_core.codec import Codec
+from connector_ray.channel import _RECV, RayChannel
+from connector_ray.hub import DENIED, OK, RECV, SEND, ChannelHub, Reply, hub_proof, hub_verifier
+
+CODEC = Codec.generate()
+PROOF = hub_proof(CODEC)
+
+
+def _hub() -> ChannelHub:
+    return ChannelHub(pubsub=False, maxsize=10, verifier=hub_verifier(PROOF))
+
+
+def test_the_proof_comes_from_the_key_and_the_hub_keeps_only_its_hash() -> None:
+    assert PROOF is not None
+    assert hub_proof(Codec(key=CODEC.__getstate__()[1])) == PROOF
+    assert hub_proof(Codec.generate()) != PROOF
+    assert hub_verifier(PROOF) != PROOF
+    assert hub_proof(Codec(key=None)) is None
+
+
+async def test_register_without_the_proof_is_denied() -> None:
+    hub = _hub()
+    assert (await hub.register(SEND)).status == DENIED
+    assert (await hub.register(RECV, b"\0" * 32)).status == DENIED
+    assert (await hub.status())["senders"] == 0
+
+
+async def test_register_with_the_proof_hands_out_a_token() -> None:
+    reply = await _hub().register(SEND, PROOF)
+    assert reply.status == OK
+    assert len(reply.token) == 16
+
+
+async def test_a_call_with_another_participants_token_is_denied() -> None:
+    hub = _hub()
+    sent = await hub.register(SEND, PROOF)
+    got = await hub.register(RECV, PROOF)
+    assert (await hub.put(sent.ident, got.token, [b"x"])).status == DENIED
+    assert (await hub.close_sender(sent.ident, b"", [])).status == DENIED
+    assert (await hub.put(sent.ident, sent.token, [b"x"])).status == OK
+    assert (await hub.get(got.ident, sent.token, 10)).status == DENIED
+    assert (await hub.get(got.ident, got.token, 10)).frames == [b"x"]
+
+
+async def test_a_frame_that_is_not_bytes_is_refused_before_it_is_stored() -> None:
+    hub = _hub()
+    sent = await hub.register(SEND, PROOF)
+    bad: list[Any] = [b"x", bytearray(b"y")]
+    assert (await hub.put(sent.ident, sent.token, bad)).status == DENIED
+    assert (await hub.close_sender(sent.ident, sent.token, bad)).status == DENIED
+    assert (await hub.status())["buffered"] == 0
+
+
+async def test_a_hub_of_an_unsigned_connection_registers_anyone() -> None:
+    hub = ChannelHub(pubsub=False, maxsize=10, verifier=hub_verifier(hub_proof(Codec())))
+    assert (await hub.register(SEND)).status == OK
+
+
+async def test_a_receiver_rejects_a_frame_that_is_not_bytes() -> None:
+    joined = Reply(OK, [], 0, 1, 0, 1, False, b"t" * 16)
+    channel = RayChannel._attach(
+        None, _RECV, joined, name=None, maxsize=10, codec=CODEC, batch_size=10, pubsub=True
+    )
+    reply = Reply(OK, [{"not": "bytes"}, CODEC.encode(1)], 0, 0, 0, 1, False)  # type: ignore[list-item]
+    fetched: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
+    fetched.set_result(reply)
+    channel._pending = fetched  # type: ignore[assignment]
+    channel._absorb(fetched)  # type: ignore[arg-type]
+    assert channel.statistics().rejected == 1
+    assert list(channel._inbox) == [CODEC.encode(1)]
