@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
+import pytest
+
+from connector_core import ChannelSetupError, ConnectorSpec
 from connector_core.codec import Codec
+from connector_ray import RayConnector
 from connector_ray.channel import _RECV, RayChannel
 from connector_ray.hub import DENIED, OK, RECV, SEND, ChannelHub, Reply, hub_proof, hub_verifier
 
@@ -75,3 +80,13 @@ async def test_a_receiver_rejects_a_frame_that_is_not_bytes() -> None:
     channel._absorb(fetched)  # type: ignore[arg-type]
     assert channel.statistics().rejected == 1
     assert list(channel._inbox) == [CODEC.encode(1)]
+
+
+async def test_a_connector_with_another_key_cannot_join_the_connection() -> None:
+    spec = ConnectorSpec(f"src-{uuid.uuid4().hex[:8]}.out", "dst.in")
+    ours = RayConnector(spec, job_id="trust-test")
+    receiver = await ours.connect_recv()
+    theirs = RayConnector(spec, job_id="trust-test")  # same hub name, a fresh random key
+    with pytest.raises(ChannelSetupError, match="refused this connector's proof of its key"):
+        await theirs.connect_send()
+    await receiver.close()
