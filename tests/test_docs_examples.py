@@ -22,9 +22,7 @@ from __future__ import annotations
 import importlib.util
 import os
 import re
-import signal
 import socket
-import subprocess
 import sys
 import textwrap
 import typing
@@ -38,7 +36,7 @@ import pytest
 from pydantic import SecretStr
 
 from connector_core.settings import Settings
-from connector_core.testing import skip_or_fail
+from connector_core.testing import run_program, skip_or_fail
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCS = ROOT / "docs"
@@ -189,31 +187,12 @@ def test_example_runs(example: Example, tmp_path: Path) -> None:
         )
     else:
         command = [sys.executable, str(script)]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CONNECTOR_")}
-    if "rabbitmq" in example.needs:
-        env.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)  # what the guide says to export
+    # As a reader runs it: a clean environment (the guide's defaults, no CONNECTOR_*), and
+    # on a deadline the whole process group (Ray's helpers, spawned workers) is killed.
     timeout = RAY_EXAMPLE_TIMEOUT if "ray" in example.needs else EXAMPLE_TIMEOUT
-    # Its own session, so that on a timeout the whole group (Ray's helper processes, spawned
-    # workers) is killed, not just the script.
-    with subprocess.Popen(
-        command,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    ) as process:
-        try:
-            stdout, stderr = process.communicate(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            stdout, stderr = process.communicate()
-            pytest.fail(
-                f"the example at docs/{example.id} did not finish in {timeout:g} s:\n"
-                f"--- stdout ---\n{stdout}\n--- stderr ---\n{stderr}"
-            )
-    done = subprocess.CompletedProcess(command, process.returncode, stdout, stderr)
+    done = run_program(
+        command, timeout=timeout, what=f"the example at docs/{example.id}", cwd=tmp_path
+    )
     assert done.returncode == 0, (
         f"the example at docs/{example.id} failed (exit {done.returncode}):\n"
         f"--- stdout ---\n{done.stdout}\n--- stderr ---\n{done.stderr}"
