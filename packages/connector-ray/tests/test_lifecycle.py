@@ -189,6 +189,19 @@ async def test_purge_kills_the_hubs_of_a_job() -> None:
     await wait_until_gone(*(c.actor_name for c in connectors))
 
 
+async def test_purge_leaves_the_hubs_of_a_job_whose_id_extends_it() -> None:
+    job = uuid.uuid4().hex[:12]
+    mine = RayConnector(_spec(ConnectorMode.PIPELINE), job_id=job)
+    theirs = RayConnector(_spec(ConnectorMode.PIPELINE), job_id=f"{job}-2")
+    for connector in (mine, theirs):
+        await connector.connect_recv()
+    assert purge(job) == [mine.actor_name]
+    await wait_until_gone(mine.actor_name)
+    assert theirs.actor_name in _hubs()
+    assert purge(f"{job}-2") == [theirs.actor_name]
+    await wait_until_gone(theirs.actor_name)
+
+
 async def test_connecting_after_the_hub_was_released_does_not_start_a_new_connection() -> None:
     connector = RayConnector(_spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()

@@ -60,8 +60,16 @@ _init_lock = threading.Lock()
 
 
 def actor_name(job_id: str, connector_id: str) -> str:
-    """Returns the hub actor's name for one connection of one job."""
-    return f"connector-{job_id}-{connector_id}"
+    """Returns the hub actor's name for one connection of one job.
+
+    `:` separates the parts: it occurs in neither a job id nor a connector id, so the names
+    of one job never start with another job's prefix (`nightly` is not `nightly-2`).
+    """
+    return f"{_job_prefix(job_id)}{connector_id}"
+
+
+def _job_prefix(job_id: str) -> str:
+    return f"connector:{job_id}:"
 
 
 def ensure_ray(address: str | None) -> None:
@@ -235,7 +243,7 @@ def purge(job_id: str) -> list[str]:
     check_job_id(job_id)
     if not ray.is_initialized():
         raise ChannelSetupError("purge needs Ray: call ray.init(address=...) first")
-    prefix = f"connector-{job_id}-"
+    prefix = _job_prefix(job_id)
     killed: list[str] = []
     for entry in ray.util.list_named_actors(all_namespaces=True):
         if entry["namespace"] == NAMESPACE and entry["name"].startswith(prefix):
