@@ -35,6 +35,7 @@ from connector_rabbitmq.channel import RabbitMQChannel
 from connector_rabbitmq.connection import loop_connection, release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.membership import Membership
+from connector_rabbitmq.stream import StreamProbe
 from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, MAX_MAXSIZE, Limits, Names, limits
 
 __all__ = ["DEFAULT_END_GRACE", "SUBSCRIBER_QUEUE_EXPIRES_MS", "RabbitMQConnector"]
@@ -84,7 +85,9 @@ class RabbitMQConnector(Connector):
                 before its receivers end it, so that senders in other processes that are
                 still starting join the stream instead of finding it over.
             settings: Optional; the settings (from `DI.settings`): the serializer, signing,
-                `rabbitmq_unreachable_timeout` and `rabbitmq_max_message_size`.
+                `rabbitmq_connect_timeout` (also how long a new control stream may take to
+                become ready), `rabbitmq_unreachable_timeout` and
+                `rabbitmq_max_message_size`.
             **kwargs: Passed to `Connector`.
 
         Raises:
@@ -101,6 +104,7 @@ class RabbitMQConnector(Connector):
         self.end_grace = float(end_grace)
         self.codec: Codec = settings.make_codec(serializer)
         self.unreachable_timeout = settings.rabbitmq_unreachable_timeout
+        self.connect_timeout = settings.rabbitmq_connect_timeout
         self.max_message_size = settings.rabbitmq_max_message_size
 
     @property
@@ -136,7 +140,12 @@ class RabbitMQConnector(Connector):
             self.names,
             self.spec.mode,
             f"{role}-{uuid.uuid4().hex[:12]}",
-            ControlLog(log_channel, self.names.control, self.unreachable_timeout),
+            ControlLog(
+                log_channel,
+                self.names.control,
+                self.unreachable_timeout,
+                StreamProbe(conn, self.connect_timeout),
+            ),
             self.end_grace,
             channels=channels,
         )
@@ -220,6 +229,7 @@ class RabbitMQConnector(Connector):
             "maxsize": self.maxsize,
             "codec": self.codec,
             "unreachable_timeout": self.unreachable_timeout,
+            "connect_timeout": self.connect_timeout,
             "max_message_size": self.max_message_size,
         }
 
@@ -286,6 +296,7 @@ class RabbitMQConnector(Connector):
             "codec": self.codec,
             "end_grace": self.end_grace,
             "unreachable_timeout": self.unreachable_timeout,
+            "connect_timeout": self.connect_timeout,
             "max_message_size": self.max_message_size,
         }
 
@@ -296,6 +307,7 @@ class RabbitMQConnector(Connector):
         self.codec = state["codec"]
         self.end_grace = state["end_grace"]
         self.unreachable_timeout = state["unreachable_timeout"]
+        self.connect_timeout = state["connect_timeout"]
         self.max_message_size = state["max_message_size"]
 
     def __repr__(self) -> str:

@@ -42,6 +42,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
 from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
+from connector_rabbitmq.stream import StreamProbe
 
 __all__ = ["CLOSE", "DRAINED", "END", "JOIN", "LEAVE", "OPEN", "ControlLog", "LogState"]
 
@@ -141,7 +142,11 @@ class ControlLog:
     """Reads and appends the control log of one connection on one AMQP channel."""
 
     def __init__(
-        self, channel: AbstractRobustChannel, name: str, unreachable_timeout: float | None = None
+        self,
+        channel: AbstractRobustChannel,
+        name: str,
+        unreachable_timeout: float | None = None,
+        probe: StreamProbe | None = None,
     ) -> None:
         """Creates the reader; `start()` declares the stream and starts reading it.
 
@@ -150,10 +155,14 @@ class ControlLog:
             name: The stream's name.
             unreachable_timeout: Optional; seconds `append()` waits for a lost connection
                 to come back (None: no limit).
+            probe: Optional; makes sure a new stream is ready before `channel` uses it
+                (see `connector_rabbitmq.stream`). Needed when other connections may
+                declare the stream at the same moment.
         """
         self.channel = channel
         self.name = name
         self.unreachable_timeout = unreachable_timeout
+        self.probe = probe
         self.state = LogState()
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
@@ -165,7 +174,13 @@ class ControlLog:
         self._listeners.append(callback)
 
     async def declare(self) -> None:
-        """Declares the stream (idempotent)."""
+        """Declares the stream (idempotent); with a probe, returns once it is ready.
+
+        Raises:
+            ChannelSetupError: If the probe finds the stream not ready in time.
+        """
+        if self.probe is not None:
+            await self.probe.ensure(self.name)
         await self.channel.set_qos(prefetch_count=_PREFETCH)
         self._queue = await self.channel.declare_queue(
             self.name, durable=True, arguments={"x-queue-type": "stream"}
