@@ -44,7 +44,17 @@ from connector_core.lifecycle import Lifecycle
 from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
 from connector_rabbitmq.stream import StreamProbe
 
-__all__ = ["CLOSE", "DRAINED", "END", "JOIN", "LEAVE", "OPEN", "ControlLog", "LogState"]
+__all__ = [
+    "CLOSE",
+    "DRAINED",
+    "END",
+    "JOIN",
+    "LEAVE",
+    "OPEN",
+    "ControlLog",
+    "ControlLogGoneError",
+    "LogState",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -56,6 +66,14 @@ LEAVE: Final = "leave"
 END: Final = "end"
 _KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END})
 _PREFETCH = 256
+
+
+class ControlLogGoneError(Exception):
+    """The broker cancelled the reading of the control log: the stream was deleted.
+
+    The last party of a connection deletes its log; a party still waiting on the log at
+    that moment gets this error instead of waiting for a timeout (someone else cleans up).
+    """
 
 
 @dataclass
@@ -168,6 +186,10 @@ class ControlLog:
         self._tag: str | None = None
         self._changed = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
+        self.gone = False
+        """True once the broker cancelled the reading (the stream was deleted)."""
+        self._guarded = False
+        self._robust_on_cancel: Callable[[Any], None] | None = None
 
     def on_change(self, callback: Callable[[], None]) -> None:
         """Calls `callback()` after every event folded in."""
@@ -191,9 +213,47 @@ class ControlLog:
         if self._queue is None:
             await self.declare()
         assert self._queue is not None
+        if self.gone:
+            raise ControlLogGoneError(f"control log {self.name} was deleted")
         self._tag = await self._queue.consume(
             self._on_message, arguments={"x-stream-offset": "first"}
         )
+        self._guard_cancels()
+        if not self._guarded:
+            self._guarded = True
+            self.channel.reopen_callbacks.add(lambda *_: self._guard_cancels())
+
+    def _guard_cancels(self) -> None:
+        """Routes the broker's cancel of this reader to `_on_cancel`, not to aio-pika.
+
+        aio-pika's robust channel answers a broker-side consumer cancel by recovering the
+        whole broker connection, which consumes again and declares the queue again: here
+        it would bring back a control log the last party just deleted. Its handler stays
+        in place for any other consumer of the channel. Installed again on every reopen
+        (aio-pika installs its handler on each new underlying channel).
+        """
+        with contextlib.suppress(Exception):  # not open now: the next reopen installs it
+            underlay = self.channel._channel.channel  # type: ignore[attr-defined]
+            robust = getattr(self.channel, "_on_consumer_cancel", None)
+            callbacks = underlay.on_consumer_cancel_callbacks
+            if robust is not None:
+                callbacks.discard(robust)
+            self._robust_on_cancel = robust
+            callbacks.add(self._on_cancel)
+
+    def _on_cancel(self, frame: Any) -> None:
+        tag = getattr(frame, "consumer_tag", None)
+        if tag is None or tag != self._tag:
+            if self._robust_on_cancel is not None:
+                self._robust_on_cancel(frame)
+            return
+        _log.debug("the broker cancelled the reading of %s: the log was deleted", self.name)
+        self._tag = None
+        self.gone = True
+        if self._queue is not None:  # never consume again nor declare the deleted stream
+            getattr(self._queue, "_consumers", {}).pop(tag, None)
+            getattr(self.channel, "_queues", {}).pop(self.name, None)
+        self._changed.set()
 
     @property
     def reading(self) -> bool:
@@ -225,9 +285,17 @@ class ControlLog:
             await message.ack()
 
     async def wait_for(self, kind: str, party: str) -> LogState:
-        """Waits until the event `kind` of `party` has been read; returns the state then."""
+        """Waits until the event `kind` of `party` has been read; returns the state then.
+
+        Raises:
+            ControlLogGoneError: If the log is deleted before the event is read.
+        """
         key = f"{kind}:{party}"
         while key not in self.state.seen:
+            if self.gone:
+                raise ControlLogGoneError(
+                    f"control log {self.name} was deleted before {key} was read"
+                )
             self._changed.clear()
             await self._changed.wait()
         return self.state

@@ -27,7 +27,7 @@ from connector_core.spec import ConnectorMode
 from connector_rabbitmq.cleanup import delete_connection
 from connector_rabbitmq.connection import CLOSE_TIMEOUT, release
 from connector_rabbitmq.consumer import Consumer
-from connector_rabbitmq.control import CLOSE, END, LEAVE, ControlLog
+from connector_rabbitmq.control import CLOSE, END, LEAVE, ControlLog, ControlLogGoneError
 from connector_rabbitmq.publisher import (
     MessageTooLargeError,
     Publisher,
@@ -84,6 +84,9 @@ async def last_one_out(membership: Membership, kind: str, timeout: float | None)
     try:
         async with asyncio.timeout(timeout):
             await _clean_up_if_last(membership, kind)
+    except ControlLogGoneError:
+        # Another party deleted the connection (log included) while this one read it.
+        _log.debug("%s was cleaned up by another party", membership.names.prefix)
     except Exception as exc:  # cleanup is best effort; purge() removes leftovers
         _log.warning("could not clean up %s on the broker: %r", membership.names.prefix, exc)
 

@@ -27,7 +27,7 @@ from connector_core.settings import Settings
 from connector_core.spec import check_job_id
 from connector_rabbitmq.cleanup import delete_connection
 from connector_rabbitmq.connection import connect
-from connector_rabbitmq.control import LEAVE, ControlLog
+from connector_rabbitmq.control import LEAVE, ControlLog, ControlLogGoneError
 from connector_rabbitmq.topology import Names
 
 __all__ = ["main", "purge", "specs_on_broker"]
@@ -80,7 +80,10 @@ async def _subscriber_queues(conn: AbstractRobustConnection, names: Names) -> li
         await log.declare()
         await log.append(LEAVE, marker)
         await log.start()
-        state = await log.wait_for(LEAVE, marker)
+        try:
+            state = await log.wait_for(LEAVE, marker)
+        except ControlLogGoneError:  # deleted meanwhile (by the last party or another purge)
+            return []
         await log.stop()
         return [queue for queue in state.joined.values() if queue != names.work]
     finally:
