@@ -241,6 +241,13 @@ class LifecycleMachine(RuleBasedStateMachine):
         assert self.life.quiescent == (self.ever_sender and not self.open)
 
     @invariant()
+    def counts_and_lookups_agree_with_the_sets(self) -> None:
+        assert self.life.sender_count == len(self.open)
+        assert self.life.receiver_count == len(self.live)
+        for party in ("a", "b", "c"):
+            assert self.life.is_sender(party) == (party in self.open)
+
+    @invariant()
     def ended_means_no_open_sender(self) -> None:
         if self.life.ended:
             assert not self.life.senders

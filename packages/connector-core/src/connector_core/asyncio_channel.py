@@ -237,7 +237,7 @@ class AsyncioChannel(Channel):
         else:
             inbox = hub.shared
             while inbox.full():
-                if hub.life.ever_receiver and not hub.life.receivers:
+                if hub.life.ever_receiver and not hub.life.receiver_count:
                     raise ChannelClosedError(
                         "every receiver of this pipeline has closed and its buffer is full: "
                         "nothing will take this item"
@@ -304,7 +304,7 @@ class AsyncioChannel(Channel):
                 _wake_all(own.putters)
             else:
                 _wake_all(own.getters)
-                if not hub.life.receivers:
+                if not hub.life.receiver_count:
                     _wake_all(own.putters)
 
     def _buffered(self) -> int:
@@ -313,7 +313,7 @@ class AsyncioChannel(Channel):
         return max((len(inbox.items) for inbox in self._hub.inboxes()), default=0)
 
     def _peer_counts(self) -> tuple[int, int]:
-        return (len(self._hub.life.senders), len(self._hub.life.receivers))
+        return (self._hub.life.sender_count, self._hub.life.receiver_count)
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(

@@ -108,6 +108,24 @@ class Lifecycle(Generic[P]):
         """The receivers that joined and have not gone."""
         return frozenset(self._receivers)
 
+    def is_sender(self, party: P) -> bool:
+        """True if `party` is an open sender (without copying the set, for hot paths).
+
+        Args:
+            party: The id to look up.
+        """
+        return party in self._senders
+
+    @property
+    def sender_count(self) -> int:
+        """How many senders are open."""
+        return len(self._senders)
+
+    @property
+    def receiver_count(self) -> int:
+        """How many receivers are live."""
+        return len(self._receivers)
+
     @property
     def quiescent(self) -> bool:
         """True when senders have opened and every one of them has closed."""

@@ -182,8 +182,8 @@ class ChannelHub:
             frames if frames is not None else [],
             accepted,
             ident,
-            len(self._life.senders),
-            len(self._life.receivers),
+            self._life.sender_count,
+            self._life.receiver_count,
             release,
             token,
         )
@@ -207,7 +207,7 @@ class ChannelHub:
 
     def _should_release(self) -> bool:
         life = self._life
-        if self._released or life.senders or life.receivers:
+        if self._released or life.sender_count or life.receiver_count:
             return False
         if not life.ever_sender and not life.ever_receiver:
             return False
@@ -278,7 +278,7 @@ class ChannelHub:
         denied = self._denied(sender, token) or self._not_bytes(frames)
         if denied is not None:
             return denied
-        if sender not in self._life.senders:
+        if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
         cond = self._cond()
         async with cond:
@@ -339,7 +339,7 @@ class ChannelHub:
         """Wakes the sender's waiting `put`, which returns `ABORTED` (its channel is closing)."""
         if denied := self._denied(sender, token):
             return denied
-        if sender in self._life.senders:
+        if self._life.is_sender(sender):
             self._aborting.add(sender)
             await self._notify()
         return self._reply(OK)
@@ -363,7 +363,7 @@ class ChannelHub:
         denied = self._denied(sender, token) or self._not_bytes(frames)
         if denied is not None:
             return denied
-        if sender not in self._life.senders:
+        if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
         if frames:
             for fifo in self._fifos():
@@ -390,7 +390,7 @@ class ChannelHub:
     async def status(self) -> dict[str, int | bool]:
         """Returns the hub's counters (for tests and diagnostics)."""
         return {
-            "senders": len(self._life.senders),
+            "senders": self._life.sender_count,
             "receivers": len(self._receivers),
             "buffered": max((len(f) for f in self._fifos()), default=0),
             "ended": self._life.ended,

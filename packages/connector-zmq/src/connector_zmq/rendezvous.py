@@ -178,7 +178,7 @@ class Rendezvous:
 
     def _nobody(self) -> bool:
         """True when no sender and no receiver is connected (returned items may be held)."""
-        return not self._life.senders and not self._receivers
+        return not self._life.sender_count and not self._receivers
 
     def _done(self) -> bool:
         if not self._nobody():
@@ -263,7 +263,7 @@ class Rendezvous:
         elif kind == p.REG_RECEIVER:
             self._register_receiver(pid, rest[1])
             self._watch_process(pid, rest[2])
-        elif kind == p.SENDER_LEFT and pid in self._life.senders:
+        elif kind == p.SENDER_LEFT and self._life.is_sender(pid):
             self._sender_left(pid, p.loads(rest[0]), rest[1:])
         elif kind == p.LEAVING and pid in self._receivers:
             self._receivers[pid].leaving = True
@@ -290,7 +290,7 @@ class Rendezvous:
                 self._send(rid, p.FINAL)
         if edges.end_pending:
             self._end_at = time.monotonic() + self._end_grace
-        if life.end_pending and not life.senders and not life.receivers:
+        if life.end_pending and not life.sender_count and not life.receiver_count:
             self._end_at = None  # nobody is left to wait with: the grace is over now
             self._apply(life.grace_over())
 
@@ -303,7 +303,7 @@ class Rendezvous:
 
     def _process_died(self, pid: int) -> None:
         for participant in self._watch.died(pid):
-            if participant in self._life.senders:
+            if self._life.is_sender(participant):
                 _log.warning("a sender's process (pid %d) died without closing", pid)
                 self._sender_left(participant, [], [], crashed=True)
             elif participant in self._receivers:
