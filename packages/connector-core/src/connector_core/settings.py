@@ -15,10 +15,14 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from connector_core.serde import Codec, Serializer, get_serializer
 from connector_core.spec import JOB_ID_PATTERN, check_job_id
 
-__all__ = ["ENV_PREFIX", "Settings"]
+__all__ = ["DEFAULT_RABBITMQ_URL", "ENV_PREFIX", "Settings"]
 
 ENV_PREFIX = "CONNECTOR_"
 """The prefix of every setting's environment variable (except `RABBITMQ_URL`)."""
+
+DEFAULT_RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
+"""The broker URL the RabbitMQ backend uses when `RABBITMQ_URL` is unset: a broker on this
+machine with its default account (as aio-pika, kombu and FastStream do)."""
 
 
 class Settings(BaseSettings):

@@ -40,7 +40,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.connection import make_url
 
 from connector_core.exceptions import ChannelSetupError
-from connector_core.settings import Settings
+from connector_core.settings import DEFAULT_RABBITMQ_URL, Settings
 
 __all__ = [
     "DEFAULT_URL",
@@ -54,7 +54,7 @@ __all__ = [
 
 _log = logging.getLogger(__name__)
 
-DEFAULT_URL: Final = "amqp://guest:guest@localhost:5672/"
+DEFAULT_URL: Final = DEFAULT_RABBITMQ_URL
 """The broker used when `RABBITMQ_URL` is unset: the local one, default account."""
 
 RECONNECT_INTERVAL: Final = 0.5

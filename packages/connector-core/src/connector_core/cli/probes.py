@@ -15,6 +15,8 @@ import sys
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
+from connector_core.settings import DEFAULT_RABBITMQ_URL
+
 __all__ = [
     "BROKER_HINT",
     "DEFAULT_RABBITMQ_URL",
@@ -24,9 +26,6 @@ __all__ = [
     "probe_ray",
 ]
 
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
-"""The broker URL the RabbitMQ backend uses when `RABBITMQ_URL` is unset: a broker on this
-machine with its default account (as aio-pika, kombu and FastStream do)."""
 
 BROKER_HINT = (
     "start a local broker with `rabbitmq-server -detached` (Debian/Ubuntu: "

@@ -14,12 +14,9 @@ from urllib.parse import urlsplit
 
 from connector_core.connector import Connector
 from connector_core.registry import available_backends, get_backend
-from connector_core.settings import Settings
+from connector_core.settings import DEFAULT_RABBITMQ_URL, Settings
 
 __all__ = ["DEFAULT_RABBITMQ_URL", "BackendProfile", "installed_profiles", "unavailable_reason"]
-
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
-"""The broker the RabbitMQ backend (and so the tests) uses when `RABBITMQ_URL` is unset."""
 
 
 @dataclass(frozen=True)
