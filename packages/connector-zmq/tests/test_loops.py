@@ -4,33 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 import pytest
 
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.spec import ConnectorMode
-from connector_core.testing import drain
+from connector_core.testing import STEP_TIMEOUT, drain, error_in_another_loop
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
-
-STEP_TIMEOUT = 30.0
-"""Bound on one call: the failure is immediate, a hang never ends."""
-
-
-def _in_another_loop(call: Callable[[], Awaitable[Any]]) -> BaseException | None:
-    """Awaits `call()` in a fresh event loop of this thread; returns what it raised."""
-
-    async def attempt() -> None:
-        async with asyncio.timeout(STEP_TIMEOUT):
-            await call()
-
-    try:
-        asyncio.run(attempt())
-    except BaseException as exc:  # the test asserts on it
-        return exc
-    return None
 
 
 def _assert_foreign_loop_error(error: BaseException | None) -> None:
@@ -49,7 +32,7 @@ async def _pair() -> tuple[ZMQChannel, ZMQChannel]:
 
 async def test_recv_in_another_loop_raises_at_once() -> None:
     receiver, sender = await _pair()
-    _assert_foreign_loop_error(await asyncio.to_thread(_in_another_loop, receiver.recv))
+    _assert_foreign_loop_error(await asyncio.to_thread(error_in_another_loop, receiver.recv))
     await sender.send("home")
     await sender.close()
     assert await drain(receiver) == ["home"]
@@ -57,7 +40,7 @@ async def test_recv_in_another_loop_raises_at_once() -> None:
 
 async def test_send_in_another_loop_raises_at_once_and_sends_nothing() -> None:
     receiver, sender = await _pair()
-    error = await asyncio.to_thread(_in_another_loop, lambda: sender.send("away"))
+    error = await asyncio.to_thread(error_in_another_loop, lambda: sender.send("away"))
     _assert_foreign_loop_error(error)
     assert sender.statistics().sent == 0
     await sender.close()
@@ -68,7 +51,7 @@ async def test_send_in_another_loop_raises_at_once_and_sends_nothing() -> None:
 async def test_close_in_another_loop_raises_and_leaves_the_channel_open(side: str) -> None:
     receiver, sender = await _pair()
     channel = sender if side == "sender" else receiver
-    _assert_foreign_loop_error(await asyncio.to_thread(_in_another_loop, channel.close))
+    _assert_foreign_loop_error(await asyncio.to_thread(error_in_another_loop, channel.close))
     assert not channel.is_closed
     await sender.close()
     await drain(receiver)

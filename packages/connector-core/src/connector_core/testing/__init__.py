@@ -27,6 +27,7 @@ from connector_core.testing.harness import (
 )
 from connector_core.testing.programs import USER_VARIABLES, run_program, user_environment
 from connector_core.testing.services import in_ci, skip_or_fail
+from connector_core.testing.suite_loops import error_in_another_loop
 
 __all__ = [
     "PROCESS_TIMEOUT",
@@ -37,6 +38,7 @@ __all__ = [
     "ConnectorFactory",
     "Harness",
     "drain",
+    "error_in_another_loop",
     "in_ci",
     "run_program",
     "skip_or_fail",

@@ -19,11 +19,18 @@ from connector_core.spec import ConnectorMode
 from connector_core.testing.base import ConformanceBase
 from connector_core.testing.harness import STEP_TIMEOUT, ConnectorFactory
 
-__all__ = ["LoopTests"]
+__all__ = ["LoopTests", "error_in_another_loop"]
 
 
-def _error_in_another_loop(call: Callable[[], Awaitable[Any]]) -> BaseException | None:
-    """Runs `call()` in a fresh event loop (in the calling thread); returns what it raised."""
+def error_in_another_loop(call: Callable[[], Awaitable[Any]]) -> BaseException | None:
+    """Awaits `call()` in a fresh event loop of the calling thread; returns what it raised.
+
+    Run it in another thread (`asyncio.to_thread`) so the channel's own loop stays alive.
+    A hang counts as a failure after `STEP_TIMEOUT` (the `TimeoutError` is returned).
+
+    Args:
+        call: Makes the awaitable to try, e.g. `channel.recv`.
+    """
 
     async def attempt() -> None:
         async with asyncio.timeout(STEP_TIMEOUT):
@@ -53,7 +60,7 @@ class LoopTests(ConformanceBase):
             connector = h.connector(mode)
             receiver = await h.receiver(connector)
             sender = await h.sender(connector)
-            error = await asyncio.to_thread(_error_in_another_loop, receiver.recv)
+            error = await asyncio.to_thread(error_in_another_loop, receiver.recv)
             assert isinstance(error, ChannelError), f"expected a ChannelError, got {error!r}"
             assert not isinstance(error, ChannelClosedError), error
             assert "loop" in str(error), f"the error should name the event loop: {error}"
@@ -73,7 +80,7 @@ class LoopTests(ConformanceBase):
             connector = h.connector(mode)
             receiver = await h.receiver(connector)
             sender = await h.sender(connector)
-            error = await asyncio.to_thread(_error_in_another_loop, lambda: sender.send("away"))
+            error = await asyncio.to_thread(error_in_another_loop, lambda: sender.send("away"))
             assert isinstance(error, ChannelError), f"expected a ChannelError, got {error!r}"
             assert not isinstance(error, ChannelClosedError), error
             assert "loop" in str(error), f"the error should name the event loop: {error}"
