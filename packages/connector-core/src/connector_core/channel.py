@@ -113,8 +113,12 @@ class Channel(ABC):
             max_size=self._maxsize,
             senders=senders,
             receivers=receivers,
-            rejected=self._rejected,
+            rejected=self._rejected_count(),
         )
+
+    def _rejected_count(self) -> int:
+        """Messages dropped on receipt; backends that drop them elsewhere add theirs."""
+        return self._rejected
 
     def _buffered(self) -> int:
         """Items waiting in this channel's buffers; backends override when they know."""

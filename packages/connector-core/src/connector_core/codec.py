@@ -188,7 +188,20 @@ class Codec:
             MessageRejectedError: If the tag does not verify (nothing was deserialized).
             ChannelDecodeError: If the tag verified but the payload does not deserialize.
         """
-        payload = self.verify(frame)
+        return self.loads(self.verify(frame))
+
+    def loads(self, payload: bytes) -> Any:
+        """Deserializes a payload whose frame already verified.
+
+        Args:
+            payload: What `verify()` returned.
+
+        Returns:
+            The item.
+
+        Raises:
+            ChannelDecodeError: If the payload does not deserialize.
+        """
         try:
             return self.serializer.loads(payload)
         except Exception as exc:

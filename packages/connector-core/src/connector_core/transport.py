@@ -1,0 +1,313 @@
+"""Transports: what a backend supplies so that core's `TransportChannel` can move its frames.
+
+A channel is split in two layers. `connector_core.transport_channel.TransportChannel` (core)
+owns everything a user sees: the codec, the counters, the closed flag, the event-loop check,
+iteration and statistics. A *transport* (the backend) moves frames of bytes and nothing else:
+
+- `SendTransport`: `try_send(frame)` takes a frame without waiting when it has room now (the
+  common case, so a send that does not wait costs no coroutine switch); `send(frame)` waits
+  for room. `close()` delivers what it holds and ends this sender's part of the connection.
+- `RecvTransport`: `try_recv()` returns the next *verified payload* without waiting, or None;
+  `recv()` waits for one and raises `ChannelClosedError` once the connection has ended and
+  everything was delivered. A receive transport checks every frame's signature when it
+  arrives, with `Verifier.accept()`, before it buffers, counts, deduplicates or acts on it:
+  what reaches the channel is signed by a member of the connection, and what did not verify
+  was dropped and counted in `Verifier.rejected`. `close()` gives back what was not taken.
+
+Both may be cancelled at any await without losing a frame: a `send()` cancelled while waiting
+for room sent nothing; a `recv()` cancelled while waiting took nothing.
+
+Shared parts live here once: `Verifier` (verification at the edge, counted and logged once)
+and `Outbox` (the bounded FIFO between `send()` and a transport's flusher task, with "wait for
+room"). An `Outbox` batches only while its transport is busy: the flusher takes everything
+queued the moment it is free, so a lone frame leaves at once and a burst leaves in batches.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from typing import Protocol, runtime_checkable
+
+from connector_core.codec import Codec, MessageRejectedError
+from connector_core.exceptions import ChannelClosedError
+
+__all__ = ["Outbox", "RecvTransport", "SendTransport", "Verifier"]
+
+_log = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class SendTransport(Protocol):
+    """The sending side of a backend: moves signed frames towards the receivers."""
+
+    def try_send(self, frame: bytes) -> bool:
+        """Takes `frame` now if there is room (never waits); False when full."""
+        ...
+
+    async def send(self, frame: bytes) -> None:
+        """Takes `frame`, waiting for room; a cancelled call sent nothing."""
+        ...
+
+    async def close(self) -> None:
+        """Delivers what is held and ends this sender's part of the connection."""
+        ...
+
+    def buffered(self) -> int:
+        """Frames held here and not yet delivered."""
+        ...
+
+    def peer_counts(self) -> tuple[int, int]:
+        """Open (senders, receivers) of the connection that this side knows of."""
+        ...
+
+
+@runtime_checkable
+class RecvTransport(Protocol):
+    """The receiving side of a backend: yields verified payloads until the end."""
+
+    verifier: Verifier
+
+    def try_recv(self) -> bytes | None:
+        """The next verified payload if one is here now (never waits), else None."""
+        ...
+
+    async def recv(self) -> bytes:
+        """Waits for the next verified payload.
+
+        Raises:
+            ChannelClosedError: When the connection has ended and everything was delivered.
+        """
+        ...
+
+    async def close(self) -> None:
+        """Leaves the connection; what this receiver had not taken goes to the others."""
+        ...
+
+    def buffered(self) -> int:
+        """Payloads held here and not yet taken."""
+        ...
+
+    def peer_counts(self) -> tuple[int, int]:
+        """Open (senders, receivers) of the connection that this side knows of."""
+        ...
+
+
+class Verifier:
+    """Checks frames where they arrive: a frame that fails is dropped and counted, never kept.
+
+    Every receive transport owns one and calls `accept(frame)` on each frame as it comes off
+    the wire. Only what it returns may be buffered, counted or acted on.
+    """
+
+    __slots__ = ("_warned", "codec", "owner", "rejected")
+
+    def __init__(self, codec: Codec, owner: str = "channel") -> None:
+        """Creates a verifier for one receiving end.
+
+        Args:
+            codec: The connection's codec (its key decides what verifies).
+            owner: Names the receiver in the one log line about dropped frames.
+        """
+        self.codec = codec
+        self.owner = owner
+        self.rejected = 0
+        self._warned = False
+
+    def accept(self, frame: bytes) -> bytes | None:
+        """Returns the payload of a frame whose signature verifies, or None (dropped).
+
+        Args:
+            frame: A frame as it arrived.
+        """
+        try:
+            return self.codec.verify(frame)
+        except MessageRejectedError as exc:
+            self.drop(exc)
+            return None
+
+    def drop(self, reason: BaseException | str) -> None:
+        """Counts a dropped frame and logs the first one of this receiver.
+
+        Args:
+            reason: Why the frame was dropped (an exception or a message), for the log.
+        """
+        self.rejected += 1
+        if not self._warned:
+            self._warned = True
+            _log.warning(
+                "%s dropped a message that failed verification (%s); further drops are "
+                "counted in statistics().rejected without logging",
+                self.owner,
+                reason,
+            )
+
+
+class Outbox:
+    """A bounded FIFO of frames between `send()` and a transport's flusher task.
+
+    `offer()` takes a frame without waiting when there is room; `put()` waits for room
+    (cancellation-safe: a cancelled `put()` queued nothing). The flusher awaits `ready()`
+    and `take()`s everything queued at that moment, so batches form only while it is busy.
+    `fail(exc)` makes every waiting and later `put()` raise `exc`.
+    """
+
+    __slots__ = (
+        "_closed",
+        "_error",
+        "_frames",
+        "_inflight",
+        "_maxsize",
+        "_ready",
+        "_room",
+        "_settled",
+    )
+
+    def __init__(self, maxsize: int) -> None:
+        """Creates an empty outbox.
+
+        Args:
+            maxsize: Frames it holds at most, queued plus taken but not yet `settle()`d
+                (`<= 0`: unbounded).
+        """
+        self._maxsize = maxsize
+        self._frames: deque[bytes] = deque()
+        self._inflight = 0
+        self._ready = asyncio.Event()
+        self._room: deque[asyncio.Future[None]] = deque()
+        self._settled: asyncio.Event | None = None
+        self._error: BaseException | None = None
+        self._closed = False
+
+    def __len__(self) -> int:
+        """Frames held: queued plus taken and not yet settled."""
+        return len(self._frames) + self._inflight
+
+    @property
+    def error(self) -> BaseException | None:
+        """The error the outbox failed with, if any."""
+        return self._error
+
+    def full(self) -> bool:
+        """True when a frame would have to wait for room."""
+        return 0 < self._maxsize <= len(self._frames) + self._inflight
+
+    def offer(self, frame: bytes) -> bool:
+        """Queues `frame` if there is room now; False when full.
+
+        Raises:
+            ChannelClosedError: If the outbox was closed.
+            BaseException: The error the outbox failed with.
+        """
+        self._check()
+        if self.full() or self._room:
+            return False  # waiters first: a frame never overtakes one queued before it
+        self._frames.append(frame)
+        self._ready.set()
+        return True
+
+    async def put(self, frame: bytes) -> None:
+        """Queues `frame`, waiting for room in FIFO order with other waiting senders.
+
+        Raises:
+            BaseException: The error the outbox failed with (nothing was queued).
+        """
+        while not self.offer(frame):
+            fut = asyncio.get_running_loop().create_future()
+            self._room.append(fut)
+            try:
+                await fut
+            finally:
+                if fut in self._room:
+                    self._room.remove(fut)
+                self._wake_room()  # pass an unused wake-up on to the next waiter
+            self._check()
+            if not self.full():
+                self._frames.append(frame)
+                self._ready.set()
+                self._wake_room()
+                return
+
+    async def ready(self) -> None:
+        """Waits until at least one frame is queued (returns at once if one is)."""
+        if not self._frames and self._error is None:
+            self._ready.clear()
+            await self._ready.wait()
+
+    def take(self, max_items: int = 0, max_bytes: int = 0) -> list[bytes]:
+        """Takes the queued frames for the flusher; they count as held until `settle()`.
+
+        Args:
+            max_items: At most this many (`<= 0`: all).
+            max_bytes: Stop before exceeding this many bytes, but take at least one frame
+                (`<= 0`: no byte limit).
+        """
+        frames = self._frames
+        if (max_items <= 0 or max_items >= len(frames)) and max_bytes <= 0:
+            batch = list(frames)
+            frames.clear()
+        else:
+            batch = []
+            size = 0
+            while frames and (max_items <= 0 or len(batch) < max_items):
+                size += len(frames[0])
+                if batch and 0 < max_bytes < size:
+                    break
+                batch.append(frames.popleft())
+        self._inflight += len(batch)
+        return batch
+
+    def settle(self, count: int) -> None:
+        """Releases the room of `count` frames taken earlier (delivered or given up)."""
+        self._inflight -= count
+        self._wake_room()
+        if self._settled is not None and not self:
+            self._settled.set()
+
+    def _check(self) -> None:
+        if self._error is not None:
+            raise self._error
+        if self._closed:
+            raise ChannelClosedError("the channel was closed while sending")
+
+    def _wake_room(self) -> None:
+        if self._room and not self.full():
+            fut = self._room[0]
+            if not fut.done():
+                fut.set_result(None)
+
+    async def empty(self) -> None:
+        """Waits until every frame was taken and settled.
+
+        Raises:
+            BaseException: The error the outbox failed with, if it fails meanwhile.
+        """
+        while self:
+            if self._error is not None:
+                raise self._error
+            if self._settled is None:
+                self._settled = asyncio.Event()
+            self._settled.clear()
+            await self._settled.wait()
+
+    def fail(self, exc: BaseException) -> None:
+        """Fails the outbox: waiting and later `put()`s, and `empty()`, raise `exc`."""
+        self._error = exc
+        self._wake_all()
+        if self._settled is not None:
+            self._settled.set()
+        self._ready.set()
+
+    def close(self) -> None:
+        """Refuses new frames: waiting and later `put()`s raise `ChannelClosedError`.
+
+        What is queued stays queued for the flusher; `empty()` waits for it.
+        """
+        self._closed = True
+        self._wake_all()
+
+    def _wake_all(self) -> None:
+        for fut in self._room:
+            if not fut.done():
+                fut.set_result(None)

@@ -1,0 +1,218 @@
+"""`TransportChannel`: the one channel class of every cross-process backend.
+
+Core owns the channel; a backend supplies its transports (`connector_core.transport`). The
+channel holds the codec, the counters, the closed flag, the event-loop check, iteration and
+statistics; a backend's channel class (`ZMQChannel`, `RabbitMQChannel`, ...) is this class
+under its own name, plus the constructor of the reference API where it has one.
+
+A channel made by `connect_send()` has a send transport only, one made by `connect_recv()`
+a receive transport only. A channel over caller-made endpoints (the reference API's
+`ZMQChannel(send_socket=..., recv_socket=...)`) may have both.
+
+Loops: a channel belongs to one event loop: the one it was made in when its connector says
+so (`loop=`), else the one of its first use. Awaited from any other loop it raises
+`ChannelError` at once and stays usable at home (its transport's wake-ups belong there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from connector_core.channel import CHAN_MAXSIZE
+from connector_core.codec import Codec
+from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.serde import SerdeChannel
+from connector_core.transport import RecvTransport, SendTransport
+
+__all__ = ["TransportChannel"]
+
+_log = logging.getLogger(__name__)
+
+
+class TransportChannel(SerdeChannel):
+    """A `SerdeChannel` whose frames move through a backend's transports."""
+
+    def __init__(
+        self,
+        *args: Any,
+        sender: SendTransport | None = None,
+        receiver: RecvTransport | None = None,
+        maxsize: int = CHAN_MAXSIZE,
+        codec: Codec | None = None,
+        loop: asyncio.AbstractEventLoop | None = None,
+        **kwargs: Any,
+    ) -> None:
+        """Creates a channel over one or both transports.
+
+        Args:
+            *args: Passed to `SerdeChannel`.
+            sender: Optional; the transport `send()` hands frames to.
+            receiver: Optional; the transport `recv()` takes verified payloads from.
+            maxsize: Optional; the channel's capacity (the transports enforce it).
+            codec: Optional; the connection's codec.
+            loop: Optional; the event loop the channel belongs to (default: the loop of its
+                first use).
+            **kwargs: Passed to `SerdeChannel`.
+
+        Raises:
+            TypeError: If neither transport is given.
+        """
+        super().__init__(*args, maxsize=maxsize, codec=codec, **kwargs)
+        if sender is None and receiver is None:
+            raise TypeError(f"a {type(self).__name__} needs a sending or receiving transport")
+        self._tx = sender
+        self._rx = receiver
+        self._loop = loop
+        self._closing: asyncio.Future[None] | None = None
+
+    # -- the event loop --------------------------------------------------------------------
+
+    def _check_loop(self) -> None:
+        loop = asyncio.get_running_loop()
+        if self._loop is None:
+            self._loop = loop
+        elif loop is not self._loop:
+            raise ChannelError(
+                f"this {type(self).__name__} belongs to another event loop (the one it was "
+                "made or first used in) and cannot be used from this one; make channels "
+                "(connect_send()/connect_recv()) in the event loop that uses them"
+            )
+
+    def _sender(self) -> SendTransport:
+        if self._tx is None:
+            raise ChannelError("this channel was made by connect_recv(): it cannot send")
+        return self._tx
+
+    def _receiver(self) -> RecvTransport:
+        if self._rx is None:
+            raise ChannelError("this channel was made by connect_send(): it cannot receive")
+        return self._rx
+
+    # -- sending ---------------------------------------------------------------------------
+
+    async def send(self, msg: Any) -> None:
+        """Serializes, signs and sends an item; waits only while the transport is full.
+
+        Args:
+            msg: The item to send.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelError: If this channel cannot send (it was made by `connect_recv()`), or
+                it is awaited from an event loop other than its own.
+            ChannelSerializationError: If `msg` cannot be serialized (nothing is sent).
+        """
+        self._check_loop()
+        self._check_open()
+        tx = self._sender()
+        frame = self.codec.encode(msg)
+        if not tx.try_send(frame):
+            await tx.send(frame)
+        self._sent += 1
+
+    async def send_bytes(self, msg: bytes) -> None:
+        """Sends one frame as it is (it must be signed to be accepted by receivers).
+
+        Args:
+            msg: The frame.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelError: If this channel cannot send, or belongs to another event loop.
+        """
+        self._check_loop()
+        self._check_open()
+        tx = self._sender()
+        if not tx.try_send(msg):
+            await tx.send(msg)
+
+    # -- receiving -------------------------------------------------------------------------
+
+    async def recv(self) -> Any:
+        """Receives and deserializes the next item (its signature verified on arrival).
+
+        Raises:
+            ChannelClosedError: When the connection has ended (the receiver then releases
+                its transport itself) or this channel is closed.
+            ChannelError: If this channel cannot receive (it was made by `connect_send()`),
+                or it is awaited from an event loop other than its own.
+            ChannelDecodeError: If a correctly signed message does not deserialize (it is
+                discarded; the next `recv()` goes on).
+        """
+        payload = await self.recv_bytes()
+        item = self.codec.loads(payload)
+        self._received += 1
+        return item
+
+    async def recv_bytes(self) -> bytes:
+        """Receives the next verified payload, still serialized.
+
+        Raises:
+            ChannelClosedError: When the connection has ended or this channel is closed.
+            ChannelError: If this channel cannot receive, or belongs to another event loop.
+        """
+        self._check_loop()
+        rx = self._receiver()
+        if self._is_closed:
+            raise ChannelClosedError(f"{type(self).__name__} is closed: cannot receive")
+        payload = rx.try_recv()
+        if payload is not None:
+            return payload
+        try:
+            return await rx.recv()
+        except ChannelClosedError:
+            if not self._is_closed:
+                # the end of the connection: nothing more can come, so release the
+                # transport now (users often end an `async for` and never call close())
+                await self._close_at_end()
+            raise
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Closes the channel; closing twice (or concurrently) is harmless.
+
+        A sender's transport delivers what it holds and then ends its part of the
+        connection; a receiver's transport leaves what it had not returned for the others.
+        A receiver closes itself when it reaches the end of the connection.
+
+        Raises:
+            ChannelError: If awaited from an event loop other than the channel's own (it
+                stays open: close it in its own loop), or the transport failed to deliver
+                what it held.
+        """
+        if self._closing is None:
+            self._check_loop()
+            self._is_closed = True
+            self._closing = asyncio.ensure_future(self._release())
+        elif self._closing.done():
+            return  # the first close() reported how it went
+        await asyncio.shield(self._closing)
+
+    async def _release(self) -> None:
+        if self._tx is not None:
+            await self._tx.close()
+        if self._rx is not None:
+            await self._rx.close()
+
+    # -- statistics ------------------------------------------------------------------------
+
+    def _buffered(self) -> int:
+        return sum(t.buffered() for t in (self._tx, self._rx) if t is not None)
+
+    def _peer_counts(self) -> tuple[int, int]:
+        transport = self._rx if self._rx is not None else self._tx
+        assert transport is not None
+        return transport.peer_counts()
+
+    def _rejected_count(self) -> int:
+        rx = self._rx
+        return self._rejected + (rx.verifier.rejected if rx is not None else 0)
+
+    def __reduce__(self) -> Any:
+        raise TypeError(
+            f"a {type(self).__name__} holds this process's transport and cannot be pickled; "
+            "pickle its connector and call connect_send()/connect_recv() in the other process"
+        )
