@@ -21,6 +21,7 @@ import logging
 import secrets
 from typing import Any
 
+from connector_core.envelope import HEADER, NO_CONNECTION, VERSION, Header, connection_id
 from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
 from connector_core.serializers import PickleSerializer, Serializer
 
@@ -44,7 +45,7 @@ class Codec:
     Picklable: the key travels with it, so copies in other processes verify each other.
     """
 
-    __slots__ = ("_inner", "_key", "_outer", "_warned_unsigned", "serializer")
+    __slots__ = ("_inner", "_key", "_outer", "_warned_unsigned", "connection", "serializer")
 
     def __init__(self, serializer: Serializer | None = None, key: bytes | None = None) -> None:
         """Creates a codec.
@@ -70,6 +71,22 @@ class Codec:
         self.serializer = serializer
         self._set_key(key)
         self._warned_unsigned = False
+        self.connection = NO_CONNECTION
+        """The connection id that sealed frames carry and opened frames must carry."""
+
+    def bound(self, name: str) -> Codec:
+        """Returns a copy of this codec for the connection called `name`.
+
+        Frames it seals carry that connection's id, and it opens only frames that do: two
+        connections that share a key (the shared secret) reject each other's frames.
+
+        Args:
+            name: What names the connection in every process (job id and spec id, or an
+                address): the same name gives the same id.
+        """
+        copy = Codec(self.serializer, self._key)
+        copy.connection = connection_id(name)
+        return copy
 
     @classmethod
     def generate(cls, serializer: Serializer | None = None, sign: bool = True) -> Codec:
@@ -175,6 +192,90 @@ class Codec:
             "(CONNECTOR_SERIALIZER=json). Logged once per connector."
         )
 
+    # -- the envelope (connector_core.envelope) ----------------------------------------------
+
+    def seal(self, items: list[Any], sender: bytes, seq: int) -> bytes:
+        """Serializes `items` as one frame in the signed envelope.
+
+        Args:
+            items: The items the frame carries, in order.
+            sender: The sending channel's id (`SENDER_SIZE` bytes).
+            seq: The sender's sequence number for this frame (from 1).
+
+        Returns:
+            The frame.
+
+        Raises:
+            ChannelSerializationError: If the serializer cannot handle an item.
+        """
+        try:
+            payload = self.serializer.dumps(items)
+        except Exception as exc:
+            kinds = sorted({type(item).__name__ for item in items})
+            raise ChannelSerializationError(
+                f"cannot serialize {', '.join(kinds)} item(s) with the "
+                f"{self.serializer.name} serializer: {exc}"
+            ) from exc
+        header = HEADER.pack(VERSION, self.connection, sender, seq, len(items))
+        if self._key is None:
+            return header + payload
+        inner = self._inner.copy()
+        inner.update(header)
+        inner.update(payload)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return b"".join((outer.digest(), header, payload))
+
+    def open(self, frame: bytes) -> tuple[Header, bytes]:
+        """Verifies a sealed frame and returns its header and (still serialized) payload.
+
+        Args:
+            frame: A received frame.
+
+        Raises:
+            MessageRejectedError: If the frame is too short, its tag does not verify, or it
+                belongs to another connection or envelope version.
+        """
+        start = 0 if self._key is None else TAG_SIZE
+        body = start + HEADER.size
+        if len(frame) < body:
+            raise MessageRejectedError(f"frame of {len(frame)} bytes is shorter than a header")
+        view = memoryview(frame)
+        if self._key is None:
+            if not self._warned_unsigned and self.serializer.name == "pickle":
+                self._warn_unsigned_pickle()
+        else:
+            inner = self._inner.copy()
+            inner.update(view[TAG_SIZE:])
+            outer = self._outer.copy()
+            outer.update(inner.digest())
+            if not hmac.compare_digest(outer.digest(), view[:TAG_SIZE]):
+                raise MessageRejectedError("HMAC tag does not verify")
+        version, connection, sender, seq, count = HEADER.unpack_from(frame, start)
+        if version != VERSION:
+            raise MessageRejectedError(f"envelope version {version} is not {VERSION}")
+        if connection != self.connection:
+            raise MessageRejectedError("the frame belongs to another connection")
+        return Header(connection, sender, seq, count), bytes(view[body:])
+
+    def loads_items(self, payload: bytes, count: int | None = None) -> list[Any]:
+        """Deserializes the item list of an opened frame.
+
+        Args:
+            payload: What `open()` returned.
+            count: Optional; the item count from the header, checked when given.
+
+        Raises:
+            ChannelDecodeError: If the payload is not a list of that many items.
+        """
+        items = self.loads(payload)
+        if not isinstance(items, list) or (count is not None and len(items) != count):
+            raise ChannelDecodeError(
+                f"discarded a message of {len(payload)} bytes that holds no list of "
+                f"{count if count is not None else 'its'} items"
+            )
+        return items
+
     def decode(self, frame: bytes) -> Any:
         """Verifies and deserializes one frame.
 
@@ -215,19 +316,21 @@ class Codec:
             isinstance(other, Codec)
             and other._key == self._key
             and other.serializer == self.serializer
+            and other.connection == self.connection
         )
 
     def __hash__(self) -> int:
-        return hash((self._key, self.serializer.name))
+        return hash((self._key, self.serializer.name, self.connection))
 
     def __repr__(self) -> str:
         signed = "signed" if self.signed else "unsigned"
         return f"Codec({self.serializer.name}, {signed})"
 
-    def __getstate__(self) -> tuple[Serializer, bytes | None]:
-        return (self.serializer, self._key)
+    def __getstate__(self) -> tuple[Serializer, bytes | None, bytes]:
+        return (self.serializer, self._key, self.connection)
 
-    def __setstate__(self, state: tuple[Serializer, bytes | None]) -> None:
+    def __setstate__(self, state: tuple[Any, ...]) -> None:
         self._warned_unsigned = False
         self.serializer = state[0]
         self._set_key(state[1])
+        self.connection = state[2] if len(state) > 2 else NO_CONNECTION

@@ -1,0 +1,137 @@
+"""The signed envelope: connection, sender and sequence are covered by the tag; replays drop."""
+
+from __future__ import annotations
+
+import pickle
+
+import pytest
+
+from connector_core.codec import TAG_SIZE, Codec, MessageRejectedError
+from connector_core.envelope import HEADER, ReplayGuard, connection_id
+from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
+from connector_core.serializers import JsonSerializer
+
+SENDER = b"s" * 8
+
+
+@pytest.fixture
+def codec() -> Codec:
+    return Codec.generate().bound("job-1/a..b")
+
+
+def test_a_sealed_frame_opens_to_its_header_and_items(codec: Codec) -> None:
+    header, payload = codec.open(codec.seal([1, "two"], SENDER, 7))
+    assert (header.sender, header.seq, header.items) == (SENDER, 7, 2)
+    assert codec.loads_items(payload, header.items) == [1, "two"]
+
+
+def test_the_same_name_gives_the_same_connection_in_every_copy(codec: Codec) -> None:
+    copy = pickle.loads(pickle.dumps(codec))
+    assert copy.connection == codec.connection == connection_id("job-1/a..b")
+    assert copy.open(codec.seal([1], SENDER, 1))[0].seq == 1
+
+
+def test_a_frame_of_another_connection_with_the_same_key_is_rejected(codec: Codec) -> None:
+    other = codec.bound("job-1/c..d")
+    with pytest.raises(MessageRejectedError, match="another connection"):
+        codec.open(other.seal([1], SENDER, 1))
+
+
+@pytest.mark.parametrize("field", ["connection", "sender", "seq", "items", "payload"])
+def test_changing_any_signed_field_breaks_the_tag(codec: Codec, field: str) -> None:
+    frame = bytearray(codec.seal([1, 2], SENDER, 3))
+    offsets = {"connection": 1, "sender": 17, "seq": 32, "items": 36, "payload": HEADER.size}
+    frame[TAG_SIZE + offsets[field]] ^= 0x01
+    with pytest.raises(MessageRejectedError, match="does not verify"):
+        codec.open(bytes(frame))
+
+
+def test_a_frame_sealed_with_another_key_is_rejected(codec: Codec) -> None:
+    stranger = Codec.generate().bound("job-1/a..b")
+    with pytest.raises(MessageRejectedError):
+        codec.open(stranger.seal([1], SENDER, 1))
+
+
+def test_a_frame_shorter_than_the_envelope_is_rejected(codec: Codec) -> None:
+    with pytest.raises(MessageRejectedError, match="shorter"):
+        codec.open(b"\x00" * (TAG_SIZE + HEADER.size - 1))
+
+
+def test_an_unsigned_codec_still_checks_the_connection() -> None:
+    codec = Codec(JsonSerializer(), None).bound("x")
+    header, payload = codec.open(codec.seal([{"a": 1}], SENDER, 1))
+    assert codec.loads_items(payload, header.items) == [{"a": 1}]
+    with pytest.raises(MessageRejectedError, match="another connection"):
+        codec.open(Codec(JsonSerializer(), None).bound("y").seal([1], SENDER, 1))
+
+
+def test_an_unserializable_item_fails_the_seal_naming_its_type(codec: Codec) -> None:
+    with pytest.raises(ChannelSerializationError, match="generator"):
+        codec.seal([(i for i in ())], SENDER, 1)
+
+
+def test_a_payload_that_is_not_the_announced_list_is_a_decode_error(codec: Codec) -> None:
+    with pytest.raises(ChannelDecodeError, match="list of 3"):
+        codec.loads_items(pickle.dumps([1, 2]), 3)
+    with pytest.raises(ChannelDecodeError):
+        codec.loads_items(pickle.dumps({"not": "a list"}))
+
+
+def test_the_guard_admits_each_sequence_once() -> None:
+    guard = ReplayGuard()
+    assert [guard.admit(SENDER, seq) for seq in (1, 2, 2, 3, 1)] == [
+        True,
+        True,
+        False,
+        True,
+        False,
+    ]
+    assert guard.replays == 2
+
+
+def test_the_guard_admits_late_frames_inside_the_window_once() -> None:
+    guard = ReplayGuard(window=8)
+    assert guard.admit(SENDER, 10)
+    assert guard.admit(SENDER, 4)
+    assert not guard.admit(SENDER, 4)
+
+
+def test_the_guard_refuses_frames_older_than_the_window() -> None:
+    guard = ReplayGuard(window=8)
+    guard.admit(SENDER, 100)
+    assert not guard.admit(SENDER, 92)
+    assert guard.replays == 1
+
+
+def test_a_redelivered_frame_older_than_the_window_is_admitted() -> None:
+    guard = ReplayGuard(window=8)
+    guard.admit(SENDER, 100)
+    assert guard.admit(SENDER, 50, redelivered=True)
+
+
+def test_a_redelivered_frame_seen_before_counts_as_a_duplicate_not_a_replay() -> None:
+    guard = ReplayGuard()
+    guard.admit(SENDER, 1)
+    assert not guard.admit(SENDER, 1, redelivered=True)
+    assert (guard.duplicates, guard.replays) == (1, 0)
+
+
+def test_senders_are_tracked_separately() -> None:
+    guard = ReplayGuard()
+    assert guard.admit(b"a" * 8, 1)
+    assert guard.admit(b"b" * 8, 1)
+
+
+def test_the_guard_forgets_the_least_recently_seen_sender_beyond_its_bound() -> None:
+    guard = ReplayGuard(max_senders=2)
+    for sender in (b"a" * 8, b"b" * 8, b"c" * 8):
+        guard.admit(sender, 5)
+    assert guard.admit(b"a" * 8, 5)  # forgotten: its history is gone
+    assert not guard.admit(b"c" * 8, 5)
+
+
+def test_a_huge_jump_in_sequence_keeps_the_window_small() -> None:
+    guard = ReplayGuard(window=16)
+    guard.admit(SENDER, 1)
+    assert guard.admit(SENDER, 2**62)
+    assert not guard.admit(SENDER, 1)
