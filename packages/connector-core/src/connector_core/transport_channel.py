@@ -9,6 +9,10 @@ A channel made by `connect_send()` has a send transport only, one made by `conne
 a receive transport only. A channel over caller-made endpoints (the reference API's
 `ZMQChannel(send_socket=..., recv_socket=...)`) may have both.
 
+A channel with both transports may be its own sender and receiver (a standalone pipeline,
+`recv_after_close=True`): `close()` then ends its sending side only, and `recv()` goes on
+returning what is still on its way until the end of the connection.
+
 Loops: a channel belongs to one event loop: the one it was made in when its connector says
 so (`loop=`), else the one of its first use. Awaited from any other loop it raises
 `ChannelError` at once and stays usable at home (its transport's wake-ups belong there).
@@ -42,6 +46,7 @@ class TransportChannel(SerdeChannel):
         maxsize: int = CHAN_MAXSIZE,
         codec: Codec | None = None,
         loop: asyncio.AbstractEventLoop | None = None,
+        recv_after_close: bool = False,
         **kwargs: Any,
     ) -> None:
         """Creates a channel over one or both transports.
@@ -54,18 +59,25 @@ class TransportChannel(SerdeChannel):
             codec: Optional; the connection's codec.
             loop: Optional; the event loop the channel belongs to (default: the loop of its
                 first use).
+            recv_after_close: Optional; for a channel that is its own sender and receiver:
+                `close()` closes the sending transport only, `recv()` returns what is still
+                on its way, and the receiving transport is closed at the end of the
+                connection (default False: `close()` closes both, `recv()` then raises).
             **kwargs: Passed to `SerdeChannel`.
 
         Raises:
-            TypeError: If neither transport is given.
+            TypeError: If neither transport is given, or `recv_after_close` without both.
         """
         super().__init__(*args, maxsize=maxsize, codec=codec, **kwargs)
         if sender is None and receiver is None:
             raise TypeError(f"a {type(self).__name__} needs a sending or receiving transport")
+        if recv_after_close and (sender is None or receiver is None):
+            raise TypeError("recv_after_close needs both a sending and a receiving transport")
         self._tx = sender
         self._rx = receiver
         self._loop = loop
         self._closing: asyncio.Future[None] | None = None
+        self._recv_after_close = recv_after_close
 
     # -- the event loop --------------------------------------------------------------------
 
@@ -155,7 +167,7 @@ class TransportChannel(SerdeChannel):
         """
         self._check_loop()
         rx = self._receiver()
-        if self._is_closed:
+        if self._is_closed and not self._recv_after_close:
             raise ChannelClosedError(f"{type(self).__name__} is closed: cannot receive")
         payload = rx.try_recv()
         if payload is not None:
@@ -167,7 +179,17 @@ class TransportChannel(SerdeChannel):
                 # the end of the connection: nothing more can come, so release the
                 # transport now (users often end an `async for` and never call close())
                 await self._close_at_end()
+            elif self._recv_after_close:
+                await self._close_receiver_at_end(rx)
             raise
+
+    async def _close_receiver_at_end(self, rx: RecvTransport) -> None:
+        """Releases the receiving transport of a closed channel that read to the end."""
+        self._recv_after_close = False
+        try:
+            await rx.close()
+        except ChannelError as exc:
+            _log.warning("%s: releasing the transport at the end failed: %s", self, exc)
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -194,7 +216,7 @@ class TransportChannel(SerdeChannel):
     async def _release(self) -> None:
         if self._tx is not None:
             await self._tx.close()
-        if self._rx is not None:
+        if self._rx is not None and not self._recv_after_close:
             await self._rx.close()
 
     # -- statistics ------------------------------------------------------------------------
