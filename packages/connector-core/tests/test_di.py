@@ -3,12 +3,14 @@ from __future__ import annotations
 import sys
 import types
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from dependency_injector import providers
 
-from connector_core import DI, ChannelSetupError, Settings
-from connector_core.di import _lazy_coroutine, _lazy_sync_resource, container, wire
+from connector_core import DI, Settings
+from connector_core.di import container, register_provider, wire
+from connector_core.exceptions import ProviderNotFoundError
 
 
 def test_container_provides_settings_from_the_environment(
@@ -36,44 +38,111 @@ def test_job_id_comes_from_settings_when_set() -> None:
             container.job_id.reset()
 
 
-def test_lazy_resource_of_a_missing_backend_says_what_to_install() -> None:
-    resource = _lazy_sync_resource("connector_missing_backend.mod:thing", "connector-missing")
-    with pytest.raises(ChannelSetupError, match="pip install connector-missing"):
-        resource().init()
+# -- providers that backends register -----------------------------------------------------
+
+FAKE_MODULE = """
+from dependency_injector import providers
+
+from connector_core.di import register_provider
+
+thing = register_provider("fakeprov_thing", providers.Object("made by fakeprov"))
+"""
 
 
-async def test_lazy_coroutine_of_a_missing_backend_says_what_to_install() -> None:
-    call = _lazy_coroutine("connector_missing_backend.mod:thing", "connector-missing")
-    with pytest.raises(ChannelSetupError, match="pip install connector-missing"):
-        await call()
+@pytest.fixture
+def fake_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """An installed distribution `fakeprov` that declares DI providers (not imported yet)."""
+    info = tmp_path / "fakeprov-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeprov\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text(
+        "[connector.providers]\n"
+        "fakeprov_thing = fakeprov_mod:thing\n"
+        "fakeprov_plain = fakeprov_plain_mod:plain\n"
+        "fakeprov_broken = fakeprov_missing_mod:thing\n"
+    )
+    (tmp_path / "fakeprov_mod.py").write_text(FAKE_MODULE)
+    (tmp_path / "fakeprov_plain_mod.py").write_text(
+        "from dependency_injector import providers\nplain = providers.Object(42)\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    yield tmp_path
+    for name in ("fakeprov_thing", "fakeprov_plain"):
+        if name in DI.providers:
+            delattr(container, name)
+            delattr(DI, name)
+    for module in ("fakeprov_mod", "fakeprov_plain_mod"):
+        sys.modules.pop(module, None)
 
 
-def test_lazy_resource_enters_and_exits_the_backends_generator(
-    monkeypatch: pytest.MonkeyPatch,
+def test_di_imports_the_backend_that_declares_an_unknown_provider(fake_backend: Path) -> None:
+    assert "fakeprov_mod" not in sys.modules
+    provider = DI.fakeprov_thing
+    assert "fakeprov_mod" in sys.modules
+    assert provider is sys.modules["fakeprov_mod"].thing
+    assert provider() == "made by fakeprov"
+    assert container.fakeprov_thing is provider
+    assert DI.providers["fakeprov_thing"] is provider
+
+
+def test_container_looks_up_an_unknown_provider_as_the_class_does(fake_backend: Path) -> None:
+    provider = container.fakeprov_thing
+    assert provider is DI.fakeprov_thing
+
+
+def test_a_declared_provider_that_its_module_does_not_register_is_registered(
+    fake_backend: Path,
 ) -> None:
-    events: list[str] = []
-
-    def fake(**kwargs: object) -> Iterator[str]:
-        events.append("open")
-        yield "resource"
-        events.append("close")
-
-    monkeypatch.setitem(sys.modules, "fake_backend", types.SimpleNamespace(fake=fake))
-    provider = providers.Resource(_lazy_sync_resource("fake_backend:fake", "x"))
-    assert provider() == "resource"
-    provider.shutdown()
-    assert events == ["open", "close"]
+    assert DI.fakeprov_plain() == 42
+    assert container.fakeprov_plain is DI.fakeprov_plain
 
 
-async def test_lazy_coroutine_imports_the_backend_and_awaits_it(
-    monkeypatch: pytest.MonkeyPatch,
+def test_a_declared_provider_whose_module_does_not_import_names_the_distribution(
+    fake_backend: Path,
 ) -> None:
-    async def fake(**kwargs: object) -> str:
-        return f"made with {sorted(kwargs)}"
+    with pytest.raises(ProviderNotFoundError, match="pip install --force-reinstall fakeprov"):
+        DI.fakeprov_broken  # noqa: B018
 
-    monkeypatch.setitem(sys.modules, "fake_backend", types.SimpleNamespace(fake=fake))
-    provider = providers.Coroutine(_lazy_coroutine("fake_backend:fake", "x"), settings=1)
-    assert await provider() == "made with ['settings']"
+
+def test_a_provider_no_installed_package_declares_says_what_to_install() -> None:
+    with pytest.raises(ProviderNotFoundError, match="pip install connector-nosuchbackend"):
+        DI.nosuchbackend_conn  # noqa: B018
+    assert not hasattr(DI, "nosuchbackend_conn")  # an AttributeError, as for any missing name
+    assert not hasattr(container, "nosuchbackend_conn")
+
+
+def test_a_registered_provider_resolves_provide_defaults_and_class_level_overrides(
+    fake_backend: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    module = types.ModuleType("connector_di_fake_user")
+    exec(
+        "from dependency_injector.wiring import Provide, inject\n"
+        "from connector_core import DI\n"
+        "@inject\n"
+        "def thing(value: str = Provide[DI.fakeprov_thing]) -> str:\n"
+        "    return value\n",
+        module.__dict__,
+    )
+    monkeypatch.setitem(sys.modules, module.__name__, module)
+    wire(module.__name__)
+    assert module.thing() == "made by fakeprov"
+    with DI.fakeprov_thing.override(providers.Object("overridden")):
+        assert module.thing() == "overridden"
+    assert module.thing() == "made by fakeprov"
+
+
+def test_register_provider_refuses_a_taken_name() -> None:
+    with pytest.raises(ValueError, match=r"DI\.settings already exists"):
+        register_provider("settings", providers.Object(None))
+    with pytest.raises(ValueError, match=r"DI\.override already exists"):
+        register_provider("override", providers.Object(None))
+    with pytest.raises(ValueError, match="public identifier"):
+        register_provider("_hidden", providers.Object(None))
+
+
+def test_register_provider_twice_with_the_same_provider_is_harmless(fake_backend: Path) -> None:
+    provider = DI.fakeprov_thing
+    assert register_provider("fakeprov_thing", provider) is provider
 
 
 # -- overrides at class level, as plugboard code writes them --------------------------------
@@ -128,6 +197,6 @@ def test_instance_override_is_seen_through_the_class() -> None:
 
 def test_class_and_container_share_every_provider() -> None:
     shared = [n for n, p in DI.providers.items() if not isinstance(p, providers.Self)]
-    assert {"settings", "job_id", "zmq_context", "rabbitmq_conn"} <= set(shared)
+    assert {"settings", "job_id"} <= set(shared)
     for name in shared:
         assert getattr(container, name) is getattr(DI, name), name

@@ -14,6 +14,7 @@ __all__ = [
     "ChannelSerializationError",
     "ChannelSetupError",
     "ConnectorError",
+    "ProviderNotFoundError",
 ]
 
 
@@ -43,3 +44,7 @@ class ChannelDecodeError(ChannelError):
 
 class BackendNotFoundError(ConnectorError, LookupError):
     """No connector backend is installed under the requested name."""
+
+
+class ProviderNotFoundError(ConnectorError, AttributeError):
+    """`DI` has no provider of that name, and no installed package registers one."""

@@ -31,8 +31,9 @@ from connector_core.exceptions import ChannelClosedError, ChannelSetupError
 from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
+from connector_rabbitmq import di  # noqa: F401  (registers DI.rabbitmq_conn, read below)
 from connector_rabbitmq.channel import RabbitMQChannel
-from connector_rabbitmq.connection import loop_connection, release
+from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.membership import Membership
 from connector_rabbitmq.stream import StreamProbe
@@ -354,8 +355,3 @@ def _setup_error(exc: BaseException, what: str) -> BaseException:
 
 
 wire(__name__)
-# Core's default for DI.rabbitmq_conn imports this package lazily through a wrapper
-# coroutine; now that it is imported, the provider calls `loop_connection` itself. (With the
-# wrapper, a program that closed a loop without `shutdown_asyncgens()` while a channel was
-# open crashed CPython 3.11 under `python -X dev` while collecting the loop's tasks.)
-DI.rabbitmq_conn.set_provides(loop_connection)

@@ -24,13 +24,14 @@ import zmq.asyncio
 from dependency_injector.wiring import Provide, inject
 
 from connector_core.connector import Connector
-from connector_core.di import DI, container, wire
+from connector_core.di import DI, wire
 from connector_core.exceptions import ChannelClosedError
 from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_zmq import protocol as p
 from connector_zmq.channel import ZMQChannel
+from connector_zmq.di import zmq_context
 from connector_zmq.receiver import ReceiverLink
 from connector_zmq.rendezvous import Rendezvous
 from connector_zmq.sender import SenderLink
@@ -134,7 +135,7 @@ class ZMQConnector(Connector):
 
     @staticmethod
     def _context() -> zmq.asyncio.Context:
-        context = container.zmq_context()
+        context: object = zmq_context()  # an override may give a plain zmq.Context
         if isinstance(context, zmq.asyncio.Context):
             return context
         if isinstance(context, zmq.Context):

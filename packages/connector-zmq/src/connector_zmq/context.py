@@ -1,8 +1,8 @@
-"""The process's ZeroMQ context, provided to connectors by `connector_core.DI.zmq_context`.
+"""The process's ZeroMQ context, provided to connectors by `DI.zmq_context` (`connector_zmq.di`).
 
 One `zmq.asyncio.Context` per process serves every channel of every ZMQ connector there.
-`DI.zmq_context` builds it lazily from this generator function and `DI.shutdown_resources()`
-ends it. It is also ended when the interpreter exits.
+`DI.zmq_context` builds it lazily from this generator function and
+`container.shutdown_resources()` ends it. It is also ended when the interpreter exits.
 
 Ending it never blocks for long: every socket the channels made is tracked by the context
 and closed with a linger of at most `LINGER_MS`, so a sender that closed its channel and
@@ -22,7 +22,6 @@ from collections.abc import Iterator
 import zmq
 import zmq.asyncio
 
-from connector_core.settings import Settings
 from connector_zmq.protocol import LINGER_MS, log
 
 __all__ = ["TERM_GRACE", "zmq_context"]
@@ -64,17 +63,13 @@ def _term(context: zmq.asyncio.Context) -> None:
         log.warning("terminating the ZeroMQ context failed", exc_info=True)
 
 
-def zmq_context(settings: Settings) -> Iterator[zmq.asyncio.Context]:
+def zmq_context() -> Iterator[zmq.asyncio.Context]:
     """Yields a fresh `zmq.asyncio.Context` and ends it afterwards.
-
-    Args:
-        settings: The settings (accepted for the DI provider; the context needs none).
 
     Yields:
         The context; sockets still open when it ends are closed with a linger of at most
         `LINGER_MS` (what they had not sent by then is lost).
     """
-    del settings
     context = zmq.asyncio.Context()
     atexit.register(_end, context)
     try:

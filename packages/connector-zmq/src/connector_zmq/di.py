@@ -1,0 +1,21 @@
+"""connector-zmq's providers in `connector_core.DI`.
+
+- `DI.zmq_context`: the process's `zmq.asyncio.Context` (see `connector_zmq.context`), made
+  on first use and ended by `container.shutdown_resources()` or at exit.
+
+They are registered when this module is imported, and declared under the `connector.providers`
+entry points, so that `DI.zmq_context` (for example in an override in a test) works before
+`connector_zmq` is imported.
+"""
+
+from __future__ import annotations
+
+from dependency_injector import providers
+
+from connector_core.di import register_provider
+from connector_zmq.context import zmq_context as _new_context
+
+__all__ = ["zmq_context"]
+
+zmq_context = register_provider("zmq_context", providers.Resource(_new_context))
+"""The process's ZeroMQ context (`DI.zmq_context`)."""
