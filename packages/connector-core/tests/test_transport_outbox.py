@@ -128,6 +128,15 @@ async def test_a_put_cancelled_after_its_wake_up_passes_the_room_on() -> None:
     assert box.take() == [b"second"]
 
 
+async def test_settle_wakes_waiting_puts_in_fifo_order() -> None:
+    box = Outbox(1)
+    box.offer(b"0")
+    puts = [await _parked(box.put(name)) for name in (b"A", b"B", b"C", b"D")]
+    assert await _drain(box, 5) == [b"0", b"A", b"B", b"C", b"D"]
+    async with asyncio.timeout(DEADLINE):
+        await asyncio.gather(*puts)
+
+
 async def test_settling_several_frames_lets_as_many_waiting_puts_in() -> None:
     box = Outbox(3)
     for frame in (b"a", b"b", b"c"):

@@ -218,10 +218,12 @@ class Outbox:
             self._room.append(fut)
             try:
                 await fut
-            finally:
+            except BaseException:
                 if fut in self._room:
                     self._room.remove(fut)
                 self._wake_room()  # pass an unused wake-up on to the next waiter
+                raise
+            self._room.remove(fut)  # woken: the room is ours, the next waiter stays put
             self._check()
             if not self.full():
                 self._frames.append(frame)
