@@ -16,24 +16,33 @@ from pathlib import Path
 import pytest
 
 from connector_core import BackendNotFoundError, Connector, get_backend
+from connector_core.di import PROVIDER_GROUP
 from connector_core.registry import ENTRY_POINT_GROUP, available_backends
+from connector_core.testing.backends import PROFILE_GROUP, BackendProfile, installed_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _declared() -> dict[str, str]:
+GROUPS = (ENTRY_POINT_GROUP, PROVIDER_GROUP, PROFILE_GROUP)
+"""The entry-point groups through which core finds what backends bring."""
+
+
+def _declared(group: str = ENTRY_POINT_GROUP) -> dict[str, str]:
     """Entry points declared by the workspace members that have source: name -> target."""
     declared: dict[str, str] = {}
     for pyproject in sorted((ROOT / "packages").glob("*/pyproject.toml")):
         project = tomllib.loads(pyproject.read_text())["project"]
         package = pyproject.parent / "src" / project["name"].replace("-", "_")
         if (package / "__init__.py").is_file():
-            declared.update(project.get("entry-points", {}).get(ENTRY_POINT_GROUP, {}))
+            declared.update(project.get("entry-points", {}).get(group, {}))
     return declared
 
 
 INSTALLED = sorted(ep.name for ep in entry_points(group=ENTRY_POINT_GROUP))
 DECLARED = _declared()
+DECLARED_IN_GROUPS = sorted(
+    (group, name, target) for group in GROUPS for name, target in _declared(group).items()
+)
 
 
 @pytest.mark.parametrize("name", INSTALLED)
@@ -76,3 +85,18 @@ def test_unknown_backend_error_lists_every_installed_backend() -> None:
     assert "'carrier-pigeon'" in message
     for name in INSTALLED:
         assert name in message
+
+
+@pytest.mark.parametrize(("group", "name", "target"), DECLARED_IN_GROUPS)
+def test_every_declared_entry_point_is_installed(group: str, name: str, target: str) -> None:
+    installed = {ep.name: ep.value for ep in entry_points(group=group)}
+    assert installed.get(name) == target, f"{group}: {name!r}: run uv sync --all-packages"
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_every_installed_backend_declares_its_profile(name: str) -> None:
+    (ep,) = entry_points(group=PROFILE_GROUP, name=name)
+    profile = installed_profiles()[name]
+    assert profile is ep.load()
+    assert isinstance(profile, BackendProfile)
+    assert profile.load_error is None

@@ -4,19 +4,32 @@ What each backend can do, and whether it can run here. Backends are found throug
 registry (entry points), never imported by name, so this module works with any subset of
 backends installed. The profile of a backend says what the stress tests may expect of it: how
 far its transport may buffer beyond `maxsize`, and what a killed receiver process can lose.
+Each backend declares its own profile under the entry-point group `connector.profiles`
+(backend name -> a `BackendProfile`); a backend that declares none gets the default profile.
 """
 
 from __future__ import annotations
 
 import socket
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from urllib.parse import urlsplit
 
 from connector_core.connector import Connector
 from connector_core.registry import available_backends, get_backend
 from connector_core.settings import DEFAULT_RABBITMQ_URL, Settings
 
-__all__ = ["DEFAULT_RABBITMQ_URL", "BackendProfile", "installed_profiles", "unavailable_reason"]
+__all__ = [
+    "ASYNCIO_PROFILE",
+    "DEFAULT_RABBITMQ_URL",
+    "PROFILE_GROUP",
+    "BackendProfile",
+    "installed_profiles",
+    "unavailable_reason",
+]
+
+PROFILE_GROUP = "connector.profiles"
+"""The entry-point group under which backends declare their profiles (name -> profile)."""
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,8 @@ class BackendProfile:
     when unbounded (no such backend is accepted)."""
     service: str | None = None
     """The service the backend needs, if any."""
+    load_error: str | None = None
+    """Why the profile the backend declares could not be loaded (this is then the default)."""
 
     def backlog_bound(self, maxsize: int) -> int:
         """The most items a stalled consumer may have waiting for it."""
@@ -47,21 +62,27 @@ class BackendProfile:
         return get_backend(self.name)
 
 
-_KNOWN = {
-    "asyncio": BackendProfile("asyncio", cross_process=False, serialized=False),
-    # A killed zmq receiver loses its credit window (maxsize // 4) and the item in hand.
-    "zmq": BackendProfile("zmq", loss_on_kill=64),
-    # Unacknowledged messages of a killed receiver are redelivered: nothing is lost.
-    "rabbitmq": BackendProfile("rabbitmq", loss_on_kill=0, service="rabbitmq"),
-    # The sender's outbox and the hub actor each hold up to maxsize; a receiver holds one
-    # fetched batch (at most maxsize).
-    "ray": BackendProfile("ray", backlog_factor=3, loss_on_kill=256),
-}
+ASYNCIO_PROFILE = BackendProfile("asyncio", cross_process=False, serialized=False)
+"""The profile of core's in-process backend (entry point `asyncio` of `connector.profiles`)."""
+
+
+def _load_profile(name: str, ep: EntryPoint | None) -> BackendProfile:
+    if ep is None:
+        return BackendProfile(name)
+    try:
+        profile = ep.load()
+    except Exception as exc:
+        return BackendProfile(name, load_error=f"its profile {ep.value} does not load: {exc}")
+    if not isinstance(profile, BackendProfile) or profile.name != name:
+        problem = f"is {profile!r}, not a BackendProfile named {name!r}"
+        return BackendProfile(name, load_error=f"its profile {ep.value} {problem}")
+    return profile
 
 
 def installed_profiles() -> dict[str, BackendProfile]:
     """Returns the profile of every installed backend, by name."""
-    return {name: _KNOWN.get(name, BackendProfile(name)) for name in available_backends()}
+    declared = {ep.name: ep for ep in entry_points(group=PROFILE_GROUP)}
+    return {name: _load_profile(name, declared.get(name)) for name in available_backends()}
 
 
 def _reachable(url: str, timeout: float = 2.0) -> bool:
@@ -79,6 +100,8 @@ def unavailable_reason(profile: BackendProfile) -> str | None:
         profile.connector_class()
     except Exception as exc:
         return f"backend {profile.name!r} does not load: {exc}"
+    if profile.load_error is not None:
+        return f"backend {profile.name!r}: {profile.load_error}"
     if profile.service == "rabbitmq":
         configured = Settings().rabbitmq_url  # RABBITMQ_URL or CONNECTOR_RABBITMQ_URL
         url = configured.get_secret_value() if configured is not None else DEFAULT_RABBITMQ_URL
