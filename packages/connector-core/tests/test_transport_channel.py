@@ -1,0 +1,429 @@
+"""`TransportChannel`: core's one channel class, over small fake transports written here.
+
+The fakes record what the channel asks of them, so each test proves one thing the channel does
+(or leaves to its transport). Tasks get one scheduling step (`asyncio.sleep(0)`) to park on
+their future; whatever must finish is awaited under `asyncio.timeout`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import threading
+from collections import deque
+from typing import Any
+
+import pytest
+
+from connector_core import (
+    ChannelClosedError,
+    ChannelDecodeError,
+    ChannelError,
+    ChannelSerializationError,
+    Codec,
+)
+from connector_core.testing import error_in_another_loop
+from connector_core.transport import RecvTransport, SendTransport, Verifier
+from connector_core.transport_channel import TransportChannel
+
+DEADLINE = 10.0
+"""Seconds anything awaited here may take before it counts as a hang."""
+
+
+class FakeSender:
+    """A send transport with room for `room` frames taken by `try_send`."""
+
+    def __init__(self, room: int = 100) -> None:
+        self.room = room
+        self.frames: list[bytes] = []
+        self.calls: list[str] = []
+        self.closes = 0
+        self.close_gate: asyncio.Event | None = None
+        self.room_gate = asyncio.Event()
+
+    def try_send(self, frame: bytes) -> bool:
+        self.calls.append("try_send")
+        if len(self.frames) >= self.room:
+            return False
+        self.frames.append(frame)
+        return True
+
+    async def send(self, frame: bytes) -> None:
+        self.calls.append("send")
+        await self.room_gate.wait()
+        self.frames.append(frame)
+
+    async def close(self) -> None:
+        self.closes += 1
+        if self.close_gate is not None:
+            await self.close_gate.wait()
+
+    def buffered(self) -> int:
+        return 3
+
+    def peer_counts(self) -> tuple[int, int]:
+        return (1, 2)
+
+
+class FakeReceiver:
+    """A receive transport fed by `deliver(payload)` and ended by `end()`."""
+
+    def __init__(self, codec: Codec) -> None:
+        self.verifier = Verifier(codec, owner="FakeReceiver")
+        self.payloads: deque[bytes] = deque()
+        self.calls: list[str] = []
+        self.closes = 0
+        self.ended = False
+        self.closed = False
+        self._changed = asyncio.Event()
+
+    def deliver(self, payload: bytes) -> None:
+        self.payloads.append(payload)
+        self._changed.set()
+
+    def end(self) -> None:
+        self.ended = True
+        self._changed.set()
+
+    def try_recv(self) -> bytes | None:
+        self.calls.append("try_recv")
+        return self.payloads.popleft() if self.payloads else None
+
+    async def recv(self) -> bytes:
+        self.calls.append("recv")
+        while not self.payloads:
+            if self.closed or self.ended:
+                raise ChannelClosedError("the fake connection has ended")
+            self._changed.clear()
+            await self._changed.wait()
+        return self.payloads.popleft()
+
+    async def close(self) -> None:
+        self.closes += 1
+        self.closed = True
+        self._changed.set()
+
+    def buffered(self) -> int:
+        return len(self.payloads) + 10
+
+    def peer_counts(self) -> tuple[int, int]:
+        return (4, 5)
+
+
+def _payload(codec: Codec, item: Any) -> bytes:
+    return codec.serializer.dumps(item)
+
+
+def _sending(room: int = 100) -> tuple[TransportChannel, FakeSender]:
+    tx = FakeSender(room)
+    return TransportChannel(sender=tx, codec=Codec.generate(), maxsize=7), tx
+
+
+def _receiving() -> tuple[TransportChannel, FakeReceiver, Codec]:
+    codec = Codec.generate()
+    rx = FakeReceiver(codec)
+    return TransportChannel(receiver=rx, codec=codec, maxsize=7), rx, codec
+
+
+async def _parked(coro: Any) -> asyncio.Task[Any]:
+    task: asyncio.Task[Any] = asyncio.create_task(coro)
+    await asyncio.sleep(0)  # one scheduling step: the task runs up to its first wait
+    assert not task.done(), "expected the call to wait"
+    return task
+
+
+def test_the_fakes_are_transports() -> None:
+    assert isinstance(FakeSender(), SendTransport)
+    assert isinstance(FakeReceiver(Codec.generate()), RecvTransport)
+
+
+def test_a_channel_needs_a_transport() -> None:
+    with pytest.raises(TypeError, match="needs a sending or receiving transport"):
+        TransportChannel()
+
+
+# -- sending ---------------------------------------------------------------------------------
+
+
+async def test_send_uses_try_send_when_the_transport_has_room() -> None:
+    channel, tx = _sending()
+    await channel.send("item")
+    assert tx.calls == ["try_send"]
+    assert channel.codec.decode(tx.frames[0]) == "item"
+    assert channel.statistics().sent == 1
+
+
+async def test_send_waits_in_send_when_try_send_refuses() -> None:
+    channel, tx = _sending(room=0)
+    sending = await _parked(channel.send("item"))
+    assert tx.calls == ["try_send", "send"]
+    assert channel.statistics().sent == 0
+    tx.room_gate.set()
+    async with asyncio.timeout(DEADLINE):
+        await sending
+    assert channel.codec.decode(tx.frames[0]) == "item"
+    assert channel.statistics().sent == 1
+
+
+async def test_a_cancelled_send_is_not_counted() -> None:
+    channel, _tx = _sending(room=0)
+    sending = await _parked(channel.send("item"))
+    sending.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await sending
+    assert channel.statistics().sent == 0
+
+
+async def test_an_unserializable_item_reaches_no_transport() -> None:
+    channel, tx = _sending()
+    with pytest.raises(ChannelSerializationError, match="cannot serialize"):
+        await channel.send(threading.Lock())
+    assert tx.calls == []
+
+
+async def test_send_bytes_hands_the_frame_over_as_it_is() -> None:
+    channel, tx = _sending()
+    await channel.send_bytes(b"raw frame")
+    assert tx.frames == [b"raw frame"]
+
+
+async def test_send_on_a_closed_channel_raises_channel_closed_error() -> None:
+    channel, tx = _sending()
+    await channel.close()
+    with pytest.raises(ChannelClosedError):
+        await channel.send("late")
+    assert tx.calls == []
+
+
+async def test_a_receive_only_channel_cannot_send() -> None:
+    channel, _rx, _codec = _receiving()
+    with pytest.raises(ChannelError, match="made by connect_recv"):
+        await channel.send("item")
+
+
+# -- receiving -------------------------------------------------------------------------------
+
+
+async def test_recv_uses_try_recv_when_a_payload_is_here() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(_payload(codec, "item"))
+    assert await channel.recv() == "item"
+    assert rx.calls == ["try_recv"]
+    assert channel.statistics().received == 1
+
+
+async def test_recv_waits_in_recv_when_nothing_is_here() -> None:
+    channel, rx, codec = _receiving()
+    receiving = await _parked(channel.recv())
+    assert rx.calls == ["try_recv", "recv"]
+    rx.deliver(_payload(codec, "item"))
+    async with asyncio.timeout(DEADLINE):
+        assert await receiving == "item"
+
+
+async def test_recv_bytes_returns_the_payload_undecoded() -> None:
+    channel, rx, _codec = _receiving()
+    rx.deliver(b"not decoded")
+    assert await channel.recv_bytes() == b"not decoded"
+    assert channel.statistics().received == 0
+
+
+async def test_an_undecodable_payload_raises_once_and_the_channel_goes_on() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(b"\x80\x05 not a pickle")
+    rx.deliver(_payload(codec, "next"))
+    with pytest.raises(ChannelDecodeError):
+        await channel.recv()
+    assert await channel.recv() == "next"
+    assert channel.statistics().received == 1
+
+
+async def test_a_send_only_channel_cannot_receive() -> None:
+    channel, _tx = _sending()
+    with pytest.raises(ChannelError, match="made by connect_send\\(\\): it cannot receive"):
+        await channel.recv()
+
+
+async def test_recv_on_a_closed_channel_raises_without_asking_the_transport() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(_payload(codec, "left behind"))
+    await channel.close()
+    with pytest.raises(ChannelClosedError):
+        await channel.recv()
+    assert rx.calls == []
+
+
+# -- the end of the stream and close ---------------------------------------------------------
+
+
+async def test_the_end_of_the_stream_closes_the_receiver() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(_payload(codec, "last"))
+    rx.end()
+    assert await channel.recv() == "last"
+    with pytest.raises(ChannelClosedError):
+        await channel.recv()
+    assert channel.is_closed
+    assert rx.closes == 1
+
+
+async def test_the_end_of_the_stream_releases_the_transport_once() -> None:
+    channel, rx, _codec = _receiving()
+    rx.end()
+    for _ in range(3):
+        with pytest.raises(ChannelClosedError):
+            await channel.recv()
+    await channel.close()
+    assert rx.closes == 1
+
+
+async def test_async_for_ends_with_the_stream() -> None:
+    channel, rx, codec = _receiving()
+    for item in (1, 2):
+        rx.deliver(_payload(codec, item))
+    rx.end()
+    async with asyncio.timeout(DEADLINE):
+        assert [item async for item in channel] == [1, 2]
+    assert channel.is_closed
+
+
+async def test_close_wakes_a_waiting_recv_and_releases_the_transport_once() -> None:
+    channel, rx, _codec = _receiving()
+    receiving = await _parked(channel.recv())
+    await channel.close()
+    async with asyncio.timeout(DEADLINE):
+        with pytest.raises(ChannelClosedError):
+            await receiving
+    assert rx.closes == 1
+
+
+async def test_close_is_idempotent() -> None:
+    channel, tx = _sending()
+    await channel.close()
+    await channel.close()
+    assert channel.is_closed
+    assert tx.closes == 1
+
+
+async def test_concurrent_closes_release_the_transport_once() -> None:
+    channel, tx = _sending()
+    tx.close_gate = asyncio.Event()
+    first = await _parked(channel.close())
+    second = await _parked(channel.close())
+    assert channel.is_closed
+    tx.close_gate.set()
+    async with asyncio.timeout(DEADLINE):
+        await asyncio.gather(first, second)
+    assert tx.closes == 1
+
+
+async def test_a_cancelled_close_still_releases_the_transport() -> None:
+    channel, tx = _sending()
+    tx.close_gate = asyncio.Event()
+    closing = await _parked(channel.close())
+    closing.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await closing
+    later = await _parked(channel.close())  # waits for the same release
+    tx.close_gate.set()
+    async with asyncio.timeout(DEADLINE):
+        await later
+    assert tx.closes == 1
+
+
+async def test_close_releases_both_transports_of_a_two_way_channel() -> None:
+    codec = Codec.generate()
+    tx, rx = FakeSender(), FakeReceiver(codec)
+    channel = TransportChannel(sender=tx, receiver=rx, codec=codec)
+    await channel.close()
+    assert (tx.closes, rx.closes) == (1, 1)
+
+
+async def test_close_reports_a_transport_that_failed_to_deliver() -> None:
+    channel, tx = _sending()
+
+    async def broken_close() -> None:
+        raise ChannelError("could not deliver 3 frames")
+
+    tx.close = broken_close  # type: ignore[method-assign]
+    with pytest.raises(ChannelError, match="could not deliver"):
+        await channel.close()
+    assert channel.is_closed
+
+
+# -- event loops -----------------------------------------------------------------------------
+
+
+async def test_recv_from_another_event_loop_raises_and_the_channel_stays_usable() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(_payload(codec, "warm-up"))
+    assert await channel.recv() == "warm-up"  # binds the channel to this loop
+    rx.deliver(_payload(codec, "at home"))
+    error = await asyncio.to_thread(error_in_another_loop, channel.recv)
+    assert isinstance(error, ChannelError), error
+    assert not isinstance(error, ChannelClosedError)
+    assert "another event loop" in str(error)
+    assert await channel.recv() == "at home"
+
+
+async def test_send_from_another_event_loop_sends_nothing_and_the_channel_stays_usable() -> None:
+    channel, tx = _sending()
+    await channel.send("first")
+    error = await asyncio.to_thread(error_in_another_loop, lambda: channel.send("away"))
+    assert isinstance(error, ChannelError), error
+    assert len(tx.frames) == 1
+    await channel.send("at home")
+    assert channel.statistics().sent == 2
+
+
+async def test_close_from_another_event_loop_raises_and_leaves_the_channel_open() -> None:
+    channel, tx = _sending()
+    await channel.send("binds the loop")
+    error = await asyncio.to_thread(error_in_another_loop, channel.close)
+    assert isinstance(error, ChannelError), error
+    assert not channel.is_closed
+    assert tx.closes == 0
+    await channel.close()
+    assert tx.closes == 1
+
+
+async def test_a_channel_given_its_loop_refuses_every_other_loop_from_the_start() -> None:
+    other = asyncio.new_event_loop()
+    try:
+        channel = TransportChannel(sender=FakeSender(), codec=Codec.generate(), loop=other)
+        with pytest.raises(ChannelError, match="another event loop"):
+            await channel.send("item")
+    finally:
+        other.close()
+
+
+# -- statistics and pickling -----------------------------------------------------------------
+
+
+async def test_statistics_add_the_transports_buffered_frames() -> None:
+    codec = Codec.generate()
+    tx, rx = FakeSender(), FakeReceiver(codec)
+    channel = TransportChannel(sender=tx, receiver=rx, codec=codec)
+    assert channel.statistics().buffered == tx.buffered() + rx.buffered()
+
+
+async def test_statistics_add_the_verifiers_rejected_frames() -> None:
+    channel, rx, _codec = _receiving()
+    rx.verifier.accept(b"forged")
+    rx.verifier.drop("a batch that did not parse")
+    channel.reject("dropped by the channel")
+    assert channel.statistics().rejected == 3
+
+
+async def test_statistics_report_the_transports_peer_counts() -> None:
+    sender, _tx = _sending()
+    receiver, _rx, _codec = _receiving()
+    assert sender.statistics()[4:6] == (1, 2)
+    assert receiver.statistics()[4:6] == (4, 5)
+    assert sender.statistics().max_size == 7
+
+
+async def test_pickling_a_channel_raises_type_error() -> None:
+    channel, _tx = _sending()
+    with pytest.raises(TypeError, match="cannot be pickled; pickle its connector"):
+        pickle.dumps(channel)
