@@ -387,6 +387,19 @@ async def test_close_from_another_event_loop_raises_and_leaves_the_channel_open(
     assert tx.closes == 1
 
 
+async def test_close_from_another_event_loop_during_a_close_at_home_raises_channel_error() -> None:
+    channel, tx = _sending()
+    tx.close_gate = asyncio.Event()
+    closing = await _parked(channel.close())
+    error = await asyncio.to_thread(error_in_another_loop, channel.close)
+    assert isinstance(error, ChannelError), error
+    assert "another event loop" in str(error)
+    tx.close_gate.set()
+    async with asyncio.timeout(DEADLINE):
+        await closing
+    assert tx.closes == 1
+
+
 async def test_a_channel_given_its_loop_refuses_every_other_loop_from_the_start() -> None:
     other = asyncio.new_event_loop()
     try:

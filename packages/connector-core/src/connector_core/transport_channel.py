@@ -205,12 +205,12 @@ class TransportChannel(SerdeChannel):
                 stays open: close it in its own loop), or the transport failed to deliver
                 what it held.
         """
+        if self._closing is not None and self._closing.done():
+            return  # the first close() reported how it went
+        self._check_loop()  # also before awaiting a close in progress: its task is home's
         if self._closing is None:
-            self._check_loop()
             self._is_closed = True
             self._closing = asyncio.ensure_future(self._release())
-        elif self._closing.done():
-            return  # the first close() reported how it went
         await asyncio.shield(self._closing)
 
     async def _release(self) -> None:
