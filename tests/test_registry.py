@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from connector_core import BackendNotFoundError, Connector, get_backend
+from connector_core.cli.probes import PROBE_GROUP
 from connector_core.di import PROVIDER_GROUP
 from connector_core.registry import ENTRY_POINT_GROUP, available_backends
 from connector_core.testing.backends import PROFILE_GROUP, BackendProfile, installed_profiles
@@ -23,7 +24,7 @@ from connector_core.testing.backends import PROFILE_GROUP, BackendProfile, insta
 ROOT = Path(__file__).resolve().parent.parent
 
 
-GROUPS = (ENTRY_POINT_GROUP, PROVIDER_GROUP, PROFILE_GROUP)
+GROUPS = (ENTRY_POINT_GROUP, PROVIDER_GROUP, PROFILE_GROUP, PROBE_GROUP)
 """The entry-point groups through which core finds what backends bring."""
 
 
@@ -93,10 +94,11 @@ def test_every_declared_entry_point_is_installed(group: str, name: str, target: 
     assert installed.get(name) == target, f"{group}: {name!r}: run uv sync --all-packages"
 
 
-@pytest.mark.parametrize("name", INSTALLED)
-def test_every_installed_backend_declares_its_profile(name: str) -> None:
+@pytest.mark.parametrize("name", sorted(ep.name for ep in entry_points(group=PROFILE_GROUP)))
+def test_every_declared_profile_loads_and_is_the_installed_profile(name: str) -> None:
     (ep,) = entry_points(group=PROFILE_GROUP, name=name)
     profile = installed_profiles()[name]
     assert profile is ep.load()
     assert isinstance(profile, BackendProfile)
+    assert profile.name == name
     assert profile.load_error is None

@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 import uuid
 from dataclasses import asdict
@@ -22,7 +21,6 @@ from typing import Any
 
 from connector_core import Connector, ConnectorMode, ConnectorSpec
 from connector_core.testing.backends import (
-    DEFAULT_RABBITMQ_URL,
     BackendProfile,
     installed_profiles,
     unavailable_reason,
@@ -129,7 +127,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", nargs="*", help="only these backends")
     parser.add_argument("--json", metavar="FILE", help="also write the outcomes as JSON")
     args = parser.parse_args(argv)
-    os.environ.setdefault("RABBITMQ_URL", DEFAULT_RABBITMQ_URL)
     rows, failed = asyncio.run(collect(args))
     print(_table(rows))
     if args.json:

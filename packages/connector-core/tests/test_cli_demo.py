@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 import importlib.util
-import socket
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -19,12 +20,14 @@ from connector_core.cli.demo_stats import Tally, percentile
 
 runner = CliRunner()
 
+ASYNCIO = "connector_core.asyncio_connector:AsyncioConnector"
+FAKE_PROBE = """
+from connector_core.cli.probes import Check, Probe
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+def checks(options):
+    assert options.required_only
+    return [Check("fake broker at fake://h", Probe(False, "start fake-server"), required=True)]
+"""
 
 
 def test_demo_on_asyncio_delivers_every_job_exactly_once() -> None:
@@ -46,13 +49,20 @@ def test_demo_on_zmq_delivers_every_job_exactly_once_across_processes() -> None:
     assert "in a process of its own" in result.output
 
 
-def test_demo_without_a_broker_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    if importlib.util.find_spec("connector_rabbitmq") is None:
-        pytest.skip("connector-rabbitmq is absent: this environment has connector-core alone")
-    monkeypatch.setenv("RABBITMQ_URL", f"amqp://guest:guest@127.0.0.1:{_closed_port()}/")
-    result = runner.invoke(app, ["demo", "--backend", "rabbitmq", "-n", "10"])
+def test_demo_stops_with_the_advice_of_a_required_check_that_failed(
+    fake_distribution: Callable[..., Path],
+) -> None:
+    fake_distribution(
+        "fakeservice",
+        {
+            "connector.backends": {"fakeservice": ASYNCIO},
+            "connector.probes": {"fakeservice": "fakeservice_mod:checks"},
+        },
+        {"fakeservice_mod": FAKE_PROBE},
+    )
+    result = runner.invoke(app, ["demo", "--backend", "fakeservice", "-n", "10"])
     assert result.exit_code == 1
-    assert "rabbitmq-server -detached" in result.output
+    assert "the fakeservice backend cannot connect: fake broker at fake://h: start" in result.output
     assert "Traceback" not in result.output
 
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import sys
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -50,32 +50,32 @@ thing = register_provider("fakeprov_thing", providers.Object("made by fakeprov")
 
 
 @pytest.fixture
-def fake_backend(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def fake_backend(fake_distribution: Callable[..., Path]) -> Iterator[None]:
     """An installed distribution `fakeprov` that declares DI providers (not imported yet)."""
-    info = tmp_path / "fakeprov-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeprov\nVersion: 1.0\n")
-    (info / "entry_points.txt").write_text(
-        "[connector.providers]\n"
-        "fakeprov_thing = fakeprov_mod:thing\n"
-        "fakeprov_plain = fakeprov_plain_mod:plain\n"
-        "fakeprov_broken = fakeprov_missing_mod:thing\n"
+    fake_distribution(
+        "fakeprov",
+        {
+            "connector.providers": {
+                "fakeprov_thing": "fakeprov_mod:thing",
+                "fakeprov_plain": "fakeprov_plain_mod:plain",
+                "fakeprov_broken": "fakeprov_missing_mod:thing",
+            }
+        },
+        {
+            "fakeprov_mod": FAKE_MODULE,
+            "fakeprov_plain_mod": (
+                "from dependency_injector import providers\nplain = providers.Object(42)\n"
+            ),
+        },
     )
-    (tmp_path / "fakeprov_mod.py").write_text(FAKE_MODULE)
-    (tmp_path / "fakeprov_plain_mod.py").write_text(
-        "from dependency_injector import providers\nplain = providers.Object(42)\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
+    yield
     for name in ("fakeprov_thing", "fakeprov_plain"):
         if name in DI.providers:
             delattr(container, name)
             delattr(DI, name)
-    for module in ("fakeprov_mod", "fakeprov_plain_mod"):
-        sys.modules.pop(module, None)
 
 
-def test_di_imports_the_backend_that_declares_an_unknown_provider(fake_backend: Path) -> None:
+def test_di_imports_the_backend_that_declares_an_unknown_provider(fake_backend: None) -> None:
     assert "fakeprov_mod" not in sys.modules
     provider = DI.fakeprov_thing
     assert "fakeprov_mod" in sys.modules
@@ -85,20 +85,20 @@ def test_di_imports_the_backend_that_declares_an_unknown_provider(fake_backend: 
     assert DI.providers["fakeprov_thing"] is provider
 
 
-def test_container_looks_up_an_unknown_provider_as_the_class_does(fake_backend: Path) -> None:
+def test_container_looks_up_an_unknown_provider_as_the_class_does(fake_backend: None) -> None:
     provider = container.fakeprov_thing
     assert provider is DI.fakeprov_thing
 
 
 def test_a_declared_provider_that_its_module_does_not_register_is_registered(
-    fake_backend: Path,
+    fake_backend: None,
 ) -> None:
     assert DI.fakeprov_plain() == 42
     assert container.fakeprov_plain is DI.fakeprov_plain
 
 
 def test_a_declared_provider_whose_module_does_not_import_names_the_distribution(
-    fake_backend: Path,
+    fake_backend: None,
 ) -> None:
     with pytest.raises(ProviderNotFoundError, match="pip install --force-reinstall fakeprov"):
         DI.fakeprov_broken  # noqa: B018
@@ -112,7 +112,7 @@ def test_a_provider_no_installed_package_declares_says_what_to_install() -> None
 
 
 def test_a_registered_provider_resolves_provide_defaults_and_class_level_overrides(
-    fake_backend: Path, monkeypatch: pytest.MonkeyPatch
+    fake_backend: None, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     module = types.ModuleType("connector_di_fake_user")
     exec(
@@ -140,7 +140,7 @@ def test_register_provider_refuses_a_taken_name() -> None:
         register_provider("_hidden", providers.Object(None))
 
 
-def test_register_provider_twice_with_the_same_provider_is_harmless(fake_backend: Path) -> None:
+def test_register_provider_twice_with_the_same_provider_is_harmless(fake_backend: None) -> None:
     provider = DI.fakeprov_thing
     assert register_provider("fakeprov_thing", provider) is provider
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -49,43 +49,44 @@ def test_class_path_to_a_non_connector_raises_type_error() -> None:
 
 
 @pytest.fixture
-def fake_backends(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """An installed distribution `fakeprofiles` with three backends and their profiles."""
-    info = tmp_path / "fakeprofiles-1.0.dist-info"
-    info.mkdir()
-    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: fakeprofiles\nVersion: 1.0\n")
+def fake_backends(fake_distribution: Callable[..., Path]) -> None:
+    """An installed distribution `fakeprofiles` with three backends and two profiles."""
     connector = "connector_core.asyncio_connector:AsyncioConnector"
-    (info / "entry_points.txt").write_text(
-        "[connector.backends]\n"
-        f"fake_profiled = {connector}\n"
-        f"fake_plain = {connector}\n"
-        f"fake_broken = {connector}\n"
-        "[connector.profiles]\n"
-        "fake_profiled = fakeprofiles_mod:PROFILE\n"
-        "fake_broken = fakeprofiles_missing_mod:PROFILE\n"
+    fake_distribution(
+        "fakeprofiles",
+        {
+            "connector.backends": {
+                "fake_profiled": connector,
+                "fake_plain": connector,
+                "fake_broken": connector,
+            },
+            "connector.profiles": {
+                "fake_profiled": "fakeprofiles_mod:PROFILE",
+                "fake_broken": "fakeprofiles_missing_mod:PROFILE",
+            },
+        },
+        {
+            "fakeprofiles_mod": (
+                "from connector_core.testing.backends import BackendProfile\n"
+                "PROFILE = BackendProfile('fake_profiled', backlog_factor=5, loss_on_kill=7)\n"
+            )
+        },
     )
-    (tmp_path / "fakeprofiles_mod.py").write_text(
-        "from connector_core.testing.backends import BackendProfile\n"
-        "PROFILE = BackendProfile('fake_profiled', backlog_factor=5, loss_on_kill=7)\n"
-    )
-    monkeypatch.syspath_prepend(str(tmp_path))
-    yield tmp_path
-    sys.modules.pop("fakeprofiles_mod", None)
 
 
-def test_a_backends_profile_is_found_through_its_entry_point(fake_backends: Path) -> None:
+def test_a_backends_profile_is_found_through_its_entry_point(fake_backends: None) -> None:
     profiles = installed_profiles()
     assert profiles["fake_profiled"] is sys.modules["fakeprofiles_mod"].PROFILE
     assert profiles["fake_profiled"].backlog_bound(10) == 50
     assert profiles["asyncio"] is ASYNCIO_PROFILE
 
 
-def test_a_backend_without_a_profile_gets_the_default_one(fake_backends: Path) -> None:
+def test_a_backend_without_a_profile_gets_the_default_one(fake_backends: None) -> None:
     assert installed_profiles()["fake_plain"] == BackendProfile("fake_plain")
     assert unavailable_reason(installed_profiles()["fake_plain"]) is None
 
 
-def test_a_profile_that_does_not_load_makes_the_backend_unavailable(fake_backends: Path) -> None:
+def test_a_profile_that_does_not_load_makes_the_backend_unavailable(fake_backends: None) -> None:
     profile = installed_profiles()["fake_broken"]
     reason = unavailable_reason(profile)
     assert reason is not None

@@ -18,7 +18,6 @@ import time
 from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
@@ -32,10 +31,9 @@ from connector_core.cli.console import make_console
 from connector_core.cli.demo_crew import DemoError
 from connector_core.cli.demo_run import DemoConfig, run_demo
 from connector_core.cli.demo_stats import Tally, Verdict
-from connector_core.cli.probes import DEFAULT_RABBITMQ_URL, mask_url, probe_broker
+from connector_core.cli.probes import blocking_problem
 from connector_core.exceptions import BackendNotFoundError
 from connector_core.registry import get_backend
-from connector_core.settings import Settings
 
 __all__ = ["DEFAULT_BACKEND", "FALLBACK_BACKEND", "demo"]
 
@@ -110,30 +108,15 @@ def _choose_backend(requested: str | None) -> str:
 
 
 def _check_service(backend: str) -> None:
-    """Fails fast, saying what to do, when the backend's service is not there.
+    """Fails fast, saying what to do, when the backend cannot connect here.
 
     Raises:
-        DemoError: If the settings are invalid, or (rabbitmq) no broker answers at
-            RABBITMQ_URL (unset: the local default).
+        DemoError: If one of the checks the backend declares as required failed (a service
+            that does not answer, invalid settings), with that check's advice.
     """
-    if backend != "rabbitmq":
-        return
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        raise DemoError(f"the settings are invalid: {exc}") from exc
-    if settings.rabbitmq_url is None:
-        probe = probe_broker(DEFAULT_RABBITMQ_URL)
-        if not probe.ok:
-            raise DemoError(
-                f"RABBITMQ_URL is not set and no local broker answers at "
-                f"{mask_url(DEFAULT_RABBITMQ_URL)}: {probe.detail}"
-            )
-        return
-    url = settings.rabbitmq_url.get_secret_value()
-    probe = probe_broker(url)
-    if not probe.ok:
-        raise DemoError(f"no RabbitMQ broker at RABBITMQ_URL={mask_url(url)}: {probe.detail}")
+    problem = blocking_problem(backend)
+    if problem is not None:
+        raise DemoError(f"the {backend} backend cannot connect: {problem}")
 
 
 def _describe(config: DemoConfig) -> str:

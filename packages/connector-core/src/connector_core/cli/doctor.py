@@ -3,9 +3,10 @@
 Sections: the installed backends (from the `connector.backends` entry points, with each
 distribution's version, its transport libraries' versions, and whether the class loads), the
 registered benchmarks, the settings in effect with their environment variables (secrets
-masked: the RabbitMQ URL's password, the shared secret), the broker (an AMQP handshake
-probe, a few seconds at most) and Ray (that it imports; `--check-ray` also starts and stops a
-local instance). Exit status 1 when the settings are invalid or a backend fails to load.
+masked: a URL's password, the shared secret), then each backend's own checks (from the
+`connector.probes` entry points: a broker that must answer, a library that must import), a
+few seconds each at most; `--deep` also runs the slow ones (starting a local cluster). Exit
+status 1 when the settings are invalid or a backend fails to load.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from rich.table import Table
 
 from connector_core.cli.benchmarks import available_benchmarks
 from connector_core.cli.console import make_console
-from connector_core.cli.probes import DEFAULT_RABBITMQ_URL, Probe, mask_url, probe_broker, probe_ray
+from connector_core.cli.probes import Probe, ProbeOptions, available_probes, mask_url, run_probes
 from connector_core.registry import available_backends
 from connector_core.settings import ENV_PREFIX, Settings
 
@@ -126,12 +127,19 @@ def _line(what: str, probe: Probe) -> None:
 
 
 def doctor(
-    check_ray: Annotated[
+    deep: Annotated[
         bool,
-        typer.Option("--check-ray", help="Also start (and stop) a local Ray instance: 10-30 s."),
+        typer.Option(
+            "--deep",
+            help="Also run the backends' slow checks, such as starting and stopping a local "
+            "cluster: tens of seconds.",
+        ),
     ] = False,
-    broker_timeout: Annotated[
-        float, typer.Option(min=0.1, help="Seconds to wait for the broker.")
+    timeout: Annotated[
+        float,
+        typer.Option(
+            "--timeout", "--broker-timeout", min=0.1, help="Seconds a service may take to answer."
+        ),
     ] = 3.0,
 ) -> None:
     """Show installed backends, the settings in effect and whether services answer."""
@@ -149,27 +157,11 @@ def doctor(
         raise typer.Exit(1) from None
     console.print(_settings_table(settings))
     console.print()
-    if settings.rabbitmq_url is not None:
-        url = settings.rabbitmq_url.get_secret_value()
-        _line(f"RabbitMQ broker at {mask_url(url)}", probe_broker(url, broker_timeout))
-    else:
-        probe = probe_broker(DEFAULT_RABBITMQ_URL, broker_timeout)
-        _line(f"RabbitMQ broker at {mask_url(DEFAULT_RABBITMQ_URL)}", probe)
-        console.print(
-            "  RABBITMQ_URL is not set: the rabbitmq backend uses this local broker with its "
-            "default account; set RABBITMQ_URL=amqp://user:password@host:5672/ for another"
-        )
-    if "ray" in available_backends() or _installed("ray"):
-        _line("Ray", probe_ray(start=check_ray, address=settings.ray_address))
-    else:
-        console.print("Ray: not installed (pip install connector-ray)")
+    options = ProbeOptions(timeout=timeout, deep=deep)
+    for name in available_probes():
+        for check in run_probes(name, options):
+            _line(check.what, check.probe)
+            for note in check.notes:
+                console.print(f"  {note}")
     if not healthy:
         raise typer.Exit(1)
-
-
-def _installed(distribution: str) -> bool:
-    try:
-        version(distribution)
-    except PackageNotFoundError:
-        return False
-    return True

@@ -1,41 +1,38 @@
-"""Checks of the environment, each bounded in time: the broker, Ray, and secret masking.
+"""Checks of the environment, each bounded in time: what backends need, and secret masking.
 
-Core imports no transport library, so the broker check speaks just enough AMQP over a plain
-socket: it sends the AMQP 0-9-1 protocol header and expects the broker's first frame (a
-method frame, `Connection.Start`). That tells "nothing listens" from "something that is not a
-broker listens" from "a broker answers", without credentials. Ray is checked by importing it
-in a child process, and optionally by starting (and stopping) a local Ray instance there.
+Core knows no service. Each backend declares its checks under the entry-point group
+`connector.probes` (backend name -> a function taking `ProbeOptions` and returning a list of
+`Check`), next to its `connector.backends` entry: a broker that must answer, a library that
+must import. `connector doctor` runs them all and prints one line per check; `connector demo`
+and the cross-package tests ask only for the *required* ones (what the backend cannot connect
+without) and stop with the check's advice when one fails. This module holds what the checks
+share: the result types, running a backend's checks without ever raising, masking a URL's
+password and a plain TCP check. It imports nothing beyond the standard library.
 """
 
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from importlib.metadata import EntryPoint, entry_points
 from urllib.parse import urlsplit, urlunsplit
 
-from connector_core.settings import DEFAULT_RABBITMQ_URL
-
 __all__ = [
-    "BROKER_HINT",
-    "DEFAULT_RABBITMQ_URL",
+    "PROBE_GROUP",
+    "Check",
     "Probe",
+    "ProbeFunction",
+    "ProbeOptions",
+    "available_probes",
+    "blocking_problem",
     "mask_url",
-    "probe_broker",
-    "probe_ray",
+    "probe_tcp",
+    "run_probes",
 ]
 
-
-BROKER_HINT = (
-    "start a local broker with `rabbitmq-server -detached` (Debian/Ubuntu: "
-    "apt-get install rabbitmq-server), or point RABBITMQ_URL at a running one, e.g. "
-    "RABBITMQ_URL=amqp://user:password@host:5672/"
-)
-"""How to get a broker, for every message that says there is none."""
-
-_AMQP_HEADER = b"AMQP\x00\x00\x09\x01"
-_AMQP_METHOD_FRAME = 1
+PROBE_GROUP = "connector.probes"
+"""The entry-point group under which backends declare their checks (name -> function)."""
 
 
 @dataclass(frozen=True)
@@ -44,6 +41,80 @@ class Probe:
 
     ok: bool
     detail: str
+
+
+@dataclass(frozen=True)
+class Check:
+    """One check a backend made, as `connector doctor` prints it: `what: ok: detail`."""
+
+    what: str
+    """What was checked, e.g. the service and where it was looked for (secrets masked)."""
+    probe: Probe
+    required: bool = False
+    """True when the backend cannot connect without it (a service that must answer):
+    `connector demo` and the cross-package tests stop at a required check that failed."""
+    notes: tuple[str, ...] = ()
+    """Lines printed under the check, e.g. which default was used."""
+
+
+@dataclass(frozen=True)
+class ProbeOptions:
+    """What the caller asks of a backend's checks."""
+
+    timeout: float = 3.0
+    """Seconds a service may take to answer a quick check."""
+    deep: bool = False
+    """Also run slow checks, such as starting and stopping a local cluster (tens of seconds)."""
+    required_only: bool = False
+    """Only the checks the backend cannot connect without: skip the informative ones."""
+
+
+ProbeFunction = Callable[[ProbeOptions], Sequence[Check]]
+"""What a `connector.probes` entry point loads: the backend's checks."""
+
+
+def available_probes() -> dict[str, EntryPoint]:
+    """Returns the installed backends' check entry points by backend name, sorted by name."""
+    found = {ep.name: ep for ep in entry_points(group=PROBE_GROUP)}
+    return dict(sorted(found.items()))
+
+
+def run_probes(name: str, options: ProbeOptions | None = None) -> list[Check]:
+    """Runs the checks that backend `name` declares; never raises.
+
+    Args:
+        name: The backend's name (its `connector.probes` entry point).
+        options: Optional; the timeout and which checks to run.
+
+    Returns:
+        The checks, in the backend's order; none when the backend declares no checks. A
+        backend whose checks do not load or fail with an exception (invalid settings, for
+        instance) gives one failed, required check that says so.
+    """
+    ep = available_probes().get(name)
+    if ep is None:
+        return []
+    try:
+        function: ProbeFunction = ep.load()
+        return list(function(options or ProbeOptions()))
+    except Exception as exc:
+        detail = f"its checks ({ep.value}) failed: {type(exc).__name__}: {exc}"
+        return [Check(f"the {name} backend", Probe(False, detail), required=True)]
+
+
+def blocking_problem(name: str, timeout: float = 3.0) -> str | None:
+    """Returns why backend `name` cannot connect here (a required check failed), or None.
+
+    Args:
+        name: The backend's name.
+        timeout: Seconds a service may take to answer.
+    """
+    options = ProbeOptions(timeout=timeout, required_only=True)
+    for check in run_probes(name, options):
+        if check.required and not check.probe.ok:
+            notes = f" ({' '.join(check.notes)})" if check.notes else ""
+            return f"{check.what}: {check.probe.detail}{notes}"
+    return None
 
 
 def mask_url(url: str) -> str:
@@ -59,95 +130,25 @@ def mask_url(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def probe_broker(url: str, timeout: float = 3.0) -> Probe:
-    """Checks whether an AMQP broker answers at `url`, within about `timeout` seconds.
+def probe_tcp(host: str, port: int, timeout: float, hint: str = "") -> Probe:
+    """Checks that something accepts TCP connections at `host:port` within `timeout` seconds.
 
     Args:
-        url: The broker URL (`amqp://` or `amqps://`); only host and port are used.
-        timeout: Seconds for the connection and for the broker's first frame.
+        host: The host name or address.
+        port: The port.
+        timeout: Seconds for the connection.
+        hint: Optional; what to do when nothing answers, appended to the detail.
 
     Returns:
-        `ok=True` when a broker sent `Connection.Start`; otherwise why not and what to do.
+        `ok=True` when the connection was accepted (and closed at once).
     """
-    parts = urlsplit(url)
-    if parts.scheme not in {"amqp", "amqps"}:
-        return Probe(
-            False, f"RABBITMQ_URL must start with amqp:// or amqps://, got {mask_url(url)}"
-        )
-    host = parts.hostname or "127.0.0.1"
-    try:
-        port = parts.port or (5671 if parts.scheme == "amqps" else 5672)
-    except ValueError:
-        return Probe(False, f"RABBITMQ_URL has an invalid port: {mask_url(url)}")
     where = f"{host}:{port}"
-    if parts.scheme == "amqps":
-        return _probe_tcp(host, port, timeout, where)
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(_AMQP_HEADER)
-            first = sock.recv(8)
-    except TimeoutError:
-        return Probe(False, f"no answer from {where} within {timeout:g}s; {BROKER_HINT}")
-    except OSError as exc:
-        return Probe(
-            False, f"nothing accepts connections at {where} ({exc.strerror or exc}); {BROKER_HINT}"
-        )
-    if first[:1] == bytes([_AMQP_METHOD_FRAME]):
-        return Probe(True, f"an AMQP 0-9-1 broker answers at {where}")
-    return Probe(False, f"{where} accepts connections but does not speak AMQP 0-9-1; {BROKER_HINT}")
-
-
-def _probe_tcp(host: str, port: int, timeout: float, where: str) -> Probe:
+    advice = f"; {hint}" if hint else ""
     try:
         with socket.create_connection((host, port), timeout=timeout):
             pass
+    except TimeoutError:
+        return Probe(False, f"no answer from {where} within {timeout:g}s{advice}")
     except OSError as exc:
-        return Probe(False, f"nothing accepts connections at {where} ({exc}); {BROKER_HINT}")
-    return Probe(True, f"{where} accepts TLS connections (AMQP not checked through TLS)")
-
-
-_RAY_IMPORT = "import ray; print(ray.__version__)"
-_RAY_START = (
-    "import sys, ray; address = sys.argv[1] or None\n"
-    "ray.init(address=address, include_dashboard=False, log_to_driver=False)\n"
-    "print(ray.__version__, ray.cluster_resources().get('CPU', 0))\n"
-    "ray.shutdown()\n"
-)
-
-
-def probe_ray(start: bool, address: str | None, timeout: float = 90.0) -> Probe:
-    """Checks that Ray imports, and with `start` that it can start, in a child process.
-
-    Args:
-        start: Also call `ray.init()` (a local instance, or `address`) and shut it down.
-        address: The cluster to join with `start` (`CONNECTOR_RAY_ADDRESS`), or None.
-        timeout: Seconds before the child is killed and the check fails.
-
-    Returns:
-        Whether Ray imports (and starts), with its version or what went wrong.
-    """
-    code = _RAY_START if start else _RAY_IMPORT
-    try:
-        proc = subprocess.run(
-            [sys.executable, "-c", code, address or ""],
-            capture_output=True,
-            text=True,
-            timeout=timeout,
-            check=False,
-        )
-    except subprocess.TimeoutExpired:
-        return Probe(False, f"Ray did not {'start' if start else 'import'} within {timeout:g}s")
-    if proc.returncode != 0:
-        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
-        return Probe(False, f"Ray {'failed to start' if start else 'does not import'}: {last}")
-    fields = proc.stdout.split()
-    if start:
-        cpus = fields[1] if len(fields) > 1 else "?"
-        target = address or "a local instance"
-        return Probe(True, f"ray {fields[0]}: started {target} ({cpus} CPUs) and shut it down")
-    return Probe(
-        True,
-        f"ray {fields[0] if fields else '?'} imports; `connector doctor --check-ray` starts a "
-        "local instance to prove it runs (about 10-30 s)",
-    )
+        return Probe(False, f"nothing accepts connections at {where} ({exc}){advice}")
+    return Probe(True, f"{where} accepts connections")

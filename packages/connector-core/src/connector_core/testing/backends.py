@@ -10,18 +10,15 @@ Each backend declares its own profile under the entry-point group `connector.pro
 
 from __future__ import annotations
 
-import socket
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
-from urllib.parse import urlsplit
 
+from connector_core.cli.probes import blocking_problem
 from connector_core.connector import Connector
 from connector_core.registry import available_backends, get_backend
-from connector_core.settings import DEFAULT_RABBITMQ_URL, Settings
 
 __all__ = [
     "ASYNCIO_PROFILE",
-    "DEFAULT_RABBITMQ_URL",
     "PROFILE_GROUP",
     "BackendProfile",
     "installed_profiles",
@@ -49,7 +46,8 @@ class BackendProfile:
     an upper bound for backends that hand items to the process before acknowledging, None
     when unbounded (no such backend is accepted)."""
     service: str | None = None
-    """The service the backend needs, if any."""
+    """The service the backend needs, if any (informative: whether it answers is the
+    backend's required checks, see `unavailable_reason()`)."""
     load_error: str | None = None
     """Why the profile the backend declares could not be loaded (this is then the default)."""
 
@@ -85,30 +83,17 @@ def installed_profiles() -> dict[str, BackendProfile]:
     return {name: _load_profile(name, declared.get(name)) for name in available_backends()}
 
 
-def _reachable(url: str, timeout: float = 2.0) -> bool:
-    parts = urlsplit(url)
-    try:
-        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout):
-            return True
-    except OSError:
-        return False
-
-
 def unavailable_reason(profile: BackendProfile) -> str | None:
-    """Returns why the backend cannot run here (not importable, service down), or None."""
+    """Returns why the backend cannot run here, or None.
+
+    The backend cannot run when its class or its profile does not load, or when a check it
+    declares as required (`connector.probes` entry points: a service that must answer)
+    fails; the reason is that check's advice.
+    """
     try:
         profile.connector_class()
     except Exception as exc:
         return f"backend {profile.name!r} does not load: {exc}"
     if profile.load_error is not None:
         return f"backend {profile.name!r}: {profile.load_error}"
-    if profile.service == "rabbitmq":
-        configured = Settings().rabbitmq_url  # RABBITMQ_URL or CONNECTOR_RABBITMQ_URL
-        url = configured.get_secret_value() if configured is not None else DEFAULT_RABBITMQ_URL
-        if not _reachable(url):
-            host = urlsplit(url).hostname
-            return (
-                f"RabbitMQ is not reachable at {host}: start it with `rabbitmq-server -detached` "
-                "or set RABBITMQ_URL"
-            )
-    return None
+    return blocking_problem(profile.name, timeout=2.0)
