@@ -20,7 +20,8 @@ import sys
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 
-from connector_rabbitmq.envelope import BATCH, pack
+from connector_core.framing import pack_frames
+from connector_rabbitmq.messages import BATCH
 
 
 async def _first_sender(channel: AbstractRobustChannel, control: str) -> str:
@@ -50,7 +51,7 @@ async def forge_first_id(url: str, control: str, exchange: str, frames: int) -> 
         target = await channel.get_exchange(exchange, ensure=False)
         await target.publish(
             aio_pika.Message(
-                pack([b"junk-%d" % i for i in range(frames)]),
+                pack_frames([b"junk-%d" % i for i in range(frames)]),
                 message_id=f"{sender}.0",
                 app_id=sender,
                 type=BATCH,

@@ -1,4 +1,4 @@
-"""The consumer's local FIFO without a broker: hand-over order, dedup of redeliveries, acks."""
+"""The consumer without a broker: verification on arrival, hand-over order, dedup, acks."""
 
 from __future__ import annotations
 
@@ -8,10 +8,15 @@ from typing import Any
 
 import pytest
 
+from connector_core.codec import Codec
+from connector_core.framing import pack_frames
+from connector_core.transport import Verifier
 from connector_rabbitmq.consumer import Consumer, HandedLog
-from connector_rabbitmq.envelope import EOS, pack
+from connector_rabbitmq.messages import EOS
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
+
+CODEC = Codec.generate()
 
 
 @dataclass
@@ -36,6 +41,7 @@ class FakeMessage:
         self.acked.append((self.delivery_tag, multiple))
 
     async def reject(self, requeue: bool = False) -> None:
+        assert not requeue
         self.rejected.append(self.delivery_tag)
 
 
@@ -45,17 +51,21 @@ class FakeQueue:
 
 
 def _consumer(name: str) -> Consumer:
-    return Consumer(FakeAMQPChannel(), FakeQueue(name), prefetch=4)  # type: ignore[arg-type]
+    verifier = Verifier(CODEC, "test receiver")
+    return Consumer(FakeAMQPChannel(), FakeQueue(name), 4, verifier)  # type: ignore[arg-type]
 
 
-def _frames(consumer: Consumer, *, verify: bool = True) -> list[bytes]:
-    """Takes every frame, confirming each as verified the way the channel does."""
+def _signed(*payloads: bytes) -> bytes:
+    """A batch body whose frames are signed with the connection's key."""
+    return pack_frames([CODEC.sign(p) for p in payloads])
+
+
+def _frames(consumer: Consumer) -> list[bytes]:
+    """Takes every payload the FIFO holds now."""
     out = []
     while (got := consumer.next_frame()) is not None:
-        assert isinstance(got, tuple)
-        if verify:
-            consumer.verified(got[0])
-        out.append(got[1])
+        assert isinstance(got, bytes)
+        out.append(got)
     return out
 
 
@@ -66,43 +76,55 @@ async def _deliver(consumer: Consumer, message: Any) -> None:
 async def test_frames_come_out_in_order_and_finished_messages_are_acked_once() -> None:
     consumer = _consumer("q-order")
     channel = FakeAMQPChannel()
-    first = FakeMessage(pack([b"a", b"b"]), "s-1.0", channel, 1)
-    second = FakeMessage(pack([b"c"]), "s-1.1", channel, 2)
+    first = FakeMessage(_signed(b"a", b"b"), "s-1.0", channel, 1)
+    second = FakeMessage(_signed(b"c"), "s-1.1", channel, 2)
     await _deliver(consumer, first)
     await _deliver(consumer, second)
     assert _frames(consumer) == [b"a", b"b", b"c"]
     await consumer.flush_acks()
     assert first.acked == []  # covered by the batched ack of the newer message
     assert second.acked == [(2, True)]
+    assert consumer.verifier.rejected == 0
 
 
 async def test_a_redelivered_copy_resumes_after_what_was_handed_out() -> None:
     consumer = _consumer("q-redeliver")
     old = FakeAMQPChannel()
-    message = FakeMessage(pack([b"a", b"b", b"c"]), "s-1.0", old, 1)
+    message = FakeMessage(_signed(b"a", b"b", b"c"), "s-1.0", old, 1)
     await _deliver(consumer, message)
-    got = consumer.next_frame()
-    assert isinstance(got, tuple)
-    assert got[1] == b"a"
-    consumer.verified(got[0])
+    assert consumer.next_frame() == b"a"
     old.is_closed = True  # the connection dropped: the rest will be redelivered
     assert consumer.next_frame() is None
-    copy = FakeMessage(pack([b"a", b"b", b"c"]), "s-1.0", FakeAMQPChannel(), 1)
+    copy = FakeMessage(_signed(b"a", b"b", b"c"), "s-1.0", FakeAMQPChannel(), 1)
     await _deliver(consumer, copy)
     assert _frames(consumer) == [b"b", b"c"]
     assert consumer.duplicates == 1
 
 
+async def test_a_forged_message_is_counted_and_dead_lettered_on_arrival() -> None:
+    consumer = _consumer("q-forged")
+    channel = FakeAMQPChannel()
+    forged = FakeMessage(pack_frames([b"\0" * 32 + b"x", b"\0" * 32 + b"y"]), "s-1.0", channel, 1)
+    await _deliver(consumer, forged)
+    # Nobody has taken anything yet: the message was checked the moment it arrived.
+    assert consumer.verifier.rejected == 2
+    assert not consumer.fifo
+    await consumer.flush_acks()
+    assert forged.rejected == [1]
+    assert forged.acked == []
+
+
 async def test_frames_that_never_verified_do_not_make_a_later_message_a_duplicate() -> None:
     consumer = _consumer("q-forged-id")
     channel = FakeAMQPChannel()
-    junk = FakeMessage(pack([b"x", b"y", b"z"]), "s-1.0", channel, 1)
+    junk = FakeMessage(pack_frames([b"x", b"y", b"z"]), "s-1.0", channel, 1)
     await _deliver(consumer, junk)
-    assert _frames(consumer, verify=False) == [b"x", b"y", b"z"]  # all rejected
-    real = FakeMessage(pack([b"a", b"b", b"c", b"d"]), "s-1.0", channel, 2)
+    assert _frames(consumer) == []
+    real = FakeMessage(_signed(b"a", b"b", b"c", b"d"), "s-1.0", channel, 2)
     await _deliver(consumer, real)
     assert _frames(consumer) == [b"a", b"b", b"c", b"d"]
     assert consumer.duplicates == 0
+    assert consumer.verifier.rejected == 3
 
 
 async def test_receivers_of_one_queue_in_one_process_share_the_handed_log() -> None:
@@ -111,23 +133,39 @@ async def test_receivers_of_one_queue_in_one_process_share_the_handed_log() -> N
     assert isinstance(first.handed, HandedLog)
 
 
-async def test_a_malformed_message_is_returned_for_rejection_not_as_frames() -> None:
-    consumer = _consumer("q-bad")
+@pytest.mark.parametrize("body", [b"garbage", b"", pack_frames([])], ids=["junk", "empty", "none"])
+async def test_a_body_without_a_verified_frame_is_rejected_at_once(body: bytes) -> None:
+    consumer = _consumer(f"q-bad-{len(body)}")
     channel = FakeAMQPChannel()
-    bad = FakeMessage(b"garbage", "x", channel, 1)
-    good = FakeMessage(pack([b"ok"]), "s-1.1", channel, 2)
+    bad = FakeMessage(body, "x", channel, 1)
+    good = FakeMessage(_signed(b"ok"), "s-1.1", channel, 2)
     await _deliver(consumer, bad)
     await _deliver(consumer, good)
-    head = consumer.next_frame()
-    assert not isinstance(head, tuple)
-    assert head is not None
-    assert head.error is not None
-    head.bad = True
-    consumer.finish(head)
+    assert consumer.verifier.rejected == 1
     assert _frames(consumer) == [b"ok"]
     await consumer.flush_acks()
     assert bad.rejected == [1]
+    assert bad.acked == []
     assert good.acked == [(2, True)]
+
+
+async def test_a_message_mixing_verified_and_forged_frames_hands_out_only_the_verified() -> None:
+    consumer = _consumer("q-mixed")
+    channel = FakeAMQPChannel()
+    body = pack_frames([CODEC.sign(b"a"), b"\0" * 32 + b"forged", CODEC.sign(b"b")])
+    mixed = FakeMessage(body, "s-1.0", channel, 1)
+    after = FakeMessage(_signed(b"c"), "s-1.1", channel, 2)
+    await _deliver(consumer, mixed)
+    await _deliver(consumer, after)
+    assert consumer.verifier.rejected == 1
+    assert consumer.next_frame() == b"a"
+    await consumer.flush_acks()
+    assert mixed.rejected == []  # its verified frames are not all handed out yet
+    assert _frames(consumer) == [b"b", b"c"]
+    await consumer.flush_acks()
+    assert mixed.rejected == [1]  # dead-lettered, never acknowledged
+    assert mixed.acked == []
+    assert after.acked == [(2, True)]
 
 
 async def test_end_of_stream_marker_is_returned_as_a_delivery() -> None:
@@ -136,9 +174,10 @@ async def test_end_of_stream_marker_is_returned_as_a_delivery() -> None:
     await _deliver(consumer, marker)
     head = consumer.next_frame()
     assert head is not None
-    assert not isinstance(head, tuple)
+    assert not isinstance(head, bytes)
     assert head.is_eos
     assert head.sender == "s-1"
+    assert consumer.verifier.rejected == 0
 
 
 class SlowAckMessage(FakeMessage):
@@ -158,17 +197,15 @@ class SlowAckMessage(FakeMessage):
 async def test_a_delivery_finished_while_an_ack_is_in_flight_is_acked_not_rejected() -> None:
     consumer = _consumer("q-settle-race")
     channel = FakeAMQPChannel()
-    first = SlowAckMessage(pack([b"a"]), "s-1.0", channel, 1)
+    first = SlowAckMessage(_signed(b"a"), "s-1.0", channel, 1)
     marker = FakeMessage(b"", "s-1.eos", channel, 2, type=EOS)
     await _deliver(consumer, first)
     await _deliver(consumer, marker)
-    got = consumer.next_frame()  # finishes `first`: its ack starts in the background
-    assert isinstance(got, tuple)
-    assert got[1] == b"a"
+    assert consumer.next_frame() == b"a"  # finishes `first`: its ack starts in the background
     await first.ack_started.wait()
     head = consumer.next_frame()
     assert head is not None
-    assert not isinstance(head, tuple)
+    assert not isinstance(head, bytes)
     consumer.finish(head)  # the end marker, good, finished while the ack is in flight
     first.ack_may_finish.set()
     await consumer.flush_acks()

@@ -7,16 +7,19 @@ import os
 import subprocess
 import sys
 import threading
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
+from connector_core.channel import Channel
 from connector_core.exceptions import ChannelError
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
+from connector_rabbitmq.receiver import RabbitMQReceiver
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -44,7 +47,7 @@ async def round_trip(close):
     if close:
         await sender.close()
         print([item async for item in receiver], flush=True)
-    return receiver._membership.connection
+    return receiver._rx.membership.connection
 
 for close in (True, True, False):
     connection = asyncio.run(round_trip(close))
@@ -161,13 +164,16 @@ def test_two_loops_in_two_threads_at_the_same_time_each_get_a_connection(broker:
     assert results == {0: [0, 1, 2, 3, 4], 1: [0, 1, 2, 3, 4]}
 
 
-def test_the_connection_closes_when_the_last_channel_of_its_loop_closes(broker: str) -> None:
+def test_the_connection_closes_when_the_last_channel_of_its_loop_closes(
+    broker: str, receiver_of: Callable[[Channel], RabbitMQReceiver]
+) -> None:
     async def main() -> tuple[bool, bool]:
         connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), end_grace=0.1)
         receiver = await connector.connect_recv()
         sender = await connector.connect_send()
-        assert receiver._membership is not None
-        connection = receiver._membership.connection
+        membership = receiver_of(receiver).membership
+        assert membership is not None
+        connection = membership.connection
         await sender.send("x")
         await sender.close()
         open_while_a_channel_is = not connection.is_closed
@@ -186,13 +192,13 @@ def test_a_channel_used_from_another_loop_raises_a_channel_error_at_once(broker:
         made["sender"] = await connector.connect_send()
 
     async def use() -> str:
-        with pytest.raises(ChannelError, match="another one") as info:
+        with pytest.raises(ChannelError, match="another event loop") as info:
             async with asyncio.timeout(STEP_TIMEOUT):
                 await made["sender"].send("from the wrong loop")
         return str(info.value)
 
     _in_a_new_loop(make)
-    assert "connect a new channel" in _in_a_new_loop(use)
+    assert "in the event loop that uses them" in _in_a_new_loop(use)
 
 
 def _in_a_new_loop(main: Any) -> Any:

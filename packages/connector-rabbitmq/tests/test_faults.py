@@ -12,13 +12,14 @@ from typing import Any
 import aio_pika
 import pytest
 
+from connector_core.codec import TAG_SIZE
 from connector_core.di import container
 from connector_core.exceptions import ChannelDecodeError
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector, purge
-from connector_rabbitmq.cleanup import leftovers
+from connector_rabbitmq.cleanup import leftovers, queue_length
 
 pytestmark = [
     pytest.mark.rabbitmq,
@@ -173,18 +174,57 @@ async def test_forged_message_is_dead_lettered_once_and_the_stream_goes_on(broke
     await receiver.close()
 
 
-async def test_undecodable_item_is_dead_lettered_once(broker: str) -> None:
+async def test_a_forged_frame_is_dead_lettered_when_it_arrives_before_any_recv(
+    broker: str,
+) -> None:
     connector = _connector(ConnectorMode.PUBSUB)
     receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_bytes(b"\0" * TAG_SIZE + b"forged")
+    await sender.flush()  # alone in its AMQP message
+    # No recv() yet: the receiver checked the message on arrival and dead-lettered it.
+    assert len(await _dead_letters(connector, 1)) == 1
+    assert receiver.statistics().rejected == 1
+    await sender.send("next")
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert await receiver.recv() == "next"
+    await sender.close()
+    assert await drain(receiver) == []
+    await receiver.close()
+
+
+async def test_an_undecodable_item_raises_once_and_its_message_is_acknowledged(
+    broker: str,
+) -> None:
+    connector = _connector(ConnectorMode.PUBSUB)
+    reader = await connector.connect_recv()
+    # An idle receiver keeps the connection (and its dead-letter queue) on the broker.
+    idle = await connector.connect_recv()
     sender = await connector.connect_send()
     await sender.send_bytes(sender.codec.sign(b"\x80\x05not a pickle"))
     await sender.flush()
     await sender.send("next")
     async with asyncio.timeout(STEP_TIMEOUT):
         with pytest.raises(ChannelDecodeError):
-            await receiver.recv()
-        assert await receiver.recv() == "next"
-    assert len(await _dead_letters(connector, 1)) == 1
+            await reader.recv()
+        assert await reader.recv() == "next"
     await sender.close()
-    assert await drain(receiver) == []
-    await receiver.close()
+    assert await drain(reader) == []
+    await reader.close()  # its acks reached the broker
+    # Signed by a member, so retrying cannot help: acknowledged, not dead-lettered.
+    assert await _dead_letter_count(connector) == 0
+    assert reader.statistics().rejected == 0
+    with pytest.raises(ChannelDecodeError):
+        await idle.recv()
+    assert await drain(idle) == ["next"]
+    await idle.close()
+
+
+async def _dead_letter_count(connector: RabbitMQConnector) -> int | None:
+    conn = await _conn()
+    channel = await conn.channel()
+    try:
+        underlay = await channel.get_underlay_channel()
+        return await queue_length(underlay, connector.names.dead_letters)
+    finally:
+        await channel.close()

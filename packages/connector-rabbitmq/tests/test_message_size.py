@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 import pytest
 
+from connector_core.channel import Channel
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_rabbitmq import RabbitMQConnector
+from connector_rabbitmq.sender import RabbitMQSender
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.asyncio(loop_scope="session")]
 
@@ -38,7 +41,7 @@ async def test_an_item_over_the_message_size_setting_fails_its_send_and_the_chan
 
 
 async def test_a_message_the_broker_refuses_as_too_large_is_reported_once_not_republished(
-    broker: str,
+    broker: str, sender_of: Callable[[Channel], RabbitMQSender]
 ) -> None:
     # The setting is above the broker's limit, so the broker itself refuses the message.
     connector = _connector(4 * BROKER_DEFAULT_LIMIT)
@@ -54,5 +57,4 @@ async def test_a_message_the_broker_refuses_as_too_large_is_reported_once_not_re
     await sender.close()
     assert await drain(receiver) == ["next"]
     await receiver.close()
-    assert sender._publisher is not None
-    assert sender._publisher.retries == 0
+    assert sender_of(sender).publisher.retries == 0

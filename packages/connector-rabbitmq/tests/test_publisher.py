@@ -23,7 +23,8 @@ class ClosedChannel:
 async def test_a_failed_publisher_reports_to_its_caller_not_to_the_event_loop() -> None:
     channel: Any = ClosedChannel()
     publisher = Publisher(channel, channel, "", "s-1", batch_items=8, buffer_limit=8)
-    publisher.add(b"frame")
+    assert publisher.outbox.offer(b"frame")
+    publisher.start()
     task = publisher._task
     assert task is not None
     await asyncio.wait([task])

@@ -10,13 +10,14 @@ import time
 import pytest
 
 from connector_core.exceptions import ChannelSetupError
+from connector_core.framing import pack_frames
 from connector_core.registry import get_backend
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.connection import broker_url, connect, redact
-from connector_rabbitmq.envelope import EnvelopeError, pack, unpack
+from connector_rabbitmq.messages import split
 from connector_rabbitmq.topology import limits
 
 
@@ -95,12 +96,13 @@ def test_limits_keep_a_stalled_connection_within_maxsize(maxsize: int) -> None:
     assert lim.sender_buffer == lim.batch_items
 
 
-def test_envelope_round_trips_and_refuses_garbage() -> None:
-    frames = [b"", b"a", b"\x00" * 1000]
-    assert unpack(pack(frames)) == frames
-    for bad in (b"", b"CNB1", pack(frames)[:-1], pack(frames) + b"x", b"XXXX\x00\x00\x00\x00"):
-        with pytest.raises(EnvelopeError):
-            unpack(bad)
+def test_split_keeps_order_and_fits_each_run_in_the_body_limit() -> None:
+    frames = [bytes(n) for n in (10, 10, 30, 5, 100, 1)]
+    runs = split(frames, 40)
+    assert [f for run in runs for f in run] == frames
+    assert all(len(pack_frames(run)) <= 40 for run in runs if len(run) > 1)
+    assert [len(run) for run in runs] == [2, 1, 1, 1, 1]  # 100 bytes go alone, over the limit
+    assert split(frames, 10_000) == [frames]
 
 
 def test_making_a_connector_needs_no_event_loop() -> None:

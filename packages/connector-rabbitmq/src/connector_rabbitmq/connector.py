@@ -31,11 +31,14 @@ from connector_core.exceptions import ChannelClosedError, ChannelSetupError
 from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
+from connector_core.transport import Verifier
 from connector_rabbitmq import di  # noqa: F401  (registers DI.rabbitmq_conn, read below)
 from connector_rabbitmq.channel import RabbitMQChannel
 from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.membership import Membership
+from connector_rabbitmq.receiver import RabbitMQReceiver
+from connector_rabbitmq.sender import RabbitMQSender
 from connector_rabbitmq.stream import StreamProbe
 from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, MAX_MAXSIZE, Limits, Names, limits
 
@@ -170,8 +173,15 @@ class RabbitMQConnector(Connector):
         party = membership.party
         try:
             exchange = await self._declare_send(data)
-            channel = RabbitMQChannel(send_exchange=exchange, topic="", **self._channel_options())
-            channel._join(membership)
+            sender = RabbitMQSender.make(
+                exchange,
+                "",
+                self.limits,
+                membership,
+                unreachable_timeout=self.unreachable_timeout,
+                max_message_size=self.max_message_size,
+            )
+            channel = self._channel(sender=sender)
             log = membership.log
             await log.declare()
             await log.append(OPEN, party)
@@ -210,13 +220,16 @@ class RabbitMQConnector(Connector):
         party = membership.party
         try:
             queue = await self._declare_recv(data, party)
-            channel = RabbitMQChannel(recv_queue=queue, **self._channel_options())
-            channel._join(membership)
+            verifier = Verifier(self.codec, "RabbitMQChannel")
+            receiver = RabbitMQReceiver.make(
+                queue, self.limits.prefetch, verifier, membership, self.unreachable_timeout
+            )
+            channel = self._channel(receiver=receiver)
             log = membership.log
             await log.start()
             await log.append(JOIN, party, queue.name)
             await log.wait_for(JOIN, party)
-            await channel._start_consuming()
+            await receiver.start()
         except BaseException as exc:
             await membership.close()
             error = _setup_error(exc, "connect a receiver")
@@ -225,14 +238,9 @@ class RabbitMQConnector(Connector):
             raise error from exc
         return channel
 
-    def _channel_options(self) -> dict[str, Any]:
-        return {
-            "maxsize": self.maxsize,
-            "codec": self.codec,
-            "unreachable_timeout": self.unreachable_timeout,
-            "connect_timeout": self.connect_timeout,
-            "max_message_size": self.max_message_size,
-        }
+    def _channel(self, **transport: Any) -> RabbitMQChannel:
+        loop = asyncio.get_running_loop()
+        return RabbitMQChannel(maxsize=self.maxsize, codec=self.codec, loop=loop, **transport)
 
     # -- topology -----------------------------------------------------------------------
 

@@ -1,39 +1,46 @@
-"""`Consumer`: `basic.consume` with a prefetch window, a local FIFO, batched acks, dedup.
+"""`Consumer`: `basic.consume` with a prefetch window, verification on arrival, a local FIFO.
 
-The broker pushes up to `prefetch` unacknowledged messages; each lands in a local FIFO
-(`Delivery`), which the channel's `recv()` takes frames from. A message is acknowledged only
-once *all* its frames have been handed to the caller; acks are batched (`multiple=True` up
-to the newest finished message) by a task that runs whenever the receiver yields to the
-event loop. A message that is not a well-formed batch, or held a frame that failed
-verification or decoding, is rejected without requeue instead: the broker moves it to the
-connection's dead-letter queue, once, and the stream goes on.
+The broker pushes up to `prefetch` unacknowledged messages. Each is checked the moment it
+arrives, before it is buffered, deduplicated or counted: its body must parse with core's
+batch framing (`connector_core.framing`) and every frame in it goes through the receiver's
+`Verifier`, which drops and counts a frame whose HMAC tag fails. Only verified payloads are
+kept (`Delivery`), in a local FIFO that the receive transport takes them from:
+
+- a message with no frame that verifies (forged, malformed or empty) is rejected without
+  requeue at once: the broker moves it to the connection's dead-letter queue;
+- a message with some frames that fail and some that verify (a member sent an unsigned
+  frame with `send_bytes()` into a batch) keeps only its verified frames and is
+  dead-lettered, instead of acknowledged, once they have been handed out;
+- a message whose frames all verify is acknowledged once *all* of them have been handed
+  out. Acks are batched (`multiple=True` up to the newest finished message) by a task that
+  runs whenever the receiver yields to the event loop. A verified frame that does not
+  deserialize raises `ChannelDecodeError` from `recv()` and its message is acknowledged
+  normally: its sender holds the key, so retrying it cannot help.
 
 Duplicates: a message can come twice only after a connection loss (the broker requeues what
 was unacknowledged) or a publish retried after a lost confirm. Every process remembers, per
 queue, how many frames of each recent message id it has handed out (`HandedLog`) and skips
-those on a redelivered copy; a partly handed message resumes where it stopped. A frame
-counts only once the channel has verified its signature (`Consumer.verified()`): anyone
-with broker credentials can publish under a message id, so junk under a sender's id must
-not make its real message look like a copy already handed out. Messages
-still in the FIFO whose AMQP channel died are dropped: the broker redelivers them.
+those on a redelivered copy; a partly handed message resumes where it stopped. Only verified
+frames are ever handed out, so junk published under a sender's message id by anyone with
+broker credentials cannot make its real message look like a copy. Messages still in the
+FIFO whose AMQP channel died are dropped: the broker redelivers them.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
-from connector_rabbitmq.envelope import EOS, EnvelopeError, unpack
+from connector_core.framing import FramingError, unpack_frames
+from connector_core.transport import Verifier
+from connector_rabbitmq.messages import EOS
 
 __all__ = ["Consumer", "Delivery", "HandedLog", "handed_log"]
-
-_log = logging.getLogger(__name__)
 
 _HANDED_CAPACITY: Final = 65536
 
@@ -75,14 +82,12 @@ class Delivery:
 
     message: AbstractIncomingMessage
     frames: list[bytes] | None
-    """The frames; None for an end-of-stream marker or a malformed body."""
-    error: str | None = None
-    """Why the body is malformed, if it is."""
+    """The verified payloads; None for an end-of-stream marker."""
+    bad: bool = False
+    """A frame failed verification: dead-letter it instead of acknowledging."""
     index: int = 0
     """Frames handed out (or skipped as duplicates) so far."""
-    bad: bool = False
-    """Dead-letter instead of acknowledging."""
-    done: bool = field(default=False)
+    done: bool = False
     amqp_channel: Any = field(default=None)
     """The AMQP channel it arrived on (acks must go there)."""
 
@@ -93,7 +98,7 @@ class Delivery:
     @property
     def is_eos(self) -> bool:
         """True for a sender's end-of-stream marker."""
-        return self.message.type == EOS
+        return self.frames is None
 
     @property
     def sender(self) -> str:
@@ -112,13 +117,14 @@ class Delivery:
 
 
 class Consumer:
-    """Consumes one queue into a local FIFO and acknowledges what was handed out."""
+    """Consumes one queue into a local FIFO of verified frames; acks what was handed out."""
 
     def __init__(
         self,
         channel: AbstractRobustChannel,
         queue: AbstractQueue,
         prefetch: int,
+        verifier: Verifier,
         notify: asyncio.Event | None = None,
     ) -> None:
         """Creates the consumer; `start()` subscribes.
@@ -127,11 +133,13 @@ class Consumer:
             channel: The AMQP channel the queue was declared on.
             queue: The queue to consume.
             prefetch: Unacknowledged messages the broker may push (`basic.qos`).
+            verifier: Checks every frame on arrival and counts the ones it drops.
             notify: Optional; an event set whenever a message arrives.
         """
         self.channel = channel
         self.queue = queue
         self.prefetch = prefetch
+        self.verifier = verifier
         self.fifo: deque[Delivery] = deque()
         self.handed = handed_log(queue.name)
         self.duplicates = 0
@@ -163,22 +171,36 @@ class Consumer:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.type == EOS:
-            delivery = Delivery(message, None)
+            self.fifo.append(Delivery(message, None))
         else:
-            try:
-                delivery = Delivery(message, unpack(message.body))
-            except EnvelopeError as exc:
-                delivery = Delivery(message, None, error=str(exc))
-        self.fifo.append(delivery)
+            frames, bad = self._verify(message.body)
+            delivery = Delivery(message, frames, bad=bad)
+            if not frames:
+                self.finish(delivery)  # nothing verified: dead-letter it now
+                return
+            self.fifo.append(delivery)
         self.arrived.set()
 
-    def next_frame(self) -> tuple[Delivery, bytes] | Delivery | None:
-        """Takes the next frame without waiting.
+    def _verify(self, body: bytes) -> tuple[list[bytes], bool]:
+        """The verified payloads of a message body, and whether anything in it failed."""
+        try:
+            frames = unpack_frames(body)
+        except FramingError as exc:
+            self.verifier.drop(exc)
+            return [], True
+        if not frames:
+            self.verifier.drop("a message without frames")
+            return [], True
+        accept = self.verifier.accept
+        payloads = [payload for frame in frames if (payload := accept(frame)) is not None]
+        return payloads, len(payloads) != len(frames)
+
+    def next_frame(self) -> bytes | Delivery | None:
+        """Takes the next verified payload without waiting.
 
         Returns:
-            `(delivery, frame)` for a data frame; the `Delivery` itself for an
-            end-of-stream marker or a malformed message at the head (the caller settles it
-            with `finish()`); None when the FIFO is empty.
+            The payload; the `Delivery` of an end-of-stream marker at the head (the caller
+            settles it with `finish()`); None when the FIFO is empty.
         """
         fifo = self.fifo
         while fifo:
@@ -186,29 +208,23 @@ class Consumer:
             if head.stale():
                 fifo.popleft()  # the broker redelivers it on the recovered channel
                 continue
-            if head.frames is None:
+            frames = head.frames
+            if frames is None:
                 return head
             handed = self.handed.handed(head.message_id)
-            while head.index < len(head.frames) and head.index < handed:
+            while head.index < len(frames) and head.index < handed:
                 head.index += 1  # a redelivered copy: skip what was already handed out
                 self.duplicates += 1
-            if head.index >= len(head.frames):
+            if head.index >= len(frames):
                 self.finish(head)
                 continue
-            frame = head.frames[head.index]
+            frame = frames[head.index]
             head.index += 1
-            if head.index >= len(head.frames):
+            self.handed.record(head.message_id, head.index)
+            if head.index >= len(frames):
                 self.finish(head)
-            return head, frame
+            return frame
         return None
-
-    def verified(self, delivery: Delivery) -> None:
-        """Counts the frames of `delivery` handed out so far: the last one verified.
-
-        Only then does a redelivered copy of its message id skip them. Call it right after
-        the frame `next_frame()` returned passed signature verification.
-        """
-        self.handed.record(delivery.message_id, delivery.index)
 
     def finish(self, delivery: Delivery) -> None:
         """Removes a fully handled delivery from the FIFO and queues its ack (or reject)."""
@@ -227,7 +243,11 @@ class Consumer:
         await self._settle()
 
     async def _settle(self) -> None:
-        """Acks finished deliveries in order, batched; rejects bad ones individually."""
+        """Acks finished deliveries in order, batched; rejects bad ones individually.
+
+        A bad delivery is settled before any later good one: an ack with `multiple=True`
+        would otherwise acknowledge it too.
+        """
         finished = self._finished
         while finished:
             last_good: Delivery | None = None

@@ -18,7 +18,6 @@ from typing import Final
 from connector_core.spec import ConnectorMode
 from connector_rabbitmq.consumer import Consumer, Delivery
 from connector_rabbitmq.control import DRAINED, END, JOIN
-from connector_rabbitmq.envelope import EnvelopeError
 from connector_rabbitmq.membership import Membership
 
 __all__ = ["EndWatch"]
@@ -32,14 +31,16 @@ _REFILL_WAIT: Final = 0.2
 class EndWatch:
     """One receiver's progress towards the end of its connection."""
 
-    def __init__(self, wakeup: asyncio.Event) -> None:
-        """Creates the watch; `membership` is set when the channel joins a connection.
+    def __init__(self, wakeup: asyncio.Event, membership: Membership | None) -> None:
+        """Creates the watch.
 
         Args:
             wakeup: The receiver's event, set on every delivery and log change.
+            membership: The receiver's connection (None for a receiver made directly from
+                a queue: only its own close ends it).
         """
         self.wakeup = wakeup
-        self.membership: Membership | None = None
+        self.membership = membership
         self.eos_seen: set[str] = set()
         """Senders whose end-of-stream marker this receiver took."""
         self.refilling = False
@@ -48,24 +49,15 @@ class EndWatch:
         self.wait_limit: float | None = None
         """Seconds the receiver may wait before checking again (counting down the grace)."""
 
-    async def settle_special(self, consumer: Consumer, delivery: Delivery) -> Exception | None:
-        """Handles an end-of-stream marker or a malformed message at the head of the FIFO.
-
-        Returns:
-            Why a malformed message was dropped (the channel counts it), else None.
-        """
-        if not delivery.is_eos:
-            delivery.bad = True
-            consumer.finish(delivery)
-            return EnvelopeError(delivery.error or "malformed message")
-        if delivery.done:
-            return None
+    async def settle_marker(self, consumer: Consumer, marker: Delivery) -> None:
+        """Takes the end-of-stream marker at the head of the FIFO (pipeline: `drained`)."""
+        if marker.done:
+            return
         membership = self.membership
         if membership is not None and membership.mode is ConnectorMode.PIPELINE:
-            await membership.log.append(DRAINED, delivery.sender)
-        self.eos_seen.add(delivery.sender)
-        consumer.finish(delivery)
-        return None
+            await membership.log.append(DRAINED, marker.sender)
+        self.eos_seen.add(marker.sender)
+        consumer.finish(marker)
 
     async def connection_over(self, consumer: Consumer) -> bool:
         """True once this receiver has everything of the ended connection (see the module)."""

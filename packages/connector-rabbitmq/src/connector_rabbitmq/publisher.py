@@ -1,24 +1,22 @@
-"""`Publisher`: micro-batching with publisher confirms, in order, retried until confirmed.
+"""`Publisher`: one sender's frames, published in batches with publisher confirms, in order.
 
-`add(frame)` appends to a local buffer and returns at once while the buffer has room (it
-never yields, so a producer loop keeps running); a background task publishes whatever the
-buffer holds whenever the producer yields to the event loop, as one AMQP message (see
-`connector_rabbitmq.envelope`) of up to `Limits.batch_items` frames. Only one message is
-unconfirmed at a time: while the broker confirms it, the buffer fills, so batches grow with
-load and a lone item still goes out on the next loop iteration.
+Frames wait in core's `Outbox` (`connector_core.transport`). A flusher task takes whatever
+the outbox holds the moment it is free and publishes it as one AMQP message (see
+`connector_rabbitmq.messages`) of up to `Limits.batch_items` frames and `MAX_BATCH_BYTES`.
+Only one message is unconfirmed at a time: while the broker confirms it, the outbox fills,
+so batches grow with load and a lone item still goes out on the next loop iteration. The
+outbox holds two batches (the one being filled and the one awaiting its confirm); a full
+outbox makes `send()` wait for room.
 
-Every message is persistent and has a message id `<sender id>.<sequence>`. When the broker
-refuses it (`basic.nack`: a full queue with `x-overflow=reject-publish`, which is how
-backpressure reaches the sender) or the connection drops before the confirm, the *same*
-message is published again, after a short backoff or once the robust channel is back. With
-one message in flight, retries never reorder; a retry of a message that had in fact arrived
-is a duplicate that receivers drop by its id.
-
-Backpressure: `add()` waits while the buffer holds `Limits.sender_buffer` items.
+When the broker refuses a message (`basic.nack`: a full queue with
+`x-overflow=reject-publish`, which is how backpressure reaches the sender) or the connection
+drops before the confirm, the *same* message is published again, after a short backoff or
+once the robust channel is back. With one message in flight, retries never reorder; a retry
+of a message that had in fact arrived is a duplicate that receivers drop by its id.
 
 Bounded waits: while the connection is lost, publishing waits for it to come back for at
-most `unreachable_timeout` seconds, then stops with `BrokerUnreachableError` (the items not
-confirmed are reported by the channel). A message larger than the broker's
+most `unreachable_timeout` seconds, then the outbox fails with `BrokerUnreachableError` (the
+sender reports the items not confirmed). A message larger than the broker's
 `max_message_size` is refused by the broker (it closes the AMQP channel): the publisher
 learns the limit from the refusal, splits a batch of several frames, and drops a single
 frame that does not fit, reporting it once (`take_refused()`), instead of republishing it.
@@ -31,6 +29,7 @@ import contextlib
 import logging
 import re
 from collections import deque
+from collections.abc import Sequence
 from typing import Final
 
 import aio_pika
@@ -38,7 +37,8 @@ import aiormq
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 
 from connector_core.exceptions import ChannelError, ChannelSerializationError
-from connector_rabbitmq.envelope import BATCH, EOS, FRAME_OVERHEAD, OVERHEAD, pack
+from connector_core.transport import Outbox
+from connector_rabbitmq.messages import OVERHEAD, batch_message, marker_message, split
 from connector_rabbitmq.recovery import BrokerUnreachableError, ChannelGoneError, wait_until_open
 from connector_rabbitmq.topology import MAX_BATCH_BYTES
 
@@ -64,7 +64,7 @@ class MessageTooLargeError(Exception):
 
 
 class Publisher:
-    """Publishes frames in batches to one exchange, with confirms, in order."""
+    """Publishes the frames of one outbox to one exchange, with confirms, in order."""
 
     def __init__(
         self,
@@ -77,7 +77,7 @@ class Publisher:
         unreachable_timeout: float | None = None,
         max_message_size: int | None = None,
     ) -> None:
-        """Creates the publisher; its task starts on the first `add()`.
+        """Creates the publisher; its flusher starts with the first frame (`start()`).
 
         Args:
             channel: The AMQP channel (publisher confirms on) that `exchange` belongs to.
@@ -85,9 +85,10 @@ class Publisher:
             routing_key: The routing key of every message (the channel's topic).
             sender_id: Prefix of every message id; unique per sender.
             batch_items: Most frames per message.
-            buffer_limit: Frames buffered before `add()` waits; None: unbounded.
+            buffer_limit: Frames of one batch being filled; the outbox holds two batches
+                (None: unbounded).
             unreachable_timeout: Optional; seconds to wait for a lost connection to come
-                back before stopping with `BrokerUnreachableError` (None: no limit).
+                back before failing with `BrokerUnreachableError` (None: no limit).
             max_message_size: Optional; the broker's largest message body in bytes
                 (None: no limit known until the broker refuses one).
         """
@@ -96,45 +97,24 @@ class Publisher:
         self.routing_key = routing_key
         self.sender_id = sender_id
         self.batch_items = batch_items
-        self.buffer_limit = buffer_limit
         self.unreachable_timeout = unreachable_timeout
         self.max_message_size = max_message_size
-        self.in_flight = 0
-        self.published = 0
+        self.outbox = Outbox(0 if buffer_limit is None else 2 * buffer_limit)
+        self.messages = 0
+        """AMQP data messages published so far (retries not counted)."""
         self.retries = 0
-        self._buffer: deque[bytes] = deque()
-        self._seq = 0
         self._task: asyncio.Task[None] | None = None
-        self._kick = asyncio.Event()
-        self._room = asyncio.Event()
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._error: BaseException | None = None
         self._refused: deque[MessageTooLargeError] = deque()
-        self._stopped = False
 
-    @property
-    def buffered(self) -> int:
-        """Frames accepted but not yet confirmed by the broker."""
-        return len(self._buffer) + self.in_flight
-
-    @property
-    def error(self) -> BaseException | None:
-        """The error that stopped the background task, if it failed."""
-        return self._error
-
-    def full(self) -> bool:
-        """True when `add()` would wait."""
-        return self.buffer_limit is not None and len(self._buffer) >= self.buffer_limit
-
-    async def wait_for_room(self) -> None:
-        """Waits until the buffer may have room: the caller re-checks `full()` after it."""
-        if self.full() and not self._stopped and self._error is None:
-            self._room.clear()
-            await self._room.wait()
+    def start(self) -> None:
+        """Starts the flusher task if it is not running yet."""
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(
+                self._run(), name=f"rabbitmq-publisher-{self.sender_id}"
+            )
 
     def check_size(self, frame: int) -> None:
-        """Refuses a frame that no broker message could carry, before it is buffered.
+        """Refuses a frame that no broker message could carry, before it is queued.
 
         Args:
             frame: The frame's size in bytes (serialized and signed).
@@ -161,110 +141,58 @@ class Publisher:
             return MAX_BATCH_BYTES
         return min(MAX_BATCH_BYTES, self.max_message_size)
 
-    def wake(self) -> None:
-        """Wakes every `wait_for_room()` (e.g. because the channel is closing)."""
-        self._room.set()
-
-    def add(self, frame: bytes) -> None:
-        """Appends one frame to the buffer; call only when `full()` is False.
-
-        Raises:
-            Exception: The error that stopped the background task, if it failed.
-        """
-        if self._error is not None:
-            raise self._error
-        self._buffer.append(frame)
-        self._idle.clear()
-        self._kick.set()
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(
-                self._run(), name=f"rabbitmq-publisher-{self.sender_id}"
-            )
-
     async def flush(self) -> None:
-        """Waits until everything added so far is confirmed by the broker.
+        """Waits until every frame queued so far is confirmed by the broker (or refused).
 
         Raises:
-            Exception: The error that stopped the background task, if it failed.
+            Exception: The error that stopped the flusher, if it failed.
         """
-        await self._idle.wait()
-        if self._error is not None:
-            raise self._error
+        await self.outbox.empty()
 
     async def stop(self) -> None:
-        """Stops the background task (what is not flushed is dropped) and wakes waiters."""
-        self._stopped = True
-        self._room.set()
-        if self._task is not None:
-            self._task.cancel()
+        """Stops the flusher (what is not flushed stays unconfirmed)."""
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
-                await self._task
-            self._task = None
+                await task
 
-    async def publish_marker(self, kind: str = EOS) -> None:
+    async def publish_marker(self) -> None:
         """Publishes this sender's end-of-stream marker (after a `flush()`), confirmed."""
-        message = aio_pika.Message(
-            b"",
-            message_id=f"{self.sender_id}.{kind}",
-            type=kind,
-            app_id=self.sender_id,
-            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        )
-        await self._publish(message)
-
-    def _take(self) -> list[bytes]:
-        frames = [self._buffer.popleft()]
-        size = OVERHEAD + len(frames[0])
-        cap = self.batch_bytes
-        while self._buffer and len(frames) < self.batch_items:
-            size += FRAME_OVERHEAD + len(self._buffer[0])
-            if size > cap:
-                break
-            frames.append(self._buffer.popleft())
-        return frames
+        await self._publish(marker_message(self.sender_id))
 
     async def _run(self) -> None:
+        outbox = self.outbox
         try:
             while True:
-                if not self._buffer:
-                    self._idle.set()
-                    self._kick.clear()
-                    await self._kick.wait()
-                    continue
-                frames = self._take()
-                self.in_flight = len(frames)
-                self._room.set()
-                message = aio_pika.Message(
-                    pack(frames),
-                    message_id=f"{self.sender_id}.{self._seq}",
-                    type=BATCH,
-                    app_id=self.sender_id,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                )
-                self._seq += 1
-                try:
-                    await self._publish(message)
-                except MessageTooLargeError as exc:
-                    self.max_message_size = exc.limit
-                    self.in_flight = 0
-                    if len(frames) > 1:
-                        self._buffer.extendleft(reversed(frames))  # again, in smaller batches
-                    else:
-                        self._refused.append(exc)
-                    continue
-                self.published += len(frames)
-                self.in_flight = 0
+                await outbox.ready()
+                for run in split(outbox.take(self.batch_items, self.batch_bytes), self.batch_bytes):
+                    await self._publish_frames(run)
+                    outbox.settle(len(run))
         except asyncio.CancelledError:
             raise
-        except Exception as exc:  # reported by the next add(), flush() or send()
-            self._error = exc
-            self._idle.set()
-            self._room.set()
-        except BaseException as exc:
-            self._error = exc
-            self._idle.set()
-            self._room.set()
-            raise
+        except BaseException as exc:  # reported by the next send(), flush() or close()
+            outbox.fail(exc)
+            if not isinstance(exc, Exception):
+                raise
+
+    async def _publish_frames(self, frames: Sequence[bytes]) -> None:
+        """Publishes `frames` as one message, split again if the broker finds it too large."""
+        message = batch_message(frames, f"{self.sender_id}.{self.messages}", self.sender_id)
+        self.messages += 1
+        try:
+            await self._publish(message)
+        except MessageTooLargeError as exc:
+            self.max_message_size = exc.limit
+            if len(frames) == 1:
+                self._refused.append(exc)
+                return
+            runs = split(frames, self.batch_bytes)
+            if len(runs) == 1:
+                half = len(frames) // 2
+                runs = [list(frames[:half]), list(frames[half:])]
+            for run in runs:
+                await self._publish_frames(run)
 
     async def _publish(self, message: aio_pika.Message) -> None:
         """Publishes `message` until the broker confirms it."""
@@ -292,7 +220,7 @@ class Publisher:
                     raise
                 await self._reconnected()  # aiormq cancels pending confirms on connection loss
             except Exception as exc:
-                if self._stopped or isinstance(exc, ChannelGoneError):
+                if isinstance(exc, ChannelGoneError):
                     raise
                 _log.debug("publish of %s interrupted (%r); retrying", message.message_id, exc)
                 self.retries += 1
@@ -303,7 +231,7 @@ class Publisher:
 
 
 def publish_error(exc: BaseException, pending: int) -> ChannelError:
-    """The `ChannelError` a channel raises when its publisher stopped with `exc`.
+    """The `ChannelError` a sender raises when its publisher stopped with `exc`.
 
     Args:
         exc: Why the publisher stopped.
@@ -318,7 +246,7 @@ def publish_error(exc: BaseException, pending: int) -> ChannelError:
 
 
 def refused_error(refused: MessageTooLargeError) -> ChannelSerializationError:
-    """The error a channel raises, once, for an item the broker refused as too large."""
+    """The error a sender raises, once, for an item the broker refused as too large."""
     return ChannelSerializationError(
         f"an item sent earlier on this channel was not delivered: {refused} (set "
         f"CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE={refused.limit} so that send() refuses such "

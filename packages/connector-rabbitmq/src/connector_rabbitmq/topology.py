@@ -9,8 +9,9 @@ queue or an exchange, and `connector_rabbitmq.purge` can find everything of one 
 - `<prefix>.sub.<receiver id>`: pubsub; one queue per subscriber, bound to the fanout;
 - `<prefix>.ctl`: the control log, a stream (see `connector_rabbitmq.control`);
 - `<prefix>.dlx` / `<prefix>.dead`: the dead-letter exchange and the durable queue that
-  keeps rejected messages (forged, malformed or undecodable ones) for inspection; it holds
-  at most `DEAD_LETTER_LIMIT` messages (`x-max-length`: the oldest go first).
+  keeps rejected messages (forged or malformed ones: a frame in them failed verification)
+  for inspection; it holds at most `DEAD_LETTER_LIMIT` messages (`x-max-length`: the
+  oldest go first).
 
 Flow control: a channel's `maxsize` (items) is split between the four places an item can
 wait: the sender's batch being filled, the one batch awaiting its publisher confirm, the

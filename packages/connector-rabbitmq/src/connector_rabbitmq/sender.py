@@ -1,0 +1,189 @@
+"""`RabbitMQSender`: the send transport of a `RabbitMQChannel` (core's `SendTransport`).
+
+`try_send()`/`send()` queue a frame in the publisher's outbox (`connector_rabbitmq.publisher`
+publishes it with a confirm), after refusing one no broker message could carry. `flush()`
+waits for every confirm so far.
+
+Close protocol, for a sender of a connection (`membership`): refuse new frames, flush (wait
+for every confirm), append `close` to the control log, then publish the end-of-stream marker
+behind the data; then the last party out cleans up (`membership.last_one_out`), and the AMQP
+channels are closed and the broker connection handed back in every case. A sender made
+directly from an exchange (no membership) only flushes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any, cast
+
+from aio_pika.abc import AbstractExchange
+
+from connector_core.exceptions import ChannelClosedError
+from connector_rabbitmq.control import CLOSE
+from connector_rabbitmq.membership import Membership, last_one_out
+from connector_rabbitmq.publisher import (
+    MessageTooLargeError,
+    Publisher,
+    publish_error,
+    refused_error,
+)
+from connector_rabbitmq.recovery import BrokerUnreachableError
+from connector_rabbitmq.topology import Limits
+
+__all__ = ["RabbitMQSender"]
+
+
+class RabbitMQSender:
+    """Moves one sender's frames to the broker; ends its part of the connection on close."""
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        membership: Membership | None = None,
+        timeout: float | None = None,
+    ) -> None:
+        """Creates the transport.
+
+        Args:
+            publisher: Publishes the frames.
+            membership: Optional; ties the sender to its connection (None for a sender
+                made directly from an exchange).
+            timeout: Optional; seconds the last party's cleanup may take (None: no limit).
+        """
+        self.publisher = publisher
+        self.membership = membership
+        self.timeout = timeout
+
+    @classmethod
+    def make(
+        cls,
+        exchange: AbstractExchange,
+        routing_key: str,
+        limits: Limits,
+        membership: Membership | None = None,
+        unreachable_timeout: float | None = None,
+        max_message_size: int | None = None,
+    ) -> RabbitMQSender:
+        """A sender that publishes to `exchange` (its channel must have confirms on).
+
+        Args:
+            exchange: Where to publish.
+            routing_key: The routing key of every message.
+            limits: The batch and buffer limits of the channel.
+            membership: Optional; its connection (its party id names the messages).
+            unreachable_timeout: Optional; seconds a lost broker may stay away before
+                sending fails (None: no limit).
+            max_message_size: Optional; the broker's largest message in bytes.
+        """
+        party = membership.party if membership is not None else f"s-{uuid.uuid4().hex[:12]}"
+        publisher = Publisher(
+            cast(Any, exchange).channel,
+            exchange,
+            routing_key,
+            sender_id=party,
+            batch_items=limits.batch_items,
+            buffer_limit=limits.sender_buffer,
+            unreachable_timeout=unreachable_timeout,
+            max_message_size=max_message_size,
+        )
+        return cls(publisher, membership, unreachable_timeout)
+
+    def try_send(self, frame: bytes) -> bool:
+        """Queues `frame` if the outbox has room now; False when it is full.
+
+        Raises:
+            ChannelSerializationError: If `frame` is larger than a broker message, or the
+                broker refused an earlier item as too large.
+            ChannelClosedError: If the sender is closing.
+            ChannelError: If publishing failed for good.
+        """
+        publisher = self.publisher
+        publisher.check_size(len(frame))
+        self._raise_refused()
+        try:
+            queued = publisher.outbox.offer(frame)
+        except ChannelClosedError:
+            raise
+        except Exception as exc:
+            raise publish_error(exc, len(publisher.outbox)) from exc
+        if queued:
+            publisher.start()
+        return queued
+
+    async def send(self, frame: bytes) -> None:
+        """Queues `frame`, waiting for room; a cancelled call queued nothing.
+
+        Raises:
+            ChannelSerializationError: As `try_send()`.
+            ChannelClosedError: If the sender closes while waiting.
+            ChannelError: If publishing failed for good.
+        """
+        publisher = self.publisher
+        publisher.check_size(len(frame))
+        self._raise_refused()
+        publisher.start()
+        try:
+            await publisher.outbox.put(frame)
+        except ChannelClosedError:
+            raise
+        except Exception as exc:
+            raise publish_error(exc, len(publisher.outbox)) from exc
+
+    async def flush(self) -> None:
+        """Waits until the broker has confirmed everything queued so far.
+
+        Raises:
+            ChannelSerializationError: If the broker refused an item as too large.
+            ChannelError: If publishing failed for good.
+        """
+        try:
+            await self.publisher.flush()
+        except Exception as exc:
+            raise publish_error(exc, len(self.publisher.outbox)) from exc
+        self._raise_refused()
+
+    def _raise_refused(self) -> None:
+        refused = self.publisher.take_refused()
+        if refused is not None:
+            raise refused_error(refused)
+
+    async def close(self) -> None:
+        """Flushes, announces the close and the end marker, cleans up if last (see module).
+
+        Raises:
+            ChannelSerializationError: If the broker refused an item as too large.
+            ChannelError: If queued items could not be published.
+        """
+        publisher, membership = self.publisher, self.membership
+        publisher.outbox.close()  # senders waiting for room raise ChannelClosedError
+        error: BaseException | None = None
+        refused: MessageTooLargeError | None = None
+        try:
+            try:
+                await publisher.flush()
+                if membership is not None:
+                    await membership.log.append(CLOSE, membership.party)
+                    await publisher.publish_marker()
+            except Exception as exc:
+                error = exc
+            refused = publisher.take_refused()
+            await publisher.stop()
+            if membership is not None and not isinstance(error, BrokerUnreachableError):
+                await last_one_out(membership, CLOSE, self.timeout)
+        finally:
+            if membership is not None:
+                await membership.close()
+        if error is not None:
+            raise publish_error(error, len(publisher.outbox)) from error
+        if refused is not None:
+            raise refused_error(refused)
+
+    def buffered(self) -> int:
+        """Frames queued or awaiting their confirm."""
+        return len(self.publisher.outbox)
+
+    def peer_counts(self) -> tuple[int, int]:
+        """Open (senders, receivers) per the control log; (1, 0) for a sender made directly."""
+        if self.membership is None:
+            return (1, 0)
+        return self.membership.peer_counts()
