@@ -104,7 +104,8 @@ async def test_sends_are_batched_into_few_actor_calls() -> None:
             calls += 1
             return put.remote(*args)
 
-    sender._handle = _Proxy(handle, CountingPut())
+    link: Any = sender._tx._link  # type: ignore[union-attr]
+    link.handle = _Proxy(handle, CountingPut())
     for i in range(1000):
         await sender.send(i)
     await sender.close()

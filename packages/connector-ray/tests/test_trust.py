@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from typing import Any
 
@@ -11,8 +10,10 @@ import pytest
 from connector_core import ChannelSetupError, ConnectorSpec
 from connector_core.codec import Codec
 from connector_ray import RayConnector
-from connector_ray.channel import _RECV, RayChannel
+from connector_ray.channel import RayChannel
 from connector_ray.hub import DENIED, OK, RECV, SEND, ChannelHub, Reply, hub_proof, hub_verifier
+from connector_ray.link import HubLink, Member
+from connector_ray.receiver import RayReceiver
 
 CODEC = Codec.generate()
 PROOF = hub_proof(CODEC)
@@ -68,18 +69,17 @@ async def test_a_hub_of_an_unsigned_connection_registers_anyone() -> None:
     assert (await hub.register(SEND)).status == OK
 
 
-async def test_a_receiver_rejects_a_frame_that_is_not_bytes() -> None:
+async def test_a_receiver_drops_what_does_not_verify_as_it_arrives() -> None:
     joined = Reply(OK, [], 0, 1, 0, 1, False, b"t" * 16)
-    channel = RayChannel._attach(
-        None, _RECV, joined, name=None, maxsize=10, codec=CODEC, batch_size=10, pubsub=True
-    )
-    reply = Reply(OK, [{"not": "bytes"}, CODEC.encode(1)], 0, 0, 0, 1, False)  # type: ignore[list-item]
-    fetched: asyncio.Future[Reply] = asyncio.get_running_loop().create_future()
-    fetched.set_result(reply)
-    channel._pending = fetched  # type: ignore[assignment]
-    channel._absorb(fetched)  # type: ignore[arg-type]
-    assert channel.statistics().rejected == 1
-    assert list(channel._inbox) == [CODEC.encode(1)]
+    receiver = RayReceiver(HubLink(None, None), Member.of(joined), CODEC, 10, pubsub=True)
+    channel = RayChannel(receiver=receiver, codec=CODEC, maxsize=10)
+    forged = Codec.generate().encode(2)
+    frames: list[Any] = [{"not": "bytes"}, CODEC.encode(1), forged, b"short"]
+    receiver.arrived(Reply(OK, frames, 0, 0, 0, 1, False))
+    assert channel.statistics().rejected == 3
+    assert channel.statistics().buffered == 1  # only the verified payload was kept
+    assert await channel.recv() == 1
+    assert channel.statistics().received == 1
 
 
 async def test_a_connector_with_another_key_cannot_join_the_connection() -> None:

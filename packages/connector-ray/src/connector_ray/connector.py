@@ -22,6 +22,7 @@ lost. Existing channels detect that (the hub no longer knows their id) and raise
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,7 +36,7 @@ from connector_core.serde import Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, check_job_id
 from connector_ray import runtime
-from connector_ray.channel import _RECV, _SEND, RayChannel
+from connector_ray.channel import RayChannel
 from connector_ray.hub import (
     DENIED,
     ENDED,
@@ -47,7 +48,10 @@ from connector_ray.hub import (
     hub_proof,
     hub_verifier,
 )
-from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for
+from connector_ray.link import HubLink, Member
+from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
+from connector_ray.receiver import RayReceiver
+from connector_ray.sender import RaySender
 
 __all__ = ["RayConnector"]
 
@@ -119,7 +123,7 @@ class RayConnector(Connector):
             ChannelSetupError: If Ray or the hub actor cannot be reached, or the hub refused
                 this connector's proof of its key.
         """
-        return await self._connect(_SEND)
+        return await self._connect(SEND)
 
     async def connect_recv(self) -> RayChannel:
         """Returns a RayChannel for receiving messages, registered at the hub on return.
@@ -131,9 +135,9 @@ class RayConnector(Connector):
             ChannelSetupError: If Ray or the hub actor cannot be reached, or the hub refused
                 this connector's proof of its key.
         """
-        return await self._connect(_RECV)
+        return await self._connect(RECV)
 
-    async def _connect(self, role: int) -> RayChannel:
+    async def _connect(self, role: str) -> RayChannel:
         runtime.ensure_ray(self._address)
         pubsub = self.spec.mode is ConnectorMode.PUBSUB
         name = self.actor_name
@@ -146,9 +150,7 @@ class RayConnector(Connector):
                 name, pubsub, self.maxsize, self.actor_options, hub_verifier(proof)
             )
             try:
-                reply = await runtime.call(
-                    "connect", handle.register.remote(SEND if role == _SEND else RECV, proof)
-                )
+                reply = await runtime.call("connect", handle.register.remote(role, proof))
             except ChannelError as exc:  # the actor died between lookup and call: retry
                 last = exc
                 continue
@@ -169,21 +171,27 @@ class RayConnector(Connector):
             f"attempts: {last}"
         )
 
-    def _channel(self, handle: Any, role: int, reply: Reply | None) -> RayChannel:
-        return RayChannel._attach(
-            handle,
-            role,
-            reply,
-            name=self.actor_name,
-            maxsize=self.maxsize,
-            codec=self.codec,
-            batch_size=self.batch_size,
-            pubsub=self.spec.mode is ConnectorMode.PUBSUB,
-        )
+    def _channel(self, handle: Any, role: str, reply: Reply | None) -> RayChannel:
+        """The channel of a registered member (`reply`), or of a connection that had ended."""
+        link = HubLink(handle, self.actor_name)
+        member = None if reply is None else Member.of(reply)
+        if reply is not None:
+            link.note(reply)
+        batch = batch_limit(self.batch_size, self.maxsize)
+        ends: dict[str, Any] = {}
+        if role == SEND:
+            ends["sender"] = RaySender(link, member, batch, self.maxsize)
+        else:
+            pubsub = self.spec.mode is ConnectorMode.PUBSUB
+            ends["receiver"] = RayReceiver(
+                link, member, self.codec, batch, pubsub=pubsub, ended=reply is None
+            )
+        loop = asyncio.get_running_loop()
+        return RayChannel(maxsize=self.maxsize, codec=self.codec, loop=loop, **ends)
 
-    def _ended(self, role: int) -> RayChannel:
+    def _ended(self, role: str) -> RayChannel:
         """A sender may not join an ended connection; a receiver gets an ended channel."""
-        if role == _SEND:
+        if role == SEND:
             raise ChannelClosedError(
                 f"every sender of {self.id!r} has already closed: the connection has ended; "
                 "build a new connector (or use a new job id) to start another"

@@ -1,0 +1,194 @@
+"""`RayReceiver`: the receive transport of a `RayChannel`, an inbox refilled from the hub.
+
+`recv()` serves a local inbox of verified payloads, refilled by one `get` of up to `batch`
+frames. That `get` is a task of the transport, not of the `recv()` that started it: a
+cancelled `recv()` leaves it running, and its frames land in the inbox for the next one.
+
+Verification on arrival: when a batch arrives, anything that is not `bytes` is dropped, then
+every frame goes through the `Verifier`; what fails is dropped and counted
+(`statistics().rejected`) before it is buffered. The inbox holds payloads only.
+
+End: the hub answers `END` once every sender has closed and this receiver's FIFO is drained;
+`recv()` then raises `ChannelClosedError` (the hub has already let this receiver go). Close:
+a pipeline receiver gives its unread payloads back, re-signed, to the front of the hub's FIFO
+(a subscriber's are its own and go). If the hub dies, `recv()` raises `ChannelError`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+
+from connector_core.codec import Codec
+from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.transport import Verifier
+from connector_ray import runtime
+from connector_ray.hub import ABORTED, END, OK, Reply
+from connector_ray.link import HubLink, Member
+
+__all__ = ["RayReceiver"]
+
+_log = logging.getLogger("connector_ray")
+
+
+class RayReceiver:
+    """Implements `connector_core.transport.RecvTransport` over a connection's hub actor."""
+
+    __slots__ = (
+        "_batch",
+        "_closed",
+        "_ended",
+        "_failure",
+        "_inbox",
+        "_link",
+        "_member",
+        "_pending",
+        "_pubsub",
+        "verifier",
+    )
+
+    def __init__(
+        self,
+        link: HubLink,
+        member: Member | None,
+        codec: Codec,
+        batch: int,
+        *,
+        pubsub: bool,
+        ended: bool = False,
+    ) -> None:
+        """Creates the transport of one registered receiver.
+
+        Args:
+            link: The connection's hub.
+            member: This receiver's registration (None: a standalone link's, known at first
+                use, or a connection that had ended).
+            codec: The connection's codec (frames are verified with it on arrival).
+            batch: The most frames per `get` call.
+            pubsub: True for a subscriber (its unread frames are its own).
+            ended: True if the connection had ended before this receiver connected.
+        """
+        self.verifier = Verifier(codec, "RayChannel")
+        self._link = link
+        self._member = member
+        self._batch = batch
+        self._pubsub = pubsub
+        self._inbox: deque[bytes] = deque()
+        self._pending: asyncio.Task[Reply] | None = None
+        self._ended = ended
+        self._failure: ChannelError | None = None
+        self._closed = False
+
+    def try_recv(self) -> bytes | None:
+        """The next verified payload of the inbox, or None."""
+        return self._inbox.popleft() if self._inbox else None
+
+    async def recv(self) -> bytes:
+        """Waits for the next verified payload, fetching a batch when the inbox is empty.
+
+        Raises:
+            ChannelClosedError: When every sender has closed and all was delivered, or this
+                receiver was closed.
+            ChannelError: If the hub actor is gone or lost this receiver.
+        """
+        while True:
+            if self._closed:
+                raise ChannelClosedError("RayChannel is closed: cannot receive")
+            if self._inbox:
+                return self._inbox.popleft()
+            failure = self._failure
+            if failure is not None:
+                raise type(failure)(str(failure)) from failure
+            if self._ended:
+                if self._link.handle is None:
+                    raise ChannelClosedError(
+                        "this connection had ended before this receiver connected"
+                    )
+                raise ChannelClosedError("every sender has closed and all was delivered")
+            pending = self._pending or await self._fetch()
+            # The fetch belongs to the transport: cancelling this recv() leaves it running
+            # and its frames land in the inbox for the next recv().
+            await asyncio.wait([pending])
+            self._absorb(pending)
+
+    async def _fetch(self) -> asyncio.Task[Reply]:
+        handle = await self._link.connect()
+        if self._pending is not None:  # another recv() started one meanwhile
+            return self._pending
+        member = self._member = self._member or self._link.receiver
+        assert member is not None
+        ref = handle.get.remote(member.ident, member.token, self._batch)
+        task = asyncio.get_running_loop().create_task(runtime.call("receive", ref))
+        task.add_done_callback(self._absorb)
+        self._pending = task
+        return task
+
+    def _absorb(self, task: asyncio.Task[Reply]) -> None:
+        """Takes in a finished fetch (once; from its callback or from recv)."""
+        if self._pending is not task:
+            return
+        self._pending = None
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self._failure = (
+                exc if isinstance(exc, ChannelError) else ChannelError(f"receive failed: {exc!r}")
+            )
+            return
+        self.arrived(task.result())
+
+    def arrived(self, reply: Reply) -> None:
+        """Takes in the hub's answer to a `get`: verifies its frames into the inbox."""
+        self._link.note(reply)
+        if reply.status == OK:
+            verifier = self.verifier
+            accept = verifier.accept
+            inbox = self._inbox
+            for frame in reply.frames:
+                if type(frame) is not bytes:  # never decoded, whatever it is
+                    verifier.drop(f"a {type(frame).__name__} arrived where a frame was due")
+                    continue
+                payload = accept(frame)
+                if payload is not None:
+                    inbox.append(payload)
+        elif reply.status == END:
+            self._ended = True
+        elif reply.status != ABORTED:
+            self._failure = runtime.lost_state(reply)
+
+    async def close(self) -> None:
+        """Unregisters; a pipeline receiver's unread payloads go back to the other receivers."""
+        if self._closed:
+            return
+        self._closed = True
+        handle = self._link.handle
+        member = self._member or self._link.receiver
+        if handle is None or member is None or self._ended:
+            return  # nothing to leave: never linked, or the hub let it go at the end
+        try:
+            pending = self._pending
+            if pending is not None:
+                await runtime.call("close", handle.abort_get.remote(*member))
+                await asyncio.wait([pending])
+                self._absorb(pending)
+            sign = self.verifier.codec.sign
+            rest = [] if self._pubsub else [sign(payload) for payload in self._inbox]
+            self._inbox.clear()
+            reply = await runtime.call(
+                "close", handle.close_receiver.remote(member.ident, member.token, rest)
+            )
+        except ChannelError as exc:
+            _log.debug("connector_ray: closing a receiver of a gone hub: %s", exc)
+            return
+        self._link.note(reply)
+
+    def buffered(self) -> int:
+        """Verified payloads in the inbox."""
+        return len(self._inbox)
+
+    def peer_counts(self) -> tuple[int, int]:
+        """The hub's last counts, with this receiver counted while it is open."""
+        senders, receivers = self._link.counts
+        return (senders, receivers if self._closed else max(receivers, 1))
