@@ -82,7 +82,7 @@ async def test_receiver_releases_its_sockets_at_the_end(mode: ConnectorMode) -> 
     await sender.send("x")
     await sender.close()
     assert [item async for item in receiver] == ["x"]
-    link = receiver._link
+    link = receiver._rx
     assert isinstance(link, ReceiverLink)
     assert link._data.closed
     assert link._ctrl is not None

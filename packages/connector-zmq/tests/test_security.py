@@ -11,12 +11,14 @@ import pytest
 import zmq
 import zmq.asyncio
 
+from connector_core.framing import pack_frames
 from connector_core.serde import TAG_SIZE
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
 from connector_zmq import protocol as p
+from connector_zmq.receiver import ReceiverLink
 
 
 class _Bomb:
@@ -29,13 +31,19 @@ class _Bomb:
         return (open, (str(self.path), "w"))
 
 
+def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
+    link = channel._rx
+    assert isinstance(link, ReceiverLink)
+    return link
+
+
 def _data_address(channel: ZMQChannel) -> str:
-    address: str = channel._link._data_s.getsockopt_string(zmq.LAST_ENDPOINT)  # type: ignore[attr-defined]
+    address: str = _receiver_link(channel)._data.getsockopt_string(zmq.LAST_ENDPOINT)
     return address
 
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
-async def test_foreign_peer_sending_a_crafted_pickle_is_rejected_and_never_runs(
+async def test_foreign_peer_sending_a_crafted_pickle_is_rejected_on_arrival_and_never_runs(
     mode: ConnectorMode, tmp_path: Path
 ) -> None:
     marker = tmp_path / "payload-ran"
@@ -50,18 +58,19 @@ async def test_foreign_peer_sending_a_crafted_pickle_is_rejected_and_never_runs(
     await foreign.send_multipart([b"", p.HELLO, forged_hello])
     await foreign.send(bomb)  # unsigned
     await foreign.send(b"\x01" * TAG_SIZE + bomb)  # signed with a wrong key
-    await foreign.send_multipart([b"", p.BATCH, p.pack_batch([b"\x02" * TAG_SIZE + bomb])])
-    # The foreign frames travel on their own link: wait (on the receiver's pump) until it
-    # has taken all three off the wire, so the genuine item is read after them.
-    link = receiver._link
+    await foreign.send_multipart([b"", p.BATCH, pack_frames([b"\x02" * TAG_SIZE + bomb])])
+    # Wait (on the receiver's pump) until it has taken all four off the wire: each is
+    # dropped there, before anything is buffered.
+    link = _receiver_link(receiver)
     async with asyncio.timeout(10):
-        while link.buffered() < 3:
-            await link._wait_changed()  # type: ignore[attr-defined]
+        while receiver.statistics().rejected < 4:
+            await link._wait_changed()
+            assert receiver.statistics().buffered == 0
     await sender.send("genuine")
     async with asyncio.timeout(10):
         assert await receiver.recv() == "genuine"
     assert not marker.exists(), "the forged payload was deserialized"
-    assert receiver.statistics().rejected == 3
+    assert receiver.statistics().rejected == 4
     assert not await foreign.poll(100), "a peer without the key was granted credits"
     foreign.close()
     await sender.close()

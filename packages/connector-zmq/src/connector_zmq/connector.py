@@ -160,10 +160,14 @@ class ZMQConnector(Connector):
             self._codec,
             pubsub=self.spec.mode is ConnectorMode.PUBSUB,
             maxsize=self.maxsize,
+            on_finished=self._joined,
         )
         await link.open()
-        return ZMQChannel._attach(
-            link, maxsize=self.maxsize, codec=self._codec, on_finished=self._joined
+        return ZMQChannel(
+            sender=link,
+            maxsize=self.maxsize,
+            codec=self._codec,
+            loop=asyncio.get_running_loop(),  # the link's sockets and pump live there
         )
 
     async def connect_recv(self) -> ZMQChannel:
@@ -180,10 +184,14 @@ class ZMQConnector(Connector):
             self._codec,
             pubsub=self.spec.mode is ConnectorMode.PUBSUB,
             maxsize=self.maxsize,
+            on_finished=self._joined,
         )
         await link.open(self._bind_host)
-        return ZMQChannel._attach(
-            link, maxsize=self.maxsize, codec=self._codec, on_finished=self._joined
+        return ZMQChannel(
+            receiver=link,
+            maxsize=self.maxsize,
+            codec=self._codec,
+            loop=asyncio.get_running_loop(),  # the link's sockets and pump live there
         )
 
     def __getstate__(self) -> dict[str, Any]:

@@ -1,10 +1,12 @@
-"""`Link`: what a ZMQ channel's sending or receiving end shares (sockets, pump, waiting).
+"""`Link`: what the sending and receiving transports of a ZMQ connection share.
 
-A link is the transport side of one `ZMQChannel`. Each link owns its sockets (made from the
-process's `zmq.asyncio.Context`) and one background task, the *pump*, that waits until a
-socket is readable and then handles everything queued there without blocking. User calls
-never await a ZeroMQ receive: they try the non-blocking operation first and otherwise wait
-on an `asyncio.Event` the pump sets, so cancelling them can never lose a message half-way.
+A link is the transport under one `ZMQChannel` (`connector_core.transport`): the sending link
+is a `SendTransport`, the receiving link a `RecvTransport`. Each link owns its sockets (made
+from the process's `zmq.asyncio.Context`, with `MAXMSGSIZE` and a receive high-water mark)
+and one background task, the *pump*, that waits until a socket is readable (or it is
+kicked) and then handles everything queued there without blocking. User calls never await a
+ZeroMQ receive: they try the non-blocking operation first and otherwise wait on an
+`asyncio.Event` the pump sets, so cancelling them can never lose a message half-way.
 """
 
 from __future__ import annotations
@@ -12,32 +14,48 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import zmq
 import zmq.asyncio
 
+from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
-from connector_core.serde import Codec
 from connector_zmq import protocol as p
 from connector_zmq.waiting import events_of, fd_of, wait_readable, yield_to_loop
 
-__all__ = ["CONTROL_TIMEOUT", "Link", "SocketPair"]
-
-Socket = zmq.Socket[bytes]
+__all__ = ["CONTROL_TIMEOUT", "Link", "OnFinished", "make_socket"]
 
 CONTROL_TIMEOUT = 30.0
 """Seconds to wait for the rendezvous before a connect or close fails with a clear error."""
 
-SocketPair = tuple["zmq.Socket[bytes]", "zmq.Socket[bytes]"]
-"""A socket twice: the owner (closed by the link) and the handle for NOBLOCK calls."""
+OnFinished = Callable[[], Awaitable[None]]
+"""Awaited by a link's `close()` when the rendezvous says the whole connection is over."""
+
+
+def make_socket(context: zmq.asyncio.Context, kind: int) -> zmq.Socket[bytes]:
+    """A plain socket of `context` with the options every link socket has.
+
+    Raises:
+        ChannelSetupError: If the process has run out of file descriptors.
+    """
+    # made through the context so that it tracks the socket: ending the context (at exit)
+    # closes what a user never closed instead of waiting for it forever
+    make: Any = context.socket  # typed for asyncio sockets only
+    try:
+        sock: zmq.Socket[bytes] = make(kind, socket_class=zmq.Socket)
+    except zmq.ZMQError as exc:
+        raise p.socket_error(exc) from exc
+    sock.setsockopt(zmq.LINGER, p.LINGER_MS)
+    sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
+    sock.setsockopt(zmq.RCVHWM, p.RCV_HWM)
+    sock.setsockopt(zmq.MAXMSGSIZE, p.MAX_MESSAGE_BYTES)
+    return sock
 
 
 class Link(ABC):
     """Base of the sending and receiving links; subclasses implement `_drain`."""
-
-    can_send = False
-    can_recv = False
 
     def __init__(
         self,
@@ -47,6 +65,7 @@ class Link(ABC):
         *,
         pubsub: bool,
         maxsize: int,
+        on_finished: OnFinished | None = None,
     ) -> None:
         """Prepares a link; `open()` does the I/O.
 
@@ -56,6 +75,7 @@ class Link(ABC):
             codec: The connection's codec (its key proves membership).
             pubsub: True in pubsub mode.
             maxsize: The channel's `maxsize` (`<= 0`: unbounded).
+            on_finished: Optional; awaited by `close()` once the connection is over.
         """
         self.pid = p.new_id()
         self._context = context
@@ -63,31 +83,19 @@ class Link(ABC):
         self._codec = codec
         self._pubsub = pubsub
         self._maxsize = maxsize
+        self._on_finished = on_finished
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
         self._closing = False
         self._woken: asyncio.Future[None] | None = None
         self._ctrl: zmq.Socket[bytes] | None = None
-        self._ctrl_s: zmq.Socket[bytes] | None = None
 
-    # -- sockets -----------------------------------------------------------------------------
-
-    def _socket(self, kind: int, **options: int) -> SocketPair:
-        # made through the context so that it tracks the socket: ending the context (at
-        # exit) closes what a user never closed instead of waiting for it forever
-        make: Any = self._context.socket  # typed for asyncio sockets only
-        sock: zmq.Socket[bytes] = make(kind, socket_class=zmq.Socket)
-        sock.setsockopt(zmq.LINGER, p.LINGER_MS)
-        sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
-        sock.setsockopt(zmq.RCVHWM, 0)
-        for name, value in options.items():
-            sock.setsockopt(getattr(zmq, name), value)
-        return sock, sock
+    # -- the control link ------------------------------------------------------------------
 
     def _control(self) -> zmq.Socket[bytes]:
-        assert self._ctrl_s is not None
-        return self._ctrl_s
+        assert self._ctrl is not None
+        return self._ctrl
 
     async def _open_control(self, *parts: bytes) -> list[bytes]:
         """Connects to the rendezvous, sends `parts` and returns the reply.
@@ -96,10 +104,10 @@ class Link(ABC):
             ChannelSetupError: If the rendezvous does not answer in time.
         """
         await self._probe_rendezvous()
-        self._ctrl, self._ctrl_s = self._socket(zmq.DEALER)
-        self._ctrl_s.setsockopt(zmq.ROUTING_ID, self.pid)
-        self._ctrl_s.connect(self._address)
-        self._ctrl_s.send_multipart(list(parts))
+        self._ctrl = ctrl = make_socket(self._context, zmq.DEALER)
+        ctrl.setsockopt(zmq.ROUTING_ID, self.pid)
+        ctrl.connect(self._address)
+        ctrl.send_multipart(list(parts))
         return await self._control_reply((p.OK, p.REFUSED))
 
     async def _probe_rendezvous(self) -> None:
@@ -134,7 +142,6 @@ class Link(ABC):
 
         Other messages are handled by `_on_control`. Raises `ChannelSetupError` on timeout.
         """
-        assert self._ctrl is not None
         ctrl = self._control()
         loop = asyncio.get_running_loop()
         deadline = loop.time() + CONTROL_TIMEOUT
@@ -163,6 +170,22 @@ class Link(ABC):
                 return
             self._on_control(msg)
 
+    async def _finish_control(self, *parts: bytes) -> None:
+        """Sends the last control message and waits for its ACK.
+
+        When the rendezvous answers that the whole connection is over, awaits `on_finished`.
+        """
+        ctrl = self._control()
+        ctrl.send_multipart(list(parts))
+        try:
+            reply = await self._control_reply((p.ACK,))
+        except ChannelSetupError:
+            return
+        finally:
+            ctrl.close(p.LINGER_MS)
+        if reply[1] == b"1" and self._on_finished is not None:
+            await self._on_finished()
+
     @abstractmethod
     def _on_control(self, msg: list[bytes]) -> None:
         """Handles one message from the rendezvous."""
@@ -175,13 +198,13 @@ class Link(ABC):
     def _drain(self) -> None:
         """Handles everything readable now, without blocking."""
 
-    # -- the pump ------------------------------------------------------------------------------
+    # -- the pump ----------------------------------------------------------------------------
 
     def _start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
     async def _wait_sockets(self) -> None:
-        """Waits until a socket has a message (or `_kick` is called); see `waiting`."""
+        """Waits until a socket has a message or `_kick` is called; see `waiting`."""
         sockets = self._sockets()
         if any(events_of(sock) & zmq.POLLIN for sock in sockets):
             await yield_to_loop()
@@ -204,8 +227,14 @@ class Link(ABC):
             for fd in fds:
                 loop.remove_reader(fd)
 
+    def _kick(self) -> None:
+        """Wakes the pump if it is waiting (it runs `_drain` once more)."""
+        woken = self._woken
+        if woken is not None and not woken.done():
+            woken.set_result(None)
+
     def _sent_on(self, sock: zmq.Socket[bytes]) -> None:
-        """Call after sending on a socket the pump watches.
+        """Call after sending, outside the pump, on a socket the pump watches.
 
         A send processes the socket's pending commands, which can consume the FD signal of
         a message that arrived meanwhile: look at EVENTS and wake the pump if so.
@@ -224,7 +253,14 @@ class Link(ABC):
             raise
         except Exception as exc:
             self._error = exc
+            error = ChannelError(f"the ZeroMQ link failed: {exc!r}")
+            error.__cause__ = exc
+            self._failed(error)
             self._changed.set()
+
+    def _failed(self, error: ChannelError) -> None:
+        """Called once when the pump failed: `error` is what waiting callers should raise."""
+        del error
 
     async def _stop_pump(self) -> None:
         task, self._task = self._task, None
@@ -246,61 +282,6 @@ class Link(ABC):
     def _check_error(self) -> None:
         if self._error is not None:
             raise ChannelError(f"the ZeroMQ link failed: {self._error!r}") from self._error
-
-    async def _finish_control(self, *parts: bytes) -> bool:
-        """Sends the last control message and waits for its ACK; True if the connection is over."""
-        ctrl = self._control()
-        ctrl.send_multipart(list(parts))
-        try:
-            reply = await self._control_reply((p.ACK,))
-        except ChannelSetupError:
-            return False
-        finally:
-            assert self._ctrl is not None
-            self._ctrl.close(p.LINGER_MS)
-        return reply[1] == b"1"
-
-    # -- what channels call -------------------------------------------------------------------
-
-    def try_send(self, frame: bytes) -> bool:
-        """Sends or queues one frame without waiting; False when `send()` must be awaited."""
-        del frame
-        return False
-
-    def try_recv(self) -> bytes | None:
-        """The next frame if one is here now, else None (then await `recv()`)."""
-        return None
-
-    async def send(self, frame: bytes) -> None:
-        """Sends one frame.
-
-        Raises:
-            ChannelError: If this link cannot send.
-        """
-        raise ChannelError("this channel was made by connect_recv(): it cannot send")
-
-    async def recv(self) -> bytes:
-        """Receives one frame.
-
-        Raises:
-            ChannelError: If this link cannot receive.
-        """
-        raise ChannelError("this channel was made by connect_send(): it cannot receive")
-
-    @abstractmethod
-    async def close(self) -> bool:
-        """Closes the link; returns True when the whole connection is over."""
-
-    def buffered(self) -> int:
-        """Items held by this link now."""
-        return 0
-
-    def peer_counts(self) -> tuple[int, int]:
-        """(senders, receivers) this link knows of."""
-        return (0, 0)
-
-    def _closed_error(self) -> ChannelClosedError:
-        return ChannelClosedError("ZMQChannel is closed")
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.pid.decode()})"

@@ -5,7 +5,7 @@ Two kinds of link carry messages (see `connector_zmq` for the topology):
 Data links, sender DEALER -> receiver ROUTER (the receiver sees `[sender_id, ...]`):
 
     [frame]                      one signed item (two parts at the ROUTER: id + frame)
-    [b"", BATCH, blob]           several items: each a 4-byte length and the frame
+    [b"", BATCH, batch]          several items (`connector_core.framing.pack_frames`)
     [b"", HELLO, signed(sid)]    the sender joins; the receiver answers with credits
     [b"", END]                   the sender closed: nothing more follows on this link
     [b"", DETACH]                the sender stopped using this receiver (it left)
@@ -22,6 +22,7 @@ is the kind.
 
 from __future__ import annotations
 
+import errno
 import ipaddress
 import json
 import logging
@@ -33,7 +34,8 @@ from typing import Any, Final
 
 import zmq
 
-from connector_core.serde import Codec, MessageRejectedError
+from connector_core.codec import Codec, MessageRejectedError
+from connector_core.exceptions import ChannelSetupError
 
 __all__ = [
     "ACK",
@@ -53,7 +55,10 @@ __all__ = [
     "MAX_BATCH_BYTES",
     "MAX_BATCH_ITEMS",
     "MAX_COUNT",
+    "MAX_ITEM_BYTES",
+    "MAX_MESSAGE_BYTES",
     "OK",
+    "RCV_HWM",
     "RECEIVER_DONE",
     "RECEIVER_JOINED",
     "RECEIVER_LEFT",
@@ -72,12 +77,11 @@ __all__ = [
     "loads",
     "log",
     "new_id",
-    "pack_batch",
     "pack_count",
     "parse_interface",
     "process_token",
     "same_host_pid",
-    "unpack_batch",
+    "socket_error",
     "unpack_count",
     "window",
 ]
@@ -135,7 +139,25 @@ MAX_BATCH_ITEMS: Final = 256
 """Most items a sender packs into one message to one receiver."""
 
 MAX_BATCH_BYTES: Final = 256 * 1024
-"""A batch is sent as soon as it holds this many bytes."""
+"""A batch holds at most this many bytes of frames (a larger frame travels alone)."""
+
+MAX_ITEM_BYTES: Final = 64 * 1024 * 1024
+"""The largest frame (signed, serialized item) a channel sends: 64 MiB.
+
+A larger item fails its `send()` with `ChannelSerializationError`. Every socket refuses
+messages beyond `MAX_MESSAGE_BYTES` (ZeroMQ's `MAXMSGSIZE`: the peer that sent one is
+disconnected), so a process without the key cannot make a receiver hold a larger one.
+"""
+
+MAX_MESSAGE_BYTES: Final = MAX_ITEM_BYTES + 8
+"""`MAXMSGSIZE` of every socket: one frame, or a batch (its header and one length) at most."""
+
+RCV_HWM: Final = 1000
+"""Messages ZeroMQ queues per connection before it stops reading from that peer.
+
+Credits bound what members send; the pump takes everything readable at once, so this
+bounds only what a flooding peer can queue between two runs of the pump (and slows it).
+"""
 
 _COUNT = struct.Struct("!I")
 
@@ -164,37 +186,6 @@ def unpack_count(data: bytes) -> int:
     """
     value: int = _COUNT.unpack(data)[0]
     return value
-
-
-def pack_batch(frames: list[bytes]) -> bytes:
-    """Packs frames into one batch payload (each a 4-byte length and the frame)."""
-    pack = _COUNT.pack
-    parts: list[bytes] = []
-    append = parts.append
-    for frame in frames:
-        append(pack(len(frame)))
-        append(frame)
-    return b"".join(parts)
-
-
-def unpack_batch(blob: bytes) -> list[bytes]:
-    """Splits a batch payload back into frames.
-
-    Raises:
-        ValueError: If the payload is truncated.
-    """
-    frames: list[bytes] = []
-    append = frames.append
-    unpack_from = _COUNT.unpack_from
-    offset, end = 0, len(blob)
-    while offset < end:
-        (size,) = unpack_from(blob, offset)
-        offset += 4
-        if offset + size > end:
-            raise ValueError("truncated batch")
-        append(blob[offset : offset + size])
-        offset += size
-    return frames
 
 
 def dumps(value: Any) -> bytes:
@@ -256,16 +247,27 @@ def bind_random(sock: zmq.Socket[Any], bind_host: str) -> str:
     Raises:
         ChannelSetupError: If the host cannot be bound.
     """
-    from connector_core.exceptions import ChannelSetupError
-
     try:
         port = sock.bind_to_random_port(f"tcp://{bind_host}")
     except zmq.ZMQError as exc:
+        if exc.errno in (errno.EMFILE, errno.ENFILE):
+            raise socket_error(exc) from exc
         raise ChannelSetupError(
             f"cannot listen on {bind_host!r} ({exc}); set CONNECTOR_BIND_HOST to an address "
             "of this machine (127.0.0.1 by default)"
         ) from exc
     return f"tcp://{advertised_host(bind_host)}:{port}"
+
+
+def socket_error(exc: zmq.ZMQError) -> ChannelSetupError:
+    """The error to raise for a socket that could not be made or bound."""
+    if exc.errno in (errno.EMFILE, errno.ENFILE):
+        return ChannelSetupError(
+            "this process has run out of file descriptors (ZeroMQ: too many open files): "
+            "close channels you no longer use, raise the limit (`ulimit -n`), or find the "
+            "local process that holds many connections to this one"
+        )
+    return ChannelSetupError(f"a ZeroMQ socket could not be set up: {exc}")
 
 
 def is_loopback(host: str) -> bool:

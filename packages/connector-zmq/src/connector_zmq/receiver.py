@@ -1,14 +1,23 @@
-"""`ReceiverLink`: the receiving end of a ZMQ connection.
+"""`ReceiverLink`: the receiving end of a ZMQ connection (a `RecvTransport`).
 
 A receiver binds its own ROUTER socket (on `settings.bind_host`, a free port) and registers
 that address with the rendezvous, which tells every live sender to connect. Senders say
-HELLO (signed with the connection's key: unsigned HELLOs get no credits); the receiver grants
-each its window of credits and gives them back as its user takes items. `connect_recv()`
-returns once every sender that was live at registration has said HELLO, so anything sent
-after it returns reaches this receiver (no slow-joiner loss, no sleeps).
+HELLO (signed with the connection's key); the receiver grants each its window of credits and
+gives them back as its user takes items. `connect_recv()` returns once every sender that was
+live at registration has said HELLO, so anything sent after it returns reaches this receiver
+(no slow-joiner loss, no sleeps).
 
-The pump moves frames from the socket into the channel's own queue; `recv()` only takes from
-that queue (or waits for the pump), so a cancelled `recv()` leaves the item for the next.
+Verification on arrival: the pump checks every data message as it comes off the socket,
+before it buffers, counts or gives credit for anything in it. A message from a peer that
+has not said a verified HELLO (or has already ended) is dropped unread; a member's items
+beyond the credit it was granted are dropped; every frame's signature is checked with
+`connector_core.transport.Verifier`, and one that fails is dropped (its credit goes back to
+its sender). Each drop counts in `statistics().rejected`. So a process without the key can
+make a receiver hold nothing: the queue only ever holds verified payloads, at most the
+credit window of each member (plus items returned through the rendezvous in a pipeline).
+
+`recv()` only takes from that queue (or waits for the pump), so a cancelled `recv()` leaves
+the item for the next.
 
 End of the connection:
 
@@ -20,24 +29,24 @@ End of the connection:
 
 Closing a pipeline receiver: it tells its senders BYE and the rendezvous it is leaving, keeps
 reading until every sender that had credit here answered (DETACH or END), and returns every
-item it had taken off the wire but not handed out to the rendezvous, which passes them to
-the other receivers. A pubsub receiver just says BYE and leaves.
+item it had taken off the wire but not handed out (signed again) to the rendezvous, which
+passes them to the other receivers. A pubsub receiver just says BYE and leaves.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import struct
 from collections import deque
 from typing import Any
 
 import zmq
-import zmq.asyncio
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.framing import FramingError, unpack_frames
+from connector_core.transport import Verifier
 from connector_zmq import protocol as p
-from connector_zmq.link import CONTROL_TIMEOUT, Link
+from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.waiting import wait_readable
 
 __all__ = ["ReceiverLink"]
@@ -45,8 +54,6 @@ __all__ = ["ReceiverLink"]
 
 class ReceiverLink(Link):
     """The receiving end: a bound ROUTER that senders connect to, paid for with credits."""
-
-    can_recv = True
 
     async def open(self, bind_host: str) -> None:
         """Binds, registers with the rendezvous and waits until the live senders connected.
@@ -57,13 +64,15 @@ class ReceiverLink(Link):
         Raises:
             ChannelSetupError: If binding fails or the rendezvous or a sender does not answer.
         """
+        self.verifier = Verifier(self._codec, "ZMQChannel receiver")
         self._window = p.window(self._maxsize, self._pubsub)
         self._batch = max(1, self._window // 4)
-        self._items: deque[bytes] = deque()
+        self._items: deque[bytes] = deque()  # verified payloads
         # who sent the queued items, in order: runs of [sender id or None, count, owed],
         # `owed` being the sender's one-element credit counter shared by all its runs
         self._runs: deque[list[Any]] = deque()
         self._owed: dict[bytes | None, list[int]] = {}
+        self._credit: dict[bytes, int] = {}  # members sending here: credit not yet spent
         self._hello: set[bytes] = set()
         self._done: set[bytes] = set()  # END or DETACH seen: nothing more from them
         self._must_end: set[bytes] = set()  # left the connection after connecting here
@@ -73,10 +82,10 @@ class ReceiverLink(Link):
         self._leave_acked = False
         self._returned = 0
         self._reported = -1
-        self._data, self._data_s = self._socket(zmq.ROUTER)
-        self._data_s.setsockopt(zmq.LINGER, 0)
+        self._data = make_socket(self._context, zmq.ROUTER)
+        self._data.setsockopt(zmq.LINGER, 0)
         try:
-            address = p.bind_random(self._data_s, bind_host)
+            address = p.bind_random(self._data, bind_host)
             reply = await self._open_control(
                 p.REG_RECEIVER,
                 p.credentials(self._codec, self.pid),
@@ -101,11 +110,10 @@ class ReceiverLink(Link):
             await self.close()
             raise
 
-    # -- what the pump handles -----------------------------------------------------------------
+    # -- what the pump handles -------------------------------------------------------------
 
     def _sockets(self) -> list[zmq.Socket[bytes]]:
-        assert self._ctrl is not None
-        return [self._data, self._ctrl]
+        return [self._data, self._control()]
 
     def _on_control(self, msg: list[bytes]) -> None:
         kind = msg[0]
@@ -114,56 +122,90 @@ class ReceiverLink(Link):
             if msg[2] == b"1":
                 self._must_end.add(msg[1])
             elif msg[2] == p.CRASHED:  # its END will never come
-                self._done.add(msg[1])
+                self._finish_sender(msg[1])
         elif kind == p.ENDED:
             self._ended = True
         elif kind == p.RETURNED:
-            self._enqueue(None, msg[1:])
             self._returned += len(msg) - 1
+            accept = self.verifier.accept
+            self._enqueue(None, [x for frame in msg[1:] if (x := accept(frame)) is not None])
         elif kind == p.FINAL:
             self._final = True
         elif kind == p.LEAVE_ACK:
             self._leave_acked = True
 
     def _drain(self) -> None:
-        data = self._data_s
-        enqueue = self._enqueue
+        data = self._data
         while True:
             try:
                 msg = data.recv_multipart(zmq.NOBLOCK)
             except zmq.Again:
                 break
             if len(msg) == 2:
-                enqueue(msg[0], msg[1:])
+                self._arrived(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":
                 self._on_link(msg[0], msg[2], msg[3:])
-            else:  # not our framing: let the codec judge (and reject) its last part
-                enqueue(None, msg[-1:])
+            else:
+                self.verifier.drop("a message in no layout of the connector-zmq protocol")
         self._drain_control()
         if not self._pubsub and not self._closing:
             self._report_drained()
 
     def _on_link(self, sid: bytes, kind: bytes, rest: list[bytes]) -> None:
         if kind == p.BATCH:
-            owner: bytes | None = sid
+            if sid not in self._credit:
+                self._stranger()
+                return
             try:
-                frames = p.unpack_batch(rest[0])
-            except (ValueError, IndexError, struct.error):
-                frames = [b"".join(rest)]  # not our framing: the codec rejects it
-                owner = None
-            self._enqueue(owner, frames)
+                frames = unpack_frames(rest[0])
+            except (FramingError, IndexError) as exc:
+                self.verifier.drop(f"a batch that does not parse ({exc})")
+                return
+            self._arrived(sid, frames)
         elif kind == p.HELLO:
-            if sid in self._hello or not rest or not p.authenticate(self._codec, sid, rest[0]):
+            if sid in self._hello:
+                return
+            if not rest or not p.authenticate(self._codec, sid, rest[0]):
+                self.verifier.drop("a HELLO without the connection's key")
                 return
             self._hello.add(sid)
             if self._closing:
-                self._data_s.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
+                self._data.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
             else:
-                self._data_s.send_multipart(
+                self._credit[sid] = self._window
+                self._data.send_multipart(
                     [sid, b"", p.CREDIT, p.pack_count(self._window)], zmq.NOBLOCK
                 )
         elif kind in (p.END, p.DETACH) and sid in self._hello:
-            self._done.add(sid)
+            self._finish_sender(sid)
+        elif sid not in self._hello:
+            self._stranger()
+
+    def _stranger(self) -> None:
+        self.verifier.drop("a message from a peer that has not proved the connection's key")
+
+    def _arrived(self, sid: bytes, frames: list[bytes]) -> None:
+        """Verifies data frames from `sid`, then queues the ones that verify."""
+        credit = self._credit.get(sid)
+        if credit is None:  # no verified HELLO, or already ended: nothing it sends counts
+            self._stranger()
+            return
+        count = len(frames)
+        if count > credit:  # a member never sends beyond its credit: not ours to keep
+            for _ in range(count - credit):
+                self.verifier.drop("an item beyond the credit its sender was granted")
+            del frames[credit:]
+            count = credit
+        self._credit[sid] = credit - count
+        accept = self.verifier.accept
+        payloads = [x for frame in frames if (x := accept(frame)) is not None]
+        self._enqueue(sid, payloads)
+        if len(payloads) < count:  # dropped: their credit goes back to the sender
+            self._owe(sid, count - len(payloads))
+
+    def _finish_sender(self, sid: bytes) -> None:
+        self._done.add(sid)
+        self._credit.pop(sid, None)
 
     def _senders_finished(self) -> bool:
         return (self._hello | self._must_end) <= self._done
@@ -178,17 +220,16 @@ class ReceiverLink(Link):
         ):
             self._reported = self._returned
             self._control().send_multipart([p.DRAINED, p.pack_count(self._returned)])
-            self._sent_on(self._control())
 
     def _finished(self) -> bool:
         if self._pubsub:
             return self._ended and self._senders_finished()
         return self._final
 
-    # -- receiving -----------------------------------------------------------------------------
+    # -- receiving -------------------------------------------------------------------------
 
     async def recv(self) -> bytes:
-        """Returns the next frame, waiting while none is here.
+        """Returns the next verified payload, waiting while none is here.
 
         Raises:
             ChannelClosedError: When the connection is over (after everything was
@@ -198,26 +239,28 @@ class ReceiverLink(Link):
         drained = False
         while True:
             if self._closing:
-                raise self._closed_error()
-            frame = self.try_recv()
-            if frame is not None:
-                return frame
+                raise ChannelClosedError("ZMQChannel is closed")
+            payload = self.try_recv()
+            if payload is not None:
+                return payload
             self._check_error()
             if self._finished():
                 raise ChannelClosedError("every sender has closed and all was delivered")
             if not drained:
                 self._drain()
+                self._sent_on(self._data)  # what the drain sent must not hide an arrival
+                self._sent_on(self._control())
                 drained = True
                 continue
             await self._wait_changed()
             drained = False
 
     def try_recv(self) -> bytes | None:
-        """The next frame if one is queued here, else None; gives credits back as it goes."""
+        """The next verified payload if one is queued here, else None; returns credits."""
         items = self._items
         if not items or self._closing:
             return None
-        frame = items.popleft()
+        payload = items.popleft()
         runs = self._runs
         run = runs[0]
         run[1] -= 1
@@ -229,36 +272,46 @@ class ReceiverLink(Link):
             owed[0] += 1
             if owed[0] >= self._batch:
                 owed[0] = self._give_credit(sid, owed[0])
-        return frame
+        return payload
 
-    def _enqueue(self, sid: bytes | None, frames: list[bytes]) -> None:
-        """Queues `frames` from sender `sid` (None: returned or foreign, owed no credit)."""
-        if not frames:
+    def _enqueue(self, sid: bytes | None, payloads: list[bytes]) -> None:
+        """Queues `payloads` from sender `sid` (None: returned items, owed no credit)."""
+        if not payloads:
             return
-        self._items.extend(frames)
+        self._items.extend(payloads)
         runs = self._runs
         if runs and runs[-1][0] == sid:
-            runs[-1][1] += len(frames)
+            runs[-1][1] += len(payloads)
             return
+        runs.append([sid, len(payloads), self._owed_to(sid)])
+
+    def _owed_to(self, sid: bytes | None) -> list[int]:
         owed = self._owed.get(sid)
         if owed is None:
             owed = self._owed[sid] = [0]
-        runs.append([sid, len(frames), owed])
+        return owed
+
+    def _owe(self, sid: bytes, count: int) -> None:
+        owed = self._owed_to(sid)
+        owed[0] += count
+        if owed[0] >= self._batch:
+            owed[0] = self._give_credit(sid, owed[0])
 
     def _give_credit(self, sid: bytes, owed: int) -> int:
         """Returns `owed` credits to sender `sid` if it is still here; what is still owed."""
-        if sid not in self._hello or sid in self._done:
+        if sid not in self._credit:
             return owed
-        self._data_s.send_multipart([sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK)
-        self._sent_on(self._data_s)
+        self._credit[sid] += owed
+        self._data.send_multipart([sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK)
+        self._sent_on(self._data)
         return 0
 
-    # -- closing -------------------------------------------------------------------------------
+    # -- closing ---------------------------------------------------------------------------
 
-    async def close(self) -> bool:
-        """Leaves the connection (returning untaken items in a pipeline); True when it is over."""
+    async def close(self) -> None:
+        """Leaves the connection (returning untaken items in a pipeline)."""
         if self._closing:
-            return False
+            return
         over = self._finished() and not self._items  # the end was seen: nothing more comes
         self._closing = True
         self._changed.set()  # wake a blocked recv: it raises ChannelClosedError
@@ -266,27 +319,28 @@ class ReceiverLink(Link):
         try:
             if over:
                 self._data.close(0)
-                return await self._finish_control(p.RECEIVER_DONE)
+                await self._finish_control(p.RECEIVER_DONE)
+                return
             with contextlib.suppress(zmq.ZMQError):
                 self._drain()
             for sid in self._hello - self._done:
                 with contextlib.suppress(zmq.ZMQError):
-                    self._data_s.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
+                    self._data.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
             leftovers: list[bytes] = []
             if not self._pubsub:
                 self._control().send_multipart([p.LEAVING])
                 await self._collect()
-                leftovers = list(self._items)
+                sign = self._codec.sign
+                leftovers = [sign(payload) for payload in self._items]
             self._items.clear()
             self._runs.clear()
-            return await self._finish_control(p.RECEIVER_DONE, *leftovers)
+            await self._finish_control(p.RECEIVER_DONE, *leftovers)
         finally:
             self._data.close(0)
 
     async def _collect(self) -> None:
         """Reads until every sender with credit here answered and the rendezvous acknowledged."""
-        assert self._ctrl is not None
-        sockets = [self._data, self._ctrl]
+        sockets = [self._data, self._control()]
         try:
             async with asyncio.timeout(CONTROL_TIMEOUT):
                 while True:
@@ -305,7 +359,7 @@ class ReceiverLink(Link):
             )
 
     def buffered(self) -> int:
-        """Items taken off the wire and not yet received by the user."""
+        """Verified items taken off the wire and not yet received by the user."""
         return len(self._items)
 
     def peer_counts(self) -> tuple[int, int]:

@@ -1,58 +1,60 @@
-"""`SenderLink`: the sending end of a ZMQ connection.
+"""`SenderLink`: the sending end of a ZMQ connection (a `SendTransport`).
 
 A sender registers with the rendezvous, which answers with the live receivers' addresses and
 later tells it of receivers that join or leave. For each receiver it opens one DEALER socket
 connected to that receiver's ROUTER and says HELLO; the receiver answers with *credits*: the
 number of items it will accept from this sender (its window, `maxsize // 4` in a pipeline,
 `maxsize` in pubsub). Every item sent to a receiver spends one credit; receivers give
-credits back as their user takes items. So nothing grows without bound when a receiver is
-slow, and the send path needs no acknowledgement per item:
+credits back as their user takes items.
 
-- pipeline: an item goes to the next receiver (round robin) that has credit, with a
-  non-blocking send; when none has, up to `maxsize - window` items wait in the sender's own
-  queue, and beyond that `send()` waits for credits. Closing flushes that queue to the
-  receivers (or, when there are none, hands it to the rendezvous for later receivers).
-- pubsub: an item goes to every receiver known when it is sent, once each has credit; a
-  `send()` that must wait does so before sending anything, so a cancelled send reached all
-  receivers or none.
+`send()` puts frames in core's `Outbox` (`connector_core.transport`), which holds at most
+`maxsize` of them: those waiting here *and* those sent and not yet credited back by their
+receiver (pubsub: by the slowest subscriber). So `maxsize` bounds everything between this
+sender and its receivers, and `send()` waits beyond it. The pump is the outbox's flusher:
+when it runs it sends everything queued that credits allow, in batches of up to
+`MAX_BATCH_ITEMS` (`connector_core.framing`); batches form only while it is busy (the
+producer has not yielded), so a lone item leaves at once, and a full batch leaves without
+waiting for the pump.
 
-`close()` sends END on every data link (after everything sent before it) and tells the
-rendezvous, with the list of receivers it had connected to, so each of them knows to wait
-for that END.
+- pipeline: a batch goes to the next receiver (round robin) that has credit, a burst being
+  shared out among the receivers; with no receiver connected, items wait here (closing
+  hands them to the rendezvous for later receivers).
+- pubsub: a batch goes to every receiver connected when it is sent, once each has credit;
+  a frame is in the outbox whole or not at all, so a cancelled send reached all receivers
+  or none. With no receiver connected an item goes to nobody.
+
+`close()` delivers what is queued, sends END on every data link (after everything sent
+before it) and tells the rendezvous, with the list of receivers it had connected to, so each
+of them knows to wait for that END.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
-from collections import deque
 
 import zmq
-import zmq.asyncio
 
-from connector_core.exceptions import ChannelClosedError
+from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSerializationError
+from connector_core.framing import pack_frames
+from connector_core.transport import Outbox
 from connector_zmq import protocol as p
-from connector_zmq.link import Link
+from connector_zmq.link import Link, make_socket
 
 __all__ = ["SenderLink"]
 
 
 class _Peer:
-    __slots__ = ("credit", "outbox", "outbytes", "rid", "sock", "sync")
+    __slots__ = ("credit", "rid", "sock", "unacked")
 
-    def __init__(self, rid: bytes, sock: zmq.Socket[bytes], sync: zmq.Socket[bytes]) -> None:
+    def __init__(self, rid: bytes, sock: zmq.Socket[bytes]) -> None:
         self.rid = rid
         self.sock = sock
-        self.sync = sync
-        self.credit = 0
-        self.outbox: list[bytes] = []
-        self.outbytes = 0
+        self.credit = 0  # items it will still accept
+        self.unacked = 0  # items sent to it and not credited back
 
 
 class SenderLink(Link):
     """The sending end: direct DEALER links to every receiver, spending their credits."""
-
-    can_send = True
 
     async def open(self) -> None:
         """Registers with the rendezvous and connects to the live receivers.
@@ -61,23 +63,17 @@ class SenderLink(Link):
             ChannelClosedError: If every sender of the connection has already closed.
             ChannelSetupError: If the rendezvous cannot be reached.
         """
+        self._outbox = Outbox(self._maxsize)
+        self._queued = 0  # frames in the outbox not yet taken
+        self._held = 0  # frames taken from the outbox and not yet credited back
         self._peers: dict[bytes, _Peer] = {}
         self._ring: list[_Peer] = []
         self._next_index = 0
-        self._pending: deque[bytes] = deque()
-        self._loop = asyncio.get_running_loop()
-        self._ship_scheduled = False
-        if self._maxsize > 0:
-            window = p.window(self._maxsize, self._pubsub)
-            self._cap: int | None = self._maxsize - window
-        else:
-            self._cap = None
         reply = await self._open_control(
             p.REG_SENDER, p.credentials(self._codec, self.pid), p.process_token()
         )
         if reply[0] == p.REFUSED:
-            assert self._ctrl is not None
-            self._ctrl.close(0)
+            self._control().close(0)
             raise ChannelClosedError(
                 "this connection has ended (every sender closed); build a new connector"
             )
@@ -85,17 +81,16 @@ class SenderLink(Link):
             self._add(rid.encode(), address)
         self._start()
 
-    # -- membership ----------------------------------------------------------------------------
+    # -- membership ------------------------------------------------------------------------
 
     def _add(self, rid: bytes, address: str) -> None:
         if rid in self._peers or self._closing:
             return
-        sock, sync = self._socket(zmq.DEALER)
-        sync.setsockopt(zmq.ROUTING_ID, self.pid)
-        sync.connect(address)
-        sync.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
-        self._sent_on(sync)
-        peer = _Peer(rid, sock, sync)
+        sock = make_socket(self._context, zmq.DEALER)
+        sock.setsockopt(zmq.ROUTING_ID, self.pid)
+        sock.connect(address)
+        sock.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
+        peer = _Peer(rid, sock)
         self._peers[rid] = peer
         self._ring.append(peer)
 
@@ -105,10 +100,20 @@ class SenderLink(Link):
             return
         self._ring.remove(peer)
         with contextlib.suppress(zmq.ZMQError):
-            if peer.outbox:
-                self._ship(peer)
-            peer.sync.send_multipart([b"", p.DETACH], zmq.NOBLOCK)
+            peer.sock.send_multipart([b"", p.DETACH], zmq.NOBLOCK)
         peer.sock.close(p.LINGER_MS)
+        # what it held is its user's now, or returned through the rendezvous: not ours
+        self._settle_to(self._unacked())
+
+    def _unacked(self) -> int:
+        """Frames out and not credited back: pubsub, by the slowest receiver; pipeline, all."""
+        counts = (peer.unacked for peer in self._ring)
+        return max(counts, default=0) if self._pubsub else sum(counts)
+
+    def _settle_to(self, held: int) -> None:
+        if held < self._held:
+            self._outbox.settle(self._held - held)
+            self._held = held
 
     def _on_control(self, msg: list[bytes]) -> None:
         kind = msg[0]
@@ -118,55 +123,62 @@ class SenderLink(Link):
             self._drop(msg[1])
 
     def _sockets(self) -> list[zmq.Socket[bytes]]:
-        assert self._ctrl is not None
-        return [self._ctrl, *(peer.sock for peer in self._ring)]
+        return [self._control(), *(peer.sock for peer in self._ring)]
 
     def _drain(self) -> None:
         self._drain_control()
+        acked = False
         for peer in list(self._ring):
             while True:
                 try:
-                    msg = peer.sync.recv_multipart(zmq.NOBLOCK)
+                    msg = peer.sock.recv_multipart(zmq.NOBLOCK)
                 except zmq.Again:
                     break
                 if len(msg) >= 3 and msg[1] == p.CREDIT:
-                    peer.credit += p.unpack_count(msg[2])
+                    count = p.unpack_count(msg[2])
+                    peer.credit += count  # the first grant is its window: nothing was out
+                    returned = min(count, peer.unacked)
+                    peer.unacked -= returned
+                    acked = acked or returned > 0
                 elif len(msg) >= 2 and msg[1] == p.BYE:
                     self._drop(peer.rid)
                     break
-        if self._pending:
-            self._flush()
+        if acked:
+            self._settle_to(self._unacked())
+        self._ship()
 
-    # -- sending -------------------------------------------------------------------------------
+    def _failed(self, error: ChannelError) -> None:
+        self._outbox.fail(error)
 
-    def _put(self, peer: _Peer, frame: bytes) -> None:
-        """Spends a credit of `peer` on `frame`; the frame leaves in this loop iteration."""
-        peer.credit -= 1
-        outbox = peer.outbox
-        outbox.append(frame)
-        outbytes = peer.outbytes = peer.outbytes + len(frame)
-        if outbytes >= p.MAX_BATCH_BYTES or len(outbox) >= p.MAX_BATCH_ITEMS:
-            self._ship(peer)
-        elif not self._ship_scheduled:
-            self._ship_scheduled = True
-            self._loop.call_soon(self._ship_all)
+    # -- sending ---------------------------------------------------------------------------
 
-    def _ship(self, peer: _Peer) -> None:
-        """Puts `peer`'s outbox on the wire: one frame alone, several as one batch."""
-        outbox = peer.outbox
-        if len(outbox) == 1:
-            peer.sync.send(outbox[0], zmq.NOBLOCK)
-        else:
-            peer.sync.send_multipart([b"", p.BATCH, p.pack_batch(outbox)], zmq.NOBLOCK)
-        peer.outbox = []
-        peer.outbytes = 0
-        self._sent_on(peer.sync)
-
-    def _ship_all(self) -> None:
-        self._ship_scheduled = False
-        for peer in self._ring:
-            if peer.outbox:
-                self._ship(peer)
+    def _ship(self) -> None:
+        """Sends what is queued while credits allow, in batches; the rest waits for credits."""
+        outbox = self._outbox
+        while self._queued:
+            if self._pubsub:
+                targets = self._ring
+                room = min((peer.credit for peer in targets), default=p.MAX_BATCH_ITEMS)
+            else:
+                peer = self._next_peer()
+                if peer is None:
+                    return
+                share = -(-self._queued // len(self._ring))  # spread a burst over them all
+                targets, room = [peer], min(peer.credit, share)
+            if room <= 0:
+                return
+            batch = outbox.take(min(room, p.MAX_BATCH_ITEMS), p.MAX_BATCH_BYTES)
+            count = len(batch)
+            self._queued -= count
+            if not targets:  # pubsub with nobody subscribed: the items go to nobody
+                outbox.settle(count)
+                continue
+            parts = batch if count == 1 else [b"", p.BATCH, pack_frames(batch)]
+            for peer in targets:
+                peer.sock.send_multipart(parts, zmq.NOBLOCK)
+                peer.credit -= count
+                peer.unacked += count
+            self._held += count  # one more each: pipeline's sum, and pubsub's maximum
 
     def _next_peer(self) -> _Peer | None:
         ring = self._ring
@@ -180,127 +192,89 @@ class SenderLink(Link):
                 return peer
         return None
 
-    def _flush(self) -> None:
-        pending = self._pending
-        while pending:
-            peer = self._next_peer()
-            if peer is None:
-                return
-            self._put(peer, pending.popleft())
-
     def try_send(self, frame: bytes) -> bool:
-        """Sends or queues one frame if that needs no waiting; False when `send()` must wait.
-
-        Nothing happens when it returns False, so the caller may await `send()` instead.
-        While items wait in the queue no receiver has credit (credits only arrive in
-        `_drain`, which flushes the queue), so a new item joins the queue behind them.
-        """
-        if self._closing or self._error is not None:
-            return False
-        if self._pubsub:
-            ring = self._ring
-            for peer in ring:
-                if peer.credit <= 0:
-                    return False
-            for peer in ring:
-                self._put(peer, frame)
-            return True
-        pending = self._pending
-        if not pending:
-            target = self._next_peer()
-            if target is not None:
-                self._put(target, frame)
-                return True
-        cap = self._cap
-        if cap is None or len(pending) < cap:
-            pending.append(frame)
-            return True
-        return False
-
-    async def send(self, frame: bytes) -> None:
-        """Sends one frame; waits only while every buffer on the way is full.
+        """Queues `frame` if the outbox has room now (never waits); False when it is full.
 
         Raises:
+            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
+            ChannelError: If the link failed.
+        """
+        if len(frame) > p.MAX_ITEM_BYTES:
+            raise _too_large(frame)
+        if not self._outbox.offer(frame):
+            return False
+        self._queued += 1
+        if self._queued % p.MAX_BATCH_ITEMS:
+            woken = self._woken  # what `_kick()` does, inline: this runs once per item
+            if woken is not None and not woken.done():
+                woken.set_result(None)
+        else:
+            self._ship_now()  # a full batch: it need not wait for the producer to yield
+        return True
+
+    async def send(self, frame: bytes) -> None:
+        """Queues `frame`, waiting for room; a cancelled call queued nothing.
+
+        Raises:
+            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
             ChannelClosedError: If the link is closed (also while waiting).
             ChannelError: If the link failed.
         """
-        if self._pubsub:
-            await self._publish(frame)
+        if len(frame) > p.MAX_ITEM_BYTES:
+            raise _too_large(frame)
+        await self._outbox.put(frame)
+        self._queued += 1
+        self._kick()
+
+    def _ship_now(self) -> None:
+        """Ships from the caller's task; then makes sure the pump misses no message."""
+        if self._error is not None:
             return
-        drained = False
-        while True:
-            if self._closing:
-                raise self._closed_error()
-            self._check_error()
-            if self._pending:
-                self._flush()
-            if not self._pending:
-                peer = self._next_peer()
-                if peer is not None:
-                    self._put(peer, frame)
-                    return
-            if self._cap is None or len(self._pending) < self._cap:
-                self._pending.append(frame)
-                return
-            if not drained:
-                self._drain()
-                drained = True
-                continue
-            await self._wait_changed()
-            drained = False
+        self._ship()
+        for peer in self._ring:
+            self._sent_on(peer.sock)
 
-    async def _publish(self, frame: bytes) -> None:
-        drained = False
-        while True:
-            if self._closing:
-                raise self._closed_error()
-            self._check_error()
-            ring = self._ring
-            if all(peer.credit > 0 for peer in ring):
-                for peer in ring:
-                    self._put(peer, frame)
-                return
-            if not drained:
-                self._drain()
-                drained = True
-                continue
-            await self._wait_changed()
-            drained = False
+    # -- closing ---------------------------------------------------------------------------
 
-    # -- closing -------------------------------------------------------------------------------
-
-    async def close(self) -> bool:
-        """Flushes, sends END to every receiver and leaves; True when the connection is over."""
+    async def close(self) -> None:
+        """Delivers what is queued, sends END to every receiver and leaves the connection."""
         if self._closing:
-            return False
+            return
         self._closing = True
-        self._changed.set()  # wake blocked sends: they raise ChannelClosedError
+        self._outbox.close()  # blocked sends raise ChannelClosedError
         try:
-            while self._pending and self._ring and self._error is None:
-                self._flush()
-                if self._pending:
-                    await self._wait_changed()
+            while self._queued and self._ring and self._error is None:
+                self._kick()
+                self._changed.clear()
+                await self._changed.wait()
         finally:
             await self._stop_pump()
         with contextlib.suppress(zmq.ZMQError):
             self._drain()
-        leftovers = list(self._pending)
-        self._pending.clear()
+        leftovers = self._outbox.take() if self._queued else []
+        self._queued = 0
         connected = [rid.decode() for rid in self._peers]
         for peer in self._ring:
             with contextlib.suppress(zmq.ZMQError):
-                if peer.outbox:
-                    self._ship(peer)
-                peer.sync.send_multipart([b"", p.END], zmq.NOBLOCK)
+                peer.sock.send_multipart([b"", p.END], zmq.NOBLOCK)
             peer.sock.close(p.LINGER_MS)
         self._peers.clear()
         self._ring.clear()
-        return await self._finish_control(p.SENDER_LEFT, p.dumps(connected), *leftovers)
+        await self._finish_control(p.SENDER_LEFT, p.dumps(connected), *leftovers)
 
     def buffered(self) -> int:
-        """Items waiting in this sender's own queue."""
-        return len(self._pending)
+        """Items waiting in this sender's queue (not yet sent to a receiver)."""
+        return self._queued
 
     def peer_counts(self) -> tuple[int, int]:
         """This sender (open or not) and the receivers it is connected to."""
         return (0 if self._closing else 1, len(self._peers))
+
+
+def _too_large(frame: bytes) -> ChannelSerializationError:
+    return ChannelSerializationError(
+        f"the item is {len(frame)} bytes serialized and signed, over the "
+        f"{p.MAX_ITEM_BYTES} bytes ({p.MAX_ITEM_BYTES // 2**20} MiB) a ZMQ channel carries "
+        "(connector_zmq.protocol.MAX_ITEM_BYTES): nothing was sent; send it in parts, or "
+        "store it elsewhere and send a reference"
+    )

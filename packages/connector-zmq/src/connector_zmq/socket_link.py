@@ -1,11 +1,13 @@
-"""`SocketLink`: a channel over sockets the caller made (the reference API's `ZMQChannel`).
+"""Transports over sockets the caller made (the reference API's `ZMQChannel(send_socket=...)`).
 
-`ZMQChannel(send_socket=..., recv_socket=..., topic=...)` wraps sockets the caller created and
-connected. It sends each frame (prefixed by `topic` when given, for PUB/SUB sockets) and
-receives frames, trying the non-blocking call first and otherwise waiting for the socket to
-become ready, which cannot lose a message when cancelled. Such a channel has no notion of
-other peers: it never ends by itself, and backpressure is only what the sockets' high-water
-marks give. Connections between processes should come from `ZMQConnector` instead.
+`ZMQChannel(send_socket=..., recv_socket=..., topic=...)` wraps sockets the caller created
+and connected: `SocketSender` sends each frame (prefixed by `topic` when given, for PUB/SUB
+sockets), `SocketReceiver` receives them and verifies each with its `Verifier` as it takes it
+off the socket, dropping (and counting) what fails. Both try the non-blocking call first and
+otherwise wait for the socket to become ready, which cannot lose a message when cancelled.
+Such a channel has no notion of other peers: it never ends by itself, and backpressure is
+only what the sockets' high-water marks give. Connections between processes should come
+from `ZMQConnector` instead.
 """
 
 from __future__ import annotations
@@ -13,107 +15,116 @@ from __future__ import annotations
 import zmq
 import zmq.asyncio
 
-from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.exceptions import ChannelClosedError
+from connector_core.transport import Verifier
 from connector_zmq.waiting import wait_readable
 
-__all__ = ["SocketLink"]
+__all__ = ["SocketReceiver", "SocketSender"]
+
+AnySocket = zmq.Socket[bytes] | zmq.asyncio.Socket
 
 
-def _pair(
-    sock: zmq.Socket[bytes] | zmq.asyncio.Socket,
-) -> tuple[zmq.asyncio.Socket, zmq.Socket[bytes]]:
+def _pair(sock: AnySocket) -> tuple[AnySocket, zmq.Socket[bytes]]:
+    """The caller's socket (closed with the channel) and a plain handle for NOBLOCK calls."""
     if not isinstance(sock, zmq.Socket):
         raise TypeError(f"expected a zmq socket, got {sock!r}")
-    waiter = (
-        sock if isinstance(sock, zmq.asyncio.Socket) else zmq.asyncio.Socket.shadow(sock.underlying)
-    )
-    sync: zmq.Socket[bytes] = zmq.Socket.shadow(sock.underlying)
-    return waiter, sync
+    return sock, zmq.Socket.shadow(sock.underlying)
 
 
-class SocketLink:
-    """Frames over caller-provided sockets."""
+class SocketSender:
+    """A `SendTransport` over a caller-made socket."""
 
-    def __init__(
-        self,
-        send_socket: zmq.Socket[bytes] | zmq.asyncio.Socket | None,
-        recv_socket: zmq.Socket[bytes] | zmq.asyncio.Socket | None,
-        topic: str,
-    ) -> None:
-        """Wraps the sockets.
+    def __init__(self, sock: AnySocket, topic: str = "") -> None:
+        """Wraps the socket (it belongs to the channel from now on).
 
         Raises:
-            TypeError: If neither socket is given, or one is not a zmq socket.
+            TypeError: If `sock` is not a zmq socket.
         """
-        if send_socket is None and recv_socket is None:
-            raise TypeError(
-                "ZMQChannel needs send_socket and/or recv_socket; to connect processes use "
-                "ZMQConnector(spec).connect_send() / connect_recv()"
-            )
-        self._owned = [s for s in (send_socket, recv_socket) if s is not None]
-        self._send = _pair(send_socket) if send_socket is not None else None
-        self._recv = _pair(recv_socket) if recv_socket is not None else None
+        self._owned, self._sock = _pair(sock)
         self._topic = topic.encode()
-        self.can_send = self._send is not None
-        self.can_recv = self._recv is not None
 
     def try_send(self, frame: bytes) -> bool:
-        """Always False: caller-made sockets are sent on by awaiting `send()`."""
-        del frame
-        return False
-
-    def try_recv(self) -> bytes | None:
-        """Always None: caller-made sockets are read by awaiting `recv()`."""
-        return None
+        """Sends `frame` if the socket takes it without waiting; False when it is full."""
+        parts = [self._topic, frame] if self._topic else [frame]
+        try:
+            self._sock.send_multipart(parts, zmq.NOBLOCK)
+        except zmq.Again:
+            return False
+        return True
 
     async def send(self, frame: bytes) -> None:
-        """Sends one frame, waiting while the socket is full.
+        """Sends `frame`, waiting while the socket is full."""
+        while not self.try_send(frame):
+            await wait_readable([self._sock], events=zmq.POLLOUT)
 
-        Raises:
-            ChannelError: If there is no send socket.
-        """
-        if self._send is None:
-            raise ChannelError("this ZMQChannel has no send_socket")
-        waiter, sync = self._send
-        parts = [self._topic, frame] if self._topic else [frame]
-        while True:
-            try:
-                sync.send_multipart(parts, zmq.NOBLOCK)
-                return
-            except zmq.Again:
-                await wait_readable([waiter], events=zmq.POLLOUT)
-
-    async def recv(self) -> bytes:
-        """Receives one frame, waiting while none is ready.
-
-        Raises:
-            ChannelError: If there is no recv socket.
-        """
-        if self._recv is None:
-            raise ChannelError("this ZMQChannel has no recv_socket")
-        waiter, sync = self._recv
-        while True:
-            try:
-                parts = sync.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                await wait_readable([waiter])
-                continue
-            except zmq.ZMQError as exc:
-                if sync.closed:
-                    raise ChannelClosedError("ZMQChannel is closed") from exc
-                raise
-            return parts[-1]
-
-    async def close(self) -> bool:
-        """Closes the sockets (they belong to the channel once passed in)."""
-        for sock in self._owned:
-            sock.close()
-        return False
+    async def close(self) -> None:
+        """Closes the socket."""
+        self._owned.close()
 
     def buffered(self) -> int:
-        """Unknown for caller-provided sockets."""
+        """Unknown for caller-made sockets: 0."""
         return 0
 
     def peer_counts(self) -> tuple[int, int]:
-        """This channel's own ends."""
-        return (int(self.can_send), int(self.can_recv))
+        """This channel's own ends: one sender."""
+        return (1, 0)
+
+
+class SocketReceiver:
+    """A `RecvTransport` over a caller-made socket; frames are verified as they are read."""
+
+    def __init__(self, sock: AnySocket, verifier: Verifier, *, senders: int = 0) -> None:
+        """Wraps the socket (it belongs to the channel from now on).
+
+        Args:
+            sock: The socket to read.
+            verifier: Checks each frame (the channel's codec).
+            senders: Senders of the same channel (1 if it has a send socket too).
+
+        Raises:
+            TypeError: If `sock` is not a zmq socket.
+        """
+        self._owned, self._sock = _pair(sock)
+        self.verifier = verifier
+        self._senders = senders
+
+    def try_recv(self) -> bytes | None:
+        """The next verified payload if the socket has one now, else None.
+
+        Raises:
+            ChannelClosedError: If the socket was closed.
+        """
+        sock = self._sock
+        accept = self.verifier.accept
+        while True:
+            try:
+                parts = sock.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                return None
+            except zmq.ZMQError as exc:
+                if self._owned.closed:
+                    raise ChannelClosedError("ZMQChannel is closed") from exc
+                raise
+            payload = accept(parts[-1])  # a topic, if any, comes first
+            if payload is not None:
+                return payload
+
+    async def recv(self) -> bytes:
+        """Waits for the next verified payload (what fails verification is dropped)."""
+        while True:
+            payload = self.try_recv()
+            if payload is not None:
+                return payload
+            await wait_readable([self._sock])
+
+    async def close(self) -> None:
+        """Closes the socket."""
+        self._owned.close()
+
+    def buffered(self) -> int:
+        """Unknown for caller-made sockets: 0."""
+        return 0
+
+    def peer_counts(self) -> tuple[int, int]:
+        """This channel's own ends: its sender if it has one, and one receiver."""
+        return (self._senders, 1)
