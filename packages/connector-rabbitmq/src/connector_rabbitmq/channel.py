@@ -107,7 +107,7 @@ class RabbitMQChannel(TransportChannel):
         codec = codec if codec is not None else Codec.generate()
         lim = limits(maxsize)
         if send_exchange is not None:
-            kwargs["sender"] = RabbitMQSender.make(
+            kwargs["sender"] = RabbitMQSender(
                 send_exchange,
                 topic,
                 lim,
@@ -116,7 +116,7 @@ class RabbitMQChannel(TransportChannel):
             )
         if recv_queue is not None:
             verifier = Verifier(codec, "RabbitMQChannel")
-            kwargs["receiver"] = RabbitMQReceiver.make(
+            kwargs["receiver"] = RabbitMQReceiver(
                 recv_queue, lim.prefetch, verifier, timeout=unreachable_timeout
             )
         super().__init__(*args, maxsize=maxsize, codec=codec, **kwargs)

@@ -173,7 +173,7 @@ class RabbitMQConnector(Connector):
         party = membership.party
         try:
             exchange = await self._declare_send(data)
-            sender = RabbitMQSender.make(
+            sender = RabbitMQSender(
                 exchange,
                 "",
                 self.limits,
@@ -221,7 +221,7 @@ class RabbitMQConnector(Connector):
         try:
             queue = await self._declare_recv(data, party)
             verifier = Verifier(self.codec, "RabbitMQChannel")
-            receiver = RabbitMQReceiver.make(
+            receiver = RabbitMQReceiver(
                 queue, self.limits.prefetch, verifier, membership, self.unreachable_timeout
             )
             channel = self._channel(receiver=receiver)

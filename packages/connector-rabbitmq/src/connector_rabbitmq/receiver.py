@@ -44,23 +44,27 @@ class RabbitMQReceiver:
 
     def __init__(
         self,
-        consumer: Consumer,
+        queue: AbstractQueue,
+        prefetch: int,
+        verifier: Verifier,
         membership: Membership | None = None,
         timeout: float | None = None,
     ) -> None:
-        """Creates the transport; `start()` subscribes.
+        """Creates a receiver of `queue` (consumed on the AMQP channel it was declared on).
 
         Args:
-            consumer: Consumes the receiver's queue (its verifier counts dropped frames).
+            queue: The queue to consume; `start()` subscribes.
+            prefetch: Unacknowledged messages the broker may push.
+            verifier: Checks every frame on arrival and counts the ones it drops.
             membership: Optional; ties the receiver to its connection (None for one made
                 directly from a queue).
             timeout: Optional; seconds leaving may take (None: no limit).
         """
-        self.consumer = consumer
-        self.verifier = consumer.verifier
+        self.wakeup = asyncio.Event()
+        self.consumer = Consumer(cast(Any, queue).channel, queue, prefetch, verifier, self.wakeup)
+        self.verifier = verifier
         self.membership = membership
         self.timeout = timeout
-        self.wakeup = consumer.arrived
         self.end = EndWatch(self.wakeup, membership)
         self.started = False
         self.ended = False
@@ -68,27 +72,6 @@ class RabbitMQReceiver:
         self._steps = ShieldedSteps()
         if membership is not None:
             membership.log.on_change(self.wakeup.set)
-
-    @classmethod
-    def make(
-        cls,
-        queue: AbstractQueue,
-        prefetch: int,
-        verifier: Verifier,
-        membership: Membership | None = None,
-        timeout: float | None = None,
-    ) -> RabbitMQReceiver:
-        """A receiver of `queue` (consumed on the AMQP channel it was declared on).
-
-        Args:
-            queue: The queue to consume.
-            prefetch: Unacknowledged messages the broker may push.
-            verifier: Checks every frame on arrival.
-            membership: Optional; the receiver's connection.
-            timeout: Optional; seconds leaving may take (None: no limit).
-        """
-        consumer = Consumer(cast(Any, queue).channel, queue, prefetch, verifier, asyncio.Event())
-        return cls(consumer, membership, timeout)
 
     @property
     def duplicates(self) -> int:

@@ -38,45 +38,27 @@ class RabbitMQSender:
 
     def __init__(
         self,
-        publisher: Publisher,
-        membership: Membership | None = None,
-        timeout: float | None = None,
-    ) -> None:
-        """Creates the transport.
-
-        Args:
-            publisher: Publishes the frames.
-            membership: Optional; ties the sender to its connection (None for a sender
-                made directly from an exchange).
-            timeout: Optional; seconds the last party's cleanup may take (None: no limit).
-        """
-        self.publisher = publisher
-        self.membership = membership
-        self.timeout = timeout
-
-    @classmethod
-    def make(
-        cls,
         exchange: AbstractExchange,
         routing_key: str,
         limits: Limits,
         membership: Membership | None = None,
         unreachable_timeout: float | None = None,
         max_message_size: int | None = None,
-    ) -> RabbitMQSender:
-        """A sender that publishes to `exchange` (its channel must have confirms on).
+    ) -> None:
+        """Creates a sender that publishes to `exchange` (its channel has confirms on).
 
         Args:
             exchange: Where to publish.
             routing_key: The routing key of every message.
             limits: The batch and buffer limits of the channel.
-            membership: Optional; its connection (its party id names the messages).
+            membership: Optional; its connection (None for a sender made directly from an
+                exchange). Its party id names the messages.
             unreachable_timeout: Optional; seconds a lost broker may stay away before
-                sending fails (None: no limit).
+                sending fails, and the last party's cleanup may take (None: no limit).
             max_message_size: Optional; the broker's largest message in bytes.
         """
         party = membership.party if membership is not None else f"s-{uuid.uuid4().hex[:12]}"
-        publisher = Publisher(
+        self.publisher = Publisher(
             cast(Any, exchange).channel,
             exchange,
             routing_key,
@@ -86,7 +68,8 @@ class RabbitMQSender:
             unreachable_timeout=unreachable_timeout,
             max_message_size=max_message_size,
         )
-        return cls(publisher, membership, unreachable_timeout)
+        self.membership = membership
+        self.timeout = unreachable_timeout
 
     def try_send(self, frame: bytes) -> bool:
         """Queues `frame` if the outbox has room now; False when it is full.
