@@ -1,9 +1,11 @@
-"""MkDocs hook: replaces `<!-- settings-table -->` with the table of every `Settings` field.
+"""MkDocs hook: replaces `<!-- settings-table -->` with the tables of every setting.
 
-The table is generated from `connector_core.settings.Settings` at build time, so the
-configuration page cannot drift from the code: a new field appears by itself, with its
-environment variable(s), type, default and description (the field's `description=`).
-`tests/test_docs_examples.py` checks that every variable the table names is really read.
+The tables are generated at build time from `connector_core.settings.Settings` (the common
+settings) and from each installed backend's settings class (the `connector.settings` entry
+points), so the configuration page cannot drift from the code: a new field, or a new backend,
+appears by itself, with its environment variable(s), type, default and description (the
+field's `description=`). `tests/test_docs_examples.py` checks that every variable the tables
+name is really read.
 """
 
 from __future__ import annotations
@@ -58,6 +60,16 @@ def _constraints(info: FieldInfo) -> str:
     return f" ({'; '.join(notes)})" if notes else ""
 
 
+def settings_sources() -> list[tuple[str, type[Any]]]:
+    """Returns (title, class) for the common settings, then each installed backend's, by name."""
+    from connector_core.settings import Settings, settings_classes
+
+    sources: list[tuple[str, type[Any]]] = [("Common settings", Settings)]
+    for backend, cls in settings_classes().items():
+        sources.append((f"The {backend} backend", cls))
+    return sources
+
+
 def env_vars(name: str, info: FieldInfo, prefix: str) -> tuple[str, ...]:
     """Returns the environment variables that set field `name`, in the order they are read."""
     alias = info.validation_alias
@@ -68,13 +80,19 @@ def env_vars(name: str, info: FieldInfo, prefix: str) -> tuple[str, ...]:
     return (f"{prefix}{name}".upper(),)
 
 
-def settings_rows() -> list[SettingRow]:
-    """Returns one row per field of `connector_core.settings.Settings`, in declaration order."""
-    from connector_core.settings import Settings
+def settings_rows(cls: type[Any] | None = None) -> list[SettingRow]:
+    """Returns one row per field of a settings class, in declaration order.
 
-    prefix = str(Settings.model_config.get("env_prefix", ""))
+    Args:
+        cls: Optional; the class (default: `connector_core.settings.Settings`).
+    """
+    if cls is None:
+        from connector_core.settings import Settings
+
+        cls = Settings
+    prefix = str(cls.model_config.get("env_prefix", ""))
     rows = []
-    for name, info in Settings.model_fields.items():
+    for name, info in cls.model_fields.items():
         default = "unset" if info.default is None else f"`{info.default!r}`"
         rows.append(
             SettingRow(
@@ -93,18 +111,23 @@ def _cell(text: str) -> str:
 
 
 def settings_table() -> str:
-    """Returns the Markdown table of every setting."""
-    lines = [
-        "| Setting | Environment variable | Type | Default | What it does |",
-        "|---|---|---|---|---|",
-    ]
-    for row in settings_rows():
-        env = "<br>".join(f"`{var}`" for var in row.env_vars)
-        lines.append(
-            f"| `{row.field}` | {env} | {_cell(row.type)} | {_cell(row.default)} "
-            f"| {_cell(row.description)} |"
-        )
-    return "\n".join(lines)
+    """Returns the Markdown tables of every setting: the common ones, then each backend's."""
+    lines: list[str] = []
+    for title, cls in settings_sources():
+        lines += [
+            f"**{title}**: `{cls.__module__}.{cls.__qualname__}`",
+            "",
+            "| Setting | Environment variable | Type | Default | What it does |",
+            "|---|---|---|---|---|",
+        ]
+        for row in settings_rows(cls):
+            env = "<br>".join(f"`{var}`" for var in row.env_vars)
+            lines.append(
+                f"| `{row.field}` | {env} | {_cell(row.type)} | {_cell(row.default)} "
+                f"| {_cell(row.description)} |"
+            )
+        lines.append("")
+    return "\n".join(lines).rstrip("\n")
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

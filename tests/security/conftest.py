@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import pytest
 
-from connector_core import Settings
 from connector_core.testing import skip_or_fail
 from connector_core.testing.backends import installed_profiles, unavailable_reason
 
@@ -23,7 +22,7 @@ def rabbitmq_url() -> str:
     reason = unavailable_reason(profile)
     if reason is not None:
         skip_or_fail(reason)
-    from connector_rabbitmq.connection import DEFAULT_URL
+    from connector_rabbitmq.settings import DEFAULT_URL, RabbitMQSettings
 
-    configured = Settings().rabbitmq_url
+    configured = RabbitMQSettings().url
     return configured.get_secret_value() if configured is not None else DEFAULT_URL

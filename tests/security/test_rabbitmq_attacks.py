@@ -14,7 +14,7 @@ from pathlib import Path
 import aio_pika
 import pytest
 
-from connector_core import ConnectorMode, ConnectorSpec
+from connector_core import ConnectorMode, ConnectorSpec, Settings
 from connector_core.exceptions import ChannelClosedError
 from connector_core.testing.programs import run_program
 from connector_rabbitmq import RabbitMQConnector
@@ -30,7 +30,7 @@ RUN_TIMEOUT = 60.0
 def _connector(mode: ConnectorMode = ConnectorMode.PIPELINE) -> RabbitMQConnector:
     tag = uuid.uuid4().hex[:10]
     spec = ConnectorSpec(f"sec-{tag}.out", f"sink-{tag}.in", mode)
-    return RabbitMQConnector(spec, job_id=f"security-{tag}", end_grace=0.5)
+    return RabbitMQConnector(spec, job_id=f"security-{tag}", settings=Settings(end_grace=0.5))
 
 
 async def _attack(*args: str) -> str:

@@ -12,6 +12,7 @@ import pytest
 from connector_core.channel import Channel
 from connector_core.di import container
 from connector_core.exceptions import ChannelClosedError
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
@@ -31,7 +32,7 @@ async def _take(channel: Any, count: int) -> list[Any]:
 
 
 def _connector(mode: ConnectorMode, **kwargs: Any) -> RabbitMQConnector:
-    return RabbitMQConnector(unique_spec(mode), end_grace=0.2, **kwargs)
+    return RabbitMQConnector(unique_spec(mode), settings=Settings(end_grace=0.2), **kwargs)
 
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
@@ -81,8 +82,9 @@ async def test_pipeline_messages_wait_for_a_receiver_that_connects_later(broker:
 
 async def test_job_ids_keep_runs_apart(broker: str) -> None:
     spec = unique_spec(ConnectorMode.PUBSUB)
-    ours = RabbitMQConnector(spec, job_id="job-ours", end_grace=0.2)
-    theirs = RabbitMQConnector(spec, job_id="job-theirs", end_grace=0.2)
+    grace = Settings(end_grace=0.2)
+    ours = RabbitMQConnector(spec, job_id="job-ours", settings=grace)
+    theirs = RabbitMQConnector(spec, job_id="job-theirs", settings=grace)
     receiver = await ours.connect_recv()
     other = await theirs.connect_recv()
     their_sender = await theirs.connect_send()

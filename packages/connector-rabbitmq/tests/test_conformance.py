@@ -15,6 +15,7 @@ from connector_core.testing import ConnectorConformance, ConnectorFactory
 from connector_rabbitmq import RabbitMQConnector, purge
 from connector_rabbitmq.cleanup import leftovers
 from connector_rabbitmq.connection import connect
+from connector_rabbitmq.settings import RabbitMQSettings
 
 CROSS_PROCESS_END_GRACE = 10.0
 IN_PROCESS_END_GRACE = 0.2
@@ -41,7 +42,8 @@ class TestRabbitMQConformance(ConnectorConformance):
         made: list[RabbitMQConnector] = []
 
         def make(spec: ConnectorSpec, maxsize: int) -> Connector:
-            connector = RabbitMQConnector(spec, maxsize=maxsize, end_grace=end_grace)
+            settings = Settings(end_grace=end_grace)
+            connector = RabbitMQConnector(spec, maxsize=maxsize, settings=settings)
             made.append(connector)
             return connector
 
@@ -53,7 +55,7 @@ class TestRabbitMQConformance(ConnectorConformance):
 
 
 async def _purge_leftovers(connectors: list[RabbitMQConnector]) -> None:
-    conn = await connect(Settings())
+    conn = await connect(RabbitMQSettings())
     try:
         for connector in connectors:
             if await leftovers(conn, connector.names):

@@ -7,6 +7,7 @@ from typing import Any
 import pytest
 
 from connector_core.di import container
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, unique_spec
 from connector_rabbitmq import RabbitMQConnector
@@ -28,7 +29,9 @@ async def _dead_letters(connector: RabbitMQConnector) -> int | None:
 
 
 async def test_a_clean_pubsub_run_dead_letters_nothing(broker: str) -> None:
-    connector = RabbitMQConnector(unique_spec(ConnectorMode.PUBSUB), end_grace=0.2)
+    connector = RabbitMQConnector(
+        unique_spec(ConnectorMode.PUBSUB), settings=Settings(end_grace=0.2)
+    )
     reader = await connector.connect_recv()
     # An idle receiver keeps the connection (and its dead-letter queue) on the broker.
     idle = await connector.connect_recv()
@@ -44,7 +47,9 @@ async def test_a_clean_pubsub_run_dead_letters_nothing(broker: str) -> None:
 
 
 async def test_the_dead_letter_queue_is_bounded(broker: str) -> None:
-    connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), end_grace=0.2)
+    connector = RabbitMQConnector(
+        unique_spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=0.2)
+    )
     receiver = await connector.connect_recv()
     conn: Any = await container.rabbitmq_conn()
     channel = await conn.channel()

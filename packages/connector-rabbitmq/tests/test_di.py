@@ -49,3 +49,4 @@ def test_the_connection_provider_is_registered_and_declared() -> None:
     assert DI.rabbitmq_conn is rabbitmq_conn
     assert container.rabbitmq_conn is rabbitmq_conn
     assert rabbitmq_conn.provides is loop_connection
+    assert rabbitmq_conn.kwargs["settings"] is DI.rabbitmq_settings  # the broker it names

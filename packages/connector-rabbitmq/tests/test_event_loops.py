@@ -15,6 +15,7 @@ import pytest
 
 from connector_core.channel import Channel
 from connector_core.exceptions import ChannelError
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
@@ -28,6 +29,7 @@ pytestmark = pytest.mark.rabbitmq
 # once asyncio.run returned.
 _RUN_TWICE = """
 import asyncio, logging, sys, uuid
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec
 from connector_rabbitmq import RabbitMQConnector
 
@@ -39,7 +41,7 @@ def spec():
     return ConnectorSpec(f"a{uuid.uuid4().hex[:8]}.out", "b.in", mode=ConnectorMode.PUBSUB)
 
 async def round_trip(close):
-    connector = RabbitMQConnector(spec(), end_grace=0.1)
+    connector = RabbitMQConnector(spec(), settings=Settings(end_grace=0.1))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     for i in range(3):
@@ -134,7 +136,9 @@ def test_unset_rabbitmq_url_uses_the_local_broker_and_says_so_once(broker: str) 
 
 
 async def _round_trip(barrier: threading.Barrier) -> list[Any]:
-    connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), end_grace=0.1)
+    connector = RabbitMQConnector(
+        unique_spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=0.1)
+    )
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     # Both loops have their connection open at the same time before either goes on.
@@ -168,7 +172,9 @@ def test_the_connection_closes_when_the_last_channel_of_its_loop_closes(
     broker: str, receiver_of: Callable[[Channel], RabbitMQReceiver]
 ) -> None:
     async def main() -> tuple[bool, bool]:
-        connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), end_grace=0.1)
+        connector = RabbitMQConnector(
+            unique_spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=0.1)
+        )
         receiver = await connector.connect_recv()
         sender = await connector.connect_send()
         membership = receiver_of(receiver).membership
@@ -188,7 +194,9 @@ def test_a_channel_used_from_another_loop_raises_a_channel_error_at_once(broker:
     made: dict[str, RabbitMQChannel] = {}
 
     async def make() -> None:
-        connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), end_grace=0.1)
+        connector = RabbitMQConnector(
+            unique_spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=0.1)
+        )
         made["sender"] = await connector.connect_send()
 
     async def use() -> str:

@@ -15,6 +15,7 @@ import pytest
 from connector_core.codec import TAG_SIZE
 from connector_core.di import container
 from connector_core.exceptions import ChannelDecodeError
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
@@ -49,7 +50,7 @@ async def _conn() -> Any:
 
 
 def _connector(mode: ConnectorMode, **kwargs: Any) -> RabbitMQConnector:
-    return RabbitMQConnector(unique_spec(mode), end_grace=0.2, **kwargs)
+    return RabbitMQConnector(unique_spec(mode), settings=Settings(end_grace=0.2), **kwargs)
 
 
 async def _produce(sender: RabbitMQChannel, count: int) -> None:

@@ -14,6 +14,7 @@ from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.sender import RabbitMQSender
+from connector_rabbitmq.settings import RabbitMQSettings
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.asyncio(loop_scope="session")]
 
@@ -22,8 +23,11 @@ BROKER_DEFAULT_LIMIT = 128 * 1024 * 1024
 
 
 def _connector(max_message_size: int) -> RabbitMQConnector:
-    settings = Settings(rabbitmq_max_message_size=max_message_size)
-    return RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE), end_grace=0.1, settings=settings)
+    return RabbitMQConnector(
+        unique_spec(ConnectorMode.PIPELINE),
+        settings=Settings(end_grace=0.1),
+        rabbitmq_settings=RabbitMQSettings(max_message_size=max_message_size),
+    )
 
 
 async def test_an_item_over_the_message_size_setting_fails_its_send_and_the_channel_goes_on(

@@ -12,12 +12,12 @@ import pytest
 from connector_core.exceptions import ChannelSetupError
 from connector_core.framing import pack_frames
 from connector_core.registry import get_backend
-from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.connection import broker_url, connect, redact
 from connector_rabbitmq.messages import split
+from connector_rabbitmq.settings import RabbitMQSettings
 from connector_rabbitmq.topology import limits
 
 
@@ -26,22 +26,22 @@ def test_unset_url_means_the_local_broker_with_the_default_account(
 ) -> None:
     monkeypatch.delenv("RABBITMQ_URL", raising=False)
     monkeypatch.delenv("CONNECTOR_RABBITMQ_URL", raising=False)
-    assert broker_url(Settings(_env_file=None)) == "amqp://guest:guest@localhost:5672/"
+    assert broker_url(RabbitMQSettings(_env_file=None)) == "amqp://guest:guest@localhost:5672/"
 
 
 def test_a_url_of_another_scheme_says_what_to_set() -> None:
-    settings = Settings(RABBITMQ_URL="http://guest:hunter2pw@127.0.0.1:5672/")
+    settings = RabbitMQSettings(RABBITMQ_URL="http://guest:hunter2pw@127.0.0.1:5672/")
     with pytest.raises(ChannelSetupError, match=r"amqp:// or amqps://") as info:
         broker_url(settings)
     assert "hunter2pw" not in str(info.value)
 
 
 async def test_refused_connection_fails_fast() -> None:
-    settings = Settings(RABBITMQ_URL="amqp://guest:secret@127.0.0.1:1/")
+    settings = RabbitMQSettings(RABBITMQ_URL="amqp://guest:secret@127.0.0.1:1/")
     start = time.monotonic()
     with pytest.raises(ChannelSetupError, match="start the broker") as info:
         await connect(settings)
-    assert time.monotonic() - start < settings.rabbitmq_connect_timeout
+    assert time.monotonic() - start < settings.connect_timeout
     assert "secret" not in str(info.value)
 
 
@@ -50,8 +50,8 @@ async def test_silent_broker_fails_within_the_connect_timeout() -> None:
     listener.bind(("127.0.0.1", 0))
     listener.listen()  # accepts TCP, never speaks AMQP
     port = listener.getsockname()[1]
-    settings = Settings(
-        RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{port}/", rabbitmq_connect_timeout=1.0
+    settings = RabbitMQSettings(
+        RABBITMQ_URL=f"amqp://guest:guest@127.0.0.1:{port}/", connect_timeout=1.0
     )
     start = time.monotonic()
     try:

@@ -25,6 +25,7 @@ from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.cleanup import leftovers
 from connector_rabbitmq.control import OPEN, ControlLog, ControlLogGoneError
 from connector_rabbitmq.receiver import RabbitMQReceiver
+from connector_rabbitmq.settings import RabbitMQSettings
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.asyncio(loop_scope="session")]
 
@@ -36,8 +37,8 @@ ROUNDS = 4
 
 @pytest.fixture
 def long_unreachable_timeout(broker: str) -> Iterator[None]:
-    settings = Settings(RABBITMQ_URL=broker, rabbitmq_unreachable_timeout=LONG_UNREACHABLE)
-    with container.settings.override(providers.Object(settings)):
+    settings = RabbitMQSettings(RABBITMQ_URL=broker, unreachable_timeout=LONG_UNREACHABLE)
+    with container.rabbitmq_settings.override(providers.Object(settings)):
         yield
 
 
@@ -48,7 +49,7 @@ async def test_the_last_sender_and_receiver_closing_together_both_finish_and_cle
 ) -> None:
     conn = await container.rabbitmq_conn()
     for _ in range(ROUNDS):
-        connector = RabbitMQConnector(unique_spec(mode), end_grace=0.2)
+        connector = RabbitMQConnector(unique_spec(mode), settings=Settings(end_grace=0.2))
         receiver = await connector.connect_recv()
         queues = (receiver_of(receiver).consumer.queue.name,)
         sender = await connector.connect_send()

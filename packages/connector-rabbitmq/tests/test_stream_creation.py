@@ -22,6 +22,7 @@ from yarl import URL
 
 from connector_core.di import container
 from connector_core.exceptions import ChannelSetupError
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
@@ -79,7 +80,7 @@ async def test_parties_connecting_to_a_new_connection_at_the_same_moment_all_con
 ) -> None:
     job_id = f"race-{uuid.uuid4().hex[:8]}"
     connectors = [
-        RabbitMQConnector(unique_spec(mode), job_id=job_id, end_grace=0.0)
+        RabbitMQConnector(unique_spec(mode), job_id=job_id, settings=Settings(end_grace=0.0))
         for mode in [ConnectorMode.PIPELINE, ConnectorMode.PUBSUB] * (ROUNDS // 2)
     ]
     payload = base64.b64encode(pickle.dumps(connectors)) + b"\n"

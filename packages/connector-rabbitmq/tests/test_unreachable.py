@@ -13,10 +13,10 @@ from dependency_injector import providers
 
 from connector_core.di import container
 from connector_core.exceptions import ChannelError
-from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, unique_spec
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector, purge
+from connector_rabbitmq.settings import RabbitMQSettings
 
 pytestmark = [pytest.mark.rabbitmq, pytest.mark.fault, pytest.mark.asyncio(loop_scope="session")]
 
@@ -67,11 +67,10 @@ async def through_proxy(broker: str) -> AsyncIterator[Proxy]:
     proxy = Proxy(parts.hostname or "localhost", parts.port or 5672)
     port = await proxy.start()
     netloc = f"{parts.username}:{parts.password}@127.0.0.1:{port}"
-    settings = Settings(
-        RABBITMQ_URL=urlunsplit(parts._replace(netloc=netloc)),
-        rabbitmq_unreachable_timeout=DEADLINE,
+    settings = RabbitMQSettings(
+        RABBITMQ_URL=urlunsplit(parts._replace(netloc=netloc)), unreachable_timeout=DEADLINE
     )
-    with container.settings.override(providers.Object(settings)):
+    with container.rabbitmq_settings.override(providers.Object(settings)):
         yield proxy
     with contextlib.suppress(Exception):
         await proxy.cut()

@@ -20,6 +20,7 @@ PROGRAM = textwrap.dedent(
     provider = DI.zmq_context
     import connector_zmq.di
     assert provider is connector_zmq.di.zmq_context
+    assert DI.zmq_settings is connector_zmq.di.zmq_settings
     print("ok")
     """
 )

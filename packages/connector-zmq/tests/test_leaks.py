@@ -17,11 +17,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 
 from connector_core.exceptions import ChannelClosedError
-from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQConnector
+from connector_zmq.settings import ZMQSettings
 
 CYCLES = 40
 
@@ -92,7 +92,7 @@ async def test_receivers_closing_before_any_sender_joined_leave_nothing(
 async def test_a_pickled_connector_never_used_leaves_nothing() -> None:
     async def cycle() -> None:
         connector = ZMQConnector(
-            spec(ConnectorMode.PIPELINE), settings=Settings(zmq_join_timeout=0.2)
+            spec(ConnectorMode.PIPELINE), zmq_settings=ZMQSettings(join_timeout=0.2)
         )
         pickle.dumps(connector)  # its copies get 0.2 s to join, then the rendezvous stops
 
@@ -154,7 +154,8 @@ async def test_items_no_receiver_can_take_do_not_keep_a_dropped_connection_alive
 
 
 async def test_a_copy_arriving_after_the_grace_is_told_how_to_avoid_it() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_join_timeout=0))
+    settings = ZMQSettings(join_timeout=0)
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), zmq_settings=settings)
     copy = pickle.loads(pickle.dumps(connector))
     rendezvous = connector._rendezvous
     assert rendezvous is not None

@@ -105,7 +105,7 @@ async def test_a_sender_after_the_end_is_refused() -> None:
 
 
 async def test_joining_a_connection_that_is_over_fails_fast_with_a_clear_error() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=0))
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=0))
     copy = pickle.loads(pickle.dumps(connector))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
@@ -118,7 +118,7 @@ async def test_joining_a_connection_that_is_over_fails_fast_with_a_clear_error()
 
 
 async def test_shared_connection_waits_for_a_sender_still_starting() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=30))
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=30))
     copy = pickle.loads(pickle.dumps(connector))  # shared: the end waits for late senders
     receiver = await connector.connect_recv()
     first = await connector.connect_send()
@@ -135,7 +135,7 @@ async def test_shared_connection_waits_for_a_sender_still_starting() -> None:
 
 
 async def test_a_shared_connection_everyone_left_stops_without_waiting_the_grace() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(zmq_end_grace=30))
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=30))
     pickle.dumps(connector)  # shared: the end waits for late senders, while anyone waits
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()

@@ -6,12 +6,12 @@ import struct
 
 import pytest
 
-from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQConnector
 from connector_zmq import protocol as p
+from connector_zmq.settings import ZMQSettings
 
 
 def test_maxsize_limit_is_the_widest_credit_count() -> None:
@@ -46,22 +46,22 @@ async def test_zmq_address_sets_the_interface_the_connection_listens_on(
 
 
 def test_zmq_address_wins_over_the_bind_host_setting() -> None:
-    settings = Settings(bind_host="0.0.0.0")
+    settings = ZMQSettings(bind_host="0.0.0.0")
     connector = ZMQConnector(
-        spec(ConnectorMode.PIPELINE), settings=settings, zmq_address="tcp://127.0.0.3"
+        spec(ConnectorMode.PIPELINE), zmq_settings=settings, zmq_address="tcp://127.0.0.3"
     )
     assert connector.zmq_address.startswith("tcp://127.0.0.3:")
 
 
 def test_zmq_address_beyond_loopback_needs_the_bind_host_setting() -> None:
-    with pytest.raises(ValueError, match="CONNECTOR_BIND_HOST"):
+    with pytest.raises(ValueError, match="CONNECTOR_ZMQ_BIND_HOST"):
         ZMQConnector(spec(ConnectorMode.PIPELINE), zmq_address="tcp://0.0.0.0")
 
 
 def test_zmq_address_beyond_loopback_is_accepted_once_bind_host_allows_it() -> None:
-    settings = Settings(bind_host="0.0.0.0")
+    settings = ZMQSettings(bind_host="0.0.0.0")
     connector = ZMQConnector(
-        spec(ConnectorMode.PIPELINE), settings=settings, zmq_address="tcp://0.0.0.0"
+        spec(ConnectorMode.PIPELINE), zmq_settings=settings, zmq_address="tcp://0.0.0.0"
     )
     assert connector._bind_host == "0.0.0.0"
 

@@ -13,12 +13,12 @@ import zmq.asyncio
 
 from connector_core.framing import pack_frames
 from connector_core.serde import TAG_SIZE
-from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
+from connector_zmq.settings import ZMQSettings
 
 
 class _Bomb:
@@ -104,7 +104,8 @@ async def test_listens_on_loopback_by_default() -> None:
 
 
 async def test_bind_host_setting_chooses_the_interface() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), settings=Settings(bind_host="127.0.0.2"))
+    settings = ZMQSettings(bind_host="127.0.0.2")
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), zmq_settings=settings)
     assert connector.zmq_address.startswith("tcp://127.0.0.2:")
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()

@@ -1,38 +1,149 @@
 """`Settings`: configuration read from the environment (pydantic-settings).
 
-Every setting has an environment variable named `CONNECTOR_<FIELD>` (for example
-`CONNECTOR_JOB_ID`), except the broker URL, which is read from `RABBITMQ_URL` as in the
-reference API. A `.env` file in the working directory is read too.
+`Settings` holds what every backend shares: the job id, how items are serialized and signed,
+and how long a connection waits for late senders. Each has an environment variable named
+`CONNECTOR_<FIELD>` (for example `CONNECTOR_JOB_ID`). A `.env` file in the working directory is
+read too.
+
+Each backend reads what is its own (where its transport lives, its timeouts) from a settings
+class in its own package, derived from `SettingsBase`, with one environment prefix
+(`CONNECTOR_<BACKEND>_`). It declares that class under the entry-point group
+`connector.settings` (backend name -> class), so that `connector doctor` and the
+configuration page list every installed backend's settings, and provides an instance as
+`DI.<backend>_settings`.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from importlib.metadata import EntryPoint, entry_points
+from typing import Any, Literal
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from connector_core.serde import Codec, Serializer, get_serializer
 from connector_core.spec import JOB_ID_PATTERN, check_job_id
 
-__all__ = ["DEFAULT_RABBITMQ_URL", "ENV_PREFIX", "Settings"]
+__all__ = [
+    "ENV_PREFIX",
+    "SETTINGS_GROUP",
+    "Settings",
+    "SettingsBase",
+    "available_settings",
+    "env_names",
+    "settings_classes",
+]
 
 ENV_PREFIX = "CONNECTOR_"
-"""The prefix of every setting's environment variable (except `RABBITMQ_URL`)."""
+"""The prefix of every common setting's environment variable."""
 
-DEFAULT_RABBITMQ_URL = "amqp://guest:guest@localhost:5672/"
-"""The broker URL the RabbitMQ backend uses when `RABBITMQ_URL` is unset: a broker on this
-machine with its default account (as aio-pika, kombu and FastStream do)."""
+SETTINGS_GROUP = "connector.settings"
+"""The entry-point group under which backends declare their settings classes (name -> class)."""
 
 
-class Settings(BaseSettings):
-    """Settings for every connector backend, read from the environment."""
+def env_names(cls: type[BaseSettings], name: str) -> list[str]:
+    """Returns the environment variables that set field `name` of `cls`, in the order read.
+
+    Args:
+        cls: A settings class.
+        name: One of its fields.
+    """
+    info: FieldInfo = cls.model_fields[name]
+    alias = info.validation_alias
+    if isinstance(alias, AliasChoices):
+        return [str(choice) for choice in alias.choices]
+    if isinstance(alias, str):
+        return [alias]
+    prefix = str(cls.model_config.get("env_prefix", ""))
+    return [f"{prefix}{name}".upper()]
+
+
+def _keywords(cls: type[BaseSettings]) -> set[str]:
+    """The keywords `cls(...)` accepts: field names and their aliases."""
+    accepted = set(cls.model_fields)
+    for info in cls.model_fields.values():
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            accepted.update(str(choice) for choice in alias.choices)
+        elif isinstance(alias, str):
+            accepted.add(alias)
+    return accepted
+
+
+def available_settings() -> dict[str, EntryPoint]:
+    """Returns the installed backends' settings-class entry points by name, sorted by name."""
+    found = {ep.name: ep for ep in entry_points(group=SETTINGS_GROUP)}
+    return dict(sorted(found.items()))
+
+
+def settings_classes() -> dict[str, type[SettingsBase]]:
+    """Returns the installed backends' settings classes by backend name (those that load)."""
+    classes: dict[str, type[SettingsBase]] = {}
+    for name, ep in available_settings().items():
+        try:
+            cls = ep.load()
+        except Exception:  # a backend that does not import: `connector doctor` says so
+            continue
+        if isinstance(cls, type) and issubclass(cls, SettingsBase):
+            classes[name] = cls
+    return classes
+
+
+def _where_it_is(cls: type[BaseSettings], key: str) -> str:
+    """Where the keyword `key`, unknown to `cls`, is a setting: advice for the error."""
+    candidates = [(name, other) for name, other in settings_classes().items() if other is not cls]
+    for backend, _ in candidates:
+        rest = key.removeprefix(f"{backend}_")
+        if rest != key and rest in cls.model_fields:
+            return f"; did you mean {rest!r}?"
+    for backend, other in candidates:
+        rest = key.removeprefix(f"{backend}_")
+        if rest in other.model_fields:
+            return (
+                f"; it is a setting of the {backend} backend: "
+                f"{other.__module__}.{other.__qualname__}({rest}=...)"
+            )
+    return ""
+
+
+class SettingsBase(BaseSettings):
+    """The base of `Settings` and of every backend's settings class.
+
+    Read from the environment (and a `.env` file), frozen once made. A keyword that is not a
+    setting of the class raises `TypeError` rather than being ignored, saying which class has
+    it when an installed backend's settings do; a field can be given by its name or by its
+    environment variable's name.
+    """
 
     model_config = SettingsConfigDict(
-        env_prefix=ENV_PREFIX, env_file=".env", extra="ignore", frozen=True
+        env_file=".env", extra="ignore", frozen=True, populate_by_name=True
     )
 
-    # -- shared ---------------------------------------------------------------------------
+    def __init__(self, **values: Any) -> None:
+        """Reads the settings from the environment; keywords override it.
+
+        Args:
+            **values: Settings by field name (or environment variable name), and
+                pydantic-settings' own options (`_env_file=None`, ...).
+
+        Raises:
+            TypeError: If a keyword is not a setting of this class.
+            pydantic.ValidationError: If a value does not fit its setting.
+        """
+        cls = type(self)
+        accepted = _keywords(cls)
+        for key in values:
+            if not key.startswith("_") and key not in accepted:
+                raise TypeError(f"{cls.__name__}() has no setting {key!r}{_where_it_is(cls, key)}")
+        super().__init__(**values)
+
+
+class Settings(SettingsBase):
+    """The settings every connector backend shares, read from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX)
+
     job_id: str | None = Field(
         default=None,
         description="Names this run's queues, exchanges and actors so that runs never mix; "
@@ -55,63 +166,12 @@ class Settings(BaseSettings):
         "characters). Unset: each connector generates a random key and carries it when "
         "pickled.",
     )
-
-    # -- zmq ------------------------------------------------------------------------------
-    bind_host: str = Field(
-        default="127.0.0.1",
-        description="The interface that listening sockets bind to. Loopback by default; set "
-        "an address (or '*' for all interfaces) to accept other hosts.",
-    )
-    zmq_end_grace: float = Field(
-        default=2.0,
-        ge=0,
-        description="Seconds a ZMQ connection whose connector was pickled to other processes "
-        "waits, once every sender has closed, for senders still starting elsewhere before it "
-        "ends. 0 ends it at once. Connectors used in one process always end at once.",
-    )
-    zmq_join_timeout: float = Field(
-        default=60.0,
-        ge=0,
-        description="Seconds the rendezvous of a ZMQ connector that was pickled and then "
-        "dropped by its creator waits for a first participant (a spawned process may take "
-        "seconds to start) before it stops with nobody connected.",
-    )
-
-    # -- rabbitmq -------------------------------------------------------------------------
-    rabbitmq_url: SecretStr | None = Field(
+    end_grace: float | None = Field(
         default=None,
-        validation_alias=AliasChoices("RABBITMQ_URL", "CONNECTOR_RABBITMQ_URL"),
-        description="The broker URL with credentials, e.g. amqp://user:password@host:5672/. "
-        "Unset: amqp://guest:guest@localhost:5672/, a broker on this machine with its "
-        "default account (logged once; RabbitMQ accepts guest only from localhost).",
-    )
-    rabbitmq_connect_timeout: float = Field(
-        default=10.0,
-        gt=0,
-        description="Seconds to wait for the broker before connecting fails with an error.",
-    )
-    rabbitmq_unreachable_timeout: float = Field(
-        default=30.0,
-        gt=0,
-        le=3600,
-        description="Seconds a RabbitMQ channel waits for a lost broker connection to come "
-        "back; then send() and close() raise ChannelError saying the broker is unreachable "
-        "and how many items were not confirmed.",
-    )
-    rabbitmq_max_message_size: int = Field(
-        default=128 * 1024 * 1024,
-        gt=64,
-        description="The largest message the broker accepts, in bytes: its max_message_size "
-        "(128 MiB by default in RabbitMQ 3.x, 16 MiB in 4.x). A send() whose serialized item "
-        "does not fit raises ChannelSerializationError; a smaller broker limit is learnt "
-        "from the broker's refusal.",
-    )
-
-    # -- ray ------------------------------------------------------------------------------
-    ray_address: str | None = Field(
-        default=None,
-        description="The Ray cluster to join (as for ray.init(address=...)); unset: the "
-        "running session, or a new local one.",
+        ge=0,
+        description="Seconds a connection waits, once every sender has closed, for senders "
+        "still starting in other processes before its receivers end; 0 ends it at once. "
+        "Unset: the backend's own default (see its documentation).",
     )
 
     @field_validator("job_id", mode="before")
@@ -134,6 +194,14 @@ class Settings(BaseSettings):
                 f"{advice}"
             )
         return value
+
+    def grace(self, default: float) -> float:
+        """Returns `end_grace`, or the backend's `default` when it is unset.
+
+        Args:
+            default: The backend's own grace, in seconds.
+        """
+        return default if self.end_grace is None else self.end_grace
 
     def make_codec(self, serializer: Serializer | str | None = None) -> Codec:
         """Returns the codec a new connector should use under these settings.

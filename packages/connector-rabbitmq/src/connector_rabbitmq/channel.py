@@ -33,9 +33,9 @@ connecting after the end is refused). How each receiver knows it has everything 
 What a closing sender or receiver does is in `connector_rabbitmq.sender` and
 `connector_rabbitmq.receiver`; how the last party cleans up in `connector_rabbitmq.membership`.
 
-Bounds: a broker unreachable for `Settings.rabbitmq_unreachable_timeout` seconds makes
+Bounds: a broker unreachable for `RabbitMQSettings.unreachable_timeout` seconds makes
 `send()` and `close()` raise `ChannelError`; an item larger than a broker message
-(`Settings.rabbitmq_max_message_size`) fails its `send()` with `ChannelSerializationError`.
+(`RabbitMQSettings.max_message_size`) fails its `send()` with `ChannelSerializationError`.
 
 What a crash loses: nothing the broker confirmed. A sender killed before `close()` returned
 can lose what it had buffered (at most one batch plus its buffer) and the connection never

@@ -16,13 +16,13 @@ follows the loop, with nothing for the user to call:
 The connection is *robust*: when the broker drops it, aio-pika reconnects, reopens the AMQP
 channels and re-declares their queues, exchanges, bindings and consumers;
 `RabbitMQChannel` retries what was in flight for at most
-`Settings.rabbitmq_unreachable_timeout` seconds (see `connector_rabbitmq.channel`).
+`RabbitMQSettings.unreachable_timeout` seconds (see `connector_rabbitmq.channel`).
 
-The URL comes from `Settings.rabbitmq_url` (`RABBITMQ_URL`); when it is unset, the local
+The URL comes from `RabbitMQSettings.url` (`RABBITMQ_URL`); when it is unset, the local
 broker's default account, `amqp://guest:guest@localhost:5672/` (as aio-pika, kombu and
 FastStream do; RabbitMQ accepts `guest` only from localhost), logged once at INFO.
 Connecting fails fast with a `ChannelSetupError` within
-`Settings.rabbitmq_connect_timeout` seconds when the broker cannot be reached.
+`RabbitMQSettings.connect_timeout` seconds when the broker cannot be reached.
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aio_pika.connection import make_url
 
 from connector_core.exceptions import ChannelSetupError
-from connector_core.settings import DEFAULT_RABBITMQ_URL, Settings
+from connector_rabbitmq.settings import DEFAULT_URL, RabbitMQSettings
 
 __all__ = [
     "DEFAULT_URL",
@@ -53,9 +53,6 @@ __all__ = [
 ]
 
 _log = logging.getLogger(__name__)
-
-DEFAULT_URL: Final = DEFAULT_RABBITMQ_URL
-"""The broker used when `RABBITMQ_URL` is unset: the local one, default account."""
 
 RECONNECT_INTERVAL: Final = 0.5
 """Seconds between reconnection attempts after the broker dropped the connection."""
@@ -78,22 +75,22 @@ def redact(url: str) -> str:
     return urlunsplit(parts._replace(netloc=f"{parts.username or ''}:***@{host}"))
 
 
-def broker_url(settings: Settings) -> str:
+def broker_url(settings: RabbitMQSettings) -> str:
     """Returns the broker URL that `settings` name (`DEFAULT_URL` when unset).
 
     Args:
-        settings: The settings (`rabbitmq_url`).
+        settings: The settings (`url`).
 
     Raises:
         ChannelSetupError: If the URL does not start with amqp:// or amqps://.
     """
     global _default_logged
-    if settings.rabbitmq_url is None:
+    if settings.url is None:
         if not _default_logged:
             _default_logged = True
             _log.info("RABBITMQ_URL is not set: using the local broker at %s", redact(DEFAULT_URL))
         return DEFAULT_URL
-    url = settings.rabbitmq_url.get_secret_value()
+    url = settings.url.get_secret_value()
     if not url.startswith(("amqp://", "amqps://")):
         raise ChannelSetupError(
             f"RABBITMQ_URL must start with amqp:// or amqps://, got {redact(url)!r}; for "
@@ -102,12 +99,11 @@ def broker_url(settings: Settings) -> str:
     return url
 
 
-async def connect(settings: Settings) -> AbstractRobustConnection:
+async def connect(settings: RabbitMQSettings) -> AbstractRobustConnection:
     """Opens a robust connection to the broker named by `settings`.
 
     Args:
-        settings: Where the broker is (`rabbitmq_url`) and how long to try
-            (`rabbitmq_connect_timeout`).
+        settings: Where the broker is (`url`) and how long to try (`connect_timeout`).
 
     Returns:
         The open connection; the caller closes it.
@@ -117,7 +113,7 @@ async def connect(settings: Settings) -> AbstractRobustConnection:
             reached (or refuses the credentials) within the timeout.
     """
     url = broker_url(settings)
-    timeout = settings.rabbitmq_connect_timeout
+    timeout = settings.connect_timeout
     unset = " (RABBITMQ_URL is unset: this is the local default)" if url == DEFAULT_URL else ""
     try:
         return await _connect(url, timeout)
@@ -149,7 +145,7 @@ async def _connect(url: str, timeout: float) -> AbstractRobustConnection:
 class _Shared:
     """One event loop's connection to one broker and how many channels hold it."""
 
-    def __init__(self, settings: Settings, url: str) -> None:
+    def __init__(self, settings: RabbitMQSettings, url: str) -> None:
         self.settings = settings
         self.url = url
         self.users = 0
@@ -211,7 +207,7 @@ _BY_LOOP: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[str, _Shared
 _OWNERS: weakref.WeakKeyDictionary[AbstractRobustConnection, _Shared] = weakref.WeakKeyDictionary()
 
 
-async def loop_connection(settings: Settings) -> AbstractRobustConnection:
+async def loop_connection(settings: RabbitMQSettings) -> AbstractRobustConnection:
     """Returns the running loop's connection to the broker of `settings`, held once more.
 
     This is what `DI.rabbitmq_conn` provides. The first call in a loop opens the
@@ -226,7 +222,7 @@ async def loop_connection(settings: Settings) -> AbstractRobustConnection:
 
     Raises:
         ChannelSetupError: If `RABBITMQ_URL` is malformed or the broker cannot be reached
-            within `settings.rabbitmq_connect_timeout`.
+            within `settings.connect_timeout`.
     """
     loop = asyncio.get_running_loop()
     url = broker_url(settings)

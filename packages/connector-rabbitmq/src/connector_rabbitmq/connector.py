@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
+import warnings
 from typing import Any, ClassVar, Final
 
 import aio_pika
@@ -32,20 +33,18 @@ from connector_core.serde import Codec, Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
 from connector_core.transport import Verifier
-from connector_rabbitmq import di  # noqa: F401  (registers DI.rabbitmq_conn, read below)
+from connector_rabbitmq import di  # noqa: F401  (registers DI.rabbitmq_*, read below)
 from connector_rabbitmq.channel import RabbitMQChannel
 from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.membership import Membership
 from connector_rabbitmq.receiver import RabbitMQReceiver
 from connector_rabbitmq.sender import RabbitMQSender
+from connector_rabbitmq.settings import DEFAULT_END_GRACE, RabbitMQSettings
 from connector_rabbitmq.stream import StreamProbe
 from connector_rabbitmq.topology import DEAD_LETTER_LIMIT, MAX_MAXSIZE, Limits, Names, limits
 
 __all__ = ["DEFAULT_END_GRACE", "SUBSCRIBER_QUEUE_EXPIRES_MS", "RabbitMQConnector"]
-
-DEFAULT_END_GRACE: Final = 1.0
-"""Seconds a connection stays open after its last sender closed, for late senders."""
 
 SUBSCRIBER_QUEUE_EXPIRES_MS: Final = 10 * 60 * 1000
 """A subscriber queue without a consumer for this long is deleted by the broker (a crashed
@@ -72,8 +71,9 @@ class RabbitMQConnector(Connector):
         maxsize: int = CHAN_MAXSIZE,
         job_id: str | None = None,
         serializer: Serializer | str | None = None,
-        end_grace: float = DEFAULT_END_GRACE,
+        end_grace: float | None = None,
         settings: Settings = Provide[DI.settings],
+        rabbitmq_settings: RabbitMQSettings = Provide[DI.rabbitmq_settings],
         **kwargs: Any,
     ) -> None:
         """Creates the connector; does no I/O and needs no event loop.
@@ -85,13 +85,18 @@ class RabbitMQConnector(Connector):
             job_id: Optional; scopes the broker names of this run. Default: `DI.job_id`
                 (`CONNECTOR_JOB_ID`, or generated once per process).
             serializer: Optional; overrides the `CONNECTOR_SERIALIZER` setting.
-            end_grace: Optional; seconds the connection must stay without an open sender
-                before its receivers end it, so that senders in other processes that are
-                still starting join the stream instead of finding it over.
-            settings: Optional; the settings (from `DI.settings`): the serializer, signing,
-                `rabbitmq_connect_timeout` (also how long a new control stream may take to
-                become ready), `rabbitmq_unreachable_timeout` and
-                `rabbitmq_max_message_size`.
+            end_grace: Deprecated: use the `end_grace` setting (`CONNECTOR_END_GRACE`, or
+                `settings=Settings(end_grace=...)`), which every backend reads; still
+                honoured, with a `DeprecationWarning`. The seconds the connection must stay
+                without an open sender before its receivers end it, so that senders in other
+                processes that are still starting join the stream instead of finding it
+                over; default `DEFAULT_END_GRACE`.
+            settings: Optional; the common settings (from `DI.settings`): the serializer,
+                signing, `end_grace`.
+            rabbitmq_settings: Optional; connector-rabbitmq's own settings (from
+                `DI.rabbitmq_settings`): `connect_timeout` (also how long a new control
+                stream may take to become ready), `unreachable_timeout` and
+                `max_message_size`.
             **kwargs: Passed to `Connector`.
 
         Raises:
@@ -102,14 +107,24 @@ class RabbitMQConnector(Connector):
         super().__init__(spec, *args, maxsize=maxsize, **kwargs)
         job = job_id if job_id is not None else container.job_id()
         check_job_id(job)
+        if end_grace is None:
+            end_grace = settings.grace(DEFAULT_END_GRACE)
+        else:
+            warnings.warn(
+                "RabbitMQConnector(end_grace=...) is deprecated: set the end_grace setting "
+                "(CONNECTOR_END_GRACE, or settings=Settings(end_grace=...)), which every "
+                "backend reads",
+                DeprecationWarning,
+                stacklevel=3,  # the caller, beyond @inject's wrapper
+            )
         if not end_grace >= 0:
             raise ValueError(f"end_grace must be a number of seconds >= 0, got {end_grace!r}")
         self.job_id = job
         self.end_grace = float(end_grace)
         self.codec: Codec = settings.make_codec(serializer)
-        self.unreachable_timeout = settings.rabbitmq_unreachable_timeout
-        self.connect_timeout = settings.rabbitmq_connect_timeout
-        self.max_message_size = settings.rabbitmq_max_message_size
+        self.unreachable_timeout = rabbitmq_settings.unreachable_timeout
+        self.connect_timeout = rabbitmq_settings.connect_timeout
+        self.max_message_size = rabbitmq_settings.max_message_size
 
     @property
     def names(self) -> Names:

@@ -13,8 +13,7 @@ import socket
 from urllib.parse import urlsplit
 
 from connector_core.cli.probes import Check, Probe, ProbeOptions, mask_url, probe_tcp
-from connector_core.settings import Settings
-from connector_rabbitmq.connection import DEFAULT_URL
+from connector_rabbitmq.settings import DEFAULT_URL, RabbitMQSettings
 
 __all__ = ["BROKER_HINT", "checks", "probe_broker"]
 
@@ -83,7 +82,7 @@ def checks(options: ProbeOptions) -> list[Check]:
     Raises:
         pydantic.ValidationError: If the settings in the environment are invalid.
     """
-    configured = Settings().rabbitmq_url
+    configured = RabbitMQSettings().url
     url = configured.get_secret_value() if configured is not None else DEFAULT_URL
     notes: tuple[str, ...] = ()
     if configured is None:

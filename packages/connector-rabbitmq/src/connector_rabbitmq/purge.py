@@ -23,11 +23,11 @@ from collections.abc import Iterable, Sequence
 from aio_pika.abc import AbstractRobustConnection
 
 from connector_core.connector import Connector
-from connector_core.settings import Settings
 from connector_core.spec import check_job_id
 from connector_rabbitmq.cleanup import delete_connection
 from connector_rabbitmq.connection import connect
 from connector_rabbitmq.control import LEAVE, ControlLog, ControlLogGoneError
+from connector_rabbitmq.settings import RabbitMQSettings
 from connector_rabbitmq.topology import Names
 
 __all__ = ["main", "purge", "specs_on_broker"]
@@ -43,7 +43,7 @@ async def purge(
     Args:
         job_id: The crashed run's job id.
         specs: Spec ids (`"a.out..b.in"`) or connectors of the connections to remove.
-        connection: Optional; an open connection. Default: a new one from `Settings()`
+        connection: Optional; an open connection. Default: a new one from `RabbitMQSettings()`
             (`RABBITMQ_URL`), closed afterwards.
 
     Returns:
@@ -55,7 +55,7 @@ async def purge(
     """
     check_job_id(job_id)
     own = connection is None
-    conn = connection if connection is not None else await connect(Settings())
+    conn = connection if connection is not None else await connect(RabbitMQSettings())
     purged: list[str] = []
     try:
         for spec in specs:

@@ -1,6 +1,6 @@
 """Waiting for a robust AMQP channel to come back after the broker dropped the connection.
 
-The wait is bounded: a broker that stays unreachable for `Settings.rabbitmq_unreachable_timeout`
+The wait is bounded: a broker that stays unreachable for `RabbitMQSettings.unreachable_timeout`
 seconds (`CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT`) raises `BrokerUnreachableError`, so a
 sender's `send()` and `close()` report it instead of retrying forever.
 """

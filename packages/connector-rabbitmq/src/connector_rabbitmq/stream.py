@@ -12,7 +12,7 @@ moment, in several processes, hit this.
 and attaches a consumer to it there; only once one has attached does the caller use the
 stream on the process's shared connection. A probe that meets the unready stream costs only
 its own connection and is tried again at once on a fresh one, each try one round trip to
-the broker, until `Settings.rabbitmq_connect_timeout` runs out; then `ChannelSetupError`.
+the broker, until `RabbitMQSettings.connect_timeout` runs out; then `ChannelSetupError`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class StreamProbe:
             connection: The shared connection; probes go to its broker, with its URL
                 (and its TLS context).
             timeout: Seconds `ensure()` may take
-                (`Settings.rabbitmq_connect_timeout`).
+                (`RabbitMQSettings.connect_timeout`).
         """
         self.connection = connection
         self.timeout = timeout

@@ -35,7 +35,7 @@ from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelS
 from connector_core.serde import Serializer
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, check_job_id
-from connector_ray import runtime
+from connector_ray import di, runtime  # noqa: F401  (di registers DI.ray_settings)
 from connector_ray.channel import RayChannel
 from connector_ray.hub import (
     DENIED,
@@ -52,6 +52,7 @@ from connector_ray.link import HubLink, Member
 from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
 from connector_ray.receiver import RayReceiver
 from connector_ray.sender import RaySender
+from connector_ray.settings import RaySettings
 
 __all__ = ["RayConnector"]
 
@@ -72,6 +73,7 @@ class RayConnector(Connector):
         job_id: str | None = None,
         serializer: Serializer | str | None = None,
         settings: Settings = Provide[DI.settings],
+        ray_settings: RaySettings = Provide[DI.ray_settings],
         **kwargs: Any,
     ) -> None:
         """Creates the connector; does no I/O and needs no running event loop.
@@ -89,6 +91,8 @@ class RayConnector(Connector):
                 `CONNECTOR_JOB_ID` setting, else a fresh id per connector).
             serializer: Optional; a serializer object or name overriding the setting.
             settings: Optional; the settings to use (default: injected by `DI`).
+            ray_settings: Optional; connector-ray's own settings (`address`), from
+                `DI.ray_settings` by default.
             **kwargs: Passed to `Connector`.
 
         Raises:
@@ -103,7 +107,7 @@ class RayConnector(Connector):
         self.batch_size = batch_size
         self.job_id = check_job_id(job_id or settings.job_id or new_job_id())
         self.codec = settings.make_codec(serializer)
-        self._address = address or settings.ray_address
+        self._address = address or ray_settings.address
 
     @property
     def actor_name(self) -> str:

@@ -12,7 +12,7 @@ import subprocess
 import sys
 
 from connector_core.cli.probes import Check, Probe, ProbeOptions
-from connector_core.settings import Settings
+from connector_ray.settings import RaySettings
 
 __all__ = ["checks", "probe_ray"]
 
@@ -77,5 +77,5 @@ def checks(options: ProbeOptions) -> list[Check]:
     """
     if options.required_only:
         return []
-    address = Settings().ray_address
+    address = RaySettings().address
     return [Check("Ray", probe_ray(start=options.deep, address=address))]

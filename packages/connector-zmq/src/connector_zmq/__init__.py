@@ -4,7 +4,7 @@ Topology (one connection = one `ZMQConnector`, any number of senders and receive
 processes, pipeline or pubsub):
 
 - **Rendezvous** (control plane only): a thread of the process that created the connector,
-  bound to `settings.bind_host` (127.0.0.1 by default) on a free port, started the first
+  bound to `ZMQSettings.bind_host` (127.0.0.1 by default) on a free port, started the first
   time that process connects, reads `zmq_address` or pickles the connector. Its address,
   the signing key and the spec travel inside the pickled connector, which is how a process
   that only has the unpickled copy finds the connection. It tracks who is connected and

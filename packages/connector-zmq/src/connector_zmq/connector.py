@@ -2,8 +2,8 @@
 
 Making a connector does no I/O: it takes its codec (`settings.make_codec()`: a random key,
 or the shared secret) and the interface to listen on (`zmq_address="tcp://HOST"` if given,
-else `settings.bind_host`; loopback by default, another interface only when
-`settings.bind_host` allows other hosts too). The connection's rendezvous
+else `zmq_settings.bind_host`; loopback by default, another interface only when
+`bind_host` allows other hosts too). The connection's rendezvous
 (`connector_zmq.rendezvous`) starts in this process the first time it is needed here: the
 first `connect_send()` / `connect_recv()`, reading `zmq_address`, or pickling the connector.
 Pickling therefore always carries a live address: the pickled state is the spec, `maxsize`,
@@ -35,6 +35,7 @@ from connector_zmq.di import zmq_context
 from connector_zmq.receiver import ReceiverLink
 from connector_zmq.rendezvous import Rendezvous
 from connector_zmq.sender import SenderLink
+from connector_zmq.settings import ZMQSettings
 
 __all__ = ["ZMQConnector"]
 
@@ -56,6 +57,7 @@ class ZMQConnector(Connector):
         settings: Settings = Provide[DI.settings],
         serializer: Serializer | str | None = None,
         zmq_address: str | None = None,
+        zmq_settings: ZMQSettings = Provide[DI.zmq_settings],
         **kwargs: Any,
     ) -> None:
         """Creates the connector; does no I/O and needs no running event loop.
@@ -66,26 +68,31 @@ class ZMQConnector(Connector):
             serializer: Optional; overrides the `serializer` setting (a name or an object).
             zmq_address: Optional; the interface this connection listens on, as
                 `"tcp://HOST"` (the reference API's way of choosing it); each socket takes a
-                free port. Defaults to `settings.bind_host`. An interface other than
-                loopback is accepted only when `settings.bind_host` is not loopback either
-                (`CONNECTOR_BIND_HOST`): listening beyond this machine is an explicit setting.
+                free port. Defaults to `zmq_settings.bind_host`. An interface other than
+                loopback is accepted only when `zmq_settings.bind_host` is not loopback either
+                (`CONNECTOR_ZMQ_BIND_HOST`): listening beyond this machine is an explicit
+                setting.
+            zmq_settings: Optional; connector-zmq's own settings (`bind_host`,
+                `join_timeout`), from `DI.zmq_settings` by default.
             **kwargs: Passed to `Connector` (e.g. `maxsize=`).
 
         Raises:
-            TypeError: If `settings` is not a `Settings` instance, or `zmq_address` is not
-                a string.
+            TypeError: If `settings` is not a `Settings` instance, `zmq_settings` not a
+                `ZMQSettings` instance, or `zmq_address` not a string.
             ValueError: If `zmq_address` is not `tcp://HOST`, or names an interface other
-                than loopback while `settings.bind_host` is loopback.
+                than loopback while `zmq_settings.bind_host` is loopback.
         """
         super().__init__(*args, **kwargs)
         if not isinstance(settings, Settings):
             raise TypeError(f"settings must be a connector_core.Settings, got {settings!r}")
-        self._bind_host: str = settings.bind_host
+        if not isinstance(zmq_settings, ZMQSettings):
+            raise TypeError(f"zmq_settings must be a ZMQSettings, got {zmq_settings!r}")
+        self._bind_host: str = zmq_settings.bind_host
         if zmq_address is not None:
-            self._bind_host = _interface(zmq_address, settings.bind_host)
+            self._bind_host = _interface(zmq_address, zmq_settings.bind_host)
         self._codec: Codec = settings.make_codec(serializer)
-        self._end_grace: float = settings.zmq_end_grace
-        self._join_timeout: float = settings.zmq_join_timeout
+        self._end_grace: float = zmq_settings.end_grace_for(settings)
+        self._join_timeout: float = zmq_settings.join_timeout
         self._address: str | None = None
         self._rendezvous: Rendezvous | None = None
         self._lock = threading.Lock()
@@ -102,7 +109,7 @@ class ZMQConnector(Connector):
         Reading it starts the rendezvous in this process if nothing did yet.
 
         Raises:
-            ChannelSetupError: If the interface (`zmq_address=` or `settings.bind_host`)
+            ChannelSetupError: If the interface (`zmq_address=` or `zmq_settings.bind_host`)
                 cannot be bound.
         """
         return self._ensure_rendezvous()
@@ -224,8 +231,8 @@ def _interface(zmq_address: str, bind_host: str) -> str:
     if not p.is_loopback(host) and p.is_loopback(bind_host):
         raise ValueError(
             f"zmq_address={zmq_address!r} would listen beyond this machine, and listening on "
-            "other interfaces is an explicit setting: set CONNECTOR_BIND_HOST (or "
-            f"Settings(bind_host=...)) to {host!r} or another non-loopback address to allow "
+            "other interfaces is an explicit setting: set CONNECTOR_ZMQ_BIND_HOST (or "
+            f"ZMQSettings(bind_host=...)) to {host!r} or another non-loopback address to allow "
             "it, or pass a loopback address such as 'tcp://127.0.0.1'"
         )
     return host

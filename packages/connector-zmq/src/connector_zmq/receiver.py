@@ -1,6 +1,6 @@
 """`ReceiverLink`: the receiving end of a ZMQ connection (a `RecvTransport`).
 
-A receiver binds its own ROUTER socket (on `settings.bind_host`, a free port) and registers
+A receiver binds its own ROUTER socket (on `ZMQSettings.bind_host`, a free port) and registers
 that address with the rendezvous, which tells every live sender to connect. Senders say
 HELLO (signed with the connection's key); the receiver grants each its window of credits and
 gives them back as its user takes items. `connect_recv()` returns once every sender that was

@@ -2,7 +2,7 @@
 
 One rendezvous exists per connection: a thread of the process that created the connector,
 started by the first `connect_send()`, `connect_recv()`, `zmq_address` or pickling there,
-listening on one ROUTER socket bound to `settings.bind_host` on a free port. Its address
+listening on one ROUTER socket bound to `ZMQSettings.bind_host` on a free port. Its address
 travels inside the pickled connector. It never forwards items (senders and receivers talk
 directly, see `connector_zmq`). Who is in the connection and when it ends is decided by a
 `connector_core.lifecycle.Lifecycle`: the rendezvous feeds it what its socket and its crash
@@ -13,7 +13,7 @@ watch observe and acts on the edges it reports. It keeps:
 - the end: once senders joined and all have left, the lifecycle reports *ended* and the
   rendezvous sends ENDED to every receiver; a later sender is refused (`ChannelClosedError`).
   When the connector was pickled to other processes, the end is first *pending*: it waits
-  `settings.zmq_end_grace` seconds (2 by default) for senders still starting elsewhere (one
+  `end_grace` seconds (`CONNECTOR_END_GRACE`, 2 by default) for senders still starting (one
   that registers keeps the connection open), or less if nobody is left to wait with;
 - pipeline only: the *returned* items, signed frames a closing receiver had taken but not
   handed to its user, or a closing sender still held. They go to the live receivers (or wait
@@ -31,7 +31,7 @@ process died leaves and its receivers stop waiting for its END.
 It stops (closing its socket and private ZeroMQ context) once every participant has left:
 when the lifecycle reports *finished* (ended, everyone gone), or when the creating connector
 object is gone (collected: it can make no more channels) and nobody is connected; for a
-pickled connector, after `settings.zmq_join_timeout` seconds (60 by default) more for copies
+pickled connector, after `ZMQSettings.join_timeout` seconds (60 by default) more for copies
 still starting elsewhere. It also stops when its process exits. If the creating process
 dies, the rendezvous dies with it: items already with a receiver are still delivered, but
 nobody new can join and receivers do not learn of the end.

@@ -2,11 +2,12 @@
 
 Sections: the installed backends (from the `connector.backends` entry points, with each
 distribution's version, its transport libraries' versions, and whether the class loads), the
-registered benchmarks, the settings in effect with their environment variables (secrets
+registered benchmarks, the settings in effect with their environment variables (the common
+`Settings`, then each backend's own, from the `connector.settings` entry points; secrets
 masked: a URL's password, the shared secret), then each backend's own checks (from the
 `connector.probes` entry points: a broker that must answer, a library that must import), a
 few seconds each at most; `--deep` also runs the slow ones (starting a local cluster). Exit
-status 1 when the settings are invalid or a backend fails to load.
+status 1 when settings are invalid or a backend fails to load.
 """
 
 from __future__ import annotations
@@ -18,30 +19,20 @@ from typing import Annotated
 
 import typer
 from pydantic import SecretStr, ValidationError
-from pydantic.fields import FieldInfo
 from rich.table import Table
 
 from connector_core.cli.benchmarks import available_benchmarks
 from connector_core.cli.console import make_console
 from connector_core.cli.probes import Probe, ProbeOptions, available_probes, mask_url, run_probes
 from connector_core.registry import available_backends
-from connector_core.settings import ENV_PREFIX, Settings
+from connector_core.settings import Settings, SettingsBase, env_names, settings_classes
 
-__all__ = ["doctor", "env_names", "masked_value"]
+__all__ = ["doctor", "masked_value"]
 
 console = make_console()
 
 _REQUIREMENT_NAME = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._\-]*)")
 _MASK = "****"
-
-
-def env_names(name: str, field: FieldInfo) -> list[str]:
-    """Returns the environment variables that set the setting `name`."""
-    alias = field.validation_alias
-    choices = getattr(alias, "choices", None)
-    if choices:
-        return [str(choice) for choice in choices]
-    return [f"{ENV_PREFIX}{name.upper()}"]
 
 
 def masked_value(name: str, value: object) -> str:
@@ -109,16 +100,40 @@ def _backends_table() -> tuple[Table, bool]:
     return table, ok
 
 
-def _settings_table(settings: Settings) -> Table:
+def _settings_table(everyone: list[tuple[str, SettingsBase]]) -> Table:
     table = Table(title="settings in effect (secrets masked)", title_justify="left")
-    for column in ("setting", "environment variable", "value", "from"):
+    for column in ("of", "setting", "environment variable", "value", "from"):
         table.add_column(column, overflow="fold")
-    for name, field in type(settings).model_fields.items():
-        names = env_names(name, field)
-        given = next((n for n in names if n in os.environ), None)
-        source = f"${given}" if given else "default (or .env)"
-        table.add_row(name, " or ".join(names), masked_value(name, getattr(settings, name)), source)
+    for owner, settings in everyone:
+        cls = type(settings)
+        for name in cls.model_fields:
+            names = env_names(cls, name)
+            given = next((n for n in names if n in os.environ), None)
+            source = f"${given}" if given else "default (or .env)"
+            value = masked_value(name, getattr(settings, name))
+            table.add_row(owner, name, " or ".join(names), value, source)
     return table
+
+
+def _read_settings() -> tuple[list[tuple[str, SettingsBase]], bool]:
+    """The common settings and every backend's, as read here; and whether all are valid.
+
+    Raises:
+        typer.Exit: With status 1 when the common settings are invalid.
+    """
+    try:
+        everyone: list[tuple[str, SettingsBase]] = [("all", Settings())]
+    except ValidationError as exc:
+        console.print(f"[red]the settings are invalid:[/red]\n{exc}")
+        raise typer.Exit(1) from None
+    valid = True
+    for backend, cls in settings_classes().items():
+        try:
+            everyone.append((backend, cls()))
+        except ValidationError as exc:
+            console.print(f"[red]the {backend} backend's settings are invalid:[/red]\n{exc}")
+            valid = False
+    return everyone, valid
 
 
 def _line(what: str, probe: Probe) -> None:
@@ -150,12 +165,9 @@ def doctor(
     names = ", ".join(sorted(available_benchmarks())) or "none"
     console.print(f"benchmarks (entry points: connector.benchmarks): {names}")
     console.print()
-    try:
-        settings = Settings()
-    except ValidationError as exc:
-        console.print(f"[red]the settings are invalid:[/red]\n{exc}")
-        raise typer.Exit(1) from None
-    console.print(_settings_table(settings))
+    everyone, valid = _read_settings()
+    healthy &= valid
+    console.print(_settings_table(everyone))
     console.print()
     options = ProbeOptions(timeout=timeout, deep=deep)
     for name in available_probes():

@@ -1,0 +1,93 @@
+"""connector-rabbitmq's own settings (`RabbitMQSettings`) and the common grace; no broker."""
+
+from __future__ import annotations
+
+import pytest
+from dependency_injector import providers
+
+from connector_core.di import DI
+from connector_core.settings import Settings, settings_classes
+from connector_core.spec import ConnectorMode
+from connector_core.testing import unique_spec
+from connector_rabbitmq import RabbitMQConnector
+from connector_rabbitmq.settings import DEFAULT_END_GRACE, DEFAULT_URL, RabbitMQSettings
+
+VARIABLES = (
+    "RABBITMQ_URL",
+    "CONNECTOR_RABBITMQ_URL",
+    "CONNECTOR_RABBITMQ_CONNECT_TIMEOUT",
+    "CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT",
+    "CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE",
+    "CONNECTOR_END_GRACE",
+)
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults() -> None:
+    settings = RabbitMQSettings(_env_file=None)
+    assert settings.url is None
+    assert DEFAULT_URL == "amqp://guest:guest@localhost:5672/"
+    assert (settings.connect_timeout, settings.unreachable_timeout) == (10.0, 30.0)
+    assert settings.max_message_size == 128 * 1024 * 1024
+
+
+@pytest.mark.parametrize("variable", ["RABBITMQ_URL", "CONNECTOR_RABBITMQ_URL"])
+def test_the_broker_url_comes_from_rabbitmq_url(
+    variable: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(variable, "amqp://u:hunter2pw@127.0.0.1:5672/")
+    settings = RabbitMQSettings()
+    assert settings.url is not None
+    assert settings.url.get_secret_value() == "amqp://u:hunter2pw@127.0.0.1:5672/"
+    assert "hunter2pw" not in repr(settings)
+
+
+def test_the_other_settings_read_the_rabbitmq_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOR_RABBITMQ_CONNECT_TIMEOUT", "2.5")
+    monkeypatch.setenv("CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT", "4")
+    monkeypatch.setenv("CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE", "1000")
+    settings = RabbitMQSettings()
+    assert (settings.connect_timeout, settings.unreachable_timeout) == (2.5, 4.0)
+    assert settings.max_message_size == 1000
+
+
+def test_the_connector_reads_di_rabbitmq_settings() -> None:
+    ours = RabbitMQSettings(connect_timeout=1.5, unreachable_timeout=2.5, max_message_size=999)
+    with DI.rabbitmq_settings.override(providers.Object(ours)):
+        connector = RabbitMQConnector(unique_spec(ConnectorMode.PIPELINE))
+    assert connector.connect_timeout == 1.5
+    assert connector.unreachable_timeout == 2.5
+    assert connector.max_message_size == 999
+
+
+def test_the_grace_is_the_backends_default_unless_the_common_setting_says(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    spec = unique_spec(ConnectorMode.PIPELINE)
+    assert RabbitMQConnector(spec, settings=Settings()).end_grace == DEFAULT_END_GRACE == 1.0
+    monkeypatch.setenv("CONNECTOR_END_GRACE", "0.3")
+    assert RabbitMQConnector(spec, settings=Settings()).end_grace == 0.3
+
+
+def test_the_end_grace_keyword_still_works_with_a_deprecation_warning() -> None:
+    spec = unique_spec(ConnectorMode.PIPELINE)
+    with pytest.warns(DeprecationWarning, match="CONNECTOR_END_GRACE") as caught:
+        connector = RabbitMQConnector(spec, end_grace=0.4, settings=Settings(end_grace=9))
+    assert connector.end_grace == 0.4
+    assert caught[0].filename == __file__  # the warning points at the caller
+    with pytest.warns(DeprecationWarning, match="end_grace"), pytest.raises(ValueError):
+        RabbitMQConnector(spec, end_grace=-1)
+
+
+def test_a_rabbitmq_setting_given_to_the_common_settings_says_where_it_belongs() -> None:
+    with pytest.raises(TypeError, match=r"connector_rabbitmq\.settings\.RabbitMQSettings\(url="):
+        Settings(rabbitmq_url="amqp://localhost/")
+
+
+def test_the_settings_class_is_declared_under_the_settings_entry_points() -> None:
+    assert settings_classes()["rabbitmq"] is RabbitMQSettings
