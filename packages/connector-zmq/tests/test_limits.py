@@ -1,0 +1,88 @@
+"""Bounds a receiver keeps: the largest item, a member's credit, ZeroMQ's own limits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import zmq
+import zmq.asyncio
+
+from connector_core.exceptions import ChannelSerializationError
+from connector_core.spec import ConnectorMode
+from connector_core.testing import STEP_TIMEOUT, drain
+from connector_core.testing import unique_spec as spec
+from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import protocol as p
+from connector_zmq.receiver import ReceiverLink
+
+
+def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
+    link = channel._rx
+    assert isinstance(link, ReceiverLink)
+    return link
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_an_item_over_the_size_limit_fails_its_send_and_the_channel_goes_on(
+    mode: ConnectorMode,
+) -> None:
+    connector = ZMQConnector(spec(mode))
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    with pytest.raises(ChannelSerializationError, match="MAX_ITEM_BYTES") as raised:
+        await sender.send(b"x" * p.MAX_ITEM_BYTES)  # plus pickle's header and the tag
+    assert str(p.MAX_ITEM_BYTES) in str(raised.value)
+    assert sender.statistics().sent == 0
+    await sender.send("small")
+    await sender.close()
+    assert await drain(receiver) == ["small"]
+
+
+async def test_an_item_at_the_size_limit_arrives() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    payload = b"x" * (p.MAX_ITEM_BYTES - 64)  # the tag and pickle's header fit in 64 bytes
+    assert len(sender.codec.encode(payload)) <= p.MAX_ITEM_BYTES
+    await sender.send(payload)
+    await sender.close()
+    assert await drain(receiver) == [payload]
+
+
+async def test_a_member_sending_beyond_its_credit_has_the_excess_dropped() -> None:
+    maxsize = 16
+    window = p.window(maxsize, pubsub=False)
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=maxsize)
+    receiver = await connector.connect_recv()
+    link = _receiver_link(receiver)
+    rogue = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
+    rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
+    rogue.connect(link._data.getsockopt_string(zmq.LAST_ENDPOINT))
+    codec = connector.codec  # a member: it holds the key, but ignores its credit
+    await rogue.send_multipart([b"", p.HELLO, p.credentials(codec, b"rogue-member")])
+    async with asyncio.timeout(STEP_TIMEOUT):
+        granted = await rogue.recv_multipart()
+    assert granted[1:] == [p.CREDIT, p.pack_count(window)]
+    for i in range(window + 5):
+        await rogue.send(codec.encode(i))
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while receiver.statistics().rejected < 5:
+            await link._wait_changed()
+        assert receiver.statistics().buffered == window
+        assert [await receiver.recv() for _ in range(window)] == list(range(window))
+    await rogue.send_multipart([b"", p.END])
+    rogue.close()
+    await receiver.close()
+
+
+async def test_data_sockets_limit_message_size_and_queue() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    receiver = await connector.connect_recv()
+    data = _receiver_link(receiver)._data
+    assert data.getsockopt(zmq.MAXMSGSIZE) == p.MAX_MESSAGE_BYTES
+    assert data.getsockopt(zmq.RCVHWM) == p.RCV_HWM
+    assert p.MAX_MESSAGE_BYTES >= p.MAX_ITEM_BYTES + 8  # a lone frame in a batch still fits
+    assert p.MAX_ITEM_BYTES >= p.MAX_BATCH_BYTES + 8 * p.MAX_BATCH_ITEMS  # so does a batch
+    await receiver.close()
