@@ -12,7 +12,7 @@ from connector_core.codec import Codec
 from connector_ray import RayConnector
 from connector_ray.channel import RayChannel
 from connector_ray.hub import DENIED, OK, RECV, SEND, ChannelHub, Reply, hub_proof, hub_verifier
-from connector_ray.link import HubLink, Member
+from connector_ray.link import HubLink
 from connector_ray.receiver import RayReceiver
 
 CODEC = Codec.generate()
@@ -71,7 +71,7 @@ async def test_a_hub_of_an_unsigned_connection_registers_anyone() -> None:
 
 async def test_a_receiver_drops_what_does_not_verify_as_it_arrives() -> None:
     joined = Reply(OK, [], 0, 1, 0, 1, False, b"t" * 16)
-    receiver = RayReceiver(HubLink(None, None), Member.of(joined), CODEC, 10, pubsub=True)
+    receiver = RayReceiver(HubLink(None, None, RECV, joined), CODEC, 10, pubsub=True)
     channel = RayChannel(receiver=receiver, codec=CODEC, maxsize=10)
     forged = Codec.generate().encode(2)
     frames: list[Any] = [{"not": "bytes"}, CODEC.encode(1), forged, b"short"]

@@ -3,18 +3,11 @@
 Every connection has one hub actor (`connector_ray.hub`), found by name from anywhere in the
 cluster. A channel is core's `TransportChannel` (codec, counters, closed flag, event loop,
 close) over this backend's transports, which batch their traffic to the hub (an actor call
-costs about a millisecond): `connector_ray.sender` ships an outbox in `put` calls,
-`connector_ray.receiver` refills an inbox with `get` calls and verifies every frame as it
-arrives. Both share the connection's `connector_ray.link.HubLink`. The package README ("How
-it works") tells the whole story.
+costs about a millisecond): `connector_ray.sender` and `connector_ray.receiver`, sharing a
+`connector_ray.link.HubLink`. The package README ("How it works") tells the whole story.
 
-Loops: a channel belongs to the event loop it was connected in (a standalone channel: the
-loop of its first use), where its tasks live. Awaited from another loop it raises
-`ChannelError` at once and stays usable at home.
-
-Failure: if the hub dies, the next `send()`, `recv()` or `close()` raises `ChannelError`;
-nothing waits forever. A receiver process that dies unclosed loses at most one batch and
-leaves the hub for `purge(job_id)`.
+Loops: a channel belongs to the event loop it was connected in (a standalone channel: the loop
+of its first use), where its tasks live; awaited from another loop it raises `ChannelError`.
 """
 
 from __future__ import annotations
@@ -77,7 +70,7 @@ class RayChannel(TransportChannel):
             bound = maxsize if isinstance(maxsize, int) else 0  # Channel rejects the rest
             batch = batch_limit(batch_size, bound)
             link = HubLink.standalone(bound, options)
-            kwargs["sender"] = RaySender(link, None, batch, bound)
-            kwargs["receiver"] = RayReceiver(link, None, codec, batch, pubsub=False)
+            kwargs["sender"] = RaySender(link, batch, bound)
+            kwargs["receiver"] = RayReceiver(link, codec, batch, pubsub=False)
             kwargs["recv_after_close"] = True
         super().__init__(maxsize=maxsize, codec=codec, **kwargs)

@@ -48,7 +48,7 @@ from connector_ray.hub import (
     hub_proof,
     hub_verifier,
 )
-from connector_ray.link import HubLink, Member
+from connector_ray.link import HubLink
 from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
 from connector_ray.receiver import RayReceiver
 from connector_ray.sender import RaySender
@@ -101,8 +101,7 @@ class RayConnector(Connector):
                 `job_id` is not 1-64 letters, digits, `_` or `-`.
         """
         super().__init__(*args, maxsize=maxsize, **kwargs)
-        if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-            raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
+        self._batch = batch_limit(batch_size, self.maxsize)  # most frames per actor call
         self.actor_options = actor_options_for(actor_options)
         self.batch_size = batch_size
         self.job_id = check_job_id(job_id or settings.job_id or new_job_id())
@@ -177,21 +176,15 @@ class RayConnector(Connector):
 
     def _channel(self, handle: Any, role: str, reply: Reply | None) -> RayChannel:
         """The channel of a registered member (`reply`), or of a connection that had ended."""
-        link = HubLink(handle, self.actor_name)
-        member = None if reply is None else Member.of(reply)
-        if reply is not None:
-            link.note(reply)
-        batch = batch_limit(self.batch_size, self.maxsize)
-        ends: dict[str, Any] = {}
-        if role == SEND:
-            ends["sender"] = RaySender(link, member, batch, self.maxsize)
-        else:
-            pubsub = self.spec.mode is ConnectorMode.PUBSUB
-            ends["receiver"] = RayReceiver(
-                link, member, self.codec, batch, pubsub=pubsub, ended=reply is None
-            )
+        link = HubLink(handle, self.actor_name, role, reply)
+        pubsub = self.spec.mode is ConnectorMode.PUBSUB
+        end: dict[str, Any] = (
+            {"sender": RaySender(link, self._batch, self.maxsize)}
+            if role == SEND
+            else {"receiver": RayReceiver(link, self.codec, self._batch, pubsub=pubsub)}
+        )
         loop = asyncio.get_running_loop()
-        return RayChannel(maxsize=self.maxsize, codec=self.codec, loop=loop, **ends)
+        return RayChannel(maxsize=self.maxsize, codec=self.codec, loop=loop, **end)
 
     def _ended(self, role: str) -> RayChannel:
         """A sender may not join an ended connection; a receiver gets an ended channel."""

@@ -1,23 +1,23 @@
-"""`HubLink`: a connection's hub actor as this process's channel ends see it.
+"""`HubLink`: a connection's hub actor as the transports of one channel see it.
 
 The send transport (`connector_ray.sender`) and the receive transport
-(`connector_ray.receiver`) of a channel talk to the hub through one `HubLink`: its handle and
-name, the hub's last known counts of open senders and receivers, and the rule that whoever is
-told `release` kills the hub. Every hub call carries the caller's `Member`: the id and token
-that `register` handed out (see `connector_ray.hub`).
-
-A standalone channel (`RayChannel(...)` made directly) has a private hub, created at first
-use and registered at both ends; its `HubLink` holds both members.
+(`connector_ray.receiver`) talk to the hub through one `HubLink`: its handle and name, the
+hub's last counts of open senders and receivers, the `Member` (id and token from `register`,
+see `connector_ray.hub`) each presents in every call, and the rule that whoever is told
+`release` kills the hub. A link without a handle belongs to a connection that had ended.
+A standalone channel's link creates a private hub at first use and registers both ends.
 """
 
 from __future__ import annotations
 
+import secrets
+import uuid
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 from connector_core.exceptions import ChannelClosedError
 from connector_ray import runtime
-from connector_ray.hub import Reply
+from connector_ray.hub import RECV, SEND, Reply, hub_verifier
 
 __all__ = ["HubLink", "Member"]
 
@@ -28,39 +28,34 @@ class Member(NamedTuple):
     ident: int
     token: bytes
 
-    @classmethod
-    def of(cls, reply: Reply) -> Member:
-        """The member `register` answered with."""
-        return cls(reply.ident, reply.token)
-
 
 class HubLink:
-    """The hub actor of one connection, shared by this process's transports of a channel."""
+    """The hub actor of one connection, shared by the transports of a channel."""
 
-    __slots__ = ("_standalone", "counts", "handle", "name", "receiver", "sender")
-
-    def __init__(self, handle: Any, name: str | None, counts: tuple[int, int] = (0, 0)) -> None:
+    def __init__(
+        self, handle: Any, name: str | None, role: str = "", joined: Reply | None = None
+    ) -> None:
         """Links to a hub actor found or created by the connector.
 
         Args:
             handle: The hub's actor handle; None for a connection that had already ended.
             name: The hub's name (its tombstone is written under it when it is released).
-            counts: The open (senders, receivers) the hub last reported.
+            role: Optional; `SEND` or `RECV`, the role `joined` registered.
+            joined: Optional; the hub's reply to `register`.
         """
         self.handle = handle
         self.name = name
-        self.counts = counts
-        self.sender: Member | None = None
-        self.receiver: Member | None = None
+        self.counts = (0, 0) if joined is None else (joined.senders, joined.receivers)
+        member = None if joined is None else Member(joined.ident, joined.token)
+        self.sender = member if role == SEND else None
+        self.receiver = member if role == RECV else None
         self._standalone: tuple[int, dict[str, Any]] | None = None
 
     @classmethod
     def standalone(cls, maxsize: int, actor_options: Mapping[str, Any]) -> HubLink:
-        """A standalone channel's link: its private pipeline hub is created at first use.
-
-        It counts as one open sender and one open receiver from the start.
-        """
-        link = cls(None, None, (1, 1))
+        """A standalone channel's link: one sender and one receiver of a private pipeline."""
+        link = cls(None, None)
+        link.counts = (1, 1)
         link._standalone = (maxsize, dict(actor_options))
         return link
 
@@ -76,12 +71,18 @@ class HubLink:
             return self.handle
         if self._standalone is None:
             raise ChannelClosedError("this connection had ended before this channel connected")
-        handle, sent, got = await runtime.standalone_hub(*self._standalone)
+        maxsize, options = self._standalone
+        runtime.ensure_ray(None)
+        proof = secrets.token_bytes(32)  # only this channel knows it
+        name = f"connector-standalone-{uuid.uuid4().hex}"
+        handle = runtime.hub_actor(name, False, maxsize, options, hub_verifier(proof))
+        sent = await runtime.call("connect", handle.register.remote(SEND, proof))
+        got = await runtime.call("connect", handle.register.remote(RECV, proof))
         linked: Any = self.handle  # re-read: a concurrent first use may have linked meanwhile
         if linked is not None:
             runtime.kill(handle)
             return linked
-        self.sender, self.receiver = Member.of(sent), Member.of(got)
+        self.sender, self.receiver = Member(sent.ident, sent.token), Member(got.ident, got.token)
         self.handle = handle
         self.note(got)
         return handle

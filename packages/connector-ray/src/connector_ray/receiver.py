@@ -25,7 +25,7 @@ from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.transport import Verifier
 from connector_ray import runtime
 from connector_ray.hub import ABORTED, END, OK, Reply
-from connector_ray.link import HubLink, Member
+from connector_ray.link import HubLink
 
 __all__ = ["RayReceiver"]
 
@@ -33,50 +33,25 @@ _log = logging.getLogger("connector_ray")
 
 
 class RayReceiver:
-    """Implements `connector_core.transport.RecvTransport` over a connection's hub actor."""
+    """Implements `connector_core.transport.RecvTransport` for the receiver of `link`."""
 
-    __slots__ = (
-        "_batch",
-        "_closed",
-        "_ended",
-        "_failure",
-        "_inbox",
-        "_link",
-        "_member",
-        "_pending",
-        "_pubsub",
-        "verifier",
-    )
-
-    def __init__(
-        self,
-        link: HubLink,
-        member: Member | None,
-        codec: Codec,
-        batch: int,
-        *,
-        pubsub: bool,
-        ended: bool = False,
-    ) -> None:
-        """Creates the transport of one registered receiver.
+    def __init__(self, link: HubLink, codec: Codec, batch: int, *, pubsub: bool) -> None:
+        """Creates the transport of the receiver registered in `link`.
 
         Args:
-            link: The connection's hub.
-            member: This receiver's registration (None: a standalone link's, known at first
-                use, or a connection that had ended).
+            link: The connection's hub (its `receiver` is this one; a standalone link's is
+                known at first use; no handle: the connection had ended).
             codec: The connection's codec (frames are verified with it on arrival).
             batch: The most frames per `get` call.
             pubsub: True for a subscriber (its unread frames are its own).
-            ended: True if the connection had ended before this receiver connected.
         """
         self.verifier = Verifier(codec, "RayChannel")
         self._link = link
-        self._member = member
         self._batch = batch
         self._pubsub = pubsub
         self._inbox: deque[bytes] = deque()
         self._pending: asyncio.Task[Reply] | None = None
-        self._ended = ended
+        self._ended = False
         self._failure: ChannelError | None = None
         self._closed = False
 
@@ -101,10 +76,6 @@ class RayReceiver:
             if failure is not None:
                 raise type(failure)(str(failure)) from failure
             if self._ended:
-                if self._link.handle is None:
-                    raise ChannelClosedError(
-                        "this connection had ended before this receiver connected"
-                    )
                 raise ChannelClosedError("every sender has closed and all was delivered")
             pending = self._pending or await self._fetch()
             # The fetch belongs to the transport: cancelling this recv() leaves it running
@@ -116,9 +87,9 @@ class RayReceiver:
         handle = await self._link.connect()
         if self._pending is not None:  # another recv() started one meanwhile
             return self._pending
-        member = self._member = self._member or self._link.receiver
-        assert member is not None
-        ref = handle.get.remote(member.ident, member.token, self._batch)
+        member = self._link.receiver
+        assert member is not None  # registered by the connector, or by connect() just now
+        ref = handle.get.remote(*member, self._batch)
         task = asyncio.get_running_loop().create_task(runtime.call("receive", ref))
         task.add_done_callback(self._absorb)
         self._pending = task
@@ -163,8 +134,7 @@ class RayReceiver:
         if self._closed:
             return
         self._closed = True
-        handle = self._link.handle
-        member = self._member or self._link.receiver
+        handle, member = self._link.handle, self._link.receiver
         if handle is None or member is None or self._ended:
             return  # nothing to leave: never linked, or the hub let it go at the end
         try:
@@ -176,9 +146,7 @@ class RayReceiver:
             sign = self.verifier.codec.sign
             rest = [] if self._pubsub else [sign(payload) for payload in self._inbox]
             self._inbox.clear()
-            reply = await runtime.call(
-                "close", handle.close_receiver.remote(member.ident, member.token, rest)
-            )
+            reply = await runtime.call("close", handle.close_receiver.remote(*member, rest))
         except ChannelError as exc:
             _log.debug("connector_ray: closing a receiver of a gone hub: %s", exc)
             return

@@ -18,9 +18,7 @@ dozen bytes; `purge(job_id)` deletes a job's tombstones too.
 from __future__ import annotations
 
 import logging
-import secrets
 import threading
-import uuid
 from collections.abc import Awaitable, Mapping
 from typing import Any, Final
 
@@ -30,7 +28,7 @@ from ray.experimental import internal_kv
 
 from connector_core.exceptions import ChannelError, ChannelSetupError
 from connector_core.spec import check_job_id
-from connector_ray.hub import RECV, SEND, ChannelHub, Reply, hub_verifier
+from connector_ray.hub import ChannelHub, Reply
 from connector_ray.options import RESERVED_ACTOR_OPTIONS, launch_options
 
 __all__ = [
@@ -47,7 +45,6 @@ __all__ = [
     "own_actor_options",
     "purge",
     "release",
-    "standalone_hub",
 ]
 
 _log = logging.getLogger("connector_ray")
@@ -167,27 +164,6 @@ def hub_actor(
         raise ChannelSetupError(f"Ray refused the actor options {dict(options)!r}: {exc}") from exc
     except RayError as exc:
         raise ChannelSetupError(f"cannot create the hub actor {name!r}: {exc}") from exc
-
-
-async def standalone_hub(maxsize: int, options: Mapping[str, Any]) -> tuple[Any, Reply, Reply]:
-    """Creates a standalone channel's private pipeline hub and registers it at both ends.
-
-    The hub's proof is random: only this channel knows it.
-
-    Returns:
-        The hub's handle and its replies to registering the sender, then the receiver.
-
-    Raises:
-        ChannelSetupError: If Ray cannot start or the actor cannot be created.
-        ChannelError: If the new actor died at once.
-    """
-    ensure_ray(None)
-    proof = secrets.token_bytes(32)
-    name = f"connector-standalone-{uuid.uuid4().hex}"
-    handle = hub_actor(name, False, maxsize, options, hub_verifier(proof))
-    sent = await call("connect", handle.register.remote(SEND, proof))
-    got = await call("connect", handle.register.remote(RECV, proof))
-    return handle, sent, got
 
 
 def lost_state(reply: Reply) -> ChannelError:

@@ -1,18 +1,16 @@
 """`RaySender`: the send transport of a `RayChannel`, an outbox shipped to the hub in batches.
 
-`try_send()`/`send()` put the signed frame into core's `Outbox` and return; one flusher task
-ships what is queued in `put` calls of up to `batch` frames, one call in flight. Batches form
-only while a call is in flight (no timer): a lone frame leaves at once. The outbox holds at
-most `min(2 * batch, maxsize)` frames (then `send()` waits), and `put` waits at the hub while
-it holds `maxsize`: a slow receiver slows the sender. The hub may accept only the front of a
-batch; the rest goes first in the next call.
+`send()` puts the signed frame into core's `Outbox` and returns; one flusher task ships what
+is queued in `put` calls of up to `batch` frames, one call in flight, so batches form only
+while a call is in flight (no timer: a lone frame leaves at once). The outbox holds at most
+`min(2 * batch, maxsize)` frames (then `send()` waits), and `put` waits at the hub while it
+holds `maxsize`: a slow receiver slows the sender. The hub may accept only the front of a
+batch; the rest leaves first in the next call.
 
-Close: the flusher is stopped (a `put` waiting at a full hub is woken by `abort_put`), and
-what was not accepted goes to the hub with `close_sender`, which may overshoot `maxsize` so
-that closing never waits on a stalled receiver. The last sender's close ends the connection.
-
-Failure: if the hub dies or loses this sender, the next `send()` raises `ChannelError` (and
-`close()` says how many frames were lost); nothing waits forever.
+Close: the flusher stops (a `put` waiting at a full hub is woken by `abort_put`), and what
+the hub did not accept goes with `close_sender`, which may overshoot `maxsize` so that closing
+never waits on a stalled receiver. The last sender's close ends the connection. If the hub
+dies, the next `send()` raises `ChannelError` and `close()` says how much was lost.
 """
 
 from __future__ import annotations
@@ -34,30 +32,18 @@ _log = logging.getLogger("connector_ray")
 
 
 class RaySender:
-    """Implements `connector_core.transport.SendTransport` over a connection's hub actor."""
+    """Implements `connector_core.transport.SendTransport` for the sender of `link`."""
 
-    __slots__ = (
-        "_batch",
-        "_closed",
-        "_flusher",
-        "_link",
-        "_member",
-        "_outbox",
-        "_putting",
-        "_unsent",
-    )
-
-    def __init__(self, link: HubLink, member: Member | None, batch: int, maxsize: int) -> None:
-        """Creates the transport of one registered sender.
+    def __init__(self, link: HubLink, batch: int, maxsize: int) -> None:
+        """Creates the transport of the sender registered in `link`.
 
         Args:
-            link: The connection's hub.
-            member: This sender's registration (None: a standalone link's, known at first use).
+            link: The connection's hub (its `sender` is this one; a standalone link's is
+                known at first use).
             batch: The most frames per `put` call.
             maxsize: The channel's capacity (`<= 0`: unbounded).
         """
         self._link = link
-        self._member = member
         self._batch = batch
         self._outbox = Outbox(min(2 * batch, maxsize) if maxsize > 0 else 2 * batch)
         self._flusher: asyncio.Task[None] | None = None
@@ -81,10 +67,8 @@ class RaySender:
             handle = await self._link.connect()
             if self._closed:
                 raise ChannelClosedError("the channel was closed while sending")
-            if self._flusher is None:
-                member = self._member or self._link.sender
-                assert member is not None
-                self._member = member
+            member = self._link.sender
+            if self._flusher is None and member is not None:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush(handle, member))
         await self._outbox.put(frame)
 
@@ -99,9 +83,7 @@ class RaySender:
                     unsent += outbox.take(self._batch - len(unsent))
                 self._putting = True
                 try:
-                    reply = await runtime.call(
-                        "send", handle.put.remote(member.ident, member.token, unsent)
-                    )
+                    reply = await runtime.call("send", handle.put.remote(*member, unsent))
                 finally:
                     self._putting = False
                 self._link.note(reply)
@@ -126,15 +108,13 @@ class RaySender:
         """Hands what is held to the hub and unregisters this sender.
 
         Raises:
-            ChannelError: If the hub actor is gone and this sender still held frames (they
-                are lost).
+            ChannelError: If the hub actor is gone and frames were still held (they are lost).
         """
         if self._closed:
             return
         self._closed = True
         self._outbox.close()
-        member = self._member or self._link.sender
-        handle = self._link.handle
+        handle, member = self._link.handle, self._link.sender
         if handle is None or member is None:
             return  # a standalone channel never used: its hub was never created
         flusher = self._flusher
@@ -145,16 +125,11 @@ class RaySender:
             else:
                 flusher.cancel()  # idle, waiting for frames: it holds none
             await asyncio.wait([flusher])
-        await self._unregister(handle, member)
-
-    async def _unregister(self, handle: Any, member: Member) -> None:
         rest = self._unsent + self._outbox.take()
         self._unsent.clear()
         self._outbox.settle(len(rest))
         try:
-            reply = await runtime.call(
-                "close", handle.close_sender.remote(member.ident, member.token, rest)
-            )
+            reply = await runtime.call("close", handle.close_sender.remote(*member, rest))
         except ChannelError as exc:
             if rest:
                 raise ChannelError(f"{len(rest)} messages were not delivered: {exc}") from exc
