@@ -316,7 +316,17 @@ class AsyncioChannel(Channel):
         return (self._hub.life.sender_count, self._hub.life.receiver_count)
 
     def __reduce__(self) -> NoReturn:
-        raise TypeError(
-            "AsyncioChannel is in-process only and cannot be pickled; use a cross-process "
-            "backend such as connector_zmq.ZMQConnector"
-        )
+        raise TypeError(f"AsyncioChannel is in-process only and cannot be pickled; {_elsewhere()}")
+
+
+def _elsewhere() -> str:
+    """What to use instead of an in-process object: the installed cross-process backends."""
+    from connector_core.registry import available_backends  # at call time: no import cycle
+
+    others = [name for name in available_backends() if name != "asyncio"]
+    if not others:
+        return "install a cross-process backend to connect processes (none is installed)"
+    return (
+        f"use a cross-process backend to connect processes (installed: {', '.join(others)}; "
+        "connector_core.get_backend(name) returns its connector class)"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
-from connector_core.asyncio_channel import _RECV, _SEND, AsyncioChannel, _Hub
+from connector_core.asyncio_channel import _RECV, _SEND, AsyncioChannel, _elsewhere, _Hub
 from connector_core.channel import CHAN_MAXSIZE
 from connector_core.connector import Connector
 
@@ -44,7 +44,5 @@ class AsyncioConnector(Connector):
 
     def __reduce__(self) -> NoReturn:
         raise TypeError(
-            f"{self!r} is in-process only and cannot be pickled to another process; use a "
-            "cross-process backend (connector_zmq.ZMQConnector, connector_rabbitmq."
-            "RabbitMQConnector or connector_ray.RayConnector) to connect processes"
+            f"{self!r} is in-process only and cannot be pickled to another process; {_elsewhere()}"
         )

@@ -1,8 +1,9 @@
 """The backend registry: connector classes by name, from the `connector.backends` entry points.
 
-Every backend distribution registers its connector class under a short name (`asyncio`,
-`zmq`, `rabbitmq`, `ray`), so code and configuration can name a backend instead of a class
-path. A `module:Class` or `module.Class` path works too.
+Every backend distribution registers its connector class under a short name (core's
+in-process backend is `asyncio`; each installed backend adds its own), so code and
+configuration can name a backend instead of a class path. A `module:Class` or
+`module.Class` path works too.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def get_backend(name: str) -> type[Connector]:
     """Returns the connector class registered as `name`, or at a `module:Class` path.
 
     Args:
-        name: A backend name such as `"zmq"`, or a class path.
+        name: A backend name such as `"asyncio"`, or a class path.
 
     Returns:
         The connector class.

@@ -3,10 +3,10 @@
 Usage, in a backend's `tests/test_conformance.py`::
 
     from connector_core.testing import ConnectorConformance
-    from connector_zmq import ZMQConnector
+    from my_backend import MyConnector
 
-    class TestZMQConformance(ConnectorConformance):
-        connector_class = ZMQConnector
+    class TestMyConformance(ConnectorConformance):
+        connector_class = MyConnector
         cross_process = True
         serialized = True
 

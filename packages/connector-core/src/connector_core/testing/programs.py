@@ -46,7 +46,7 @@ def run_program(
     Args:
         command: The program and its arguments.
         timeout: Seconds the program may take.
-        what: How the failure message names the program (e.g. "round_trip.py on zmq").
+        what: How the failure message names the program (e.g. "round_trip.py on asyncio").
         cwd: Optional; the working folder.
         env: Optional; the environment, `user_environment()` by default.
 

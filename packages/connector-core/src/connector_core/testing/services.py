@@ -19,8 +19,8 @@ def skip_or_fail(reason: str) -> NoReturn:
     """Skips the current test because a service is missing; fails it instead under CI.
 
     Args:
-        reason: What is missing and how to provide it, e.g. "RabbitMQ is not reachable at
-            127.0.0.1:5672: start it with rabbitmq-server -detached".
+        reason: What is missing and how to provide it, e.g. "the broker at 127.0.0.1:5672
+            does not answer: start it, or set the variable that points at it".
     """
     if in_ci():
         pytest.fail(f"{reason} (CI is set: a missing service fails the run)", pytrace=False)
