@@ -23,7 +23,7 @@ import zmq.asyncio
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
 from connector_zmq import protocol as p
-from connector_zmq.waiting import events_of, fd_of, wait_readable, yield_to_loop
+from connector_zmq.waiting import events_of, wait_readable
 
 __all__ = ["CONTROL_TIMEOUT", "Link", "OnFinished", "make_socket"]
 
@@ -47,10 +47,7 @@ def make_socket(context: zmq.asyncio.Context, kind: int) -> zmq.Socket[bytes]:
         sock: zmq.Socket[bytes] = make(kind, socket_class=zmq.Socket)
     except zmq.ZMQError as exc:
         raise p.socket_error(exc) from exc
-    sock.setsockopt(zmq.LINGER, p.LINGER_MS)
-    sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
-    sock.setsockopt(zmq.RCVHWM, p.RCV_HWM)
-    sock.setsockopt(zmq.MAXMSGSIZE, p.MAX_MESSAGE_BYTES)
+    p.configure(sock)
     return sock
 
 
@@ -205,27 +202,11 @@ class Link(ABC):
 
     async def _wait_sockets(self) -> None:
         """Waits until a socket has a message or `_kick` is called; see `waiting`."""
-        sockets = self._sockets()
-        if any(events_of(sock) & zmq.POLLIN for sock in sockets):
-            await yield_to_loop()
-            return
-        loop = asyncio.get_running_loop()
-        woken: asyncio.Future[None] = loop.create_future()
-        self._woken = woken
-
-        def wake() -> None:
-            if not woken.done():
-                woken.set_result(None)
-
-        fds = [fd_of(sock) for sock in sockets]
-        for fd in fds:
-            loop.add_reader(fd, wake)
+        woken = self._woken = asyncio.get_running_loop().create_future()
         try:
-            await woken
+            await wait_readable(self._sockets(), woken=woken)
         finally:
             self._woken = None
-            for fd in fds:
-                loop.remove_reader(fd)
 
     def _kick(self) -> None:
         """Wakes the pump if it is waiting (it runs `_drain` once more)."""

@@ -71,6 +71,7 @@ __all__ = [
     "advertised_host",
     "authenticate",
     "bind_random",
+    "configure",
     "credentials",
     "dumps",
     "is_loopback",
@@ -257,6 +258,14 @@ def bind_random(sock: zmq.Socket[Any], bind_host: str) -> str:
             "of this machine (127.0.0.1 by default)"
         ) from exc
     return f"tcp://{advertised_host(bind_host)}:{port}"
+
+
+def configure(sock: zmq.Socket[Any]) -> None:
+    """Gives `sock` the options of every socket of a connection (linger, HWMs, size limit)."""
+    sock.setsockopt(zmq.LINGER, LINGER_MS)
+    sock.setsockopt(zmq.SNDHWM, 0)  # credits bound what is in flight, not the HWM
+    sock.setsockopt(zmq.RCVHWM, RCV_HWM)
+    sock.setsockopt(zmq.MAXMSGSIZE, MAX_MESSAGE_BYTES)
 
 
 def socket_error(exc: zmq.ZMQError) -> ChannelSetupError:

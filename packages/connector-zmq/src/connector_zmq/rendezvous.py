@@ -104,9 +104,7 @@ class Rendezvous:
         self._codec = codec
         self._ctx = zmq.Context()
         self._sock: zmq.Socket[bytes] = self._ctx.socket(zmq.ROUTER)
-        self._sock.setsockopt(zmq.LINGER, p.LINGER_MS)
-        self._sock.setsockopt(zmq.SNDHWM, 0)
-        self._sock.setsockopt(zmq.RCVHWM, 0)
+        p.configure(self._sock)  # MAXMSGSIZE: a keyless peer cannot make it hold more
         try:
             self.address = p.bind_random(self._sock, bind_host)
         except BaseException:

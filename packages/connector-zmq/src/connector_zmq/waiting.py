@@ -50,22 +50,31 @@ async def wait_readable(
     sockets: Sequence[zmq.Socket[Any]],
     timeout: float | None = None,
     events: int = zmq.POLLIN,
+    woken: asyncio.Future[None] | None = None,
 ) -> bool:
     """Waits until one of `sockets` has `events` (a message, by default) or `timeout` passes.
 
     Always yields to the loop at least once, so a caller that loops on it cannot starve the
     other tasks. Cancelling it loses nothing: it never takes a message.
 
+    Args:
+        sockets: The sockets to watch.
+        timeout: Optional; seconds to wait at most.
+        events: Optional; what to wait for (`zmq.POLLIN` by default).
+        woken: Optional; a future that ends the wait early when someone resolves it.
+
     Returns:
-        True if a socket is ready, False on timeout.
+        True if a socket is ready (or `woken` was resolved), False on timeout.
     """
     if _readable(sockets, events):
         await yield_to_loop()
         return True
     loop = asyncio.get_running_loop()
-    woken: asyncio.Future[None] = loop.create_future()
+    if woken is None:
+        woken = loop.create_future()
 
     def wake() -> None:
+        assert woken is not None
         if not woken.done():
             woken.set_result(None)
 
