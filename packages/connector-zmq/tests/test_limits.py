@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
+import textwrap
 
 import pytest
 import zmq
@@ -15,6 +18,9 @@ from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
+
+SUBPROCESS_TIMEOUT = 60.0
+"""Generous: an interpreter start plus a few connects."""
 
 
 def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
@@ -86,3 +92,64 @@ async def test_data_sockets_limit_message_size_and_queue() -> None:
     assert p.MAX_MESSAGE_BYTES >= p.MAX_ITEM_BYTES + 8  # a lone frame in a batch still fits
     assert p.MAX_ITEM_BYTES >= p.MAX_BATCH_BYTES + 8 * p.MAX_BATCH_ITEMS  # so does a batch
     await receiver.close()
+
+
+_EXHAUSTED = textwrap.dedent(
+    """
+    import asyncio
+    import os
+    import sys
+
+    from connector_core.exceptions import ChannelSetupError
+    from connector_core.spec import ConnectorSpec
+    from connector_zmq import ZMQConnector
+
+
+    async def main(mode: str) -> None:
+        connector = ZMQConnector(ConnectorSpec("a.out", "b.in", mode=mode))
+        receiver = await connector.connect_recv()
+        held = []
+        try:  # take every descriptor left, as ~1000 idle connections from a peer would
+            while True:
+                held.append(os.open(os.devnull, os.O_RDONLY))
+        except OSError:
+            pass
+        for what in ("connect_send", "connect_recv"):
+            try:
+                await getattr(connector, what)()
+            except ChannelSetupError as error:
+                print(what, "ChannelSetupError:", error)
+            except BaseException as error:
+                print(what, "other error:", repr(error))
+            else:
+                print(what, "no error")
+        for fd in held:
+            os.close(fd)
+        sender = await connector.connect_send()
+        await sender.send("after")
+        await sender.close()
+        print("then", [item async for item in receiver])
+
+
+    asyncio.run(main(sys.argv[1]))
+    """
+)
+
+
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+def test_running_out_of_file_descriptors_is_a_clear_setup_error(mode: ConnectorMode) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _EXHAUSTED, mode.value],
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert len(lines) == 3, result.stdout
+    for what, line in zip(("connect_send", "connect_recv"), lines, strict=False):
+        assert line.startswith(f"{what} ChannelSetupError:"), line
+        assert "file descriptors" in line, line
+        assert "ulimit -n" in line, line
+    assert lines[2] == "then ['after']"

@@ -75,6 +75,7 @@ __all__ = [
     "credentials",
     "dumps",
     "is_loopback",
+    "listen",
     "loads",
     "log",
     "new_id",
@@ -258,6 +259,24 @@ def bind_random(sock: zmq.Socket[Any], bind_host: str) -> str:
             "of this machine (127.0.0.1 by default)"
         ) from exc
     return f"tcp://{advertised_host(bind_host)}:{port}"
+
+
+def listen(context: zmq.Context[Any], bind_host: str) -> tuple[zmq.Socket[bytes], str]:
+    """A configured ROUTER of `context` bound to a free port of `bind_host`, and its address.
+
+    Raises:
+        ChannelSetupError: If the host cannot be bound, or no file descriptor is left.
+    """
+    try:
+        sock: zmq.Socket[bytes] = context.socket(zmq.ROUTER)
+    except zmq.ZMQError as exc:
+        raise socket_error(exc) from exc
+    configure(sock)  # MAXMSGSIZE: a peer without the key cannot make it hold more
+    try:
+        return sock, bind_random(sock, bind_host)
+    except BaseException:
+        sock.close(0)
+        raise
 
 
 def configure(sock: zmq.Socket[Any]) -> None:

@@ -98,17 +98,15 @@ class Rendezvous:
                 nobody connected (for copies still starting) before it stops.
 
         Raises:
-            ChannelSetupError: If `bind_host` cannot be bound.
+            ChannelSetupError: If `bind_host` cannot be bound, or this process has no file
+                descriptor left.
         """
         self._pubsub = pubsub
         self._codec = codec
         self._ctx = zmq.Context()
-        self._sock: zmq.Socket[bytes] = self._ctx.socket(zmq.ROUTER)
-        p.configure(self._sock)  # MAXMSGSIZE: a keyless peer cannot make it hold more
         try:
-            self.address = p.bind_random(self._sock, bind_host)
+            self._sock, self.address = p.listen(self._ctx, bind_host)
         except BaseException:
-            self._sock.close(0)
             self._ctx.term()
             raise
         self._stop_r, self._stop_w = os.pipe()
