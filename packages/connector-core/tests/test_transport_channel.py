@@ -351,6 +351,22 @@ async def test_close_reports_a_transport_that_failed_to_deliver() -> None:
     assert channel.is_closed
 
 
+async def test_a_two_way_channel_whose_sender_fails_to_deliver_still_releases_its_receiver() -> (
+    None
+):
+    codec = Codec.generate()
+    tx, rx = FakeSender(), FakeReceiver(codec)
+
+    async def broken_close() -> None:
+        raise ChannelError("could not deliver 3 frames")
+
+    tx.close = broken_close  # type: ignore[method-assign]
+    channel = TransportChannel(sender=tx, receiver=rx, codec=codec)
+    with pytest.raises(ChannelError, match="could not deliver"):
+        await channel.close()
+    assert rx.closes == 1
+
+
 # -- event loops -----------------------------------------------------------------------------
 
 

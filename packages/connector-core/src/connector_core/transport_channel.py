@@ -214,10 +214,12 @@ class TransportChannel(SerdeChannel):
         await asyncio.shield(self._closing)
 
     async def _release(self) -> None:
-        if self._tx is not None:
-            await self._tx.close()
-        if self._rx is not None and not self._recv_after_close:
-            await self._rx.close()
+        try:
+            if self._tx is not None:
+                await self._tx.close()
+        finally:  # a sender that failed to deliver still lets its receiver side go
+            if self._rx is not None and not self._recv_after_close:
+                await self._rx.close()
 
     # -- statistics ------------------------------------------------------------------------
 
