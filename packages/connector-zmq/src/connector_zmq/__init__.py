@@ -15,15 +15,18 @@ processes, pipeline or pubsub):
   one exception is rare and bounded: items a closing pipeline receiver hands back (and
   items a sender still holds when it closes with no receiver connected) travel once through
   the rendezvous to the next receiver.
-- **Where items wait**: in the sender's queue (pipeline, at most `maxsize - window` items)
-  and, for at most `window` items per sender-receiver pair (`maxsize // 4` in a pipeline,
-  `maxsize` in pubsub), on the wire and in the receiving channel's queue. Receivers grant
-  that window as *credits* and return them as their user takes items, so a slow receiver
-  holds its senders back; nothing is dropped (pubsub waits for the slowest subscriber).
-- **Pipeline**: each item goes to one receiver with credit (round robin).
-  **Pubsub**: each item goes to every receiver connected when it is sent. `connect_recv()`
-  returns only after every live sender has connected to the new receiver (its HELLO
-  arrived), and `connect_send()` knows every live receiver: no slow-joiner loss, no sleeps.
+- **Where items wait**: in the sender's outbox (core's `Outbox`), which counts the items
+  waiting there *and* those sent but not yet credited back, so `maxsize` bounds everything
+  between one sender and its receivers; on the wire and in a receiver's queue at most its
+  *credit window* per sender (`maxsize // 4` in a pipeline, `maxsize` in pubsub). Receivers
+  return credits as their user takes items, so a slow receiver holds its senders back;
+  nothing is dropped (pubsub waits for the slowest subscriber). Batches form only while the
+  sender is busy: a lone item leaves at once, with no timer.
+- **Pipeline**: each batch goes to one receiver with credit (round robin, a burst shared
+  out among them). **Pubsub**: each item goes to every receiver connected when it is sent.
+  `connect_recv()` returns only after every live sender has connected to the new receiver
+  (its HELLO arrived), and `connect_send()` knows every live receiver: no slow-joiner loss,
+  no sleeps.
 - **Close**: a sender's `close()` flushes its queue, sends END after its last item on
   every link and leaves; when the last sender has left, the rendezvous tells the receivers,
   and each ends once it has every END and nothing queued (pipeline: once *all* receivers
@@ -31,9 +34,14 @@ processes, pipeline or pubsub):
   receiver ends, including all competing receivers of a pipeline. A pipeline receiver
   that closes early returns the items it had taken off the wire but not handed out, via the
   rendezvous, to the other receivers.
-- **Trust**: every item is an HMAC-signed frame (`settings.make_codec()`); frames that do
-  not verify are dropped before deserialization; joining the rendezvous and saying HELLO to
-  a receiver need a proof signed with the same key.
+- **Trust**: every item is an HMAC-signed frame (`settings.make_codec()`); joining the
+  rendezvous and saying HELLO to a receiver need a proof signed with the same key. A
+  receiver checks every message as it arrives, before it buffers, counts or credits it:
+  anything from a peer without a verified HELLO, beyond a sender's credit, or whose
+  signature fails is dropped and counted (`statistics().rejected`). Every socket refuses
+  messages over `protocol.MAX_MESSAGE_BYTES` (an item is at most `MAX_ITEM_BYTES`, 64 MiB:
+  a larger one fails its `send()` with `ChannelSerializationError`) and queues at most
+  `RCV_HWM` messages per peer. A process out of file descriptors gets `ChannelSetupError`.
 - **Cleanup**: a channel's sockets close with it; a receiver that reaches the end of the
   connection (`recv()` raised ChannelClosedError, `async for` ended) closes itself; the
   rendezvous thread ends when the connection has ended and everyone left; the per-process
