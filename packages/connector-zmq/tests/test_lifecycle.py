@@ -22,7 +22,7 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQConnector
 
 
 @contextlib.contextmanager
@@ -159,26 +159,3 @@ async def test_receiver_closed_while_waiting_in_recv_raises() -> None:
 
 async def test_registered_as_the_zmq_backend() -> None:
     assert get_backend("zmq") is ZMQConnector
-
-
-async def test_zmq_channel_over_caller_sockets() -> None:
-    context = zmq.asyncio.Context.instance()
-    pull = context.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    push = context.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
-    receiver = ZMQChannel(recv_socket=pull)
-    sender = ZMQChannel(send_socket=push, codec=receiver.codec)
-    await sender.send({"a": 1})
-    assert await receiver.recv() == {"a": 1}
-    with pytest.raises(Exception, match="cannot"):
-        await sender.recv()
-    await sender.close()
-    await receiver.close()
-    assert pull.closed
-    assert push.closed
-
-
-def test_zmq_channel_needs_a_socket() -> None:
-    with pytest.raises(TypeError, match="ZMQConnector"):
-        ZMQChannel()

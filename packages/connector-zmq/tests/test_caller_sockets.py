@@ -1,0 +1,79 @@
+"""The reference API: `ZMQChannel(send_socket=..., recv_socket=...)` over caller-made sockets."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+import zmq
+import zmq.asyncio
+
+from connector_core.codec import TAG_SIZE, Codec
+from connector_core.testing import STEP_TIMEOUT
+from connector_core.transport import Verifier
+from connector_zmq import ZMQChannel
+from connector_zmq.socket_link import SocketReceiver
+
+
+async def test_zmq_channel_over_caller_sockets() -> None:
+    context = zmq.asyncio.Context.instance()
+    pull = context.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push = context.socket(zmq.PUSH)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    receiver = ZMQChannel(recv_socket=pull)
+    sender = ZMQChannel(send_socket=push, codec=receiver.codec)
+    await sender.send({"a": 1})
+    assert await receiver.recv() == {"a": 1}
+    with pytest.raises(Exception, match="cannot"):
+        await sender.recv()
+    await sender.close()
+    await receiver.close()
+    assert pull.closed
+    assert push.closed
+
+
+def test_zmq_channel_needs_a_socket() -> None:
+    with pytest.raises(TypeError, match="ZMQConnector"):
+        ZMQChannel()
+
+
+async def test_zmq_channel_over_caller_sockets_drops_forged_frames_as_it_reads_them() -> None:
+    context = zmq.asyncio.Context.instance()
+    pull = context.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push = context.socket(zmq.PUSH)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    receiver = ZMQChannel(recv_socket=pull)
+    await push.send(b"\x00" * TAG_SIZE + b"forged")  # one connection: delivered in order
+    await push.send(receiver.codec.encode("genuine"))
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert await receiver.recv() == "genuine"
+    assert receiver.statistics().rejected == 1
+    push.close()
+    await receiver.close()
+
+
+async def test_zmq_channel_with_both_caller_sockets_sends_to_itself() -> None:
+    context = zmq.asyncio.Context.instance()
+    pull = context.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    push = context.socket(zmq.PUSH)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    channel = ZMQChannel(send_socket=push, recv_socket=pull, maxsize=10)
+    await channel.send("loop")
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert await channel.recv() == "loop"
+    stats = channel.statistics()
+    assert (stats.senders, stats.receivers, stats.max_size) == (1, 1, 10)
+    await channel.close()
+    assert pull.closed
+    assert push.closed
+
+
+def test_zmq_channel_takes_sockets_or_links_not_both() -> None:
+    pull = zmq.asyncio.Context.instance().socket(zmq.PULL)
+    link = SocketReceiver(pull, Verifier(Codec.generate()))
+    with pytest.raises(TypeError, match="not both"):
+        ZMQChannel(recv_socket=pull, receiver=link)
+    pull.close()
