@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import weakref
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import zmq
 import zmq.asyncio
@@ -38,6 +38,8 @@ from connector_zmq.sender import SenderLink
 from connector_zmq.settings import ZMQSettings
 
 __all__ = ["ZMQConnector"]
+
+_L = TypeVar("_L", SenderLink, ReceiverLink)
 
 
 class ZMQConnector(Connector):
@@ -153,15 +155,10 @@ class ZMQConnector(Connector):
         if self._rendezvous is not None:
             await asyncio.to_thread(self._rendezvous.join)
 
-    async def connect_send(self) -> ZMQChannel:
-        """Returns a ZMQChannel for sending messages.
-
-        Raises:
-            ChannelClosedError: If every sender of this connection has already closed.
-            ChannelSetupError: If the rendezvous cannot be reached or bound.
-        """
+    def _new_link(self, kind: type[_L]) -> _L:
+        """A sending or receiving link of this connection (`open()` it next)."""
         address = self._check_live()
-        link = SenderLink(
+        return kind(
             self._context(),
             address,
             self._codec,
@@ -169,13 +166,21 @@ class ZMQConnector(Connector):
             maxsize=self.maxsize,
             on_finished=self._joined,
         )
+
+    def _channel_args(self) -> dict[str, Any]:
+        # the link's sockets and pump live in this loop: the channel belongs to it
+        return {"maxsize": self.maxsize, "codec": self._codec, "loop": asyncio.get_running_loop()}
+
+    async def connect_send(self) -> ZMQChannel:
+        """Returns a ZMQChannel for sending messages.
+
+        Raises:
+            ChannelClosedError: If every sender of this connection has already closed.
+            ChannelSetupError: If the rendezvous cannot be reached or bound.
+        """
+        link = self._new_link(SenderLink)
         await link.open()
-        return ZMQChannel(
-            sender=link,
-            maxsize=self.maxsize,
-            codec=self._codec,
-            loop=asyncio.get_running_loop(),  # the link's sockets and pump live there
-        )
+        return ZMQChannel(sender=link, **self._channel_args())
 
     async def connect_recv(self) -> ZMQChannel:
         """Returns a ZMQChannel for receiving messages, connected to every sender on return.
@@ -184,22 +189,9 @@ class ZMQConnector(Connector):
             ChannelClosedError: If the connection is over.
             ChannelSetupError: If binding fails or the rendezvous cannot be reached.
         """
-        address = self._check_live()
-        link = ReceiverLink(
-            self._context(),
-            address,
-            self._codec,
-            pubsub=self.spec.mode is ConnectorMode.PUBSUB,
-            maxsize=self.maxsize,
-            on_finished=self._joined,
-        )
+        link = self._new_link(ReceiverLink)
         await link.open(self._bind_host)
-        return ZMQChannel(
-            receiver=link,
-            maxsize=self.maxsize,
-            codec=self._codec,
-            loop=asyncio.get_running_loop(),  # the link's sockets and pump live there
-        )
+        return ZMQChannel(receiver=link, **self._channel_args())
 
     def __getstate__(self) -> dict[str, Any]:
         address = self._ensure_rendezvous()
