@@ -176,6 +176,7 @@ class ReceiverLink(Link):
                 self._data.send_multipart(
                     [sid, b"", p.CREDIT, p.pack_count(self._window)], zmq.NOBLOCK
                 )
+            self._sent_on(self._data)  # (a drain in recv() runs outside the pump)
         elif kind in (p.END, p.DETACH) and sid in self._hello:
             self._finish_sender(sid)
         elif sid not in self._hello:
@@ -220,6 +221,7 @@ class ReceiverLink(Link):
         ):
             self._reported = self._returned
             self._control().send_multipart([p.DRAINED, p.pack_count(self._returned)])
+            self._sent_on(self._control())
 
     def _finished(self) -> bool:
         if self._pubsub:
@@ -248,8 +250,6 @@ class ReceiverLink(Link):
                 raise ChannelClosedError("every sender has closed and all was delivered")
             if not drained:
                 self._drain()
-                self._sent_on(self._data)  # what the drain sent must not hide an arrival
-                self._sent_on(self._control())
                 drained = True
                 continue
             await self._wait_changed()

@@ -10,11 +10,11 @@ credits back as their user takes items.
 `send()` puts frames in core's `Outbox` (`connector_core.transport`), which holds at most
 `maxsize` of them: those waiting here *and* those sent and not yet credited back by their
 receiver (pubsub: by the slowest subscriber). So `maxsize` bounds everything between this
-sender and its receivers, and `send()` waits beyond it. The pump is the outbox's flusher:
-when it runs it sends everything queued that credits allow, in batches of up to
-`MAX_BATCH_ITEMS` (`connector_core.framing`); batches form only while it is busy (the
-producer has not yielded), so a lone item leaves at once, and a full batch leaves without
-waiting for the pump.
+sender and its receivers, and `send()` waits beyond it. The outbox is flushed (everything
+queued that credits allow, in batches of up to `MAX_BATCH_ITEMS`, `connector_core.framing`)
+by a callback the first `send()` schedules, which runs as soon as the producer yields, and
+by the pump when credits arrive. So batches form only while the producer is busy: a lone
+item leaves at once, with no timer, and a full batch leaves without waiting at all.
 
 - pipeline: a batch goes to the next receiver (round robin) that has credit, a burst being
   shared out among the receivers; with no receiver connected, items wait here (closing
@@ -30,6 +30,7 @@ of them knows to wait for that END.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import zmq
@@ -69,6 +70,8 @@ class SenderLink(Link):
         self._peers: dict[bytes, _Peer] = {}
         self._ring: list[_Peer] = []
         self._next_index = 0
+        self._loop = asyncio.get_running_loop()
+        self._flush_scheduled = False
         reply = await self._open_control(
             p.REG_SENDER, p.credentials(self._codec, self.pid), p.process_token()
         )
@@ -204,12 +207,11 @@ class SenderLink(Link):
         if not self._outbox.offer(frame):
             return False
         self._queued += 1
-        if self._queued % p.MAX_BATCH_ITEMS:
-            woken = self._woken  # what `_kick()` does, inline: this runs once per item
-            if woken is not None and not woken.done():
-                woken.set_result(None)
-        else:
+        if not self._queued % p.MAX_BATCH_ITEMS:
             self._ship_now()  # a full batch: it need not wait for the producer to yield
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
         return True
 
     async def send(self, frame: bytes) -> None:
@@ -224,10 +226,18 @@ class SenderLink(Link):
             raise _too_large(frame)
         await self._outbox.put(frame)
         self._queued += 1
-        self._kick()
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        """The outbox's flusher: runs once the producer yields, and ships what it queued."""
+        self._flush_scheduled = False
+        if self._task is not None:  # else the link is closed (or closing has taken over)
+            self._ship_now()
 
     def _ship_now(self) -> None:
-        """Ships from the caller's task; then makes sure the pump misses no message."""
+        """Ships outside the pump; then makes sure the pump misses no message."""
         if self._error is not None:
             return
         self._ship()
