@@ -1,0 +1,363 @@
+"""`RedisReceiver`: the receive transport, from the receiver's group to verified payloads.
+
+A reader task fills a local buffer: `FETCH` (one script: acknowledge what was handed out,
+then take what a closing receiver gave back, or new entries, without blocking), and, when
+nothing is there and nothing waits in the buffer, a blocking `XREADGROUP`. Every entry is
+verified where it arrives (`connector_redis.entries`, then each frame by core's `Verifier`)
+and its (sender, sequence) admitted by a `ReplayGuard` before it is buffered; what fails is
+dropped, counted and acknowledged. An entry is acknowledged once its last item was handed
+to the user and the next one is asked for (or at close).
+
+A watcher task (`connector_redis.watch`) reads the control stream and `sig`, keeps the
+heartbeat, and pokes the reader when something changed: a poke interrupts a blocking read
+(entries delivered meanwhile are read again from this receiver's pending list).
+
+The end: a subscriber is done when the connection has ended and it saw every sender's end
+marker (or the marker came before its group); a pipeline receiver when the connection has
+ended and its group holds nothing unread and nothing unacknowledged. Until then, a pipeline
+receiver whose peers still hold entries claims those idle for longer than the claim idle time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import deque
+from typing import Final
+
+from connector_core.codec import Codec, MessageRejectedError
+from connector_core.envelope import ReplayGuard
+from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.framing import FramingError, pack_frames, unpack_frames
+from connector_core.transport import Verifier
+from connector_redis.client import release
+from connector_redis.control import ControlLog
+from connector_redis.entries import DATA, LEAVE, MARKER, open_entry, seal_entry
+from connector_redis.keys import StreamId, parse_id, propose_id
+from connector_redis.settings import RedisSettings
+from connector_redis.store import NEW, OWN, RETURNED, RawEntry
+from connector_redis.watch import Watcher
+
+__all__ = ["FETCH_COUNT", "RedisReceiver"]
+
+FETCH_COUNT: Final = 64
+"""Entries one read takes at most."""
+LOW_WATER: Final = 64
+"""Items left in the buffer when the reader reads ahead."""
+
+
+class RedisReceiver:
+    """The receive transport of one receiver (see the module docstring)."""
+
+    def __init__(
+        self, log: ControlLog, codec: Codec, group: str, start: StreamId, settings: RedisSettings
+    ) -> None:
+        """Creates the transport; `start()` starts its tasks.
+
+        Args:
+            log: The receiver's control log.
+            codec: The connection's codec (bound to it).
+            group: Its consumer group (pipeline: the shared one).
+            start: Pubsub: the id its group starts after (earlier markers are not for it).
+            settings: The backend's settings.
+        """
+        self.log = log
+        self.store = log.store
+        self.codec = codec
+        self.group = group
+        self.me = log.party.name
+        self.start_id = start
+        self.settings = settings
+        self.verifier = Verifier(codec, "RedisChannel")
+        self._guard = ReplayGuard()
+        self._items: deque[tuple[bytes, bytes, str, bool]] = deque()
+        """(payload, frame, entry id, last item of its entry)"""
+        self._partial: str | None = None
+        self._handed: list[str] = []
+        self._acks: list[str] = []
+        self._held: set[str] = set()
+        self._markers: set[str] = set()
+        self._own_after = ""
+        self._last_new = "0-0"
+        self._arrived = asyncio.Event()
+        self._starving = asyncio.Event()
+        self._poked = asyncio.Event()
+        self._ended = False
+        self._error: BaseException | None = None
+        self._closed = False
+        self._reader: asyncio.Task[None] | None = None
+        self._next_claim = 0.0
+        self._watcher: Watcher | None = None
+
+    def start(self) -> None:
+        """Starts the reader and the watcher tasks."""
+        self._reader = asyncio.ensure_future(self._read())
+        self._watcher = Watcher(self, self.log, self.settings)
+        self._watcher.start()
+
+    def fail(self, exc: BaseException) -> None:
+        """Ends receiving with `exc` (the watcher failed)."""
+        if self._error is None:
+            self._error = exc
+        self._arrived.set()
+
+    # -- RecvTransport ---------------------------------------------------------------------
+
+    def try_recv(self) -> bytes | None:
+        """The next verified payload if one is here now, else None (asks the reader)."""
+        if self._handed:
+            self._acks.extend(self._handed)
+            self._handed.clear()
+        if not self._items:
+            self._starving.set()
+            return None
+        payload, _, entry_id, last = self._items.popleft()
+        if last:
+            self._handed.append(entry_id)
+            self._partial = None
+        else:
+            self._partial = entry_id
+        if len(self._items) == LOW_WATER:
+            self._starving.set()  # read ahead while the user takes the rest
+        return payload
+
+    async def recv(self) -> bytes:
+        """Waits for the next verified payload.
+
+        Raises:
+            ChannelClosedError: When the connection has ended and everything was handed out.
+            ChannelError: If reading from Redis failed.
+        """
+        while True:
+            payload = self.try_recv()
+            if payload is not None:
+                return payload
+            if self._error is not None:
+                raise ChannelError(f"reading from Redis failed: {self._error!r}") from self._error
+            if self._ended or self._closed:
+                raise ChannelClosedError("the connection has ended")
+            self._arrived.clear()
+            await self._arrived.wait()
+
+    def buffered(self) -> int:
+        """Payloads held here and not yet taken."""
+        return len(self._items)
+
+    def peer_counts(self) -> tuple[int, int]:
+        """Open (senders, receivers) of the connection as the control stream says."""
+        life = self.log.life
+        return life.sender_count, life.receiver_count
+
+    def poke(self) -> None:
+        """Something changed (control entry, wake-up): the reader looks again."""
+        self._poked.set()
+
+    def held_ids(self) -> list[str]:
+        """Entries this receiver holds and has not acknowledged (kept fresh while alive)."""
+        return sorted(self._held)
+
+    async def close(self) -> None:
+        """Leaves: acknowledges what was handed out, gives the rest back, writes `LEAVE`."""
+        if self._closed:
+            return
+        self._closed = True
+        self._arrived.set()
+        self._poked.set()
+        reader, self._reader = self._reader, None
+        if reader is not None:
+            reader.cancel()
+            await asyncio.wait({reader}, timeout=self.settings.block + 1)
+        acked = [*self._acks, *self._handed]
+        self._acks, self._handed = [], []
+        try:
+            if self._partial is not None and not self.store.pubsub:
+                await self._give_back_rest(self._partial)
+                acked.append(self._partial)
+            self._items.clear()
+            await self.store.leave(self.group, self.me, acked)
+            await self.log.append(LEAVE, self.log.party.id)
+            if self._watcher is not None:
+                await self._watcher.stop()
+            await self.log.clean_up_if_last(self.settings.connect_timeout)
+        finally:
+            if self._watcher is not None:
+                await self._watcher.stop()
+            await release(self.store.client)
+
+    async def _give_back_rest(self, entry_id: str) -> None:
+        """Adds the items of a partly handed entry that were not handed as a new entry."""
+        frames = [frame for _, frame, eid, _ in self._items if eid == entry_id]
+        body, party, after = pack_frames(frames), self.log.party, parse_id(entry_id)
+        while True:
+            new_id = propose_id(after)
+            envelope = seal_entry(
+                self.codec, party.id, party.next_seq(), DATA, new_id, body, len(frames)
+            )
+            status, _, where = await self.store.add(0, len(frames), new_id, envelope)
+            if status == 1:
+                return
+            after = parse_id(where)
+
+    # -- the reader ------------------------------------------------------------------------
+
+    async def _read(self) -> None:
+        try:
+            await self._read_until_end()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            self._error = exc
+        self._arrived.set()
+
+    async def _read_until_end(self) -> None:
+        pubsub = self.store.pubsub
+        while not self._closed:
+            if not self._starving.is_set() and (self._items or self._handed or not pubsub):
+                # Pipeline: read only for a user who asks (what a receiver reads, its
+                # competitors cannot have); pubsub: read ahead into an empty buffer.
+                await self._wait(self._starving, self.settings.block)
+                continue
+            self._poked.clear()
+            acked, self._acks = self._acks, []
+            ended = self.log.life.ended
+            found = await self.store.fetch(
+                self.group, self.me, FETCH_COUNT, self._own_after, ended and not pubsub, acked
+            )
+            self._held.difference_update(acked)
+            self._own_after = ""
+            if found.kind:
+                self._take(found.entries, found.kind)
+                continue
+            if self._items or self._handed:
+                self._starving.clear()  # the user holds items: read when it asks again
+                continue
+            if self._finished(found.pending):
+                self._ended = True
+                self._arrived.set()
+                return
+            if ended and not pubsub:
+                # Everything was delivered; peers still hold entries: wait for their acks
+                # (a wake-up) or claim what a dead peer held.
+                if not await self._claim():
+                    await self._wait(self._poked, self._claim_interval())
+                continue
+            await self._read_blocking()
+
+    async def _read_blocking(self) -> None:
+        since = self._last_new
+        read = asyncio.ensure_future(
+            self.store.read_block(self.group, self.me, FETCH_COUNT, self.settings.block)
+        )
+        poked = asyncio.ensure_future(self._poked.wait())
+        try:
+            await asyncio.wait({read, poked}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            poked.cancel()
+            if not read.done():
+                # Given up: what it is given meanwhile stays pending for this receiver and is
+                # read again (from its pending list) by the next fetch.
+                read.add_done_callback(lambda task: self._given_up(task, since))
+                read.cancel()
+        if read.done() and not read.cancelled():
+            entries = read.result()
+            if entries:
+                self._take(entries, NEW)
+                return
+            if not self.store.pubsub:
+                await self._claim()
+
+    def _given_up(self, task: asyncio.Task[list[RawEntry]], since: str) -> None:
+        """A read given up has ended: read this receiver's pending entries after `since`.
+
+        The server may have served it before it noticed: what it delivered is pending here.
+        """
+        if not task.cancelled():
+            task.exception()
+        if not self._own_after or parse_id(since) < parse_id(self._own_after):
+            self._own_after = since
+        self._starving.set()
+        self._poked.set()
+
+    async def _wait(self, event: asyncio.Event, timeout: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(timeout):
+                await event.wait()
+
+    def _claim_interval(self) -> float:
+        return max(0.1, min(self.settings.block, self.settings.claim_idle / 2))
+
+    async def _claim(self) -> bool:
+        """Pipeline: claims entries idle for longer than the claim idle time (a dead peer's)."""
+        now = time.monotonic()
+        if now < self._next_claim:
+            return False
+        self._next_claim = now + self._claim_interval()
+        entries = await self.store.claim(self.group, self.me, self.settings.claim_idle, FETCH_COUNT)
+        entries = [(i, f) for i, f in entries if i not in self._held]
+        if entries:
+            self._take(entries, RETURNED)
+        return bool(entries)
+
+    def _finished(self, pending: int) -> bool:
+        """True when nothing more can reach this receiver (its buffer is empty)."""
+        log = self.log
+        if not log.life.ended:
+            return False
+        if not self.store.pubsub:
+            return pending == 0
+        return all(
+            marker <= self.start_id or sender in self._markers
+            for sender, marker in log.markers.items()
+            if sender not in log.late
+        )
+
+    # -- taking entries --------------------------------------------------------------------
+
+    def _take(self, entries: list[RawEntry], kind: int) -> None:
+        redelivered = kind in (RETURNED, OWN)
+        for entry_id, fields in entries:
+            if kind == NEW:
+                self._last_new = entry_id
+            if entry_id in self._held:
+                continue
+            if fields is None or b"e" not in fields:
+                self._acks.append(entry_id)  # deleted meanwhile, or not ours
+                continue
+            payloads = self._open(entry_id, fields[b"e"], redelivered)
+            if not payloads:
+                self._acks.append(entry_id)
+                continue
+            self._held.add(entry_id)
+            last = len(payloads) - 1
+            self._items.extend(
+                (payload, frame, entry_id, n == last) for n, (payload, frame) in enumerate(payloads)
+            )
+        if self._items:
+            self._starving.clear()
+            self._arrived.set()
+
+    def _open(self, entry_id: str, raw: bytes, redelivered: bool) -> list[tuple[bytes, bytes]]:
+        """Verifies one entry; returns (payload, frame) of each frame that verifies."""
+        try:
+            entry = open_entry(self.codec, raw, parse_id(entry_id))
+        except MessageRejectedError as exc:
+            self.verifier.drop(exc)
+            return []
+        if not self._guard.admit(entry.party, entry.seq, redelivered):
+            if not redelivered:
+                self.verifier.drop(f"entry {entry_id} repeats one received before (a replay)")
+            return []
+        if entry.kind == MARKER:
+            self._markers.add(entry.party.hex())
+            return []
+        if entry.kind != DATA:
+            self.verifier.drop(f"entry {entry_id} of kind {entry.kind} in the data stream")
+            return []
+        try:
+            frames = unpack_frames(entry.body)
+        except FramingError as exc:
+            self.verifier.drop(exc)
+            return []
+        accept = self.verifier.accept
+        return [(p, f) for f in frames if (p := accept(f)) is not None]

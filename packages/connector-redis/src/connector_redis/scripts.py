@@ -1,0 +1,230 @@
+"""The Lua scripts that change a connection's keys atomically (each one round trip).
+
+Every script keeps the invariants of the package docstring in one step: `held` counts the
+items of the entries some group still needs; nothing a group needs is trimmed; a party that
+waits (`wait` set) is woken by the next change (an entry on `sig`). Keys are always
+`data, held, wait, sig` (or `ctl` alone), in that order.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["ADD", "APPEND", "FETCH", "JOIN_PUBSUB", "LEAVE", "STATUS", "VANISH"]
+
+_HELPERS: Final = r"""
+local function idparts(id)
+  local ms, seq = string.match(id, '^(%d+)-(%d+)$')
+  return tonumber(ms), tonumber(seq)
+end
+local function idless(a, b)
+  local am, as = idparts(a)
+  local bm, bs = idparts(b)
+  return am < bm or (am == bm and as < bs)
+end
+local function idnext(id)
+  local ms, seq = idparts(id)
+  return string.format('%d-%d', ms, seq + 1)
+end
+local function lastid(key)
+  if redis.call('EXISTS', key) == 0 then return '0-0' end
+  local info = redis.call('XINFO', 'STREAM', key)
+  for i = 1, #info, 2 do
+    if info[i] == 'last-generated-id' then return info[i + 1] end
+  end
+  return '0-0'
+end
+local function siglast(sig)
+  local e = redis.call('XREVRANGE', sig, '+', '-', 'COUNT', 1)
+  if #e == 0 then return '0-0' end
+  return e[1][1]
+end
+local function signal(wait, sig)
+  if redis.call('DEL', wait) == 1 then
+    redis.call('XADD', sig, 'MAXLEN', '~', 64, '*', 'w', '1')
+  end
+end
+local function count(fields)
+  if not fields then return 0 end
+  for i = 1, #fields, 2 do
+    if fields[i] == 'n' then return tonumber(fields[i + 1]) or 0 end
+  end
+  return 0
+end
+local function unhold(held, n)
+  if n > 0 and redis.call('DECRBY', held, n) < 0 then redis.call('SET', held, 0) end
+end
+-- pubsub: drop the entries no group needs any more (before the oldest one still needed)
+local function trim(data, held)
+  if redis.call('EXISTS', data) == 0 then return end
+  local groups = redis.call('XINFO', 'GROUPS', data)
+  local minid = nil
+  for _, g in ipairs(groups) do
+    local name, pending, last
+    for i = 1, #g, 2 do
+      if g[i] == 'name' then name = g[i + 1]
+      elseif g[i] == 'pending' then pending = g[i + 1]
+      elseif g[i] == 'last-delivered-id' then last = g[i + 1] end
+    end
+    local need
+    if pending > 0 then need = redis.call('XPENDING', data, name)[2] else need = idnext(last) end
+    if minid == nil or idless(need, minid) then minid = need end
+  end
+  if minid == nil then minid = idnext(lastid(data)) end
+  local gone = redis.call('XRANGE', data, '-', '(' .. minid)
+  if #gone == 0 then return end
+  local n = 0
+  for _, e in ipairs(gone) do n = n + count(e[2]) end
+  redis.call('XTRIM', data, 'MINID', minid)
+  unhold(held, n)
+end
+-- acknowledge entries a receiver handed out: deleted (pipeline) or trimmed (pubsub)
+local function ack(data, held, group, pubsub, ids)
+  if #ids == 0 then return end
+  if pubsub then
+    redis.call('XACK', data, group, unpack(ids))
+    trim(data, held)
+    return
+  end
+  local n = 0
+  for _, id in ipairs(ids) do
+    local e = redis.call('XRANGE', data, id, id)
+    if #e > 0 then n = n + count(e[1][2]) end
+  end
+  redis.call('XACK', data, group, unpack(ids))
+  redis.call('XDEL', data, unpack(ids))
+  unhold(held, n)
+end
+"""
+
+ADD: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: maxsize, items, id, envelope, pubsub
+-- {1, held, id} added; {0, held, sig id} no room (wait set); {-1, held, last id} id too low
+local maxsize, n = tonumber(ARGV[1]), tonumber(ARGV[2])
+local held = tonumber(redis.call('GET', KEYS[2]) or '0')
+if maxsize > 0 and held > 0 and held + n > maxsize then
+  redis.call('SET', KEYS[3], '1')
+  return {0, held, siglast(KEYS[4])}
+end
+local r = redis.pcall('XADD', KEYS[1], ARGV[3], 'e', ARGV[4], 'n', n)
+if type(r) == 'table' and r.err then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return r end
+  return {-1, held, lastid(KEYS[1])}
+end
+held = redis.call('INCRBY', KEYS[2], n)
+if ARGV[5] == '1' and #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then
+  redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+  redis.call('SET', KEYS[2], 0)
+  held = 0
+end
+return {1, held, r}
+"""
+)
+
+FETCH: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: group, consumer, count, pubsub, own-pending-after ('' none), wait, acked ids...
+-- {3, entries} own pending after that id; {2, entries} given back by a closing receiver;
+-- {1, entries} new; {0, pending in the group, sig id} nothing (wait set if asked)
+local data, group, me, n = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local pubsub = ARGV[4] == '1'
+local acked = {}
+for i = 7, #ARGV do acked[#acked + 1] = ARGV[i] end
+if #acked > 0 then
+  ack(data, KEYS[2], group, pubsub, acked)
+  signal(KEYS[3], KEYS[4])
+end
+if ARGV[5] ~= '' then
+  local own = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', n, 'STREAMS', data, ARGV[5])
+  if own and #own[1][2] > 0 then return {3, own[1][2]} end
+end
+if not pubsub then
+  local back = redis.call('XPENDING', data, group, '-', '+', n, 'returned')
+  if #back > 0 then
+    local ids = {}
+    for i, e in ipairs(back) do ids[i] = e[1] end
+    return {2, redis.call('XCLAIM', data, group, me, 0, unpack(ids))}
+  end
+end
+local new = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', n, 'STREAMS', data, '>')
+if new then return {1, new[1][2]} end
+if ARGV[6] == '1' then redis.call('SET', KEYS[3], '1') end
+return {0, redis.call('XPENDING', data, group)[1], siglast(KEYS[4])}
+"""
+)
+
+LEAVE: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: group, consumer, pubsub, acked ids...
+-- pipeline: ack what was handed out, give the rest back (to 'returned'), drop the consumer;
+-- pubsub: drop the subscriber's group and what only it needed
+local data, group, me = KEYS[1], ARGV[1], ARGV[2]
+local pubsub = ARGV[3] == '1'
+if redis.call('EXISTS', data) == 1 then
+  if pubsub then
+    redis.pcall('XGROUP', 'DESTROY', data, group)
+    trim(data, KEYS[2])
+  else
+    local acked = {}
+    for i = 4, #ARGV do acked[#acked + 1] = ARGV[i] end
+    ack(data, KEYS[2], group, false, acked)
+    local mine = redis.pcall('XPENDING', data, group, '-', '+', 1000000, me)
+    if type(mine) == 'table' and not mine.err and #mine > 0 then
+      local ids = {}
+      for i, e in ipairs(mine) do ids[i] = e[1] end
+      redis.call('XCLAIM', data, group, 'returned', 0, unpack(ids))
+    end
+    redis.pcall('XGROUP', 'DELCONSUMER', data, group, me)
+  end
+end
+redis.call('DEL', KEYS[3])
+redis.call('XADD', KEYS[4], 'MAXLEN', '~', 64, '*', 'w', '1')
+return 1
+"""
+)
+
+JOIN_PUBSUB: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: group. Creates the subscriber's group at the stream's last id; returns that id.
+redis.call('XGROUP', 'CREATE', KEYS[1], ARGV[1], '$', 'MKSTREAM')
+return lastid(KEYS[1])
+"""
+)
+
+STATUS: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: wait. Returns {held, sig id}; sets wait when asked.
+if ARGV[1] == '1' then redis.call('SET', KEYS[3], '1') end
+return {tonumber(redis.call('GET', KEYS[2]) or '0'), siglast(KEYS[4])}
+"""
+)
+
+APPEND: Final = (
+    _HELPERS
+    + r"""
+-- KEYS: ctl. ARGV: id, envelope. {1, id} added; {-1, last id} the id is taken.
+local r = redis.pcall('XADD', KEYS[1], ARGV[1], 'e', ARGV[2])
+if type(r) == 'table' and r.err then
+  if redis.call('EXISTS', KEYS[1]) == 0 then return r end
+  return {-1, lastid(KEYS[1])}
+end
+return {1, r}
+"""
+)
+
+VANISH: Final = (
+    _HELPERS
+    + r"""
+-- KEYS: ctl, then every key to delete. ARGV: the last ctl id the caller read.
+-- Deletes the keys only if nobody wrote to the control stream since.
+if lastid(KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('DEL', unpack(KEYS))
+return 1
+"""
+)

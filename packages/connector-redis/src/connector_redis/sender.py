@@ -1,0 +1,242 @@
+"""`RedisSender`: the send transport, from core's `Outbox` to entries of the data stream.
+
+`try_send()`/`send()` queue frames in an `Outbox` of `maxsize` frames. A flusher task takes
+what is queued whenever it is free, seals it as one entry (`connector_redis.entries`) and adds
+it with the `ADD` script, which refuses while the stream holds `maxsize` items that a group
+still needs (`held`). Frames stay counted in the outbox after they were added, until `held`
+shows they could have left the stream: so a sender never has more than `maxsize` items
+between its `send()` and its receivers. Waiting (for room in the stream, or for what it added
+to be taken) is a blocking read of `sig`, woken by the next acknowledgement, bounded by the
+`block` setting; a sender that waits longer than the claim idle time drops the groups of
+subscribers found dead (`connector_redis.liveness`).
+
+`close()` waits until every queued frame was added, adds the end marker, then `CLOSE` naming
+it in the control stream, and cleans up if it was the last party.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from typing import Final
+
+from connector_core.codec import Codec
+from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.framing import pack_frames
+from connector_core.transport import Outbox
+from connector_redis.client import release
+from connector_redis.control import ControlLog
+from connector_redis.entries import CLOSE, DATA, MARKER, marker_body, seal_entry
+from connector_redis.keys import StreamId, parse_id, propose_id
+from connector_redis.liveness import reap
+from connector_redis.settings import RedisSettings
+
+__all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "RedisSender"]
+
+MAX_BATCH_ITEMS: Final = 1024
+"""Frames one entry carries at most."""
+MAX_BATCH_BYTES: Final = 1 << 20
+"""Bytes of frames one entry carries at most (one larger frame goes alone)."""
+
+
+class RedisSender:
+    """The send transport of one sender (see the module docstring)."""
+
+    def __init__(
+        self, log: ControlLog, codec: Codec, maxsize: int, settings: RedisSettings
+    ) -> None:
+        """Creates the transport; its flusher starts with the first frame.
+
+        Args:
+            log: The sender's control log (its store is the connection's keys).
+            codec: The connection's codec (bound to it).
+            maxsize: Items between `send()` and the receivers at most (`<= 0`: unbounded).
+            settings: The backend's settings (block, claim idle).
+        """
+        self.log = log
+        self.store = log.store
+        self.codec = codec
+        self.maxsize = maxsize
+        self.settings = settings
+        self._outbox = Outbox(maxsize)
+        self._added = 0
+        """Frames added to the stream and still counted in the outbox."""
+        self._busy = False
+        self._last: StreamId = (0, 0)
+        self._flusher: asyncio.Task[None] | None = None
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._closed = False
+        self._stopping = False
+
+    # -- SendTransport -----------------------------------------------------------------------
+
+    def try_send(self, frame: bytes) -> bool:
+        """Queues `frame` if the outbox has room now (never waits)."""
+        if self._outbox.offer(frame):
+            self._wake()
+            return True
+        return False
+
+    async def send(self, frame: bytes) -> None:
+        """Queues `frame`, waiting for room; a cancelled call queued nothing.
+
+        Raises:
+            ChannelError: If adding to the stream failed (the Redis error is its cause).
+        """
+        self._wake()
+        await self._outbox.put(frame)
+        self._wake()
+
+    def buffered(self) -> int:
+        """Frames queued here and not yet added to the stream."""
+        return len(self._outbox) - self._added
+
+    def peer_counts(self) -> tuple[int, int]:
+        """Open (senders, receivers) of the connection as of the last control read."""
+        life = self.log.life
+        return life.sender_count, life.receiver_count
+
+    async def close(self) -> None:
+        """Adds what is queued, then the end marker and `CLOSE`; cleans up if last.
+
+        Raises:
+            ChannelError: If queued frames could not be added (the Redis error is its cause).
+        """
+        if self._closed:
+            return
+        self._closed = True
+        self._outbox.close()
+        error: BaseException | None = None
+        try:
+            while self._outbox_queued() or self._busy:
+                if self._outbox.error is not None:
+                    raise self._outbox.error
+                self._idle.clear()
+                self._wake()
+                await self._idle.wait()
+            if self._outbox.error is not None:
+                raise self._outbox.error
+            marker = await self._add_entry(MARKER, b"", 0, maxsize=0)
+            await self.log.append(CLOSE, marker_body(marker))
+            await self.log.clean_up_if_last(self.settings.connect_timeout)
+        except Exception as exc:
+            error = exc
+        finally:
+            await self._stop()
+            await release(self.store.client)
+        if error is not None:
+            raise ChannelError(
+                f"the sender could not deliver {self.buffered()} item(s) to Redis: {error!r}"
+            ) from error
+
+    # -- the flusher -----------------------------------------------------------------------
+
+    def _outbox_queued(self) -> int:
+        return len(self._outbox) - self._added
+
+    def _wake(self) -> None:
+        if self._outbox.error is None and (self._flusher is None or self._flusher.done()):
+            self._flusher = asyncio.ensure_future(self._flush())
+
+    async def _flush(self) -> None:
+        outbox = self._outbox
+        try:
+            while not self._stopping:
+                if self._outbox_queued() == 0:
+                    self._idle.set()
+                    if self._added and (outbox.full() or self._closed):
+                        await self._wait_taken()
+                        continue
+                    if self._closed:
+                        return
+                    await outbox.ready()
+                    if outbox.error is not None:
+                        return
+                    continue
+                self._idle.clear()
+                self._busy = True
+                room = self.maxsize - self._added if self.maxsize > 0 else MAX_BATCH_ITEMS
+                frames = outbox.take(max(1, min(room, MAX_BATCH_ITEMS)), MAX_BATCH_BYTES)
+                try:
+                    await self._add_entry(DATA, pack_frames(frames), len(frames))
+                except BaseException as exc:
+                    outbox.settle(len(frames))
+                    if not isinstance(exc, asyncio.CancelledError):
+                        outbox.fail(ChannelError(f"adding to the Redis stream failed: {exc!r}"))
+                    raise
+                finally:
+                    self._busy = False
+                self._added += len(frames)
+        except Exception:
+            self._idle.set()
+        finally:
+            self._busy = False
+            self._idle.set()
+
+    async def _add_entry(
+        self, kind: int, body: bytes, items: int, maxsize: int | None = None
+    ) -> StreamId:
+        """Adds one sealed entry, waiting for room; returns its id."""
+        limit = self.maxsize if maxsize is None else maxsize
+        waited_since: float | None = None
+        while True:
+            entry_id = propose_id(self._last)
+            envelope = seal_entry(
+                self.codec,
+                self.log.party.id,
+                self.log.party.next_seq(),
+                kind,
+                entry_id,
+                body,
+                items,
+            )
+            status, held, where = await self.store.add(limit, items, entry_id, envelope)
+            if status == 1:
+                self._last = entry_id
+                self._settle(held)
+                return entry_id
+            if status == -1:
+                self._last = parse_id(where)
+                continue
+            self._settle(held)
+            waited_since = waited_since or time.monotonic()
+            if time.monotonic() - waited_since > self.settings.claim_idle:
+                await reap(self.log, self.settings.claim_idle)
+                waited_since = time.monotonic()
+            await self.store.wait_signal(where, self.settings.block)
+
+    async def _wait_taken(self) -> None:
+        """Waits until receivers took some of what this sender added (or `held` shows it)."""
+        held, sig = await self.store.status(wait=True)
+        if self._settle(held):
+            return
+        await self.store.wait_signal(sig, self.settings.block)
+        held, _ = await self.store.status(wait=False)
+        self._settle(held)
+
+    def _settle(self, held: int) -> int:
+        """Releases outbox room for what can no longer be in the stream; returns how much."""
+        gone = max(0, self._added - max(held, 0))
+        if gone:
+            self._added -= gone
+            self._outbox.settle(gone)
+        return gone
+
+    async def _stop(self) -> None:
+        """Stops the flusher at its next wake-up (this adds one), else cancels it."""
+        self._stopping = True
+        flusher, self._flusher = self._flusher, None
+        if flusher is not None and not flusher.done():
+            with contextlib.suppress(Exception):  # a wake-up only shortens the wait
+                await self.store.wake()
+            await asyncio.wait({flusher}, timeout=self.settings.block + 1)
+            if not flusher.done():
+                flusher.cancel()
+                await asyncio.wait({flusher}, timeout=self.settings.block + 1)
+        if self._added:
+            self._outbox.settle(self._added)
+            self._added = 0
+        if self._outbox.error is None:
+            self._outbox.fail(ChannelClosedError("the channel was closed while sending"))
