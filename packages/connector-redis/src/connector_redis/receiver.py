@@ -245,39 +245,14 @@ class RedisReceiver:
             await self._read_blocking()
 
     async def _read_blocking(self) -> None:
-        since = self._last_new
-        read = asyncio.ensure_future(
-            self.store.read_block(self.group, self.me, FETCH_COUNT, self.settings.block)
-        )
-        poked = asyncio.ensure_future(self._poked.wait())
-        try:
-            await asyncio.wait({read, poked}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            poked.cancel()
-            if not read.done():
-                # Given up: what it is given meanwhile stays pending for this receiver and is
-                # read again (from its pending list) by the next fetch.
-                read.add_done_callback(lambda task: self._given_up(task, since))
-                read.cancel()
-        if read.done() and not read.cancelled():
-            entries = read.result()
-            if entries:
-                self._take(entries, NEW)
-                return
-            if not self.store.pubsub:
-                await self._claim()
-
-    def _given_up(self, task: asyncio.Task[list[RawEntry]], since: str) -> None:
-        """A read given up has ended: read this receiver's pending entries after `since`.
-
-        The server may have served it before it noticed: what it delivered is pending here.
-        """
-        if not task.cancelled():
-            task.exception()
-        if not self._own_after or parse_id(since) < parse_id(self._own_after):
-            self._own_after = since
-        self._starving.set()
-        self._poked.set()
+        # Not interrupted: a blocked read that is cancelled may still be served by the
+        # server (it lands in this receiver's pending list), so a poke waits for the read's
+        # bounded end (the `block` setting) instead.
+        entries = await self.store.read_block(self.group, self.me, FETCH_COUNT, self.settings.block)
+        if entries:
+            self._take(entries, NEW)
+        elif not self.store.pubsub:
+            await self._claim()
 
     async def _wait(self, event: asyncio.Event, timeout: float) -> None:
         with contextlib.suppress(TimeoutError):

@@ -52,9 +52,10 @@ class RedisSettings(BaseSettings):
         "Connectors used in one process end at once.",
     )
     block: float = Field(
-        default=2.0,
+        default=0.5,
         gt=0,
         le=10,
         description="Seconds one blocking read (XREADGROUP/XREAD BLOCK) waits before the "
-        "reader looks around (claims, heartbeats) and reads again.",
+        "reader looks around (the end of the stream, claims, heartbeats) and reads again: "
+        "how late a pipeline receiver may notice the end at most.",
     )
