@@ -166,7 +166,8 @@ class SenderLink(Link):
                 peer = self._next_peer()
                 if peer is None:
                     return
-                share = -(-self._queued // len(self._ring))  # spread a burst over them all
+                # spread a burst over the receivers that can take some of it now
+                share = -(-self._queued // sum(1 for other in self._ring if other.credit > 0))
                 targets, room = [peer], min(peer.credit, share)
             if room <= 0:
                 return
