@@ -57,6 +57,7 @@ TRANSPORTS: dict[str, tuple[str, str]] = {
     "connector-zmq": ("pyzmq", "zmq"),
     "connector-rabbitmq": ("aio-pika", "aio_pika"),
     "connector-ray": ("ray", "ray"),
+    "connector-redis": ("redis", "redis"),
 }
 """Each backend distribution's transport: (distribution name, import name)."""
 
