@@ -106,3 +106,9 @@ async def test_a_pipeline_receiver_gives_back_verified_payloads_re_signed() -> N
     await first.close()
     assert await asyncio.wait_for(drain(second), DEADLINE) == [1, 2, 3, 4, 5]
     assert second.statistics().rejected == 0
+
+
+async def test_a_standalone_channel_closed_before_first_use_ends_without_a_hub() -> None:
+    channel = RayChannel(maxsize=10)
+    await channel.close()
+    assert await asyncio.wait_for(drain(channel), DEADLINE) == []

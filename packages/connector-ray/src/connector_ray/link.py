@@ -87,6 +87,11 @@ class HubLink:
         self.note(got)
         return handle
 
+    def end_unused(self) -> None:
+        """Ends a standalone connection closed before first use: its hub is never made."""
+        if self.handle is None:
+            self._standalone = None
+
     def note(self, reply: Reply) -> None:
         """Takes in a hub reply's counts; the caller told `release` ends the connection."""
         self.counts = (reply.senders, reply.receivers)

@@ -116,7 +116,8 @@ class RaySender:
         self._outbox.close()
         handle, member = self._link.handle, self._link.sender
         if handle is None or member is None:
-            return  # a standalone channel never used: its hub was never created
+            self._link.end_unused()  # a standalone channel closed before its first use
+            return
         flusher = self._flusher
         if flusher is not None and not flusher.done():
             if self._putting:  # wake a put waiting at a full hub
