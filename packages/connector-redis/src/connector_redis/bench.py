@@ -1,0 +1,244 @@
+"""Benchmark the Redis backend against a bare redis-py loop, in the same run.
+
+Everything runs in one process and one event loop against the server at `REDIS_URL`
+(default `redis://localhost:6379/0`); each scenario measures the bare loop and then the
+backend:
+
+- ``pipeline 1x1``: one sender, one receiver through `RedisConnector` (``maxsize=2000``).
+  Baseline: the bare redis-py loop the issue names: a producer awaits one ``XADD`` per
+  pickled item; a consumer in a consumer group awaits ``XREADGROUP ... COUNT 1`` (one entry)
+  and then ``XACK`` for each. Its latency is measured too, for both.
+- ``pubsub 1x4``: one sender, four subscribers, each drained by its own task. An item counts
+  once per ``send()``; a run ends when every subscriber has every item. Baseline: the same
+  bare producer, with four consumer groups on the stream, each read and acked one entry at
+  a time.
+
+Throughput is counted from the first send to the last item received. Latency is measured
+separately, without load: one item is sent and received before the next, so p50/p99 are one
+hop from ``send()`` called to ``recv()`` returned, in microseconds.
+
+`connector bench` finds `run()` in the `connector.benchmarks` entry points
+(``uv run connector bench --backends redis --quick``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pickle
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from redis.asyncio import Redis
+
+from connector_core import ConnectorMode, ConnectorSpec
+from connector_core.benchmarking import (
+    Comparison,
+    Measurement,
+    Row,
+    expect_count,
+    run_scenarios,
+)
+from connector_redis.connector import RedisConnector
+from connector_redis.settings import RedisSettings
+
+__all__ = ["pipeline", "pubsub", "run"]
+
+SUBSCRIBERS = 4
+MAXSIZE = 2000
+BASELINE = "redis-py: XADD per item, XREADGROUP COUNT 1, XACK each"
+BASELINE_FANOUT = f"redis-py: XADD per item, {SUBSCRIBERS} groups, XREADGROUP COUNT 1, XACK each"
+
+PIPELINE_TARGET = 20.0
+"""Minimum ratio (channel msgs/s over baseline msgs/s) that issue 16 asks for."""
+
+_BLOCK_MS = 1000
+"""How long one bare blocking read waits before it looks again."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work one run does."""
+
+    channel_messages: int
+    baseline_messages: int
+    latency_samples: int
+
+
+QUICK = Sizes(channel_messages=20_000, baseline_messages=1_500, latency_samples=200)
+FULL = Sizes(channel_messages=200_000, baseline_messages=10_000, latency_samples=2_000)
+
+
+def _item(i: int) -> tuple[int, str]:
+    return (i, "payload-0123456789")
+
+
+def _tag() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def _connector(mode: ConnectorMode) -> RedisConnector:
+    tag = _tag()
+    spec = ConnectorSpec(f"bench-{tag}.out", f"bench-{tag}.in", mode)
+    return RedisConnector(spec, maxsize=MAXSIZE, job_id=f"bench-{tag}")
+
+
+# -- the backend ---------------------------------------------------------------------------
+
+
+async def channel_throughput(mode: ConnectorMode, count: int, receivers: int) -> float:
+    """Seconds to move `count` items from one sender to `receivers` receivers."""
+    connector = _connector(mode)
+    chans = [await connector.connect_recv() for _ in range(receivers)]
+    sender = await connector.connect_send()
+
+    async def take(channel: Any, expected: int) -> int:
+        for _ in range(expected):
+            await channel.recv()
+        return expected
+
+    start = time.perf_counter()
+    if mode is ConnectorMode.PIPELINE:
+        consumers = [asyncio.create_task(take(chans[0], count))]
+    else:
+        consumers = [asyncio.create_task(take(c, count)) for c in chans]
+    for i in range(count):
+        await sender.send(_item(i))
+    for got in await asyncio.gather(*consumers):
+        expect_count(f"redis {mode.value}", got, count)
+    elapsed = time.perf_counter() - start
+    await sender.close()
+    for channel in chans:
+        await channel.close()
+    return elapsed
+
+
+async def channel_latency(samples: int) -> list[int]:
+    """One-hop latencies (ns) of a pipeline without load."""
+    connector = _connector(ConnectorMode.PIPELINE)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    out = []
+    for i in range(samples):
+        start = time.perf_counter_ns()
+        await sender.send(_item(i))
+        await receiver.recv()
+        out.append(time.perf_counter_ns() - start)
+    await sender.close()
+    await receiver.close()
+    return out
+
+
+# -- the bare redis-py baseline --------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _bare_client() -> AsyncIterator[Redis]:
+    client = Redis.from_url(RedisSettings().url.get_secret_value())
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+async def _consume_one_by_one(client: Redis, stream: str, group: str, count: int) -> int:
+    """Reads one entry at a time from `group`, unpickles and acks it; returns how many."""
+    got = 0
+    while got < count:
+        reply: Any = await client.xreadgroup(group, "c", {stream: ">"}, count=1, block=_BLOCK_MS)
+        for _, entries in reply or []:
+            for entry_id, fields in entries:
+                pickle.loads(fields[b"d"])
+                await client.xack(stream, group, entry_id)
+                got += 1
+    return got
+
+
+async def bare_throughput(client: Redis, count: int, groups: int) -> float:
+    """Seconds for the bare loop to move `count` items to `groups` acking consumer groups."""
+    stream = f"bench-bare-{_tag()}"
+    names = [f"g{n}" for n in range(groups)]
+    for name in names:
+        await client.xgroup_create(stream, name, id="0", mkstream=True)
+    readers = [Redis.from_url(RedisSettings().url.get_secret_value()) for _ in names]
+    try:
+        start = time.perf_counter()
+        consumers = [
+            asyncio.create_task(_consume_one_by_one(reader, stream, name, count))
+            for reader, name in zip(readers, names, strict=True)
+        ]
+        for i in range(count):
+            body = pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL)
+            await client.xadd(stream, {b"d": body})
+        for got in await asyncio.gather(*consumers):
+            expect_count("bare redis-py", got, count)
+        return time.perf_counter() - start
+    finally:
+        for reader in readers:
+            await reader.aclose()
+        await client.delete(stream)
+
+
+async def bare_latency(client: Redis, samples: int) -> list[int]:
+    """One-hop latencies (ns) of the bare loop without load."""
+    stream = f"bench-bare-{_tag()}"
+    await client.xgroup_create(stream, "g", id="0", mkstream=True)
+    reader = Redis.from_url(RedisSettings().url.get_secret_value())
+    out = []
+    try:
+        for i in range(samples):
+            start = time.perf_counter_ns()
+            body = pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL)
+            await client.xadd(stream, {b"d": body})
+            expect_count("bare redis-py", await _consume_one_by_one(reader, stream, "g", 1), 1)
+            out.append(time.perf_counter_ns() - start)
+        return out
+    finally:
+        await reader.aclose()
+        await client.delete(stream)
+
+
+# -- the scenarios: each measures the bare loop and the backend in the same run ---------------
+
+
+def _sizes(quick: bool) -> Sizes:
+    return QUICK if quick else FULL
+
+
+async def pipeline(quick: bool) -> Comparison:
+    """One sender, one receiver, against the bare loop; throughput and unloaded latency."""
+    sizes = _sizes(quick)
+    async with _bare_client() as client:
+        bare = await bare_throughput(client, sizes.baseline_messages, 1)
+        bare_lat = await bare_latency(client, sizes.latency_samples)
+    ours = await channel_throughput(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
+    lat = await channel_latency(sizes.latency_samples)
+    return Comparison(
+        "pipeline 1x1",
+        BASELINE,
+        Measurement(sizes.channel_messages, ours, lat),
+        Measurement(sizes.baseline_messages, bare, bare_lat),
+        PIPELINE_TARGET,
+    )
+
+
+async def pubsub(quick: bool) -> Comparison:
+    """One sender, four subscribers, against the bare loop with four consumer groups."""
+    sizes = _sizes(quick)
+    async with _bare_client() as client:
+        bare = await bare_throughput(client, sizes.baseline_messages, SUBSCRIBERS)
+    ours = await channel_throughput(ConnectorMode.PUBSUB, sizes.channel_messages, SUBSCRIBERS)
+    return Comparison(
+        f"pubsub 1x{SUBSCRIBERS}",
+        BASELINE_FANOUT,
+        Measurement(sizes.channel_messages, ours),
+        Measurement(sizes.baseline_messages, bare),
+    )
+
+
+def run(quick: bool) -> list[Row]:
+    """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
+    return run_scenarios("redis", [pipeline, pubsub], quick)
