@@ -9,8 +9,9 @@ dropped, counted and acknowledged. An entry is acknowledged once its last item w
 to the user and the next one is asked for (or at close).
 
 A watcher task (`connector_redis.watch`) reads the control stream and `sig`, keeps the
-heartbeat, and pokes the reader when something changed: a poke interrupts a blocking read
-(entries delivered meanwhile are read again from this receiver's pending list).
+heartbeat, and pokes the reader when something changed: a poke ends the reader's wait for
+its peers' acknowledgements at the end of a pipeline; a blocking read is never interrupted
+(it ends by itself within the `block` setting).
 
 The end: a subscriber is done when the connection has ended and it saw every sender's end
 marker (or the marker came before its group); a pipeline receiver when the connection has
@@ -36,7 +37,7 @@ from connector_redis.control import ControlLog
 from connector_redis.entries import DATA, LEAVE, MARKER, open_entry, seal_entry
 from connector_redis.keys import StreamId, parse_id, propose_id
 from connector_redis.settings import RedisSettings
-from connector_redis.store import NEW, OWN, RETURNED, RawEntry
+from connector_redis.store import NEW, RETURNED, RawEntry
 from connector_redis.watch import Watcher
 
 __all__ = ["FETCH_COUNT", "RedisReceiver"]
@@ -78,8 +79,6 @@ class RedisReceiver:
         self._acks: list[str] = []
         self._held: set[str] = set()
         self._markers: set[str] = set()
-        self._own_after = ""
-        self._last_new = "0-0"
         self._arrived = asyncio.Event()
         self._starving = asyncio.Event()
         self._poked = asyncio.Event()
@@ -222,10 +221,9 @@ class RedisReceiver:
             acked, self._acks = self._acks, []
             ended = self.log.life.ended
             found = await self.store.fetch(
-                self.group, self.me, FETCH_COUNT, self._own_after, ended and not pubsub, acked
+                self.group, self.me, FETCH_COUNT, ended and not pubsub, acked
             )
             self._held.difference_update(acked)
-            self._own_after = ""
             if found.kind:
                 self._take(found.entries, found.kind)
                 continue
@@ -290,10 +288,8 @@ class RedisReceiver:
     # -- taking entries --------------------------------------------------------------------
 
     def _take(self, entries: list[RawEntry], kind: int) -> None:
-        redelivered = kind in (RETURNED, OWN)
+        redelivered = kind == RETURNED
         for entry_id, fields in entries:
-            if kind == NEW:
-                self._last_new = entry_id
             if entry_id in self._held:
                 continue
             if fields is None or b"e" not in fields:

@@ -126,20 +126,16 @@ return {1, held, r}
 FETCH: Final = (
     _HELPERS
     + r"""
--- ARGV: group, consumer, count, pubsub, own-pending-after ('' none), wait, acked ids...
--- {3, entries} own pending after that id; {2, entries} given back by a closing receiver;
--- {1, entries} new; {0, pending in the group, sig id} nothing (wait set if asked)
+-- ARGV: group, consumer, count, pubsub, wait, acked ids...
+-- {2, entries} given back by a closing receiver; {1, entries} new;
+-- {0, pending in the group, sig id} nothing (wait set if asked)
 local data, group, me, n = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local pubsub = ARGV[4] == '1'
 local acked = {}
-for i = 7, #ARGV do acked[#acked + 1] = ARGV[i] end
+for i = 6, #ARGV do acked[#acked + 1] = ARGV[i] end
 if #acked > 0 then
   ack(data, KEYS[2], group, pubsub, acked)
   signal(KEYS[3], KEYS[4])
-end
-if ARGV[5] ~= '' then
-  local own = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', n, 'STREAMS', data, ARGV[5])
-  if own and #own[1][2] > 0 then return {3, own[1][2]} end
 end
 if not pubsub then
   local back = redis.call('XPENDING', data, group, '-', '+', n, 'returned')
@@ -151,7 +147,7 @@ if not pubsub then
 end
 local new = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', n, 'STREAMS', data, '>')
 if new then return {1, new[1][2]} end
-if ARGV[6] == '1' then redis.call('SET', KEYS[3], '1') end
+if ARGV[5] == '1' then redis.call('SET', KEYS[3], '1') end
 return {0, redis.call('XPENDING', data, group)[1], siglast(KEYS[4])}
 """
 )

@@ -19,16 +19,15 @@ __all__ = ["Fetched", "RawEntry", "Store"]
 RawEntry = tuple[str, "dict[bytes, bytes] | None"]
 """A stream entry as read: its id and fields (None when the entry was deleted meanwhile)."""
 
-NEW, RETURNED, OWN = 1, 2, 3
-"""What `Fetched.kind` says the entries are: new, given back by a closing receiver, or this
-receiver's own, delivered during a read it gave up."""
+NEW, RETURNED = 1, 2
+"""What `Fetched.kind` says the entries are: new, or given back by a closing receiver."""
 
 
 class Fetched(NamedTuple):
     """What `Store.fetch` found."""
 
     kind: int
-    """`NEW`, `RETURNED`, `OWN`, or 0 when nothing was there."""
+    """`NEW`, `RETURNED`, or 0 when nothing was there."""
     entries: list[RawEntry]
     pending: int = 0
     """Unacknowledged entries of the group (when nothing was there)."""
@@ -126,11 +125,9 @@ class Store:
         """Creates a subscriber's group at the stream's last id; returns that id."""
         return parse_id(_text(await _run(self._join, [self.keys.data], [group])))
 
-    async def fetch(
-        self, group: str, me: str, count: int, own_after: str, wait: bool, acked: list[str]
-    ) -> Fetched:
+    async def fetch(self, group: str, me: str, count: int, wait: bool, acked: list[str]) -> Fetched:
         """Acks `acked`, then takes entries without blocking (see `scripts.FETCH`)."""
-        args = [group, me, count, self._flag, own_after, "1" if wait else "0", *acked]
+        args = [group, me, count, self._flag, "1" if wait else "0", *acked]
         reply = await _run(self._fetch, self._four, args)
         kind = int(reply[0])
         if kind:
