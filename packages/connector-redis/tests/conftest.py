@@ -1,16 +1,24 @@
-"""Shared fixtures: the Redis server the tests use, and purging what a test left behind.
+"""Shared fixtures: the Redis server the tests use, a raw client of it, and white-box access.
 
 The server is the one a user would get: `REDIS_URL`, or the local default when it is unset.
 Tests that need it use the `redis_url` fixture: it skips them (fails them under `CI=true`)
-when no server answers.
+when no server answers (`connector_core.testing.skip_or_fail`).
 """
 
 from __future__ import annotations
 
-import pytest
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+import pytest
+import pytest_asyncio
+from redis.asyncio import Redis
+
+from connector_core.channel import Channel
 from connector_core.testing import skip_or_fail
+from connector_redis.keys import Keys
 from connector_redis.probe import probe_server
+from connector_redis.receiver import RedisReceiver
+from connector_redis.sender import RedisSender
 from connector_redis.settings import RedisSettings
 
 
@@ -18,11 +26,66 @@ def server_url() -> str:
     return RedisSettings().url.get_secret_value()
 
 
-@pytest.fixture(scope="session")
-def redis_url() -> str:
-    """The server URL; skips (or fails in CI) when no Redis server answers there."""
-    url = server_url()
+def require_server(url: str) -> str:
+    """Returns `url`; skips (or fails under CI=true) when no Redis server answers there."""
     probe = probe_server(url, timeout=2.0)
     if not probe.ok:
         skip_or_fail(f"Redis is not reachable: {probe.detail}")
     return url
+
+
+@pytest.fixture
+def redis_required() -> Callable[[str], str]:
+    """`redis_required(url)`: what `redis_url` does, for any URL (to test the skip itself)."""
+    return require_server
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> str:
+    """The server URL; skips (or fails in CI) when no Redis server answers there."""
+    return require_server(server_url())
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def raw(redis_url: str) -> AsyncIterator[Redis]:
+    """A plain redis-py client of the test server, apart from the backend's own."""
+    client = Redis.from_url(redis_url)
+    try:
+        yield client
+    finally:
+        await client.aclose()
+
+
+@pytest.fixture
+def job_keys(raw: Redis) -> Callable[[str], Awaitable[list[str]]]:
+    """`await job_keys(job_id)`: every key of that job in Redis, sorted."""
+
+    async def keys_of(job_id: str) -> list[str]:
+        found = [key async for key in raw.scan_iter(match=Keys.job_pattern(job_id), count=500)]
+        return sorted(k.decode() if isinstance(k, bytes) else str(k) for k in found)
+
+    return keys_of
+
+
+def _receiver_of(channel: Channel) -> RedisReceiver:
+    transport = getattr(channel, "_rx", None)
+    assert isinstance(transport, RedisReceiver), f"{channel!r} has no Redis receiver"
+    return transport
+
+
+def _sender_of(channel: Channel) -> RedisSender:
+    transport = getattr(channel, "_tx", None)
+    assert isinstance(transport, RedisSender), f"{channel!r} has no Redis sender"
+    return transport
+
+
+@pytest.fixture
+def receiver_of() -> Callable[[Channel], RedisReceiver]:
+    """The receive transport of a channel made by `connect_recv()`, for white-box checks."""
+    return _receiver_of
+
+
+@pytest.fixture
+def sender_of() -> Callable[[Channel], RedisSender]:
+    """The send transport of a channel made by `connect_send()`, for white-box checks."""
+    return _sender_of

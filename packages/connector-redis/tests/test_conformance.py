@@ -37,4 +37,5 @@ class TestRedisConformance(ConnectorConformance):
         jobs = {connector.job_id for connector in made}
         with ThreadPoolExecutor(1) as pool:  # its own loop, away from the session loop
             for job in jobs:
-                pool.submit(asyncio.run, purge(job)).result()
+                mine = [connector for connector in made if connector.job_id == job]
+                pool.submit(asyncio.run, purge(job, specs=mine)).result()

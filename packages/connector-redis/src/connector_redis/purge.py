@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from redis.asyncio import Redis
 
+from connector_core.connector import Connector
 from connector_core.spec import check_job_id
 from connector_redis.client import connect
 from connector_redis.keys import Keys
@@ -24,13 +25,20 @@ from connector_redis.keys import Keys
 __all__ = ["main", "purge"]
 
 
-async def purge(job_id: str, client: Redis | None = None) -> list[str]:
-    """Deletes every key of job `job_id` (of every connection of that job).
+async def purge(
+    job_id: str,
+    client: Redis | None = None,
+    *,
+    specs: Iterable[str | Connector] | None = None,
+) -> list[str]:
+    """Deletes every key of job `job_id` (of every connection of that job, or of `specs`).
 
     Args:
         job_id: The crashed run's job id.
         client: Optional; an open client. Default: a new one from `REDIS_URL`, closed
             afterwards.
+        specs: Optional; spec ids (`"a.out..b.in"`) or connectors: only these connections
+            of the job are purged. Default: all of them.
 
     Returns:
         The keys deleted, sorted.
@@ -42,12 +50,18 @@ async def purge(job_id: str, client: Redis | None = None) -> list[str]:
     check_job_id(job_id)
     own = client is None
     redis = client if client is not None else await connect()
+    if specs is None:
+        patterns = [Keys.job_pattern(job_id)]
+    else:
+        ids = {spec.id if isinstance(spec, Connector) else spec for spec in specs}
+        patterns = [f"{_glob_escape(Keys(job_id, spec_id).prefix)}:*" for spec_id in sorted(ids)]
     try:
         found: list[str] = sorted(
-            [
+            {
                 key.decode() if isinstance(key, bytes) else str(key)
-                async for key in redis.scan_iter(match=Keys.job_pattern(job_id), count=500)
-            ]
+                for pattern in patterns
+                async for key in redis.scan_iter(match=pattern, count=500)
+            }
         )
         for start in range(0, len(found), 500):
             await redis.delete(*found[start : start + 500])
@@ -55,6 +69,11 @@ async def purge(job_id: str, client: Redis | None = None) -> list[str]:
     finally:
         if own:
             await redis.aclose()
+
+
+def _glob_escape(text: str) -> str:
+    """`text` as a `SCAN MATCH` pattern that matches only itself."""
+    return "".join(f"\\{c}" if c in "*?[]\\" else c for c in text)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
