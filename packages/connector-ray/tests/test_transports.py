@@ -93,7 +93,7 @@ async def test_closing_a_sender_that_waits_at_a_full_hub_hands_everything_over()
     assert await asyncio.wait_for(drain(receiver), DEADLINE) == [0, 1, 2, 3]
 
 
-async def test_a_pipeline_receiver_gives_back_verified_payloads_re_signed() -> None:
+async def test_a_pipeline_receiver_gives_back_the_frames_it_did_not_return() -> None:
     hub = _Hub(pubsub=False, maxsize=10)
     first = await hub.channel(RECV, batch=10, maxsize=10)
     second = await hub.channel(RECV, batch=10, maxsize=10)

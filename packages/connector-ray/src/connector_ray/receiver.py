@@ -6,12 +6,14 @@ cancelled `recv()` leaves it running, and its frames land in the inbox for the n
 
 Verification on arrival: when a batch arrives, anything that is not `bytes` is dropped, then
 every frame goes through the `Verifier`; what fails is dropped and counted
-(`statistics().rejected`) before it is buffered. The inbox holds payloads only.
+(`statistics().rejected`) before it is buffered. The inbox holds each verified payload with
+its frame as it arrived.
 
 End: the hub answers `END` once every sender has closed and this receiver's FIFO is drained;
 `recv()` then raises `ChannelClosedError` (the hub has already let this receiver go). Close:
-a pipeline receiver gives its unread payloads back, re-signed, to the front of the hub's FIFO
-(a subscriber's are its own and go). If the hub dies, `recv()` raises `ChannelError`.
+a pipeline receiver gives the frames it did not return back to the front of the hub's FIFO,
+as they arrived (a subscriber's are its own and go). If the hub dies, `recv()` raises
+`ChannelError`.
 """
 
 from __future__ import annotations
@@ -49,7 +51,7 @@ class RayReceiver:
         self._link = link
         self._batch = batch
         self._pubsub = pubsub
-        self._inbox: deque[bytes] = deque()
+        self._inbox: deque[tuple[bytes, bytes]] = deque()  # (payload, frame)
         self._pending: asyncio.Task[Reply] | None = None
         self._ended = False
         self._failure: ChannelError | None = None
@@ -57,7 +59,7 @@ class RayReceiver:
 
     def try_recv(self) -> bytes | None:
         """The next verified payload of the inbox, or None."""
-        return self._inbox.popleft() if self._inbox else None
+        return self._inbox.popleft()[0] if self._inbox else None
 
     async def recv(self) -> bytes:
         """Waits for the next verified payload, fetching a batch when the inbox is empty.
@@ -71,7 +73,7 @@ class RayReceiver:
             if self._closed:
                 raise ChannelClosedError("RayChannel is closed: cannot receive")
             if self._inbox:
-                return self._inbox.popleft()
+                return self._inbox.popleft()[0]
             failure = self._failure
             if failure is not None:
                 raise type(failure)(str(failure)) from failure
@@ -123,14 +125,14 @@ class RayReceiver:
                     continue
                 payload = accept(frame)
                 if payload is not None:
-                    inbox.append(payload)
+                    inbox.append((payload, frame))
         elif reply.status == END:
             self._ended = True
         elif reply.status != ABORTED:
             self._failure = runtime.lost_state(reply)
 
     async def close(self) -> None:
-        """Unregisters; a pipeline receiver's unread payloads go back to the other receivers."""
+        """Unregisters; a pipeline receiver's unread frames go back to the other receivers."""
         if self._closed:
             return
         self._closed = True
@@ -143,8 +145,7 @@ class RayReceiver:
                 await runtime.call("close", handle.abort_get.remote(*member))
                 await asyncio.wait([pending])
                 self._absorb(pending)
-            sign = self.verifier.codec.sign
-            rest = [] if self._pubsub else [sign(payload) for payload in self._inbox]
+            rest = [] if self._pubsub else [frame for _, frame in self._inbox]
             self._inbox.clear()
             reply = await runtime.call("close", handle.close_receiver.remote(*member, rest))
         except ChannelError as exc:
