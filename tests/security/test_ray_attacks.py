@@ -144,7 +144,7 @@ async def test_a_keyless_task_cannot_replay_a_captured_frame() -> None:
     connector = _connector()
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    captured = connector.codec.encode("captured")
+    captured = connector.codec.seal(["captured"], b"a-sender", 1)
     await sender.send("captured")
     statuses = await _attack(connector, "put", [(i, [captured] * 3) for i in GUESSED_IDS])
     await sender.close()

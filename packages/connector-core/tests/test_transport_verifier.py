@@ -10,6 +10,12 @@ from connector_core.codec import TAG_SIZE, Codec
 from connector_core.serializers import JsonSerializer
 from connector_core.transport import Verifier
 
+SENDER = b"sender-1"
+
+
+def _frame(codec: Codec, payload: bytes, seq: int = 1) -> bytes:
+    return codec.seal_payload(payload, SENDER, seq, 1)
+
 
 def _verifier(codec: Codec | None = None) -> Verifier:
     return Verifier(codec if codec is not None else Codec.generate(), owner="TestReceiver")
@@ -18,14 +24,14 @@ def _verifier(codec: Codec | None = None) -> Verifier:
 def test_a_frame_with_a_good_tag_returns_its_payload() -> None:
     codec = Codec.generate()
     verifier = _verifier(codec)
-    assert verifier.accept(codec.sign(b"payload")) == b"payload"
+    assert verifier.accept(_frame(codec, b"payload")) == b"payload"
     assert verifier.rejected == 0
 
 
 def test_a_frame_with_a_bad_tag_is_dropped_and_counted() -> None:
     codec = Codec.generate()
     verifier = _verifier(codec)
-    frame = bytearray(codec.sign(b"payload"))
+    frame = bytearray(_frame(codec, b"payload"))
     frame[0] ^= 0xFF
     assert verifier.accept(bytes(frame)) is None
     assert verifier.rejected == 1
@@ -34,13 +40,13 @@ def test_a_frame_with_a_bad_tag_is_dropped_and_counted() -> None:
 def test_a_frame_with_a_tampered_payload_is_dropped() -> None:
     codec = Codec.generate()
     verifier = _verifier(codec)
-    assert verifier.accept(codec.sign(b"payload") + b"!") is None
+    assert verifier.accept(_frame(codec, b"payload") + b"!") is None
     assert verifier.rejected == 1
 
 
 def test_a_frame_signed_with_another_key_is_dropped() -> None:
     verifier = _verifier(Codec.generate())
-    assert verifier.accept(Codec.generate().sign(b"payload")) is None
+    assert verifier.accept(_frame(Codec.generate(), b"payload")) is None
     assert verifier.rejected == 1
 
 
@@ -73,7 +79,7 @@ def test_good_frames_after_a_drop_still_verify() -> None:
     codec = Codec.generate()
     verifier = _verifier(codec)
     verifier.accept(b"forged")
-    assert verifier.accept(codec.sign(b"next")) == b"next"
+    assert verifier.accept(_frame(codec, b"next")) == b"next"
     assert verifier.rejected == 1
 
 
@@ -87,8 +93,45 @@ def test_drop_counts_a_frame_dropped_for_another_reason(
     assert "the batch does not parse" in caplog.text
 
 
-def test_an_unsigned_codec_accepts_every_frame_as_its_payload() -> None:
-    verifier = _verifier(Codec(JsonSerializer(), key=None))
-    assert verifier.accept(b'{"a": 1}') == b'{"a": 1}'
-    assert verifier.accept(b"") == b""
+def test_an_unsigned_codec_accepts_any_frame_in_its_envelope() -> None:
+    codec = Codec(JsonSerializer(), key=None)
+    verifier = _verifier(codec)
+    assert verifier.accept(_frame(codec, b'[{"a": 1}]')) == b'[{"a": 1}]'
     assert verifier.rejected == 0
+
+
+def test_an_unsigned_codec_still_drops_what_is_not_an_envelope() -> None:
+    verifier = _verifier(Codec(JsonSerializer(), key=None))
+    assert verifier.accept(b'{"a": 1}') is None
+    assert verifier.rejected == 1
+
+
+def test_a_replayed_frame_is_dropped_and_counted() -> None:
+    codec = Codec.generate()
+    verifier = _verifier(codec)
+    frame = _frame(codec, b"payload")
+    assert verifier.accept(frame) == b"payload"
+    assert verifier.accept(frame) is None
+    assert verifier.rejected == 1
+
+
+def test_a_frame_of_another_connection_sharing_the_key_is_dropped() -> None:
+    codec = Codec.generate().bound("job/a..b")
+    verifier = _verifier(codec)
+    assert verifier.accept(_frame(codec.bound("job/c..d"), b"payload")) is None
+    assert verifier.rejected == 1
+
+
+def test_a_redelivered_copy_is_passed_to_the_transport_to_skip_what_it_handed_out() -> None:
+    codec = Codec.generate()
+    verifier = _verifier(codec)
+    frame = _frame(codec, b"payload")
+    verifier.accept(frame)
+    assert verifier.accept(frame, redelivered=True) == b"payload"
+    assert verifier.rejected == 0
+
+
+def test_frames_arriving_somewhat_out_of_order_are_each_accepted_once() -> None:
+    codec = Codec.generate()
+    verifier = _verifier(codec)
+    assert [verifier.accept(_frame(codec, b"x", seq)) for seq in (2, 1, 3)] == [b"x"] * 3

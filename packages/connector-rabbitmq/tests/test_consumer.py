@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,6 +35,7 @@ class FakeMessage:
     delivery_tag: int
     type: str = "batch"
     app_id: str = "s-1"
+    redelivered: bool = False
     acked: list[tuple[int, bool]] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
 
@@ -55,9 +57,12 @@ def _consumer(name: str) -> Consumer:
     return Consumer(FakeAMQPChannel(), FakeQueue(name), 4, verifier)  # type: ignore[arg-type]
 
 
+_SEQ = itertools.count(1)
+
+
 def _signed(*payloads: bytes) -> bytes:
-    """A batch body whose frames are signed with the connection's key."""
-    return pack_frames([CODEC.sign(p) for p in payloads])
+    """A batch body whose frames are sealed with the connection's key, each one new."""
+    return pack_frames([CODEC.seal_payload(p, b"sender-1", next(_SEQ), 1) for p in payloads])
 
 
 def _frames(consumer: Consumer) -> list[bytes]:
@@ -95,7 +100,7 @@ async def test_a_redelivered_copy_resumes_after_what_was_handed_out() -> None:
     assert consumer.next_frame() == b"a"
     old.is_closed = True  # the connection dropped: the rest will be redelivered
     assert consumer.next_frame() is None
-    copy = FakeMessage(_signed(b"a", b"b", b"c"), "s-1.0", FakeAMQPChannel(), 1)
+    copy = FakeMessage(message.body, "s-1.0", FakeAMQPChannel(), 1, redelivered=True)
     await _deliver(consumer, copy)
     assert _frames(consumer) == [b"b", b"c"]
     assert consumer.duplicates == 1
@@ -152,7 +157,8 @@ async def test_a_body_without_a_verified_frame_is_rejected_at_once(body: bytes) 
 async def test_a_message_mixing_verified_and_forged_frames_hands_out_only_the_verified() -> None:
     consumer = _consumer("q-mixed")
     channel = FakeAMQPChannel()
-    body = pack_frames([CODEC.sign(b"a"), b"\0" * 32 + b"forged", CODEC.sign(b"b")])
+    good = [CODEC.seal_payload(p, b"sender-1", next(_SEQ), 1) for p in (b"a", b"b")]
+    body = pack_frames([good[0], b"\0" * 32 + b"forged", good[1]])
     mixed = FakeMessage(body, "s-1.0", channel, 1)
     after = FakeMessage(_signed(b"c"), "s-1.1", channel, 2)
     await _deliver(consumer, mixed)

@@ -202,7 +202,7 @@ async def test_an_undecodable_item_raises_once_and_its_message_is_acknowledged(
     # An idle receiver keeps the connection (and its dead-letter queue) on the broker.
     idle = await connector.connect_recv()
     sender = await connector.connect_send()
-    await sender.send_bytes(sender.codec.sign(b"\x80\x05not a pickle"))
+    await sender.send_bytes(sender.seal_bytes(b"\x80\x05not a pickle"))
     await sender.flush()
     await sender.send("next")
     async with asyncio.timeout(STEP_TIMEOUT):

@@ -73,8 +73,8 @@ async def test_a_receiver_drops_what_does_not_verify_as_it_arrives() -> None:
     joined = Reply(OK, [], 0, 1, 0, 1, False, b"t" * 16)
     receiver = RayReceiver(HubLink(None, None, RECV, joined), CODEC, 10, pubsub=True)
     channel = RayChannel(receiver=receiver, codec=CODEC, maxsize=10)
-    forged = Codec.generate().encode(2)
-    frames: list[Any] = [{"not": "bytes"}, CODEC.encode(1), forged, b"short"]
+    forged = Codec.generate().seal([2], b"sender-1", 2)
+    frames: list[Any] = [{"not": "bytes"}, CODEC.seal([1], b"sender-1", 1), forged, b"short"]
     receiver.arrived(Reply(OK, frames, 0, 0, 0, 1, False))
     assert channel.statistics().rejected == 3
     assert channel.statistics().buffered == 1  # only the verified payload was kept

@@ -46,7 +46,7 @@ async def test_zmq_channel_over_caller_sockets_drops_forged_frames_as_it_reads_t
     push.connect(f"tcp://127.0.0.1:{port}")
     receiver = ZMQChannel(recv_socket=pull)
     await push.send(b"\x00" * TAG_SIZE + b"forged")  # one connection: delivered in order
-    await push.send(receiver.codec.encode("genuine"))
+    await push.send(receiver.codec.seal(["genuine"], b"a-sender", 1))
     async with asyncio.timeout(STEP_TIMEOUT):
         assert await receiver.recv() == "genuine"
     assert receiver.statistics().rejected == 1

@@ -49,8 +49,8 @@ async def test_an_item_at_the_size_limit_arrives() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    payload = b"x" * (p.MAX_ITEM_BYTES - 64)  # the tag and pickle's header fit in 64 bytes
-    assert len(sender.codec.encode(payload)) <= p.MAX_ITEM_BYTES
+    payload = b"x" * (p.MAX_ITEM_BYTES - 128)  # tag, envelope and pickle's header fit in 128
+    assert len(sender.seal_bytes(sender.codec.serializer.dumps([payload]))) <= p.MAX_ITEM_BYTES
     await sender.send(payload)
     await sender.close()
     assert await drain(receiver) == [payload]
@@ -72,7 +72,7 @@ async def test_a_member_sending_beyond_its_credit_has_the_excess_dropped() -> No
         granted = await rogue.recv_multipart()
     assert granted[1:] == [p.CREDIT, p.pack_count(window)]
     for i in range(window + 5):
-        await rogue.send(codec.encode(i))
+        await rogue.send(codec.seal([i], b"rogue-id", i + 1))
     async with asyncio.timeout(STEP_TIMEOUT):
         while receiver.statistics().rejected < 5:
             await link._wait_changed()

@@ -216,7 +216,21 @@ class Codec:
                 f"cannot serialize {', '.join(kinds)} item(s) with the "
                 f"{self.serializer.name} serializer: {exc}"
             ) from exc
-        header = HEADER.pack(VERSION, self.connection, sender, seq, len(items))
+        return self.seal_payload(payload, sender, seq, len(items))
+
+    def seal_payload(self, payload: bytes, sender: bytes, seq: int, items: int) -> bytes:
+        """Seals an already serialized list of items as one frame (see `seal`).
+
+        Args:
+            payload: The serializer's output for a list of items.
+            sender: The sending party's id (`SENDER_SIZE` bytes).
+            seq: The party's sequence number for this frame (from 1).
+            items: How many items the list holds (0: not stated).
+
+        Returns:
+            The frame.
+        """
+        header = HEADER.pack(VERSION, self.connection, sender, seq, items)
         if self._key is None:
             return header + payload
         inner = self._inner.copy()

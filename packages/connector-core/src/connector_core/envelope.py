@@ -86,7 +86,7 @@ class _Window:
 class ReplayGuard:
     """Remembers which sequences of each sender a receiver has accepted, in bounded memory."""
 
-    __slots__ = ("_max_senders", "_senders", "_window", "duplicates", "replays")
+    __slots__ = ("_max_senders", "_senders", "_window", "replays")
 
     def __init__(self, window: int = WINDOW, max_senders: int = MAX_SENDERS) -> None:
         """Creates an empty guard.
@@ -99,19 +99,18 @@ class ReplayGuard:
         self._senders: OrderedDict[bytes, _Window] = OrderedDict()
         self.replays = 0
         """Frames refused as sent before (or too old to tell)."""
-        self.duplicates = 0
-        """Redelivered frames refused as already accepted (a broker's second delivery)."""
         self._max_senders = max_senders
 
     def admit(self, sender: bytes, seq: int, redelivered: bool = False) -> bool:
-        """True if (sender, seq) is new; records it. False (and counted) if seen before.
+        """True if (sender, seq) is new, and records it; False (counted) if seen before.
 
         Args:
             sender: The sender id from a verified header.
             seq: Its sequence number (from 1).
-            redelivered: The transport delivers this frame a second time (a broker's
-                redelivery after a lost acknowledgement): one older than the window is
-                admitted, since it cannot be told from a frame never seen.
+            redelivered: The transport delivers this frame again (a broker's redelivery
+                after a lost acknowledgement, an entry claimed from a dead consumer): it is
+                admitted and recorded, since arriving here is not the same as being handed
+                to the user. The transport skips what it already handed out itself.
         """
         windows = self._senders
         state = windows.get(sender)
@@ -137,11 +136,8 @@ class ReplayGuard:
             self.replays += 1
             return False
         bit = 1 << offset
-        if state.seen & bit:
-            if redelivered:
-                self.duplicates += 1
-            else:
-                self.replays += 1
+        if state.seen & bit and not redelivered:
+            self.replays += 1
             return False
         state.seen |= bit
         return True

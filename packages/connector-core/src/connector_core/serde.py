@@ -83,6 +83,15 @@ class SerdeChannel(Channel, ABC):
         await self.send_bytes(self.codec.encode(msg))
         self._sent += 1
 
+    def seal_bytes(self, payload: bytes, items: int = 1) -> bytes:
+        """Signs an already serialized item as a frame for `send_bytes` (tools and tests).
+
+        Args:
+            payload: The serializer's output.
+            items: Ignored here (one frame is one item); channels that carry lists use it.
+        """
+        return self.codec.sign(payload)
+
     async def recv(self) -> Any:
         """Receives, verifies and deserializes the next item.
 

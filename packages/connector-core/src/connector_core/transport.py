@@ -7,7 +7,8 @@ iteration and statistics. A *transport* (the backend) moves frames of bytes and 
 - `SendTransport`: `try_send(frame)` takes a frame without waiting when it has room now (the
   common case, so a send that does not wait costs no coroutine switch); `send(frame)` waits
   for room. `close()` delivers what it holds and ends this sender's part of the connection.
-- `RecvTransport`: `try_recv()` returns the next *verified payload* without waiting, or None;
+- `RecvTransport`: `try_recv()` returns the next *verified payload* (the serialized list of
+  items of one frame) without waiting, or None;
   `recv()` waits for one and raises `ChannelClosedError` once the connection has ended and
   everything was delivered. A receive transport checks every frame's signature when it
   arrives, with `Verifier.accept()`, before it buffers, counts, deduplicates or acts on it:
@@ -31,6 +32,7 @@ from collections import deque
 from typing import Protocol, runtime_checkable
 
 from connector_core.codec import Codec, MessageRejectedError
+from connector_core.envelope import ReplayGuard
 from connector_core.exceptions import ChannelClosedError
 
 __all__ = ["Outbox", "RecvTransport", "SendTransport", "Verifier"]
@@ -101,7 +103,7 @@ class Verifier:
     the wire. Only what it returns may be buffered, counted or acted on.
     """
 
-    __slots__ = ("_warned", "codec", "owner", "rejected")
+    __slots__ = ("_warned", "codec", "guard", "owner", "rejected")
 
     def __init__(self, codec: Codec, owner: str = "channel") -> None:
         """Creates a verifier for one receiving end.
@@ -114,18 +116,32 @@ class Verifier:
         self.owner = owner
         self.rejected = 0
         self._warned = False
+        self.guard = ReplayGuard()
+        """Which (sender, sequence) pairs this receiver accepted: replays are dropped."""
 
-    def accept(self, frame: bytes) -> bytes | None:
-        """Returns the payload of a frame whose signature verifies, or None (dropped).
+    def accept(self, frame: bytes, redelivered: bool = False) -> bytes | None:
+        """Returns the payload of a new frame whose envelope verifies, or None (dropped).
+
+        The frame must be sealed for this connection (`Codec.open`) and its (sender,
+        sequence) new to this receiver (`ReplayGuard`). A forged frame, a frame of another
+        connection and a replayed one are dropped and counted in `rejected`. A frame the
+        transport knows it delivers again (`redelivered`) passes the replay check: the
+        transport skips what it already handed out.
 
         Args:
             frame: A frame as it arrived.
+            redelivered: The transport knows it delivers this frame again (a broker's
+                redelivery after a lost acknowledgement, a claimed pending entry).
         """
         try:
-            return self.codec.verify(frame)
+            header, payload = self.codec.open(frame)
         except MessageRejectedError as exc:
             self.drop(exc)
             return None
+        if self.guard.admit(header.sender, header.seq, redelivered):
+            return payload
+        self.drop(f"sequence {header.seq} of its sender was accepted before (a replay)")
+        return None
 
     def drop(self, reason: BaseException | str) -> None:
         """Counts a dropped frame and logs the first one of this receiver.

@@ -22,10 +22,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import secrets
+from collections import deque
 from typing import Any
 
 from connector_core.channel import CHAN_MAXSIZE
 from connector_core.codec import Codec
+from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.serde import SerdeChannel
 from connector_core.transport import RecvTransport, SendTransport
@@ -78,6 +81,9 @@ class TransportChannel(SerdeChannel):
         self._loop = loop
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
+        self._party = secrets.token_bytes(SENDER_SIZE)  # this sender's id in the envelope
+        self._seq = 0  # the sequence number of the last frame sealed here
+        self._items: deque[Any] = deque()  # items of a received frame not yet returned
 
     # -- the event loop --------------------------------------------------------------------
 
@@ -119,13 +125,24 @@ class TransportChannel(SerdeChannel):
         self._check_loop()
         self._check_open()
         tx = self._sender()
-        frame = self.codec.encode(msg)
+        self._seq += 1
+        frame = self.codec.seal([msg], self._party, self._seq)
         if not tx.try_send(frame):
             await tx.send(frame)
         self._sent += 1
 
+    def seal_bytes(self, payload: bytes, items: int = 1) -> bytes:
+        """Seals a serialized list of items as this sender's next frame (for `send_bytes`).
+
+        Args:
+            payload: The serializer's output for a list of items.
+            items: How many items it holds.
+        """
+        self._seq += 1
+        return self.codec.seal_payload(payload, self._party, self._seq, items)
+
     async def send_bytes(self, msg: bytes) -> None:
-        """Sends one frame as it is (it must be signed to be accepted by receivers).
+        """Sends one frame as it is (it must be sealed to be accepted: `seal_bytes`).
 
         Args:
             msg: The frame.
@@ -153,10 +170,12 @@ class TransportChannel(SerdeChannel):
             ChannelDecodeError: If a correctly signed message does not deserialize (it is
                 discarded; the next `recv()` goes on).
         """
-        payload = await self.recv_bytes()
-        item = self.codec.loads(payload)
+        items = self._items
+        while not items or (self._is_closed and not self._recv_after_close):
+            payload = await self.recv_bytes()
+            items.extend(self.codec.loads_items(payload))
         self._received += 1
-        return item
+        return items.popleft()
 
     async def recv_bytes(self) -> bytes:
         """Receives the next verified payload, still serialized.
@@ -224,7 +243,7 @@ class TransportChannel(SerdeChannel):
     # -- statistics ------------------------------------------------------------------------
 
     def _buffered(self) -> int:
-        return sum(t.buffered() for t in (self._tx, self._rx) if t is not None)
+        return len(self._items) + sum(t.buffered() for t in (self._tx, self._rx) if t is not None)
 
     def _peer_counts(self) -> tuple[int, int]:
         transport = self._rx if self._rx is not None else self._tx

@@ -121,7 +121,7 @@ class RabbitMQConnector(Connector):
             raise ValueError(f"end_grace must be a number of seconds >= 0, got {end_grace!r}")
         self.job_id = job
         self.end_grace = float(end_grace)
-        self.codec: Codec = settings.make_codec(serializer)
+        self.codec: Codec = settings.make_codec(serializer).bound(f"rabbitmq:{job}:{self.spec.id}")
         self.unreachable_timeout = rabbitmq_settings.unreachable_timeout
         self.connect_timeout = rabbitmq_settings.connect_timeout
         self.max_message_size = rabbitmq_settings.max_message_size

@@ -173,7 +173,7 @@ class Consumer:
         if message.type == EOS:
             self.fifo.append(Delivery(message, None))
         else:
-            frames, bad = self._verify(message.body)
+            frames, bad = self._verify(message.body, bool(message.redelivered))
             delivery = Delivery(message, frames, bad=bad)
             if not frames:
                 self.finish(delivery)  # nothing verified: dead-letter it now
@@ -181,8 +181,12 @@ class Consumer:
             self.fifo.append(delivery)
         self.arrived.set()
 
-    def _verify(self, body: bytes) -> tuple[list[bytes], bool]:
-        """The verified payloads of a message body, and whether anything in it failed."""
+    def _verify(self, body: bytes, redelivered: bool) -> tuple[list[bytes], bool]:
+        """The verified payloads of a message body, and whether anything in it failed.
+
+        A message the broker delivers again (`redelivered`) passes the replay check: what
+        of it this process already handed out is skipped by `HandedLog` instead.
+        """
         try:
             frames = unpack_frames(body)
         except FramingError as exc:
@@ -192,7 +196,7 @@ class Consumer:
             self.verifier.drop("a message without frames")
             return [], True
         accept = self.verifier.accept
-        payloads = [payload for frame in frames if (payload := accept(frame)) is not None]
+        payloads = [p for frame in frames if (p := accept(frame, redelivered)) is not None]
         return payloads, len(payloads) != len(frames)
 
     def next_frame(self) -> bytes | Delivery | None:

@@ -105,7 +105,7 @@ class RayConnector(Connector):
         self.actor_options = actor_options_for(actor_options)
         self.batch_size = batch_size
         self.job_id = check_job_id(job_id or settings.job_id or new_job_id())
-        self.codec = settings.make_codec(serializer)
+        self.codec = settings.make_codec(serializer).bound(f"ray:{self.job_id}:{self.spec.id}")
         self._address = address or ray_settings.address
 
     @property

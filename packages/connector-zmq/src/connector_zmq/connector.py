@@ -15,6 +15,7 @@ rendezvous stops once nobody is connected (see `connector_zmq.rendezvous`).
 from __future__ import annotations
 
 import asyncio
+import secrets
 import threading
 import weakref
 from typing import Any, ClassVar, TypeVar
@@ -92,7 +93,11 @@ class ZMQConnector(Connector):
         self._bind_host: str = zmq_settings.bind_host
         if zmq_address is not None:
             self._bind_host = _interface(zmq_address, zmq_settings.bind_host)
-        self._codec: Codec = settings.make_codec(serializer)
+        # a zmq connection is joined only through this connector (pickled), so its id is
+        # random: frames of any other connection, even one sharing the secret, are refused
+        self._codec: Codec = settings.make_codec(serializer).bound(
+            f"zmq:{self.spec.id}:{secrets.token_hex(16)}"
+        )
         self._end_grace: float = zmq_settings.end_grace_for(settings)
         self._join_timeout: float = zmq_settings.join_timeout
         self._address: str | None = None

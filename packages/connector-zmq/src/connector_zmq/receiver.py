@@ -37,11 +37,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import secrets
 from collections import deque
 from typing import Any
 
 import zmq
 
+from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError
 from connector_core.framing import FramingError, unpack_frames
 from connector_core.transport import Verifier
@@ -330,8 +332,10 @@ class ReceiverLink(Link):
             if not self._pubsub:
                 self._control().send_multipart([p.LEAVING])
                 await self._collect()
-                sign = self._codec.sign
-                leftovers = [sign(payload) for payload in self._items]
+                # sealed again by this receiver, a member of the connection, as a sender of
+                # its own: the others accept them once each
+                party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.seal_payload
+                leftovers = [seal(item, party, n, 0) for n, item in enumerate(self._items, 1)]
             self._items.clear()
             self._runs.clear()
             await self._finish_control(p.RECEIVER_DONE, *leftovers)

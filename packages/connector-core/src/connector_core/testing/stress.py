@@ -256,7 +256,7 @@ async def fuzz_frames(connector: Connector, frames: int, *, seed: int = 0) -> Ou
     if not isinstance(sender, SerdeChannel) or not isinstance(receiver, SerdeChannel):
         raise TypeError(f"{type(connector).__name__} channels do not carry frames")
     rng = random.Random(seed)
-    genuine = sender.codec.encode({"genuine": True})
+    genuine = sender.seal_bytes(sender.codec.serializer.dumps([{"genuine": True}]))
     started = time.perf_counter()
     received: list[Any] = []
     decode_errors = 0

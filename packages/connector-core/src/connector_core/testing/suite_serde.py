@@ -70,7 +70,7 @@ class SerdeTests(ConformanceBase):
             connector = h.connector(self.modes[0])
             receiver = await h.receiver(connector)
             sender = self._serde(await h.sender(connector))
-            await sender.send_bytes(sender.codec.sign(b"\x80\x05this is not a pickle"))
+            await sender.send_bytes(sender.seal_bytes(b"\x80\x05this is not a pickle"))
             await sender.send("next")
             async with asyncio.timeout(STEP_TIMEOUT):
                 with pytest.raises(ChannelDecodeError):
