@@ -292,10 +292,15 @@ class RedisReceiver:
         for entry_id, fields in entries:
             if entry_id in self._held:
                 continue
-            if fields is None or b"e" not in fields:
-                self._acks.append(entry_id)  # deleted meanwhile, or not ours
+            if fields is None:
+                self._acks.append(entry_id)  # deleted meanwhile
                 continue
-            payloads = self._open(entry_id, fields[b"e"], redelivered)
+            raw = fields.get(b"e")
+            if raw is None:
+                self.verifier.drop(f"entry {entry_id} has no envelope (not written by a party)")
+                payloads = []
+            else:
+                payloads = self._open(entry_id, raw, redelivered)
             if not payloads:
                 self._acks.append(entry_id)
                 continue
