@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -9,7 +10,9 @@ import pytest
 
 from connector_core import ConnectorMode, bench
 from connector_core.benchmarking import (
+    RATIO_OF_P50,
     ROW_KEYS,
+    SCENARIOS_ENV,
     Comparison,
     Measurement,
     best_of,
@@ -17,6 +20,7 @@ from connector_core.benchmarking import (
     expect_count,
     note_row,
     percentile_us,
+    round_trips,
     run_scenarios,
 )
 from connector_core.benchmarking.table import COLUMNS, cells, meets_target
@@ -68,6 +72,59 @@ def test_run_scenarios_runs_plain_and_async_scenarios_in_order_with_quick() -> N
         ("mine", "awaited"),
     ]
     assert seen == [True, True]
+
+
+def test_a_latency_row_compares_p50s_bare_over_ours() -> None:
+    ours = Measurement(3, 0.5, [1_000, 2_000, 3_000])
+    bare = Measurement(3, 0.1, [1_000, 1_000, 1_000])
+    row = comparison_row("mine", Comparison("latency", "bare", ours, bare, 0.8, RATIO_OF_P50))
+    assert (row["ratio"], row["ratio_of"], row["target"]) == (0.5, "p50", 0.8)
+    assert cells(row)[5] == "0.5x*"
+    assert meets_target(row) is False
+
+
+def test_a_latency_comparison_without_samples_cannot_make_a_row() -> None:
+    empty = Measurement(3, 0.5)
+    with pytest.raises(ValueError, match="needs latency samples"):
+        comparison_row("mine", Comparison("latency", "bare", empty, empty, None, RATIO_OF_P50))
+
+
+def test_a_comparison_refuses_an_unknown_ratio() -> None:
+    with pytest.raises(ValueError, match="ratio_of must be"):
+        Comparison("x", "bare", Measurement(1, 1.0), Measurement(1, 1.0), None, "p90")
+
+
+async def test_round_trips_times_each_item_after_the_warmup() -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+    measured = await round_trips(queue.put, queue.get, 30, warmup=5)
+    assert (measured.messages, len(measured.latencies_ns)) == (30, 30)
+    assert measured.seconds == sum(measured.latencies_ns) / 1e9
+
+
+async def test_round_trips_refuses_a_recv_that_returns_another_item() -> None:
+    queue: asyncio.Queue[int] = asyncio.Queue()
+
+    async def send_twice(i: int) -> None:
+        await queue.put(-1)
+        await queue.put(i)
+
+    with pytest.raises(RuntimeError, match="round trip 0: received -1, expected 0"):
+        await round_trips(send_twice, queue.get, 3)
+
+
+def test_run_scenarios_runs_only_the_scenarios_the_environment_names(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def pipeline(quick: bool) -> Comparison:
+        return _comparison("pipeline")
+
+    def latency(quick: bool) -> Comparison:
+        return _comparison("latency")
+
+    monkeypatch.setenv(SCENARIOS_ENV, " latency, other ")
+    assert [r["scenario"] for r in run_scenarios("m", [pipeline, latency], True)] == ["latency"]
+    monkeypatch.delenv(SCENARIOS_ENV)
+    assert len(run_scenarios("m", [pipeline, latency], True)) == 2
 
 
 def test_run_scenarios_lets_a_failing_scenario_raise() -> None:
@@ -156,4 +213,19 @@ def test_asyncio_bench_gives_one_row_per_scenario_with_the_issue_targets() -> No
         ("pubsub-1", bench.BASELINE_QUEUE, None),
         ("pubsub-4", bench.BASELINE_QUEUE, 0.1),
         ("pubsub-4", bench.BASELINE_FANOUT, None),
+        ("latency 1x1", bench.BASELINE_QUEUE, None),
     ]
+    assert [row["ratio_of"] for row in rows] == ["msgs/s"] * 4 + ["p50"]
+
+
+def test_asyncio_bench_latency_scenario_gives_a_well_formed_p50_row(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SCENARIOS_ENV, "latency")
+    (row,) = bench.run(quick=True)
+    assert tuple(row) == ROW_KEYS
+    assert (row["scenario"], row["messages"], row["baseline_messages"]) == ("latency 1x1", 200, 200)
+    for key in ("p50_us", "p99_us", "baseline_p50_us", "baseline_p99_us", "ratio"):
+        assert isinstance(row[key], float), key
+        assert row[key] > 0, key  # type: ignore[operator]
+    assert row["ratio"] == round(row["baseline_p50_us"] / row["p50_us"], 3)  # type: ignore[operator]

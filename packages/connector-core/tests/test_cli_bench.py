@@ -15,7 +15,7 @@ pytest.importorskip("typer", reason="typer is absent: connector-core without its
 
 from typer.testing import CliRunner, Result
 
-from connector_core.benchmarking import REQUIRED_KEYS, ROW_KEYS
+from connector_core.benchmarking import REQUIRED_KEYS, ROW_KEYS, SCENARIOS_ENV
 from connector_core.cli.app import app
 from connector_core.cli.benchmarks import _run_child, available_benchmarks, plan, run_benchmark
 
@@ -38,11 +38,16 @@ def test_bench_quick_json_has_rows_with_every_key(quick_run: tuple[Result, Path,
     assert result.exit_code == 0, result.output
     payload = json.loads(out.read_text())
     asyncio_rows = [row for row in payload["rows"] if row["backend"] == "asyncio"]
-    assert {"pipeline", "pubsub-1", "pubsub-4"} <= {row["scenario"] for row in asyncio_rows}
+    scenarios = {row["scenario"] for row in asyncio_rows}
+    assert {"pipeline", "pubsub-1", "pubsub-4", "latency 1x1"} <= scenarios
     for row in asyncio_rows:
         assert set(ROW_KEYS) <= set(row)
         assert row["msgs_per_s"] > 0
-        assert row["ratio"] == pytest.approx(row["msgs_per_s"] / row["baseline_msgs_per_s"], 0.01)
+        if row["ratio_of"] == "p50":
+            expected = row["baseline_p50_us"] / row["p50_us"]
+        else:
+            expected = row["msgs_per_s"] / row["baseline_msgs_per_s"]
+        assert row["ratio"] == pytest.approx(expected, 0.01)
 
 
 def test_bench_gives_a_backend_that_cannot_run_a_row_saying_why(
@@ -151,3 +156,21 @@ def test_runner_accepts_rows_with_the_required_keys_and_fills_in_the_others(
     assert outcome.status == "ok"
     assert tuple(outcome.rows[0]) == ROW_KEYS
     assert (outcome.rows[0]["ratio"], outcome.rows[0]["target"]) == (1, None)
+
+
+def test_runner_runs_only_the_scenarios_asked_for(register: Register) -> None:
+    keys = ", ".join(f"{key!r}: None" for key in ROW_KEYS)
+    body = f"""
+        import os
+        def run(quick):
+            return [{{{keys}, 'scenario': os.environ.get({SCENARIOS_ENV!r})}}]
+    """
+    register("picky", body)
+    outcome = run_benchmark("picky", quick=True, timeout=60, scenarios=["latency", "pubsub"])
+    assert (outcome.status, outcome.rows[0]["scenario"]) == ("ok", "latency,pubsub")
+
+
+def test_runner_says_when_no_scenario_has_the_name_asked_for(register: Register) -> None:
+    register("none", "def run(quick):\n    return []\n")
+    outcome = run_benchmark("none", quick=True, timeout=60, scenarios=["latency"])
+    assert (outcome.status, outcome.rows[0]["note"]) == ("unavailable", "no scenario named latency")

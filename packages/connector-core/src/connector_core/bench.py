@@ -12,6 +12,10 @@ queues in the same run:
   received every message. Each is compared with the same bare single-queue baseline as the
   pipeline (the issue's target is stated against it); ``pubsub-4`` also, for information,
   with a hand-written fan-out that puts each item into four bare queues.
+- ``latency``: one item at a time, ``send()`` then awaiting ``recv()``, pipeline 1x1,
+  500 round trips (200 with ``--quick``), beside a bare ``asyncio.Queue`` doing the same
+  round trip (``put()`` then ``get()``); p50/p99 are round trips and the ratio is bare p50 /
+  our p50.
 
 Throughput is the best of several trials; each channel trial runs right next to its baseline
 trial so both see the same load on a shared machine. Latency is measured separately, without
@@ -30,11 +34,13 @@ from functools import partial
 
 from connector_core import AsyncioConnector, ConnectorMode, ConnectorSpec
 from connector_core.benchmarking import (
+    RATIO_OF_P50,
     Comparison,
     Measurement,
     Row,
     best_of,
     expect_count,
+    round_trips,
     run_scenarios,
 )
 
@@ -269,6 +275,20 @@ async def pubsub_4_fanout(quick: bool) -> Comparison:
     return await _pubsub(quick, SUBSCRIBERS, fanout=True)
 
 
+async def latency(quick: bool) -> Comparison:
+    """One item at a time through the channel, beside the same round trip on a bare queue."""
+    count = 200 if quick else 500
+    queue: asyncio.Queue[int] = asyncio.Queue(maxsize=QUEUE_MAXSIZE)
+    bare = await round_trips(queue.put, queue.get, count)
+    connector = AsyncioConnector(_spec(ConnectorMode.PIPELINE), maxsize=QUEUE_MAXSIZE)
+    tx = await connector.connect_send()
+    rx = await connector.connect_recv()
+    ours = await round_trips(tx.send, rx.recv, count)
+    await tx.close()
+    await rx.close()
+    return Comparison("latency 1x1", BASELINE_QUEUE, ours, bare, ratio_of=RATIO_OF_P50)
+
+
 def run(quick: bool) -> list[Row]:
     """Runs every scenario and returns one row each (`connector_core.benchmarking.ROW_KEYS`).
 
@@ -278,4 +298,4 @@ def run(quick: bool) -> list[Row]:
     Raises:
         RuntimeError: If a run loses or duplicates messages.
     """
-    return run_scenarios("asyncio", [pipeline, pubsub_1, pubsub_4, pubsub_4_fanout], quick)
+    return run_scenarios("asyncio", [pipeline, pubsub_1, pubsub_4, pubsub_4_fanout, latency], quick)

@@ -12,6 +12,10 @@ then the backend:
 - ``pubsub-4``: one sender, four subscribers, each drained by its own task. A message counts
   once per ``send()``; a run ends when every subscriber has every message. Baseline: the
   same bare loop publishing to a fanout exchange with four queues, each consumer acking.
+- ``latency``: one item (an int) at a time, ``send()`` then awaiting ``recv()`` through a
+  pipeline 1x1, 500 round trips (200 with ``--quick``), beside the bare loop doing the same
+  round trip: publish a persistent message to a durable queue awaiting its confirm, the
+  consumer acks it and hands it over. The ratio is bare p50 / our p50.
 
 Throughput is counted from the first send to the last item received (the end-of-stream
 grace period is not included). Latency is measured separately, without load: one item is
@@ -38,10 +42,17 @@ import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 
 from connector_core import ConnectorMode, ConnectorSpec
-from connector_core.benchmarking import Comparison, Measurement, Row, run_scenarios
+from connector_core.benchmarking import (
+    RATIO_OF_P50,
+    Comparison,
+    Measurement,
+    Row,
+    round_trips,
+    run_scenarios,
+)
 from connector_rabbitmq import RabbitMQConnector
 
-__all__ = ["pipeline", "pubsub", "run"]
+__all__ = ["latency", "pipeline", "pubsub", "run"]
 
 SUBSCRIBERS = 4
 MAXSIZE = 2000
@@ -257,6 +268,59 @@ async def pubsub(quick: bool) -> Comparison:
     )
 
 
+async def bare_round_trips(conn: AbstractRobustConnection, count: int) -> Measurement:
+    """The bare loop's round trips: publish with confirm, consume, ack, one at a time."""
+    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    pub = await conn.channel(publisher_confirms=True)
+    sub = await conn.channel()
+    await sub.set_qos(prefetch_count=100)
+    queue = await sub.declare_queue(name, durable=True)
+    inbox: asyncio.Queue[Any] = asyncio.Queue()
+
+    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+        item = pickle.loads(message.body)
+        await message.ack()
+        inbox.put_nowait(item)
+
+    async def send(i: int) -> None:
+        body = pickle.dumps(i, protocol=pickle.HIGHEST_PROTOCOL)
+        await pub.default_exchange.publish(
+            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+            routing_key=name,
+        )
+
+    tag = await queue.consume(on_message)
+    try:
+        return await round_trips(send, inbox.get, count)
+    finally:
+        await queue.cancel(tag)
+        await queue.delete(if_unused=False, if_empty=False)
+        await pub.close()
+        await sub.close()
+
+
+async def channel_round_trips(count: int) -> Measurement:
+    """The backend's round trips: ``send()`` then ``recv()``, one at a time."""
+    connector = _connector(ConnectorMode.PIPELINE)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    try:
+        return await round_trips(sender.send, receiver.recv, count)
+    finally:
+        await sender.close()
+        await receiver.close()
+
+
+async def latency(quick: bool) -> Comparison:
+    """One item at a time, ours beside the bare loop in the same run (the issue asks 0.8)."""
+    count = 200 if quick else 500
+    async with _bare_connection() as conn:
+        bare = await bare_round_trips(conn, count)
+    ours = await channel_round_trips(count)
+    baseline = "aio-pika: publish with confirm, consume, ack, one in flight"
+    return Comparison("latency 1x1", baseline, ours, bare, 0.8, RATIO_OF_P50)
+
+
 def run(quick: bool) -> list[Row]:
     """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    return run_scenarios("rabbitmq", [pipeline, pubsub], quick)
+    return run_scenarios("rabbitmq", [pipeline, pubsub, latency], quick)

@@ -9,12 +9,14 @@ each measuring the bare queue and then the connector:
 - ``pipeline 1x1``: `RayConnector` in pipeline mode, one sender and one receiver;
 - ``pubsub 1x4``: `RayConnector` in pubsub mode, one sender and four subscribers (throughput
   counts each item once, when the last subscriber has it);
-- ``lone message``: one item in flight at a time (send, then receive it, then the next), for the
-  connector and for the queue: the latency of a message that has no batch to join.
+- ``latency 1x1``: one item (an int) in flight at a time (``send()``, then awaiting
+  ``recv()``, then the next), 500 round trips (200 with ``--quick``), for the connector and
+  for the queue (``put_async`` then ``get_async``): the latency of a message that has no
+  batch to join. The ratio is bare p50 / our p50.
 
 Throughput is items / (time the last consumer got the last item - time the producer
-started). Latency samples come from the send timestamp carried in every 16th item (every
-item for ``lone message``). Ray is started here with `num_cpus=2`, without the dashboard.
+started). Latency samples come from the send timestamp carried in every 16th item (round trips
+for ``latency 1x1``). Ray is started here with `num_cpus=2`, without the dashboard.
 The baseline queue's actor starts as the hubs do (on this interpreter, also under `uv run`),
 so the comparison stays fair.
 
@@ -29,9 +31,17 @@ import time
 import uuid
 from typing import Any
 
-from connector_core.benchmarking import Comparison, Measurement, Row, expect_count, run_scenarios
+from connector_core.benchmarking import (
+    RATIO_OF_P50,
+    Comparison,
+    Measurement,
+    Row,
+    expect_count,
+    round_trips,
+    run_scenarios,
+)
 
-__all__ = ["lone_message", "pipeline", "pubsub", "run"]
+__all__ = ["latency", "pipeline", "pubsub", "run"]
 
 BASELINE = "ray.util.queue.Queue, 1 item per call"
 
@@ -73,20 +83,15 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
     return ended - started, latencies
 
 
-async def _lone_queue(count: int) -> tuple[float, list[int]]:
+async def _queue_round_trips(count: int) -> Measurement:
     queue = await _queue()
-    latencies: list[int] = []
-    started = time.monotonic()
-    for i in range(count):
-        await queue.put_async(_item(i))
-        item = await queue.get_async()
-        latencies.append(time.monotonic_ns() - item["t"])
-    seconds = time.monotonic() - started
-    queue.shutdown()
-    return seconds, latencies
+    try:
+        return await round_trips(queue.put_async, queue.get_async, count)
+    finally:
+        queue.shutdown()
 
 
-async def _lone_connector(count: int) -> tuple[float, list[int]]:
+async def _connector_round_trips(count: int) -> Measurement:
     from connector_core import ConnectorSpec
     from connector_ray import RayConnector
 
@@ -94,16 +99,11 @@ async def _lone_connector(count: int) -> tuple[float, list[int]]:
     connector = RayConnector(ConnectorSpec(f"lone-{tag}.out", f"sink-{tag}.in"))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    latencies: list[int] = []
-    started = time.monotonic()
-    for i in range(count):
-        await sender.send(_item(i))
-        item = await receiver.recv()
-        latencies.append(time.monotonic_ns() - item["t"])
-    seconds = time.monotonic() - started
-    await sender.close()
-    await receiver.close()
-    return seconds, latencies
+    try:
+        return await round_trips(sender.send, receiver.recv, count)
+    finally:
+        await sender.close()
+        await receiver.close()
 
 
 async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list[int]]:
@@ -159,12 +159,13 @@ async def pubsub(quick: bool) -> Comparison:
     return Comparison("pubsub 1x4", BASELINE, ours, bare)
 
 
-async def lone_message(quick: bool) -> Comparison:
-    """One item in flight at a time, through the connector and through the bare queue."""
-    count = 100 if quick else 300
-    bare = Measurement(count, *await _lone_queue(count))
-    ours = Measurement(count, *await _lone_connector(count))
-    return Comparison("lone message", BASELINE, ours, bare)
+async def latency(quick: bool) -> Comparison:
+    """One item in flight at a time, through the connector and the bare queue (asks 1.0)."""
+    count = 200 if quick else 500
+    bare = await _queue_round_trips(count)
+    ours = await _connector_round_trips(count)
+    baseline = "ray.util.queue.Queue put_async/get_async, one in flight"
+    return Comparison("latency 1x1", baseline, ours, bare, 1.0, RATIO_OF_P50)
 
 
 def run(quick: bool) -> list[Row]:
@@ -178,7 +179,7 @@ def run(quick: bool) -> list[Row]:
     if started_here:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        return run_scenarios("ray", [pipeline, pubsub, lone_message], quick)
+        return run_scenarios("ray", [pipeline, pubsub, latency], quick)
     finally:
         if started_here:
             ray.shutdown()

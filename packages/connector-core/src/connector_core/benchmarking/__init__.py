@@ -3,10 +3,15 @@
 A backend's benchmark (its `bench.py`, registered under its name in the
 `connector.benchmarks` entry points) supplies scenarios only. A scenario is a function
 ``scenario(quick) -> Comparison``, plain or async, that measures the backend and the bare
-transport underneath it in the same run. `run_scenarios()` runs them and builds the rows;
+transport underneath it in the same run. `run_scenarios()` runs them and builds the rows
+(``connector bench --scenarios latency`` runs only the scenarios so named);
 `connector bench` runs each backend's benchmark in a child process, prints the table
 (`connector_core.benchmarking.table`) and draws the chart
 (`connector_core.benchmarking.chart`, which needs matplotlib from the `cli` extra).
+
+A ``latency`` scenario times one item at a time (`round_trips()`: ``send()`` then awaiting
+``recv()``) through the backend and through the bare transport, and compares p50s
+(``Comparison(..., ratio_of=RATIO_OF_P50)``: bare p50 / our p50).
 
 Example:
     ```python
@@ -27,25 +32,33 @@ Example:
 from __future__ import annotations
 
 from connector_core.benchmarking.measure import (
+    RATIO_OF_MSGS,
+    RATIO_OF_P50,
     Comparison,
     Measurement,
     Scenario,
     best_of,
     expect_count,
     percentile_us,
+    round_trips,
 )
 from connector_core.benchmarking.rows import (
     REQUIRED_KEYS,
     ROW_KEYS,
+    SCENARIOS_ENV,
     Row,
     comparison_row,
     note_row,
     run_scenarios,
+    selected,
 )
 
 __all__ = [
+    "RATIO_OF_MSGS",
+    "RATIO_OF_P50",
     "REQUIRED_KEYS",
     "ROW_KEYS",
+    "SCENARIOS_ENV",
     "Comparison",
     "Measurement",
     "Row",
@@ -55,5 +68,7 @@ __all__ = [
     "expect_count",
     "note_row",
     "percentile_us",
+    "round_trips",
     "run_scenarios",
+    "selected",
 ]

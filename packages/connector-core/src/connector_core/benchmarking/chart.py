@@ -23,7 +23,8 @@ def plot_rows(rows: Sequence[Row], path: Path, title: str) -> int:
     """Draws the rows' throughput (log scale) into a PNG file at `path`.
 
     Args:
-        rows: Benchmark rows; those without both throughputs are left out.
+        rows: Benchmark rows; those without both throughputs, and latency rows (whose ratio
+            compares p50s), are left out.
         path: Where to write the PNG (parent folders are created).
         title: The chart's title (say where and when it was measured).
 
@@ -42,7 +43,9 @@ def plot_rows(rows: Sequence[Row], path: Path, title: str) -> int:
     drawn = [
         row
         for row in rows
-        if _number(row.get("msgs_per_s")) and _number(row.get("baseline_msgs_per_s"))
+        if _number(row.get("msgs_per_s"))
+        and _number(row.get("baseline_msgs_per_s"))
+        and row.get("ratio_of") != "p50"
     ]
     if not drawn:
         raise ValueError("no benchmark row has numbers to plot")

@@ -2,16 +2,34 @@
 
 A `Measurement` is one side of a scenario (the backend, or the bare transport): how many
 messages took how many seconds, and one-hop latency samples in nanoseconds. A `Comparison`
-holds both sides, measured in the same run, and the ratio the backend's issue asks for.
+holds both sides, measured in the same run, and the ratio the backend's issue asks for:
+of throughput (ours / bare msgs/s), or of latency for a ``latency`` scenario (bare p50 /
+our p50, `round_trips()` measures each side).
 """
 
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-__all__ = ["Comparison", "Measurement", "Scenario", "best_of", "expect_count", "percentile_us"]
+__all__ = [
+    "RATIO_OF_MSGS",
+    "RATIO_OF_P50",
+    "Comparison",
+    "Measurement",
+    "Scenario",
+    "best_of",
+    "expect_count",
+    "percentile_us",
+    "round_trips",
+]
+
+RATIO_OF_MSGS = "msgs/s"
+"""A comparison's ratio is ours / bare messages per second (the default)."""
+RATIO_OF_P50 = "p50"
+"""A comparison's ratio is bare p50 / our p50 latency (a ``latency`` scenario)."""
 
 
 @dataclass(frozen=True)
@@ -42,7 +60,16 @@ class Comparison:
     ours: Measurement
     bare: Measurement
     target: float | None = None
-    """The lowest ratio (ours / bare msgs/s) the backend's issue asks for, if any."""
+    """The lowest ratio the backend's issue asks for, if any."""
+    ratio_of: str = RATIO_OF_MSGS
+    """What the ratio compares: `RATIO_OF_MSGS` (ours / bare msgs/s) or `RATIO_OF_P50`
+    (bare p50 / our p50, for one item in flight at a time; above 1 means we are faster)."""
+
+    def __post_init__(self) -> None:
+        if self.ratio_of not in (RATIO_OF_MSGS, RATIO_OF_P50):
+            raise ValueError(
+                f"ratio_of must be {RATIO_OF_MSGS!r} or {RATIO_OF_P50!r}, not {self.ratio_of!r}"
+            )
 
 
 Scenario = Callable[[bool], Comparison | Awaitable[Comparison]]
@@ -87,3 +114,39 @@ async def best_of(trials: int, *runs: Callable[[], Awaitable[float]]) -> list[fl
         for index, trial in enumerate(runs):
             best[index] = min(best[index], await trial())
     return best
+
+
+async def round_trips(
+    send: Callable[[int], Awaitable[object]],
+    recv: Callable[[], Awaitable[object]],
+    count: int,
+    warmup: int = 20,
+) -> Measurement:
+    """Times `count` round trips of one item at a time: ``await send(i)``, then ``await recv()``.
+
+    The latency of a lone item: nothing else is in flight, so no batch can form. The first
+    `warmup` round trips are not timed (connections, imports, caches).
+
+    Args:
+        send: Sends item `i` (a small int).
+        recv: Returns the next item; it must be the one just sent.
+        count: Timed round trips.
+        warmup: Untimed round trips first.
+
+    Returns:
+        `count` messages, their total seconds, and one sample (ns) per round trip.
+
+    Raises:
+        RuntimeError: If `recv()` returns another item than the one just sent.
+    """
+    samples: list[int] = []
+    for i in range(warmup + count):
+        start = time.perf_counter_ns()
+        await send(i)
+        got = await recv()
+        elapsed = time.perf_counter_ns() - start
+        if got != i:
+            raise RuntimeError(f"round trip {i}: received {got!r}, expected {i}")
+        if i >= warmup:
+            samples.append(elapsed)
+    return Measurement(count, sum(samples) / 1e9, samples)

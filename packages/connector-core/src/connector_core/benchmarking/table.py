@@ -23,7 +23,8 @@ COLUMNS = (
 """Each column's header and justification."""
 
 FOOTNOTE = (
-    "ratio = backend msgs/s / bare transport msgs/s, both measured in the same run; "
+    "ratio = backend msgs/s / bare transport msgs/s, both measured in the same run "
+    "(marked *: bare p50 / backend p50, one item in flight at a time); "
     "latency: p50 / p99 in microseconds from send() to recv(), as each benchmark's "
     "module describes"
 )
@@ -61,13 +62,14 @@ def cells(row: Row) -> list[str]:
         blanks = [""] * (len(COLUMNS) - 3)
         return [str(row.get("backend")), "cannot run", str(row["note"]), *blanks]
     ratio = row.get("ratio")
+    of_p50 = "*" if row.get("ratio_of") == "p50" else ""
     return [
         _number(row.get("backend")),
         _number(row.get("scenario")),
         _number(row.get("baseline")),
         _number(row.get("msgs_per_s")),
         _number(row.get("baseline_msgs_per_s")),
-        f"{ratio:.3g}x" if isinstance(ratio, int | float) else "-",
+        f"{ratio:.3g}x{of_p50}" if isinstance(ratio, int | float) else "-",
         _latency(row),
         _latency(row, "baseline_"),
     ]

@@ -57,11 +57,13 @@ def _table(rows: list[Row], title: str) -> Table:
     return table
 
 
-def _run_all(names: list[str], quick: bool, timeout: float) -> list[BenchOutcome]:
+def _run_all(
+    names: list[str], quick: bool, timeout: float, scenarios: list[str]
+) -> list[BenchOutcome]:
     outcomes = []
     for name in names:
         with console.status(f"running the {name} benchmark{' (quick)' if quick else ''} ..."):
-            outcome = run_benchmark(name, quick=quick, timeout=timeout)
+            outcome = run_benchmark(name, quick=quick, timeout=timeout, scenarios=scenarios)
         mark = {"ok": "[green]done[/green]", "unavailable": "[yellow]skipped[/yellow]"}.get(
             outcome.status, "[red]failed[/red]"
         )
@@ -83,6 +85,16 @@ def bench(
         ),
     ] = None,
     quick: Annotated[bool, typer.Option(help="Short runs (seconds per backend).")] = False,
+    scenarios: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--scenarios",
+            "-s",
+            help="Run only these scenarios (such as latency, pipeline, pubsub; repeat the "
+            "option, or separate with commas); default: every one.",
+            show_default=False,
+        ),
+    ] = None,
     json_file: Annotated[
         Path | None, typer.Option("--json", help="Also write every row to this JSON file.")
     ] = None,
@@ -102,8 +114,9 @@ def bench(
     """Benchmark every installed backend against the bare transport underneath it."""
     requested = [n.strip() for item in backends or [] for n in item.split(",") if n.strip()]
     names = plan(requested or None)
+    only = [n.strip() for item in scenarios or [] for n in item.split(",") if n.strip()]
     started = datetime.now(UTC)
-    outcomes = _run_all(names, quick, timeout or (300.0 if quick else 1200.0))
+    outcomes = _run_all(names, quick, timeout or (300.0 if quick else 1200.0), only)
     rows = [row for outcome in outcomes for row in outcome.rows]
     when = started.strftime("%Y-%m-%d %H:%M UTC")
     title = f"connector bench{' --quick' if quick else ''}, {when}, {machine_summary()}"

@@ -29,7 +29,13 @@ from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from pathlib import Path
 
-from connector_core.benchmarking.rows import REQUIRED_KEYS, ROW_KEYS, Row, note_row
+from connector_core.benchmarking.rows import (
+    REQUIRED_KEYS,
+    ROW_KEYS,
+    SCENARIOS_ENV,
+    Row,
+    note_row,
+)
 from connector_core.registry import available_backends
 
 __all__ = ["BENCHMARK_GROUP", "BenchOutcome", "available_benchmarks", "plan", "run_benchmark"]
@@ -82,7 +88,9 @@ def _unavailable_without_running(backend: str) -> str | None:
     return f"not installed: pip install connector-{backend}"
 
 
-def _run_child(command: list[str], timeout: float) -> subprocess.CompletedProcess[str]:
+def _run_child(
+    command: list[str], timeout: float, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     """Runs `command` in a session of its own; on timeout kills the whole session.
 
     A benchmark starts processes of its own (workers, brokers' clients, Ray); killing only
@@ -96,6 +104,7 @@ def _run_child(command: list[str], timeout: float) -> subprocess.CompletedProces
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
         start_new_session=True,
     ) as proc:
         try:
@@ -112,13 +121,17 @@ def _run_child(command: list[str], timeout: float) -> subprocess.CompletedProces
     return subprocess.CompletedProcess(command, proc.returncode, stdout, stderr)
 
 
-def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
+def run_benchmark(
+    backend: str, quick: bool, timeout: float, scenarios: list[str] | None = None
+) -> BenchOutcome:
     """Runs `backend`'s benchmark in a child process and returns its rows.
 
     Args:
         backend: The name the benchmark is registered under.
         quick: Passed to the benchmark's `run()`.
         timeout: Seconds before the child is killed and the benchmark counts as failed.
+        scenarios: Run only the scenarios so named (such as ``latency``; through
+            `SCENARIOS_ENV`, which `run_scenarios` reads), or every one.
 
     Returns:
         The outcome; a benchmark that cannot run or fails gives one row saying why (this
@@ -137,8 +150,11 @@ def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
             "1" if quick else "0",
             str(out),
         ]
+        env = None
+        if scenarios:
+            env = {**os.environ, SCENARIOS_ENV: ",".join(scenarios)}
         try:
-            proc = _run_child(command, timeout)
+            proc = _run_child(command, timeout, env)
         except subprocess.TimeoutExpired:
             note = f"timed out after {timeout:g}s"
             return BenchOutcome(backend, "failed", [note_row(backend, note)], timeout)
@@ -156,6 +172,9 @@ def run_benchmark(backend: str, quick: bool, timeout: float) -> BenchOutcome:
         for i, row in enumerate(rows)
         if not set(REQUIRED_KEYS) <= set(row)
     ]
+    if not rows and scenarios:
+        note = f"no scenario named {', '.join(scenarios)}"
+        return BenchOutcome(backend, "unavailable", [note_row(backend, note)], seconds)
     if not rows or problems:
         note = "bad result: " + ("; ".join(problems) or "run() returned no rows")
         return BenchOutcome(backend, "failed", [note_row(backend, note)], seconds)
