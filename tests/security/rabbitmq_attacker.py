@@ -9,6 +9,14 @@ follow `connector.<job_id>.<spec id>.*`). Each command prints one line, what it 
         junk frames under that sender's first message id (`<sender>.0`).
     python rabbitmq_attacker.py forge-join URL CONTROL VICTIM
         appends `join` for a made-up receiver naming queue VICTIM, then its `leave`.
+    python rabbitmq_attacker.py forge-control URL CONTROL KIND [KIND ...]
+        appends one entry of each KIND (close, drained, end, ...) in the name of the first
+        sender in the control log, in the shape legitimate entries have.
+    python rabbitmq_attacker.py forge-eos URL CONTROL EXCHANGE
+        publishes an end-of-stream marker in the name of the first sender to EXCHANGE.
+    python rabbitmq_attacker.py replay URL SOURCE TARGET COPIES
+        binds a queue of its own to exchange SOURCE, prints "bound", takes the first
+        message a sender publishes there and publishes it COPIES times to exchange TARGET.
 """
 
 from __future__ import annotations
@@ -73,6 +81,71 @@ async def forge_join(url: str, control: str, victim: str) -> str:
         return f"appended join/leave of r-evil naming {victim}"
 
 
+async def forge_control(url: str, control: str, kinds: list[str]) -> str:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        sender = await _first_sender(channel, control)
+        for kind in kinds:
+            party = "r-evil@0" if kind == "end" else sender
+            await channel.default_exchange.publish(
+                aio_pika.Message(
+                    json.dumps({"k": kind, "p": party}).encode(),
+                    message_id=f"{kind}:{party}",
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                    content_type="application/json",
+                ),
+                routing_key=control,
+            )
+        return f"appended {', '.join(kinds)} in the name of {sender}"
+
+
+async def forge_eos(url: str, control: str, exchange: str) -> str:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        sender = await _first_sender(channel, control)
+        target = await channel.get_exchange(exchange, ensure=False)
+        await target.publish(
+            aio_pika.Message(
+                b"",
+                message_id=f"{sender}.eos",
+                type="eos",
+                app_id=sender,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            ),
+            routing_key="",
+        )
+        return f"published an end marker of {sender} to {exchange}"
+
+
+async def replay(url: str, source: str, target: str, copies: int) -> str:
+    connection = await aio_pika.connect_robust(url)
+    async with connection:
+        channel = await connection.channel()
+        tap = await channel.declare_queue(exclusive=True)
+        await tap.bind(source, routing_key="")
+        print("bound", flush=True)
+        async with tap.iterator() as messages:
+            async for message in messages:
+                await message.ack()
+                if message.type == BATCH:
+                    break
+        out = await channel.get_exchange(target, ensure=False)
+        for _ in range(copies):
+            await out.publish(
+                aio_pika.Message(
+                    message.body,
+                    message_id=message.message_id,
+                    app_id=message.app_id,
+                    type=message.type,
+                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+                ),
+                routing_key="",
+            )
+        return f"published {copies} copies of {message.message_id} to {target}"
+
+
 def main(argv: list[str]) -> None:
     command, url, control, *rest = argv
     if command == "forge-first-id":
@@ -81,6 +154,14 @@ def main(argv: list[str]) -> None:
     elif command == "forge-join":
         (victim,) = rest
         print(asyncio.run(forge_join(url, control, victim)))
+    elif command == "forge-control":
+        print(asyncio.run(forge_control(url, control, rest)))
+    elif command == "forge-eos":
+        (exchange,) = rest
+        print(asyncio.run(forge_eos(url, control, exchange)))
+    elif command == "replay":
+        target, copies = rest
+        print(asyncio.run(replay(url, control, target, int(copies))))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

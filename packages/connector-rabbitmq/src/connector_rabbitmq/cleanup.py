@@ -47,7 +47,7 @@ async def delete_connection(
         mode: The connection's mode; None deletes the objects of both modes.
         queues: More queues to delete (the subscriber queues named in the control log).
             Only names under the connection's prefix (`connector.<job_id>.<spec id>.`) are
-            deleted: the control log is not signed yet, so a name in it may be forged.
+            deleted: the log's entries are signed, but `purge` reads them without a key.
         keep_pending_work: Optional; if True (the default) and the pipeline queue still
             holds messages, delete nothing: a later receiver will take them.
         markers: Optional; end-of-stream markers known to wait in the pipeline queue

@@ -164,6 +164,7 @@ class RabbitMQConnector(Connector):
                 self.names.control,
                 self.unreachable_timeout,
                 StreamProbe(conn, self.connect_timeout),
+                codec=self.codec,
             ),
             self.end_grace,
             channels=channels,

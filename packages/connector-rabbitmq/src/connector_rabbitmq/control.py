@@ -24,6 +24,16 @@ The grace period lets senders in other processes that are still starting join th
 instead of finding it over; an `end` that arrives after a new `open` is void. A sender that
 opens after the end is refused. Events are idempotent and carry their stream offset, so a
 reader that reconnects and replays the log changes nothing.
+
+Every entry is signed with the connection's codec: its `s` field is the HMAC tag over
+`"connector-control" | connection id | [kind, party, queue]` (`entry_message`), so an entry
+is bound to its connection and says nothing its author did not sign. Anyone with broker
+credentials can append to the stream; an entry whose tag does not verify is dropped,
+counted in `ControlLog.rejected` (the first one is logged) and never folded. A valid entry
+copied again (a replay) changes nothing: each (kind, party) is folded once, and parties are
+unique per channel, so a copied `open` cannot reopen a closed sender, nor a copied `join` a
+receiver that left. The limit: a connection is named by its job id and spec id, so entries
+of an earlier run that used the same job id would verify too (use a fresh job id per run).
 """
 
 from __future__ import annotations
@@ -39,6 +49,7 @@ from typing import Any, Final
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
+from connector_core.codec import TAG_SIZE, Codec, MessageRejectedError
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
 from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
@@ -54,6 +65,7 @@ __all__ = [
     "ControlLog",
     "ControlLogGoneError",
     "LogState",
+    "entry_message",
 ]
 
 _log = logging.getLogger(__name__)
@@ -66,6 +78,12 @@ LEAVE: Final = "leave"
 END: Final = "end"
 _KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END})
 _PREFETCH = 256
+
+
+def entry_message(codec: Codec, kind: str, party: str, queue: str | None) -> bytes:
+    """The bytes a control-log entry's tag covers: its connection, kind, party and queue."""
+    fields = json.dumps([kind, party, queue], separators=(",", ":")).encode()
+    return b"connector-control\0" + codec.connection + fields
 
 
 class ControlLogGoneError(Exception):
@@ -106,10 +124,15 @@ class LogState:
     offset: int = -1
 
     def apply(self, offset: int, kind: str, party: str, queue: str | None) -> None:
-        """Folds one event in; an event at or before the last offset is a replay and ignored."""
+        """Folds one event in; an event at or before the last offset is a replay and ignored.
+
+        So is a (kind, party) folded before: a copy of a signed entry changes nothing.
+        """
         if offset <= self.offset:
             return
         self.offset = offset
+        if f"{kind}:{party}" in self.seen:
+            return
         life = self.life
         if kind == OPEN:
             try:
@@ -165,6 +188,7 @@ class ControlLog:
         name: str,
         unreachable_timeout: float | None = None,
         probe: StreamProbe | None = None,
+        codec: Codec | None = None,
     ) -> None:
         """Creates the reader; `start()` declares the stream and starts reading it.
 
@@ -176,12 +200,19 @@ class ControlLog:
             probe: Optional; makes sure a new stream is ready before `channel` uses it
                 (see `connector_rabbitmq.stream`). Needed when other connections may
                 declare the stream at the same moment.
+            codec: Optional; the connection's codec, which signs every appended entry and
+                verifies every entry read. None (only for `purge`, which has no key and
+                only collects queue names that cleanup filters by the connection's
+                prefix) appends unsigned entries and reads every entry unverified.
         """
         self.channel = channel
         self.name = name
         self.unreachable_timeout = unreachable_timeout
         self.probe = probe
+        self.codec = codec
         self.state = LogState()
+        self.rejected = 0
+        """Entries dropped because their signature did not verify (forged or unsigned)."""
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._changed = asyncio.Event()
@@ -272,17 +303,40 @@ class ControlLog:
         try:
             event = json.loads(message.body)
             kind, party = event["k"], event["p"]
+            queue = event.get("q")
             if kind not in _KINDS or not isinstance(party, str) or not isinstance(offset, int):
                 raise ValueError(f"not a control event: {event!r}")
-        except (ValueError, KeyError, TypeError) as exc:
-            _log.warning("ignored a malformed control-log entry in %s: %s", self.name, exc)
+            if not isinstance(queue, str | None):
+                raise ValueError(f"not a queue name: {queue!r}")
+            self._verify(kind, party, queue, event.get("s"))
+        except (ValueError, KeyError, TypeError, MessageRejectedError) as exc:
+            self._reject(exc)
         else:
-            self.state.apply(offset, kind, party, event.get("q"))
+            self.state.apply(offset, kind, party, queue)
             self._changed.set()
             for listener in self._listeners:
                 listener()
         with contextlib.suppress(Exception):
             await message.ack()
+
+    def _verify(self, kind: str, party: str, queue: str | None, tag: object) -> None:
+        """Raises MessageRejectedError unless the entry carries its author's valid tag."""
+        codec = self.codec
+        if codec is None or not codec.signed:
+            return
+        if not isinstance(tag, str) or len(tag) != 2 * TAG_SIZE:
+            raise MessageRejectedError("the entry carries no signature")
+        codec.verify(bytes.fromhex(tag) + entry_message(codec, kind, party, queue))
+
+    def _reject(self, reason: Exception) -> None:
+        self.rejected += 1
+        if self.rejected == 1:
+            _log.warning(
+                "dropped a control-log entry of %s that is malformed or does not verify (%s); "
+                "further ones are counted in ControlLog.rejected without logging",
+                self.name,
+                reason,
+            )
 
     async def wait_for(self, kind: str, party: str) -> LogState:
         """Waits until the event `kind` of `party` has been read; returns the state then.
@@ -311,6 +365,9 @@ class ControlLog:
         body: dict[str, Any] = {"k": kind, "p": party}
         if queue is not None:
             body["q"] = queue
+        codec = self.codec
+        if codec is not None and codec.signed:
+            body["s"] = codec.sign(entry_message(codec, kind, party, queue))[:TAG_SIZE].hex()
         message = aio_pika.Message(
             json.dumps(body).encode(),
             message_id=f"{kind}:{party}",

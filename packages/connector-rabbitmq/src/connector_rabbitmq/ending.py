@@ -16,9 +16,11 @@ import contextlib
 from typing import Final
 
 from connector_core.spec import ConnectorMode
+from connector_core.transport import Verifier
 from connector_rabbitmq.consumer import Consumer, Delivery
 from connector_rabbitmq.control import DRAINED, END, JOIN
 from connector_rabbitmq.membership import Membership
+from connector_rabbitmq.messages import marker_valid
 
 __all__ = ["EndWatch"]
 
@@ -31,15 +33,20 @@ _REFILL_WAIT: Final = 0.2
 class EndWatch:
     """One receiver's progress towards the end of its connection."""
 
-    def __init__(self, wakeup: asyncio.Event, membership: Membership | None) -> None:
+    def __init__(
+        self, wakeup: asyncio.Event, membership: Membership | None, verifier: Verifier
+    ) -> None:
         """Creates the watch.
 
         Args:
             wakeup: The receiver's event, set on every delivery and log change.
             membership: The receiver's connection (None for a receiver made directly from
                 a queue: only its own close ends it).
+            verifier: The receiver's verifier: its codec checks end-of-stream markers and
+                it counts the ones dropped.
         """
         self.wakeup = wakeup
+        self.verifier = verifier
         self.membership = membership
         self.eos_seen: set[str] = set()
         """Senders whose end-of-stream marker this receiver took."""
@@ -50,8 +57,17 @@ class EndWatch:
         """Seconds the receiver may wait before checking again (counting down the grace)."""
 
     async def settle_marker(self, consumer: Consumer, marker: Delivery) -> None:
-        """Takes the end-of-stream marker at the head of the FIFO (pipeline: `drained`)."""
+        """Takes the end-of-stream marker at the head of the FIFO (pipeline: `drained`).
+
+        A marker that does not verify for its sender (forged by someone with broker
+        credentials) is dead-lettered and counted, and changes nothing.
+        """
         if marker.done:
+            return
+        if not marker_valid(self.verifier.codec, marker.message.body, marker.sender):
+            self.verifier.drop(f"an end-of-stream marker of {marker.sender!r} does not verify")
+            marker.bad = True
+            consumer.finish(marker)
             return
         membership = self.membership
         if membership is not None and membership.mode is ConnectorMode.PIPELINE:

@@ -157,9 +157,13 @@ class Publisher:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
 
-    async def publish_marker(self) -> None:
-        """Publishes this sender's end-of-stream marker (after a `flush()`), confirmed."""
-        await self._publish(marker_message(self.sender_id))
+    async def publish_marker(self, body: bytes = b"") -> None:
+        """Publishes this sender's end-of-stream marker (after a `flush()`), confirmed.
+
+        Args:
+            body: Optional; the marker's signed body (`connector_rabbitmq.messages`).
+        """
+        await self._publish(marker_message(self.sender_id, body))
 
     async def _run(self) -> None:
         outbox = self.outbox

@@ -65,7 +65,7 @@ class RabbitMQReceiver:
         self.verifier = verifier
         self.membership = membership
         self.timeout = timeout
-        self.end = EndWatch(self.wakeup, membership)
+        self.end = EndWatch(self.wakeup, membership, verifier)
         self.started = False
         self.ended = False
         self.closed = False

@@ -21,6 +21,7 @@ from aio_pika.abc import AbstractExchange
 from connector_core.exceptions import ChannelClosedError
 from connector_rabbitmq.control import CLOSE
 from connector_rabbitmq.membership import Membership, last_one_out
+from connector_rabbitmq.messages import marker_body
 from connector_rabbitmq.publisher import (
     MessageTooLargeError,
     Publisher,
@@ -146,7 +147,9 @@ class RabbitMQSender:
                 await publisher.flush()
                 if membership is not None:
                     await membership.log.append(CLOSE, membership.party)
-                    await publisher.publish_marker()
+                    codec = membership.log.codec
+                    body = marker_body(codec, membership.party) if codec is not None else b""
+                    await publisher.publish_marker(body)
             except Exception as exc:
                 error = exc
             refused = publisher.take_refused()
