@@ -56,7 +56,7 @@ def _waits_for_room(monkeypatch: pytest.MonkeyPatch, transport: RedisSender) -> 
 
 async def _take_all(channel: Channel, got: list[int], other: list[int] | None = None) -> list[int]:
     """Receives to the end into `got`; records how far ahead of `other` it was at each item."""
-    ahead = []
+    ahead: list[int] = []
     while True:
         try:
             got.append(await channel.recv())

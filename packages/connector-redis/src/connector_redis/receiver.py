@@ -81,6 +81,8 @@ class RedisReceiver:
         self._markers: set[str] = set()
         self._arrived = asyncio.Event()
         self._starving = asyncio.Event()
+        self._wake = asyncio.Event()
+        """Set when the reader has something to do: read (starving) or acknowledge."""
         self._poked = asyncio.Event()
         self._ended = False
         self._error: BaseException | None = None
@@ -108,8 +110,10 @@ class RedisReceiver:
         if self._handed:
             self._acks.extend(self._handed)
             self._handed.clear()
+            self._wake.set()  # acknowledge now: the senders wait for that room
         if not self._items:
             self._starving.set()
+            self._wake.set()
             return None
         payload, _, entry_id, last = self._items.popleft()
         if last:
@@ -119,6 +123,7 @@ class RedisReceiver:
             self._partial = entry_id
         if len(self._items) == LOW_WATER:
             self._starving.set()  # read ahead while the user takes the rest
+            self._wake.set()
         return payload
 
     async def recv(self) -> bytes:
@@ -163,10 +168,16 @@ class RedisReceiver:
         self._closed = True
         self._arrived.set()
         self._poked.set()
+        self._wake.set()
         reader, self._reader = self._reader, None
         if reader is not None:
-            reader.cancel()
+            # Not cancelled: a cancelled read may still be served by the server (entries
+            # land in this receiver's pending list after it left), and a cancelled
+            # acknowledgement may be lost. The reader stops after its current, bounded call.
             await asyncio.wait({reader}, timeout=self.settings.block + 1)
+            if not reader.done():
+                reader.cancel()
+                await asyncio.wait({reader}, timeout=self.settings.block + 1)
         acked = [*self._acks, *self._handed]
         self._acks, self._handed = [], []
         try:
@@ -214,8 +225,16 @@ class RedisReceiver:
         while not self._closed:
             if not self._starving.is_set() and (self._items or self._handed or not pubsub):
                 # Pipeline: read only for a user who asks (what a receiver reads, its
-                # competitors cannot have); pubsub: read ahead into an empty buffer.
-                await self._wait(self._starving, self.settings.block)
+                # competitors cannot have); pubsub: read ahead into an empty buffer. What
+                # was handed out is acknowledged at once, so that senders get the room.
+                if self._acks:
+                    acked, self._acks = self._acks, []
+                    await self.store.ack(self.group, acked)
+                    self._held.difference_update(acked)
+                    continue
+                self._wake.clear()
+                if not self._starving.is_set():
+                    await self._wait(self._wake, self.settings.block)
                 continue
             self._poked.clear()
             acked, self._acks = self._acks, []

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ADD", "APPEND", "FETCH", "JOIN_PUBSUB", "LEAVE", "STATUS", "VANISH"]
+__all__ = ["ACK", "ADD", "APPEND", "FETCH", "JOIN_PUBSUB", "LEAVE", "STATUS", "VANISH"]
 
 _HELPERS: Final = r"""
 local function idparts(id)
@@ -149,6 +149,18 @@ local new = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', n, 'STREAMS', 
 if new then return {1, new[1][2]} end
 if ARGV[5] == '1' then redis.call('SET', KEYS[3], '1') end
 return {0, redis.call('XPENDING', data, group)[1], siglast(KEYS[4])}
+"""
+)
+
+ACK: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: group, pubsub, acked ids... Acknowledges what a receiver handed out; wakes a waiter.
+local acked = {}
+for i = 3, #ARGV do acked[#acked + 1] = ARGV[i] end
+ack(KEYS[1], KEYS[2], ARGV[1], ARGV[2] == '1', acked)
+signal(KEYS[3], KEYS[4])
+return #acked
 """
 )
 

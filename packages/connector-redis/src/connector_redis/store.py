@@ -73,6 +73,7 @@ class Store:
         register = client.register_script
         self._add = register(scripts.ADD)
         self._fetch = register(scripts.FETCH)
+        self._ack = register(scripts.ACK)
         self._leave = register(scripts.LEAVE)
         self._join = register(scripts.JOIN_PUBSUB)
         self._status = register(scripts.STATUS)
@@ -133,6 +134,10 @@ class Store:
         if kind:
             return Fetched(kind, _entries(reply[1]))
         return Fetched(0, [], int(reply[1]), _text(reply[2]))
+
+    async def ack(self, group: str, acked: list[str]) -> None:
+        """Acknowledges entries a receiver handed out (see `scripts.ACK`)."""
+        await _run(self._ack, self._four, [group, self._flag, *acked])
 
     async def read_block(self, group: str, me: str, count: int, block: float) -> list[RawEntry]:
         """Waits up to `block` seconds for new entries of `group`."""
