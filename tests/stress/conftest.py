@@ -81,6 +81,12 @@ def _purge(backend: str, connectors: list[Connector]) -> None:
 
         for job in jobs:
             connector_ray.purge(str(job))
+    elif backend == "redis" and connectors:
+        import connector_redis
+
+        for job in jobs:
+            mine = [c for c in connectors if getattr(c, "job_id", None) == job]
+            asyncio.run(connector_redis.purge(str(job), specs=mine))
 
 
 @pytest.fixture
