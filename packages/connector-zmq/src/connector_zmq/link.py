@@ -23,7 +23,7 @@ import zmq.asyncio
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
 from connector_zmq import protocol as p
-from connector_zmq.waiting import events_of, wait_readable
+from connector_zmq.waiting import events_of, fd_of, wait_readable, yield_to_loop
 
 __all__ = ["CONTROL_TIMEOUT", "Link", "OnFinished", "make_socket"]
 
@@ -84,6 +84,8 @@ class Link(ABC):
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
+        self._drained_on_wake = False
+        self._watched: dict[zmq.Socket[bytes], int] = {}
         self._closing = False
         self._woken: asyncio.Future[None] | None = None
         self._ctrl: zmq.Socket[bytes] | None = None
@@ -201,12 +203,69 @@ class Link(ABC):
         self._task = asyncio.get_running_loop().create_task(self._pump())
 
     async def _wait_sockets(self) -> None:
-        """Waits until a socket has a message or `_kick` is called; see `waiting`."""
+        """Waits until a socket has a message or `_kick` is called.
+
+        The pump's sockets keep a reader on the event loop while the pump runs (`_watch`), not
+        one added and removed per wait. Safe with ZeroMQ's edge-triggered FD (see `waiting`):
+        EVENTS is checked before every wait, and the reader (`_on_readable`) handles what
+        arrives right in its callback, so a `recv()` waiting for a lone item resumes without
+        waiting for the pump's turn.
+        """
+        self._drained_on_wake = False
+        sockets = self._watch()
+        if any(events_of(sock) & zmq.POLLIN for sock in sockets):
+            await yield_to_loop()
+            return
         woken = self._woken = asyncio.get_running_loop().create_future()
         try:
-            await wait_readable(self._sockets(), woken=woken)
+            await woken
         finally:
             self._woken = None
+
+    def _watch(self) -> list[zmq.Socket[bytes]]:
+        """Keeps a loop reader on exactly the sockets the pump waits on; returns them."""
+        sockets = self._sockets()
+        watched = self._watched
+        if len(sockets) != len(watched) or any(sock not in watched for sock in sockets):
+            for sock in [sock for sock in watched if sock not in sockets]:
+                self._unwatch(sock)
+            loop = asyncio.get_running_loop()
+            for sock in sockets:
+                if sock not in watched:
+                    watched[sock] = fd = fd_of(sock)
+                    loop.add_reader(fd, self._on_readable, sock)
+        return sockets
+
+    def _unwatch(self, sock: zmq.Socket[bytes]) -> None:
+        """Removes `sock`'s loop reader, if it has one: call it before closing a socket."""
+        fd = self._watched.pop(sock, None)
+        if fd is not None:
+            asyncio.get_running_loop().remove_reader(fd)
+
+    def _unwatch_all(self) -> None:
+        for sock in list(self._watched):
+            self._unwatch(sock)
+
+    def _on_readable(self, sock: zmq.Socket[bytes]) -> None:
+        """The loop's reader callback: drains at once if the pump waits, else resets the FD.
+
+        Nobody waiting means the pump is between waits and checks EVENTS before the next:
+        reading EVENTS here only stops the level-triggered reader from firing again.
+        """
+        woken = self._woken
+        if woken is None or woken.done():
+            events_of(sock)
+            return
+        try:
+            self._drain()
+        except Exception as exc:
+            if not woken.done():
+                woken.set_exception(exc)  # the pump fails with it
+            return
+        self._changed.set()
+        self._drained_on_wake = True
+        if not woken.done():  # _drain may have woken it (`_sent_on`)
+            woken.set_result(None)
 
     def _kick(self) -> None:
         """Wakes the pump if it is waiting (it runs `_drain` once more)."""
@@ -228,11 +287,14 @@ class Link(ABC):
         try:
             while True:
                 await self._wait_sockets()
-                self._drain()
-                self._changed.set()
+                if not self._drained_on_wake:  # woken by _kick or _sent_on
+                    self._drain()
+                    self._changed.set()
         except asyncio.CancelledError:
+            self._unwatch_all()
             raise
         except Exception as exc:
+            self._unwatch_all()
             self._error = exc
             error = ChannelError(f"the ZeroMQ link failed: {exc!r}")
             error.__cause__ = exc
@@ -249,6 +311,7 @@ class Link(ABC):
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        self._unwatch_all()
 
     async def _wait_changed(self) -> None:
         """Waits until the pump handled something (or the link is closing).

@@ -104,6 +104,7 @@ class SenderLink(Link):
         self._ring.remove(peer)
         with contextlib.suppress(zmq.ZMQError):
             peer.sock.send_multipart([b"", p.DETACH], zmq.NOBLOCK)
+        self._unwatch(peer.sock)  # before its FD can be reused
         peer.sock.close(p.LINGER_MS)
         # what it held is its user's now, or returned through the rendezvous: not ours
         self._settle_to(self._unacked())
@@ -210,9 +211,8 @@ class SenderLink(Link):
         self._queued += 1
         if not self._queued % p.MAX_BATCH_ITEMS:
             self._ship_now()  # a full batch: it need not wait for the producer to yield
-        elif not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        else:
+            self._queued_one()
         return True
 
     async def send(self, frame: bytes) -> None:
@@ -227,9 +227,21 @@ class SenderLink(Link):
             raise _too_large(frame)
         await self._outbox.put(frame)
         self._queued += 1
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self._loop.call_soon(self._flush)
+        self._queued_one()
+
+    def _queued_one(self) -> None:
+        """After queueing a frame: ships it at once if the link was idle, else batches it.
+
+        Idle means no flush is scheduled: the first item since the producer last yielded
+        leaves right away (a lone item waits for nothing); the ones a burst queues after it
+        in the same turn of the loop form batches, shipped when the producer yields. No timer.
+        """
+        if self._flush_scheduled:
+            return
+        self._flush_scheduled = True
+        self._loop.call_soon(self._flush)
+        if self._task is not None:
+            self._ship_now()
 
     def _flush(self) -> None:
         """The outbox's flusher: runs once the producer yields, and ships what it queued."""
