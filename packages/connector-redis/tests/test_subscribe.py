@@ -11,7 +11,7 @@ from redis.asyncio import Redis
 from connector_core.channel import Channel
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, unique_spec
-from connector_redis import RedisConnector
+from connector_redis import RedisConnector, purge
 from connector_redis.keys import subscriber_group
 from connector_redis.receiver import RedisReceiver
 
@@ -33,6 +33,7 @@ async def test_a_subscribers_group_exists_when_connect_recv_returns(
     me = receiver_of(receiver).me
     assert [g["name"].decode() for g in groups] == [subscriber_group(me)]
     await receiver.close()
+    await purge(connector.job_id)  # no sender ever came: the connection never ended
 
 
 async def test_an_item_sent_right_after_connect_recv_returns_reaches_the_subscriber(

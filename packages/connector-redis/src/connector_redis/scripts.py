@@ -2,7 +2,9 @@
 
 Every script keeps the invariants of the package docstring in one step: `held` counts the
 items of the entries some group still needs; nothing a group needs is trimmed; a party that
-waits (`wait` set) is woken by the next change (an entry on `sig`). Keys are always
+waits (`wait` set) is woken by the next change (an entry on `sig`); and once the last party
+deleted the connection's keys, no late wake-up or wait flag of a closing party makes them
+again (`sig` and `wait` are written only while `data` exists). Keys are always
 `data, held, wait, sig` (or `ctl` alone), in that order.
 """
 
@@ -10,7 +12,7 @@ from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACK", "ADD", "APPEND", "FETCH", "JOIN_PUBSUB", "LEAVE", "STATUS", "VANISH"]
+__all__ = ["ACK", "ADD", "APPEND", "FETCH", "JOIN_PUBSUB", "LEAVE", "STATUS", "VANISH", "WAKE"]
 
 _HELPERS: Final = r"""
 local function idparts(id)
@@ -41,6 +43,12 @@ local function siglast(sig)
 end
 local function signal(wait, sig)
   if redis.call('DEL', wait) == 1 then
+    redis.call('XADD', sig, 'MAXLEN', '~', 64, '*', 'w', '1')
+  end
+end
+-- a wake-up on sig, unless the connection's keys are gone (it would outlive them)
+local function wake(data, sig)
+  if redis.call('EXISTS', data) == 1 then
     redis.call('XADD', sig, 'MAXLEN', '~', 64, '*', 'w', '1')
   end
 end
@@ -152,6 +160,15 @@ return {0, redis.call('XPENDING', data, group)[1], siglast(KEYS[4])}
 """
 )
 
+WAKE: Final = (
+    _HELPERS
+    + r"""
+-- Adds a wake-up to sig (every party blocked on it looks again), unless the keys are gone.
+wake(KEYS[1], KEYS[4])
+return 1
+"""
+)
+
 ACK: Final = (
     _HELPERS
     + r"""
@@ -190,7 +207,7 @@ if redis.call('EXISTS', data) == 1 then
   end
 end
 redis.call('DEL', KEYS[3])
-redis.call('XADD', KEYS[4], 'MAXLEN', '~', 64, '*', 'w', '1')
+wake(KEYS[1], KEYS[4])
 return 1
 """
 )
@@ -207,8 +224,8 @@ return lastid(KEYS[1])
 STATUS: Final = (
     _HELPERS
     + r"""
--- ARGV: wait. Returns {held, sig id}; sets wait when asked.
-if ARGV[1] == '1' then redis.call('SET', KEYS[3], '1') end
+-- ARGV: wait. Returns {held, sig id}; sets wait when asked (not once the keys are gone).
+if ARGV[1] == '1' and redis.call('EXISTS', KEYS[1]) == 1 then redis.call('SET', KEYS[3], '1') end
 return {tonumber(redis.call('GET', KEYS[2]) or '0'), siglast(KEYS[4])}
 """
 )

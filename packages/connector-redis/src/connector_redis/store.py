@@ -78,6 +78,7 @@ class Store:
         self._join = register(scripts.JOIN_PUBSUB)
         self._status = register(scripts.STATUS)
         self._append = register(scripts.APPEND)
+        self._wake = register(scripts.WAKE)
         self._vanish = register(scripts.VANISH)
 
     # -- sending ---------------------------------------------------------------------------
@@ -102,7 +103,7 @@ class Store:
 
     async def wake(self) -> None:
         """Adds a wake-up to `sig`: every party blocked on it looks again."""
-        await self._redis.xadd(self.keys.sig, {b"w": b"1"}, maxlen=64, approximate=True)
+        await _run(self._wake, self._four, [])
 
     async def wait_signal(self, after: str, block: float) -> str:
         """Waits up to `block` seconds for a wake-up after `after`; returns the last one seen."""
