@@ -34,6 +34,11 @@ _BLOCK = 64  # SHA-256's block size in bytes
 TAG_SIZE = 32
 """Length in bytes of the HMAC-SHA256 tag that prefixes a signed frame."""
 
+_HEADER_SIZE = HEADER.size
+_unpack_header = HEADER.unpack_from
+_new_header = tuple.__new__  # builds a `Header` without NamedTuple's keyword handling
+_SLICE_LIMIT = 64 * 1024  # frames up to this size are sliced; larger ones read through a view
+
 
 class MessageRejectedError(Exception):
     """A received frame failed verification; it is dropped and counted, never raised to users."""
@@ -250,27 +255,31 @@ class Codec:
             MessageRejectedError: If the frame is too short, its tag does not verify, or it
                 belongs to another connection or envelope version.
         """
-        start = 0 if self._key is None else TAG_SIZE
-        body = start + HEADER.size
-        if len(frame) < body:
-            raise MessageRejectedError(f"frame of {len(frame)} bytes is shorter than a header")
-        view = memoryview(frame)
-        if self._key is None:
+        key = self._key
+        start = 0 if key is None else TAG_SIZE
+        body = start + _HEADER_SIZE
+        size = len(frame)
+        if size < body:
+            raise MessageRejectedError(f"frame of {size} bytes is shorter than a header")
+        # small frames are sliced (cheaper than a view); large ones are read in place
+        data: bytes | memoryview = frame if size <= _SLICE_LIMIT else memoryview(frame)
+        if key is None:
             if not self._warned_unsigned and self.serializer.name == "pickle":
                 self._warn_unsigned_pickle()
         else:
             inner = self._inner.copy()
-            inner.update(view[TAG_SIZE:])
+            inner.update(data[TAG_SIZE:])
             outer = self._outer.copy()
             outer.update(inner.digest())
-            if not hmac.compare_digest(outer.digest(), view[:TAG_SIZE]):
+            if not hmac.compare_digest(outer.digest(), data[:TAG_SIZE]):
                 raise MessageRejectedError("HMAC tag does not verify")
-        version, connection, sender, seq, count = HEADER.unpack_from(frame, start)
+        version, connection, sender, seq, count = _unpack_header(frame, start)
         if version != VERSION:
             raise MessageRejectedError(f"envelope version {version} is not {VERSION}")
         if connection != self.connection:
             raise MessageRejectedError("the frame belongs to another connection")
-        return Header(connection, sender, seq, count), bytes(view[body:])
+        payload = frame[body:] if data is frame else bytes(data[body:])
+        return _new_header(Header, (connection, sender, seq, count)), payload
 
     def loads_items(self, payload: bytes, count: int | None = None) -> list[Any]:
         """Deserializes the item list of an opened frame.
