@@ -14,13 +14,14 @@ import pytest
 
 from connector_core.codec import TAG_SIZE
 from connector_core.di import container
-from connector_core.exceptions import ChannelDecodeError
+from connector_core.exceptions import ChannelDecodeError, ChannelSetupError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector, purge
 from connector_rabbitmq.cleanup import leftovers, queue_length
+from connector_rabbitmq.connector import _open_channel
 
 pytestmark = [
     pytest.mark.rabbitmq,
@@ -229,3 +230,38 @@ async def _dead_letter_count(connector: RabbitMQConnector) -> int | None:
         return await queue_length(underlay, connector.names.dead_letters)
     finally:
         await channel.close()
+
+
+class _ReconnectingConnection:
+    """Just what `_open_channel` uses of a robust connection that is reconnecting."""
+
+    is_closed = False
+
+    def __init__(self) -> None:
+        self.connected = asyncio.Event()
+
+    def channel(self, publisher_confirms: bool = True) -> Any:
+        if not self.connected.is_set():
+            raise RuntimeError("Connection was not opened")  # what aio-pika raises then
+        return _FakeChannel()
+
+
+class _FakeChannel:
+    async def initialize(self) -> None:
+        return None
+
+
+async def test_opening_a_channel_while_the_connection_reconnects_waits_for_it() -> None:
+    conn = _ReconnectingConnection()
+    opening = asyncio.create_task(_open_channel(conn, timeout=PROCESS_TIMEOUT))  # type: ignore[arg-type]
+    await asyncio.sleep(0)  # one step: it runs up to its wait
+    assert not opening.done()  # it raised ChannelSetupError at once before
+    conn.connected.set()
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert isinstance(await opening, _FakeChannel)
+
+
+async def test_a_connection_that_never_comes_back_fails_the_connect_with_advice() -> None:
+    conn = _ReconnectingConnection()
+    with pytest.raises(ChannelSetupError, match="reconnecting for 0.05s"):
+        await _open_channel(conn, timeout=0.05)  # type: ignore[arg-type]

@@ -145,8 +145,8 @@ class RabbitMQConnector(Connector):
         channels: list[AbstractRobustChannel] = []
         try:
             conn = _check_connection(rabbitmq_conn)
-            channels.append(await _open_channel(conn))
-            channels.append(await _open_channel(conn))
+            channels.append(await _open_channel(conn, self.unreachable_timeout))
+            channels.append(await _open_channel(conn, self.unreachable_timeout))
         except BaseException:
             for channel in channels:
                 with contextlib.suppress(Exception):  # best effort while reporting the error
@@ -357,7 +357,23 @@ def _check_connection(conn: Any) -> AbstractRobustConnection:
     return conn
 
 
-async def _open_channel(conn: AbstractRobustConnection) -> AbstractRobustChannel:
+async def _open_channel(conn: AbstractRobustConnection, timeout: float) -> AbstractRobustChannel:
+    """Opens an AMQP channel, waiting (up to `timeout`) while the connection reconnects.
+
+    The loop's connection is shared: another channel's broker-side failure, or a dropped
+    TCP connection, leaves it reconnecting for a moment, and a channel opened then would
+    fail at once.
+    """
+    connected: asyncio.Event | None = getattr(conn, "connected", None)
+    if connected is not None and not connected.is_set() and not conn.is_closed:
+        try:
+            async with asyncio.timeout(timeout):
+                await connected.wait()
+        except TimeoutError:
+            raise ChannelSetupError(
+                f"the RabbitMQ connection has been reconnecting for {timeout:g}s "
+                "(CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT): is the broker up and reachable?"
+            ) from None
     try:
         channel = conn.channel(publisher_confirms=True)
         await channel.initialize()
