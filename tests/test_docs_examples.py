@@ -6,6 +6,7 @@ comment on the line before a block changes how it runs (the comment does not ren
 
     <!-- docs-test: needs=rabbitmq -->     skips without a broker (fails when CI=true)
     <!-- docs-test: needs=ray -->          skips without Ray installed (fails when CI=true)
+    <!-- docs-test: needs=redis -->        skips without a Redis server (fails when CI=true)
     <!-- docs-test: file=my_backend.py --> is not run: written beside the page's later blocks
     <!-- docs-test: pytest file=test_x.py -->  runs with pytest instead of as a script
     <!-- docs-test: before -->             is not run: another library's code (the "before"
@@ -49,7 +50,7 @@ RAY_EXAMPLE_TIMEOUT = 280.0
 
 _FENCE = re.compile(r"^(?P<indent>[ \t]*)```(?P<lang>[\w-]*)[^\n]*$")
 _OPTIONS = re.compile(r"^\s*<!--\s*docs-test:(?P<options>.*?)-->\s*$")
-_KNOWN_NEEDS = {"rabbitmq", "ray"}
+_KNOWN_NEEDS = {"rabbitmq", "ray", "redis"}
 _KNOWN_FLAGS = {"pytest", "crossprocess", "before"}
 
 
@@ -84,7 +85,7 @@ def _parse_options(text: str, where: str) -> tuple[set[str], set[str], str | Non
         else:
             raise ValueError(
                 f"{where}: unknown docs-test option {word!r}; use needs=rabbitmq, needs=ray, "
-                "file=NAME.py, pytest, crossprocess or before"
+                "needs=redis, file=NAME.py, pytest, crossprocess or before"
             )
     return needs, flags, file
 
@@ -161,6 +162,15 @@ def _require(needs: set[str]) -> None:
         skip_or_fail(problem)
     if "ray" in needs and importlib.util.find_spec("ray") is None:
         skip_or_fail("Ray is not installed: pip install connector-ray")
+    if "redis" in needs:
+        if importlib.util.find_spec("connector_redis") is None:
+            skip_or_fail("connector-redis is not installed: pip install connector-redis")
+        from connector_redis.probe import probe_server
+        from connector_redis.settings import RedisSettings
+
+        probe = probe_server(RedisSettings().url.get_secret_value(), timeout=2.0)
+        if not probe.ok:
+            skip_or_fail(f"Redis is not reachable: {probe.detail}")
 
 
 def _write_page_files(example: Example, directory: Path) -> None:
