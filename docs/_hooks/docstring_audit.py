@@ -33,6 +33,7 @@ PACKAGES = (
     "connector_zmq",
     "connector_rabbitmq",
     "connector_ray",
+    "connector_redis",
 )
 """Packages whose public API is audited: every package the reference pages document."""
 
@@ -41,6 +42,7 @@ SEARCH_PATHS = [
     "packages/connector-zmq/src",
     "packages/connector-rabbitmq/src",
     "packages/connector-ray/src",
+    "packages/connector-redis/src",
 ]
 _IGNORED_RAISES = {"NotImplementedError", "StopAsyncIteration", "StopIteration"}
 
