@@ -355,4 +355,4 @@ class RedisReceiver:
             self.verifier.drop(exc)
             return []
         accept = self.verifier.accept
-        return [(p, f) for f in frames if (p := accept(f)) is not None]
+        return [(p, f) for f in frames if (p := accept(f, redelivered)) is not None]
