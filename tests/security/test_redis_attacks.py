@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 import pytest_asyncio
 
-from connector_core import ConnectorMode, ConnectorSpec
+from connector_core import ConnectorMode, ConnectorSpec, Settings
 from connector_core.channel import Channel
 from connector_core.testing import drain, skip_or_fail
 from connector_core.testing.backends import installed_profiles, unavailable_reason
@@ -61,9 +61,12 @@ async def job() -> AsyncIterator[str]:
     await purge(job_id)
 
 
-def _connector(job: str, mode: ConnectorMode) -> RedisConnector:
+def _connector(job: str, mode: ConnectorMode, end_grace: float | None = None) -> RedisConnector:
     tag = uuid.uuid4().hex[:10]
-    return RedisConnector(ConnectorSpec(f"sec-{tag}.out", f"sink-{tag}.in", mode), job_id=job)
+    spec = ConnectorSpec(f"sec-{tag}.out", f"sink-{tag}.in", mode)
+    if end_grace is None:
+        return RedisConnector(spec, job_id=job)
+    return RedisConnector(spec, job_id=job, settings=Settings(end_grace=end_grace))
 
 
 def _target(redis_url: str, connector: RedisConnector) -> list[str]:
@@ -244,8 +247,9 @@ async def test_a_forged_close_or_leave_control_entry_changes_nothing(
 async def test_a_forged_end_does_not_cut_the_grace_period_short(
     redis_url: str, job: str, mode: ConnectorMode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Long enough for the attack and the second sender, however end_grace is read.
     monkeypatch.setenv("CONNECTOR_REDIS_END_GRACE", "10")
-    connector = _connector(job, mode)
+    connector = _connector(job, mode, end_grace=10.0)
     copy = pickle.loads(pickle.dumps(connector))  # shared: the connection waits end_grace
     receiver = await copy.connect_recv()
     reads = ControlReads(monkeypatch, receiver)
