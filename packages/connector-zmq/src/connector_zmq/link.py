@@ -267,6 +267,15 @@ class Link(ABC):
         if not woken.done():  # _drain may have woken it (`_sent_on`)
             woken.set_result(None)
 
+    def _pump_waits(self) -> bool:
+        """Whether the pump waits on its sockets now.
+
+        Then its loop reader handles what arrives (it drains in its callback), so a caller
+        need not drain before waiting.
+        """
+        woken = self._woken
+        return woken is not None and not woken.done()
+
     def _kick(self) -> None:
         """Wakes the pump if it is waiting (it runs `_drain` once more)."""
         woken = self._woken

@@ -251,7 +251,11 @@ class ReceiverLink(Link):
             if self._finished():
                 raise ChannelClosedError("every sender has closed and all was delivered")
             if not drained:
-                self._drain()
+                if self._pump_waits():  # its loop reader hands over what arrives
+                    if not self._pubsub:
+                        self._report_drained()  # what was taken may have emptied us
+                else:
+                    self._drain()
                 drained = True
                 continue
             await self._wait_changed()
