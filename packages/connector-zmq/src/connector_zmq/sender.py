@@ -232,15 +232,16 @@ class SenderLink(Link):
     def _queued_one(self) -> None:
         """After queueing a frame: ships it at once if the link was idle, else batches it.
 
-        Idle means no flush is scheduled: the first item since the producer last yielded
-        leaves right away (a lone item waits for nothing); the ones a burst queues after it
-        in the same turn of the loop form batches, shipped when the producer yields. No timer.
+        Idle means no flush is scheduled and nothing else is queued (waiting for credit): a
+        lone item leaves right away and waits for nothing; the ones a burst queues after it
+        in the same turn of the loop, or behind items that wait for credit, form batches,
+        shipped when the producer yields or credit comes back. No timer.
         """
         if self._flush_scheduled:
             return
         self._flush_scheduled = True
         self._loop.call_soon(self._flush)
-        if self._task is not None:
+        if self._queued == 1 and self._task is not None:
             self._ship_now()
 
     def _flush(self) -> None:
