@@ -1,7 +1,7 @@
 """Prove that each distribution installs alone and brings no other transport.
 
 For each distribution under ``packages/`` (connector-core, connector-zmq, connector-rabbitmq,
-connector-ray, those that have source), this script:
+connector-ray, connector-redis, those that have source), this script:
 
 1. builds its wheel with ``uv build --package NAME`` into a temporary directory (core's too,
    since every sibling needs it, and no index has this version of it);
@@ -11,8 +11,9 @@ connector-ray, those that have source), this script:
    transport either);
 3. in that environment, imports the package and checks that:
 
-   - exactly its own transport is installed (core: none of pyzmq, aio-pika, ray; zmq: pyzmq
-     only; ...) and no other ``connector-*`` distribution came along;
+   - exactly its own transport is installed (core: none of pyzmq, aio-pika, ray, redis; zmq:
+     pyzmq only; redis: redis-py only; ...) and no other ``connector-*`` distribution came
+     along;
    - importing it loaded no other transport's module (core imports none at all);
    - every entry point in the ``connector.backends`` group loads a ``Connector`` subclass and
      the expected names are there (``asyncio`` from core, plus the package's own);
