@@ -14,13 +14,15 @@ import subprocess
 import sys
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import NamedTuple
 
 import pytest
 from redis.asyncio import Redis
 
 from connector_core.spec import ConnectorMode
 from connector_core.testing import PROCESS_TIMEOUT, drain, unique_spec
-from connector_redis import RedisConnector
+from connector_redis import RedisConnector, purge
 from connector_redis.keys import WORK_GROUP
 
 pytestmark = [
@@ -33,6 +35,7 @@ pytestmark = [
 CLAIM_IDLE = "2"
 ITEMS = 2000
 TAKEN = 20
+JobKeys = Callable[[str], Awaitable[list[str]]]
 
 # A receiver in its own interpreter: reads the pickled connector from stdin, prints "ready",
 # then one line per item, and stops asking after `TAKEN` items, holding what it read (its
@@ -58,10 +61,17 @@ async def _produce(connector: RedisConnector) -> None:
     await sender.close()
 
 
-async def test_a_killed_receivers_entries_are_claimed_by_a_survivor_and_none_is_lost(
-    monkeypatch: pytest.MonkeyPatch, raw: Redis
-) -> None:
-    monkeypatch.setenv("CONNECTOR_REDIS_CLAIM_IDLE", CLAIM_IDLE)
+class Crash(NamedTuple):
+    """What a run whose first receiver was killed left: who got what, and the connector."""
+
+    connector: RedisConnector
+    taken_by_child: list[int]
+    held_by_child: int
+    got: list[int]
+
+
+async def _run_with_a_killed_receiver(raw: Redis) -> Crash:
+    """A stalling receiver process is SIGKILLed mid-stream; a survivor drains and closes."""
     connector = RedisConnector(
         unique_spec(ConnectorMode.PIPELINE), maxsize=400, job_id=f"kill-{uuid.uuid4().hex}"
     )
@@ -99,8 +109,29 @@ async def test_a_killed_receivers_entries_are_claimed_by_a_survivor_and_none_is_
             child.kill()
             await child.wait()
     await survivor.close()
+    return Crash(connector, taken_by_child, held_by_child, got)
 
-    assert held_by_child > 0  # there was something to claim
+
+async def test_a_killed_receivers_entries_are_claimed_by_a_survivor_and_none_is_lost(
+    monkeypatch: pytest.MonkeyPatch, raw: Redis
+) -> None:
+    monkeypatch.setenv("CONNECTOR_REDIS_CLAIM_IDLE", CLAIM_IDLE)
+
+    crash = await _run_with_a_killed_receiver(raw)
+
+    got = crash.got
+    assert crash.held_by_child > 0  # there was something to claim
     assert max(Counter(got).values()) == 1, "the survivor delivered an item twice"
-    assert set(got) | set(taken_by_child) == set(range(ITEMS)), "items were lost"
+    assert set(got) | set(crash.taken_by_child) == set(range(ITEMS)), "items were lost"
     assert set(range(TAKEN, ITEMS)) <= set(got)  # what the child never handed: the survivor's
+    await purge(crash.connector.job_id)
+
+
+async def test_the_last_receiver_out_takes_out_a_killed_one_and_no_key_is_left(
+    monkeypatch: pytest.MonkeyPatch, raw: Redis, job_keys: JobKeys
+) -> None:
+    monkeypatch.setenv("CONNECTOR_REDIS_CLAIM_IDLE", CLAIM_IDLE)
+
+    crash = await _run_with_a_killed_receiver(raw)
+
+    assert await job_keys(crash.connector.job_id) == []

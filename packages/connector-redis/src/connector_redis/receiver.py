@@ -36,6 +36,7 @@ from connector_redis.client import release
 from connector_redis.control import ControlLog
 from connector_redis.entries import DATA, LEAVE, MARKER, open_entry, seal_entry
 from connector_redis.keys import StreamId, parse_id, propose_id
+from connector_redis.liveness import reap
 from connector_redis.settings import RedisSettings
 from connector_redis.store import NEW, RETURNED, RawEntry
 from connector_redis.watch import Watcher
@@ -189,6 +190,11 @@ class RedisReceiver:
             await self.log.append(LEAVE, self.log.party.id)
             if self._watcher is not None:
                 await self._watcher.stop()
+            if self.log.life.ended:
+                # A killed receiver never leaves: take out those found dead, so that the
+                # last one out deletes the keys (best effort, like the clean-up itself).
+                with contextlib.suppress(Exception):
+                    await reap(self.log, self.settings.claim_idle)
             await self.log.clean_up_if_last(self.settings.connect_timeout)
         finally:
             if self._watcher is not None:
