@@ -12,10 +12,15 @@ backend:
   once per ``send()``; a run ends when every subscriber has every item. Baseline: the same
   bare producer, with four consumer groups on the stream, each read and acked one entry at
   a time.
+- ``latency``: one item (an int) at a time, ``send()`` then awaiting ``recv()`` through a
+  pipeline 1x1, 500 round trips (200 with ``--quick``), beside the bare loop doing the same
+  round trip (``XADD``, then a blocked ``XREADGROUP COUNT 1`` returns it, ``XACK``). The
+  ratio is bare p50 / our p50.
 
-Throughput is counted from the first send to the last item received. Latency is measured
-separately, without load: one item is sent and received before the next, so p50/p99 are one
-hop from ``send()`` called to ``recv()`` returned, in microseconds.
+Throughput is counted from the first send to the last item received. Latency (the pipeline
+row's p50/p99 too) is measured separately, without load: one item is sent and received
+before the next, so p50/p99 are one hop from ``send()`` called to ``recv()`` returned, in
+microseconds.
 
 `connector bench` finds `run()` in the `connector.benchmarks` entry points
 (``uv run connector bench --backends redis --quick``).
@@ -36,16 +41,18 @@ from redis.asyncio import Redis
 
 from connector_core import ConnectorMode, ConnectorSpec
 from connector_core.benchmarking import (
+    RATIO_OF_P50,
     Comparison,
     Measurement,
     Row,
     expect_count,
+    round_trips,
     run_scenarios,
 )
 from connector_redis.connector import RedisConnector
 from connector_redis.settings import RedisSettings
 
-__all__ = ["pipeline", "pubsub", "run"]
+__all__ = ["latency", "pipeline", "pubsub", "run"]
 
 SUBSCRIBERS = 4
 MAXSIZE = 2000
@@ -54,6 +61,8 @@ BASELINE_FANOUT = f"redis-py: XADD per item, {SUBSCRIBERS} groups, XREADGROUP CO
 
 PIPELINE_TARGET = 20.0
 """Minimum ratio (channel msgs/s over baseline msgs/s) that issue 16 asks for."""
+LATENCY_TARGET = 0.8
+"""Minimum bare p50 / our p50 for one item in flight (the bar issue 17 sets for the brokers)."""
 
 _BLOCK_MS = 1000
 """How long one bare blocking read waits before it looks again."""
@@ -116,20 +125,16 @@ async def channel_throughput(mode: ConnectorMode, count: int, receivers: int) ->
     return elapsed
 
 
-async def channel_latency(samples: int) -> list[int]:
-    """One-hop latencies (ns) of a pipeline without load."""
+async def channel_round_trips(count: int) -> Measurement:
+    """The backend's round trips: ``send()`` then ``recv()``, one item at a time."""
     connector = _connector(ConnectorMode.PIPELINE)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    out = []
-    for i in range(samples):
-        start = time.perf_counter_ns()
-        await sender.send(_item(i))
-        await receiver.recv()
-        out.append(time.perf_counter_ns() - start)
-    await sender.close()
-    await receiver.close()
-    return out
+    try:
+        return await round_trips(sender.send, receiver.recv, count)
+    finally:
+        await sender.close()
+        await receiver.close()
 
 
 # -- the bare redis-py baseline --------------------------------------------------------------
@@ -182,20 +187,25 @@ async def bare_throughput(client: Redis, count: int, groups: int) -> float:
         await client.delete(stream)
 
 
-async def bare_latency(client: Redis, samples: int) -> list[int]:
-    """One-hop latencies (ns) of the bare loop without load."""
+async def bare_round_trips(client: Redis, count: int) -> Measurement:
+    """The bare loop's round trips: ``XADD``, a blocked ``XREADGROUP COUNT 1``, ``XACK``."""
     stream = f"bench-bare-{_tag()}"
     await client.xgroup_create(stream, "g", id="0", mkstream=True)
     reader = Redis.from_url(RedisSettings().url.get_secret_value())
-    out = []
+
+    async def send(i: int) -> None:
+        await client.xadd(stream, {b"d": pickle.dumps(i, protocol=pickle.HIGHEST_PROTOCOL)})
+
+    async def recv() -> Any:
+        while True:
+            reply: Any = await reader.xreadgroup("g", "c", {stream: ">"}, count=1, block=_BLOCK_MS)
+            for _, entries in reply or []:
+                for entry_id, fields in entries:
+                    await reader.xack(stream, "g", entry_id)
+                    return pickle.loads(fields[b"d"])
+
     try:
-        for i in range(samples):
-            start = time.perf_counter_ns()
-            body = pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL)
-            await client.xadd(stream, {b"d": body})
-            expect_count("bare redis-py", await _consume_one_by_one(reader, stream, "g", 1), 1)
-            out.append(time.perf_counter_ns() - start)
-        return out
+        return await round_trips(send, recv, count)
     finally:
         await reader.aclose()
         await client.delete(stream)
@@ -213,14 +223,14 @@ async def pipeline(quick: bool) -> Comparison:
     sizes = _sizes(quick)
     async with _bare_client() as client:
         bare = await bare_throughput(client, sizes.baseline_messages, 1)
-        bare_lat = await bare_latency(client, sizes.latency_samples)
+        bare_lat = await bare_round_trips(client, sizes.latency_samples)
     ours = await channel_throughput(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
-    lat = await channel_latency(sizes.latency_samples)
+    lat = await channel_round_trips(sizes.latency_samples)
     return Comparison(
         "pipeline 1x1",
         BASELINE,
-        Measurement(sizes.channel_messages, ours, lat),
-        Measurement(sizes.baseline_messages, bare, bare_lat),
+        Measurement(sizes.channel_messages, ours, lat.latencies_ns),
+        Measurement(sizes.baseline_messages, bare, bare_lat.latencies_ns),
         PIPELINE_TARGET,
     )
 
@@ -239,6 +249,16 @@ async def pubsub(quick: bool) -> Comparison:
     )
 
 
+async def latency(quick: bool) -> Comparison:
+    """One item at a time, ours beside the bare loop in the same run."""
+    count = 200 if quick else 500
+    async with _bare_client() as client:
+        bare = await bare_round_trips(client, count)
+    ours = await channel_round_trips(count)
+    baseline = "redis-py: XADD, blocked XREADGROUP COUNT 1, XACK, one in flight"
+    return Comparison("latency 1x1", baseline, ours, bare, LATENCY_TARGET, RATIO_OF_P50)
+
+
 def run(quick: bool) -> list[Row]:
     """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    return run_scenarios("redis", [pipeline, pubsub], quick)
+    return run_scenarios("redis", [pipeline, pubsub, latency], quick)
