@@ -67,7 +67,7 @@ def test_an_unsigned_codec_still_checks_the_connection() -> None:
 
 def test_an_unserializable_item_fails_the_seal_naming_its_type(codec: Codec) -> None:
     with pytest.raises(ChannelSerializationError, match="generator"):
-        codec.seal([(i for i in ())], SENDER, 1)
+        codec.seal([(i for i in range(0))], SENDER, 1)
 
 
 def test_a_payload_that_is_not_the_announced_list_is_a_decode_error(codec: Codec) -> None:
