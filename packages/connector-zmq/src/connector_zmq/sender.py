@@ -39,19 +39,20 @@ from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelS
 from connector_core.framing import pack_frames
 from connector_core.transport import Outbox
 from connector_zmq import protocol as p
-from connector_zmq.link import Link, make_socket
+from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 
 __all__ = ["SenderLink"]
 
 
 class _Peer:
-    __slots__ = ("credit", "rid", "sock", "unacked")
+    __slots__ = ("credit", "granted", "rid", "sock", "unacked")
 
     def __init__(self, rid: bytes, sock: zmq.Socket[bytes]) -> None:
         self.rid = rid
         self.sock = sock
         self.credit = 0  # items it will still accept
         self.unacked = 0  # items sent to it and not credited back
+        self.granted = False  # its first grant (its window) has arrived
 
 
 class SenderLink(Link):
@@ -83,6 +84,20 @@ class SenderLink(Link):
         for rid, address in p.loads(reply[1]).items():
             self._add(rid.encode(), address)
         self._start()
+        await self._await_first_grants()
+
+    async def _await_first_grants(self) -> None:
+        """Waits (bounded) until every receiver live at registration granted its window.
+
+        Items sent right after `connect_send()` are then shared among all of them, not
+        pushed to whichever answered first. A receiver that does not answer within
+        `CONTROL_TIMEOUT` is served once it does.
+        """
+        known = list(self._ring)
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CONTROL_TIMEOUT):
+                while any(not peer.granted and peer.rid in self._peers for peer in known):
+                    await self._wait_changed()
 
     # -- membership ------------------------------------------------------------------------
 
@@ -141,6 +156,7 @@ class SenderLink(Link):
                 if len(msg) >= 3 and msg[1] == p.CREDIT:
                     count = p.unpack_count(msg[2])
                     peer.credit += count  # the first grant is its window: nothing was out
+                    peer.granted = True
                     returned = min(count, peer.unacked)
                     peer.unacked -= returned
                     acked = acked or returned > 0
