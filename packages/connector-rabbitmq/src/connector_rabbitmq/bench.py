@@ -47,10 +47,12 @@ from connector_core.benchmarking import (
     Comparison,
     Measurement,
     Row,
+    connector_round_trips,
+    connector_throughput,
     round_trips,
     run_scenarios,
 )
-from connector_rabbitmq import RabbitMQConnector
+from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 
 __all__ = ["latency", "pipeline", "pubsub", "run"]
 
@@ -88,50 +90,8 @@ def _connector(mode: ConnectorMode) -> RabbitMQConnector:
     )
 
 
-# -- the backend ---------------------------------------------------------------------------
-
-
-async def channel_throughput(mode: ConnectorMode, count: int, receivers: int) -> float:
-    """Seconds to move `count` items from one sender to `receivers` receivers."""
-    connector = _connector(mode)
-    chans = [await connector.connect_recv() for _ in range(receivers)]
-    sender = await connector.connect_send()
-
-    async def take(channel: Any, expected: int) -> int:
-        for _ in range(expected):
-            await channel.recv()
-        return expected
-
-    start = time.perf_counter()
-    if mode is ConnectorMode.PIPELINE:
-        consumers = [asyncio.create_task(take(chans[0], count))]
-    else:
-        consumers = [asyncio.create_task(take(c, count)) for c in chans]
-    for i in range(count):
-        await sender.send(_item(i))
-    await sender.flush()
-    await asyncio.gather(*consumers)
-    elapsed = time.perf_counter() - start
-    await sender.close()
-    for channel in chans:
-        await channel.close()
-    return elapsed
-
-
-async def channel_latency(samples: int) -> list[int]:
-    """One-hop latencies (ns) of a pipeline without load."""
-    connector = _connector(ConnectorMode.PIPELINE)
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    out = []
-    for i in range(samples):
-        start = time.perf_counter_ns()
-        await sender.send(_item(i))
-        await receiver.recv()
-        out.append(time.perf_counter_ns() - start)
-    await sender.close()
-    await receiver.close()
-    return out
+async def _confirmed(sender: RabbitMQChannel) -> None:
+    await sender.flush()  # the broker confirmed every item: part of the timed work
 
 
 # -- the bare aio-pika baseline -------------------------------------------------------------
@@ -243,12 +203,14 @@ async def pipeline(quick: bool) -> Comparison:
     async with _bare_connection() as conn:
         bare = await bare_throughput(conn, sizes.baseline_messages, 1)
         bare_lat = await bare_latency(conn, sizes.latency_samples)
-    ours = await channel_throughput(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
-    lat = await channel_latency(sizes.latency_samples)
+    ours = await connector_throughput(
+        _connector(ConnectorMode.PIPELINE), sizes.channel_messages, 1, _item, _confirmed
+    )
+    lat = await connector_round_trips(_connector(ConnectorMode.PIPELINE), sizes.latency_samples)
     return Comparison(
         "pipeline",
         BASELINE,
-        Measurement(sizes.channel_messages, ours, lat),
+        Measurement(sizes.channel_messages, ours, lat.latencies_ns),
         Measurement(sizes.baseline_messages, bare, bare_lat),
         PIPELINE_TARGET,
     )
@@ -259,7 +221,9 @@ async def pubsub(quick: bool) -> Comparison:
     sizes = _sizes(quick)
     async with _bare_connection() as conn:
         bare = await bare_throughput(conn, sizes.baseline_messages, SUBSCRIBERS)
-    ours = await channel_throughput(ConnectorMode.PUBSUB, sizes.channel_messages, SUBSCRIBERS)
+    ours = await connector_throughput(
+        _connector(ConnectorMode.PUBSUB), sizes.channel_messages, SUBSCRIBERS, _item, _confirmed
+    )
     return Comparison(
         f"pubsub-{SUBSCRIBERS}",
         BASELINE_FANOUT,
@@ -299,24 +263,12 @@ async def bare_round_trips(conn: AbstractRobustConnection, count: int) -> Measur
         await sub.close()
 
 
-async def channel_round_trips(count: int) -> Measurement:
-    """The backend's round trips: ``send()`` then ``recv()``, one at a time."""
-    connector = _connector(ConnectorMode.PIPELINE)
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    try:
-        return await round_trips(sender.send, receiver.recv, count)
-    finally:
-        await sender.close()
-        await receiver.close()
-
-
 async def latency(quick: bool) -> Comparison:
     """One item at a time, ours beside the bare loop in the same run (the issue asks 0.8)."""
     count = 200 if quick else 500
     async with _bare_connection() as conn:
         bare = await bare_round_trips(conn, count)
-    ours = await channel_round_trips(count)
+    ours = await connector_round_trips(_connector(ConnectorMode.PIPELINE), count)
     baseline = "aio-pika: publish with confirm, consume, ack, one in flight"
     return Comparison("latency 1x1", baseline, ours, bare, 0.8, RATIO_OF_P50)
 

@@ -45,6 +45,8 @@ from connector_core.benchmarking import (
     Comparison,
     Measurement,
     Row,
+    connector_round_trips,
+    connector_throughput,
     expect_count,
     round_trips,
     run_scenarios,
@@ -96,45 +98,6 @@ def _connector(mode: ConnectorMode) -> RedisConnector:
 
 
 # -- the backend ---------------------------------------------------------------------------
-
-
-async def channel_throughput(mode: ConnectorMode, count: int, receivers: int) -> float:
-    """Seconds to move `count` items from one sender to `receivers` receivers."""
-    connector = _connector(mode)
-    chans = [await connector.connect_recv() for _ in range(receivers)]
-    sender = await connector.connect_send()
-
-    async def take(channel: Any, expected: int) -> int:
-        for _ in range(expected):
-            await channel.recv()
-        return expected
-
-    start = time.perf_counter()
-    if mode is ConnectorMode.PIPELINE:
-        consumers = [asyncio.create_task(take(chans[0], count))]
-    else:
-        consumers = [asyncio.create_task(take(c, count)) for c in chans]
-    for i in range(count):
-        await sender.send(_item(i))
-    for got in await asyncio.gather(*consumers):
-        expect_count(f"redis {mode.value}", got, count)
-    elapsed = time.perf_counter() - start
-    await sender.close()
-    for channel in chans:
-        await channel.close()
-    return elapsed
-
-
-async def channel_round_trips(count: int) -> Measurement:
-    """The backend's round trips: ``send()`` then ``recv()``, one item at a time."""
-    connector = _connector(ConnectorMode.PIPELINE)
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    try:
-        return await round_trips(sender.send, receiver.recv, count)
-    finally:
-        await sender.close()
-        await receiver.close()
 
 
 # -- the bare redis-py baseline --------------------------------------------------------------
@@ -224,8 +187,10 @@ async def pipeline(quick: bool) -> Comparison:
     async with _bare_client() as client:
         bare = await bare_throughput(client, sizes.baseline_messages, 1)
         bare_lat = await bare_round_trips(client, sizes.latency_samples)
-    ours = await channel_throughput(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
-    lat = await channel_round_trips(sizes.latency_samples)
+    ours = await connector_throughput(
+        _connector(ConnectorMode.PIPELINE), sizes.channel_messages, 1, _item
+    )
+    lat = await connector_round_trips(_connector(ConnectorMode.PIPELINE), sizes.latency_samples)
     return Comparison(
         "pipeline 1x1",
         BASELINE,
@@ -240,7 +205,9 @@ async def pubsub(quick: bool) -> Comparison:
     sizes = _sizes(quick)
     async with _bare_client() as client:
         bare = await bare_throughput(client, sizes.baseline_messages, SUBSCRIBERS)
-    ours = await channel_throughput(ConnectorMode.PUBSUB, sizes.channel_messages, SUBSCRIBERS)
+    ours = await connector_throughput(
+        _connector(ConnectorMode.PUBSUB), sizes.channel_messages, SUBSCRIBERS, _item
+    )
     return Comparison(
         f"pubsub 1x{SUBSCRIBERS}",
         BASELINE_FANOUT,
@@ -254,7 +221,7 @@ async def latency(quick: bool) -> Comparison:
     count = 200 if quick else 500
     async with _bare_client() as client:
         bare = await bare_round_trips(client, count)
-    ours = await channel_round_trips(count)
+    ours = await connector_round_trips(_connector(ConnectorMode.PIPELINE), count)
     baseline = "redis-py: XADD, blocked XREADGROUP COUNT 1, XACK, one in flight"
     return Comparison("latency 1x1", baseline, ours, bare, LATENCY_TARGET, RATIO_OF_P50)
 

@@ -31,6 +31,7 @@ Example:
 
 from __future__ import annotations
 
+from connector_core.benchmarking.connectors import connector_round_trips, connector_throughput
 from connector_core.benchmarking.measure import (
     RATIO_OF_MSGS,
     RATIO_OF_P50,
@@ -65,6 +66,8 @@ __all__ = [
     "Scenario",
     "best_of",
     "comparison_row",
+    "connector_round_trips",
+    "connector_throughput",
     "expect_count",
     "note_row",
     "percentile_us",
