@@ -9,10 +9,9 @@ broker's first frame (a method frame, `Connection.Start`). That tells "nothing l
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import urlsplit
 
-from connector_core.cli.probes import Check, Probe, ProbeOptions, mask_url, probe_tcp
+from connector_core.cli.probes import Check, Probe, ProbeOptions, ask_tcp, mask_url, probe_tcp
 from connector_rabbitmq.settings import DEFAULT_URL, RabbitMQSettings
 
 __all__ = ["BROKER_HINT", "checks", "probe_broker"]
@@ -54,17 +53,9 @@ def probe_broker(url: str, timeout: float = 3.0) -> Probe:
         if not probe.ok:
             return probe
         return Probe(True, f"{where} accepts TLS connections (AMQP not checked through TLS)")
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(_AMQP_HEADER)
-            first = sock.recv(8)
-    except TimeoutError:
-        return Probe(False, f"no answer from {where} within {timeout:g}s; {BROKER_HINT}")
-    except OSError as exc:
-        return Probe(
-            False, f"nothing accepts connections at {where} ({exc.strerror or exc}); {BROKER_HINT}"
-        )
+    first = ask_tcp(host, port, _AMQP_HEADER, timeout, BROKER_HINT, size=8)
+    if isinstance(first, Probe):
+        return first
     if first[:1] == bytes([_AMQP_METHOD_FRAME]):
         return Probe(True, f"an AMQP 0-9-1 broker answers at {where}")
     return Probe(False, f"{where} accepts connections but does not speak AMQP 0-9-1; {BROKER_HINT}")

@@ -9,10 +9,9 @@ passes) or anything else (not Redis). `rediss://` (TLS) is checked at the TCP le
 
 from __future__ import annotations
 
-import socket
 from urllib.parse import urlsplit
 
-from connector_core.cli.probes import Check, Probe, ProbeOptions, mask_url, probe_tcp
+from connector_core.cli.probes import Check, Probe, ProbeOptions, ask_tcp, mask_url, probe_tcp
 from connector_redis.settings import DEFAULT_REDIS_URL, RedisSettings
 
 __all__ = ["SERVER_HINT", "checks", "probe_server"]
@@ -48,17 +47,9 @@ def probe_server(url: str, timeout: float = 3.0) -> Probe:
         if not probe.ok:
             return probe
         return Probe(True, f"{where} accepts TLS connections (Redis not checked through TLS)")
-    try:
-        with socket.create_connection((host, port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(b"PING\r\n")
-            reply = sock.recv(64)
-    except TimeoutError:
-        return Probe(False, f"no answer from {where} within {timeout:g}s; {SERVER_HINT}")
-    except OSError as exc:
-        return Probe(
-            False, f"nothing accepts connections at {where} ({exc.strerror or exc}); {SERVER_HINT}"
-        )
+    reply = ask_tcp(host, port, b"PING\r\n", timeout, SERVER_HINT)
+    if isinstance(reply, Probe):
+        return reply
     if reply.startswith(b"+PONG"):
         return Probe(True, f"a Redis server answers at {where}")
     if reply.startswith((b"-NOAUTH", b"-WRONGPASS", b"-ERR")):

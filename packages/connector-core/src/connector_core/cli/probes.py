@@ -24,6 +24,7 @@ __all__ = [
     "Probe",
     "ProbeFunction",
     "ProbeOptions",
+    "ask_tcp",
     "available_probes",
     "blocking_problem",
     "mask_url",
@@ -152,3 +153,36 @@ def probe_tcp(host: str, port: int, timeout: float, hint: str = "") -> Probe:
     except OSError as exc:
         return Probe(False, f"nothing accepts connections at {where} ({exc}){advice}")
     return Probe(True, f"{where} accepts connections")
+
+
+def ask_tcp(
+    host: str, port: int, greeting: bytes, timeout: float, hint: str = "", size: int = 64
+) -> bytes | Probe:
+    """Sends `greeting` to `host:port` and returns the first bytes of the answer.
+
+    For probes that check a service speaks its protocol (an AMQP header, a Redis PING).
+
+    Args:
+        host: The host name or address.
+        port: The port.
+        greeting: What the service must answer to.
+        timeout: Seconds for the connection and for the answer.
+        hint: Optional; what to do when nothing answers, appended to the detail.
+        size: Bytes of the answer to read at most.
+
+    Returns:
+        The answer's first bytes, or a failed `Probe` saying why there was none.
+    """
+    where = f"{host}:{port}"
+    advice = f"; {hint}" if hint else ""
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(greeting)
+            return sock.recv(size)
+    except TimeoutError:
+        return Probe(False, f"no answer from {where} within {timeout:g}s{advice}")
+    except OSError as exc:
+        return Probe(
+            False, f"nothing accepts connections at {where} ({exc.strerror or exc}){advice}"
+        )
