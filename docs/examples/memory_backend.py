@@ -67,19 +67,19 @@ class MemorySender:
     def __init__(self, wire: Wire) -> None:
         wire.life.open_sender(self)  # raises ChannelClosedError once the stream has ended
         self._wire, self._outbox = wire, Outbox(wire.maxsize)
+        self.batch_items = 1  # the wire bounds frames: one item per frame, send_many too
         self._flusher = asyncio.create_task(self._flush())
 
-    def try_send(self, frame: bytes) -> bool:
-        return self._outbox.offer(frame)
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        return self._outbox.offer(frame, items)
 
-    async def send(self, frame: bytes) -> None:
-        await self._outbox.put(frame)  # cancelled while waiting: nothing was queued
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        await self._outbox.put(frame, items)  # cancelled while waiting: nothing was queued
 
     async def _flush(self) -> None:
         while True:
             await self._outbox.ready()
-            batch = self._outbox.take()  # everything queued while we were busy
-            for frame in batch:
+            for frame in (batch := self._outbox.take()):  # all queued while we were busy
                 await self._wire.deliver(frame)
             self._outbox.settle(len(batch))
 

@@ -24,7 +24,7 @@ from connector_core import (
 )
 from connector_core.testing import error_in_another_loop
 from connector_core.transport import RecvTransport, SendTransport, Verifier
-from connector_core.transport_channel import TransportChannel
+from connector_core.transport_channel import BATCH_BYTES, TransportChannel
 
 DEADLINE = 10.0
 """Seconds anything awaited here may take before it counts as a hang."""
@@ -33,25 +33,29 @@ DEADLINE = 10.0
 class FakeSender:
     """A send transport with room for `room` frames taken by `try_send`."""
 
-    def __init__(self, room: int = 100) -> None:
+    def __init__(self, room: int = 100, batch_items: int = 1000) -> None:
         self.room = room
+        self.batch_items = batch_items
         self.frames: list[bytes] = []
+        self.items: list[int] = []  # items of each frame taken
         self.calls: list[str] = []
         self.closes = 0
         self.close_gate: asyncio.Event | None = None
         self.room_gate = asyncio.Event()
 
-    def try_send(self, frame: bytes) -> bool:
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
         self.calls.append("try_send")
         if len(self.frames) >= self.room:
             return False
         self.frames.append(frame)
+        self.items.append(items)
         return True
 
-    async def send(self, frame: bytes) -> None:
+    async def send(self, frame: bytes, items: int = 1) -> None:
         self.calls.append("send")
         await self.room_gate.wait()
         self.frames.append(frame)
+        self.items.append(items)
 
     async def close(self) -> None:
         self.closes += 1
@@ -462,3 +466,92 @@ async def test_pickling_a_channel_raises_type_error() -> None:
     channel, _tx = _sending()
     with pytest.raises(TypeError, match="cannot be pickled; pickle its connector"):
         pickle.dumps(channel)
+
+
+# -- batches -----------------------------------------------------------------------------
+
+
+def _sender_items(tx: FakeSender, codec: Codec) -> list[list[Any]]:
+    return [codec.loads_items(codec.open(frame)[1]) for frame in tx.frames]
+
+
+async def test_send_many_seals_one_frame_per_batch_and_states_its_items() -> None:
+    channel, tx = _sending()
+    await channel.send_many(range(7))
+    assert _sender_items(tx, channel.codec) == [list(range(7))]
+    assert tx.items == [7]
+    assert channel.statistics().sent == 7
+
+
+async def test_send_many_splits_at_the_transports_batch_items() -> None:
+    codec = Codec.generate()
+    tx = FakeSender(batch_items=4)
+    channel = TransportChannel(sender=tx, codec=codec)
+    await channel.send_many(range(10))
+    assert tx.items == [4, 4, 2]
+    assert [i for frame in _sender_items(tx, codec) for i in frame] == list(range(10))
+
+
+async def test_send_many_splits_at_the_channels_maxsize() -> None:
+    codec = Codec.generate()
+    tx = FakeSender(batch_items=1000)
+    channel = TransportChannel(sender=tx, codec=codec, maxsize=3)
+    await channel.send_many(range(7))
+    assert tx.items == [3, 3, 1]
+
+
+async def test_send_many_splits_a_batch_whose_frame_would_exceed_batch_bytes() -> None:
+    channel, tx = _sending()
+    await channel.send_many([bytes([i]) * (BATCH_BYTES // 3) for i in range(7)])
+    assert sum(tx.items) == 7
+    assert len(tx.items) > 1
+    assert all(len(frame) <= BATCH_BYTES for frame in tx.frames)
+
+
+async def test_send_many_frames_carry_increasing_sequence_numbers() -> None:
+    codec = Codec.generate()
+    tx = FakeSender(batch_items=2)
+    channel = TransportChannel(sender=tx, codec=codec)
+    await channel.send_many(range(6))
+    assert [codec.open(frame)[0].seq for frame in tx.frames] == [1, 2, 3]
+
+
+async def test_recv_many_takes_what_the_transport_holds_without_waiting() -> None:
+    channel, rx, codec = _receiving()
+    for payload in ([1, 2], [3], [4, 5, 6]):
+        rx.deliver(codec.serializer.dumps(payload))
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv_many(100) == [1, 2, 3, 4, 5, 6]
+    assert channel.statistics().received == 6
+
+
+async def test_recv_many_leaves_the_items_beyond_max_items_for_the_next_call() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(codec.serializer.dumps([1, 2, 3, 4, 5]))
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv_many(2) == [1, 2]
+        assert await channel.recv() == 3
+        assert await channel.recv_many(5) == [4, 5]
+
+
+async def test_recv_many_returns_the_items_before_an_undecodable_payload_then_raises() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(codec.serializer.dumps([1, 2]))
+    rx.deliver(b"not a pickle")
+    rx.deliver(codec.serializer.dumps([3]))
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv_many(10) == [1, 2]
+        with pytest.raises(ChannelDecodeError):
+            await channel.recv_many(10)
+        assert await channel.recv_many(10) == [3]
+
+
+async def test_a_cancelled_recv_many_takes_nothing() -> None:
+    channel, rx, codec = _receiving()
+    waiting = await _parked(channel.recv_many(10))
+    waiting.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    rx.deliver(codec.serializer.dumps(["kept"]))
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv_many(10) == ["kept"]

@@ -24,13 +24,15 @@ class _Loop:
         self.recv_closes = 0
         self.arrived = asyncio.Event()
 
-    def try_send(self, frame: bytes) -> bool:
+    batch_items = 1000
+
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
         self.frames.append(frame)
         self.arrived.set()
         return True
 
-    async def send(self, frame: bytes) -> None:
-        self.try_send(frame)
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        self.try_send(frame, items)
 
     def try_recv(self) -> bytes | None:
         while self.frames:

@@ -326,3 +326,74 @@ async def test_len_counts_queued_and_taken_unsettled_frames() -> None:
     assert len(box) == 3
     box.settle(2)
     assert len(box) == 1
+
+
+# -- weights: a frame counts as the items it carries -------------------------------------
+
+
+async def test_a_frame_of_several_items_takes_that_much_room() -> None:
+    box = Outbox(5)
+    assert box.offer(b"batch", 3)
+    assert len(box) == 3
+    assert not box.offer(b"too-many", 3)
+    assert box.offer(b"fits", 2)
+
+
+async def test_a_frame_heavier_than_maxsize_goes_when_nothing_else_is_held() -> None:
+    box = Outbox(2)
+    assert box.offer(b"huge", 10)
+    assert not box.offer(b"one")
+
+
+async def test_a_heavy_put_waits_until_all_its_items_fit() -> None:
+    box = Outbox(4)
+    assert box.offer(b"a", 3)
+    heavy = await _parked(box.put(b"b", 3))
+    box.take()
+    box.settle(1)  # frame "a" (3 items) left: now 3 of 4 are free
+    async with asyncio.timeout(DEADLINE):
+        await heavy
+    assert len(box) == 3
+
+
+async def test_a_heavy_put_woken_without_enough_room_keeps_its_place() -> None:
+    box = Outbox(4, release_by_items=True)
+    assert box.offer(b"a", 4)
+    heavy = await _parked(box.put(b"heavy", 3))
+    light = await _parked(box.put(b"light", 1))
+    box.take()
+    box.settle(1)  # one item of room: not enough for the heavy frame at the head
+    await _step(2)
+    assert not heavy.done()
+    assert not light.done(), "the light frame must not overtake the heavy one"
+    box.settle(3)
+    async with asyncio.timeout(DEADLINE):
+        await heavy
+        await light
+    assert box.take() == [b"heavy", b"light"]
+
+
+async def test_take_max_items_counts_items_not_frames() -> None:
+    box = Outbox(0)
+    for frame, items in ((b"a", 2), (b"b", 2), (b"c", 2)):
+        box.offer(frame, items)
+    assert box.take(max_items=5) == [b"a", b"b"]
+    assert box.first_items() == 2
+    assert box.queued_frames() == 1
+
+
+async def test_settle_by_frames_releases_the_items_they_carried() -> None:
+    box = Outbox(10)
+    box.offer(b"a", 4)
+    box.offer(b"b", 1)
+    box.take()
+    box.settle(1)
+    assert len(box) == 1
+
+
+async def test_settle_by_items_releases_that_many_items() -> None:
+    box = Outbox(10, release_by_items=True)
+    box.offer(b"a", 4)
+    box.take()
+    box.settle(3)
+    assert len(box) == 1

@@ -31,7 +31,7 @@ import contextlib
 from collections import deque
 from typing import Any, Final, NoReturn
 
-from connector_core.channel import CHAN_MAXSIZE, Channel
+from connector_core.channel import CHAN_MAXSIZE, Channel, check_max_items
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.lifecycle import Lifecycle
 from connector_core.spec import ConnectorMode
@@ -273,6 +273,24 @@ class AsyncioChannel(Channel):
                 self._closed("receive")
         self._received += 1
         return inbox.take()
+
+    async def recv_many(self, max_items: int) -> list[Any]:
+        """Waits for an item, then returns up to `max_items` of those already buffered.
+
+        Raises:
+            ChannelClosedError: As `recv()`.
+            ChannelError: If this channel was made by `connect_send()`.
+            TypeError: If `max_items` is not an int.
+            ValueError: If `max_items` is below 1.
+        """
+        check_max_items(max_items)
+        batch = [await self.recv()]
+        inbox = self._inbox
+        assert inbox is not None
+        while inbox.items and len(batch) < max_items:
+            batch.append(inbox.take())
+        self._received += len(batch) - 1
+        return batch
 
     async def close(self) -> None:
         """Closes the channel; closing twice is harmless.

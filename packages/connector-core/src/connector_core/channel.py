@@ -9,15 +9,30 @@ raises `ChannelClosedError` (and `async for` ends).
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import AsyncIterator, Iterable
 from types import TracebackType
 from typing import Any, NamedTuple, Self
 
 from connector_core.exceptions import ChannelClosedError
 
-__all__ = ["CHAN_MAXSIZE", "Channel", "ChannelStatistics"]
+__all__ = ["CHAN_MAXSIZE", "Channel", "ChannelStatistics", "check_max_items"]
 
 CHAN_MAXSIZE: int = 2000
 """Default capacity of a channel's buffer, in messages. `maxsize <= 0` means unbounded."""
+
+
+def check_max_items(max_items: object) -> int:
+    """Returns `max_items` for `recv_many()`, or raises saying what it must be.
+
+    Raises:
+        TypeError: If it is not an int.
+        ValueError: If it is below 1.
+    """
+    if isinstance(max_items, bool) or not isinstance(max_items, int):
+        raise TypeError(f"recv_many(max_items) takes an int >= 1, got {max_items!r}")
+    if max_items < 1:
+        raise ValueError(f"recv_many(max_items) takes an int >= 1, got {max_items}")
+    return max_items
 
 
 class ChannelStatistics(NamedTuple):
@@ -98,6 +113,59 @@ class Channel(ABC):
             ChannelClosedError: When every sender has closed and everything was delivered,
                 or when this channel itself was closed.
         """
+
+    async def send_many(self, items: Iterable[Any]) -> None:
+        """Sends several items as one operation, in order.
+
+        Each item keeps the guarantees of `send()`: order, exactly-once delivery, and
+        backpressure counted in items. If the call is cancelled or fails, a prefix of
+        `items` was sent, never part of an item; `statistics().sent` says how many.
+        Backends send a batch as few frames as they can (one signed frame per batch on the
+        cross-process backends); this default sends the items one by one.
+
+        Args:
+            items: The items, in the order they are to arrive.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelSerializationError: If an item cannot be serialized (the cross-process
+                backends then send none of them).
+        """
+        for item in items:
+            await self.send(item)
+
+    async def recv_many(self, max_items: int) -> list[Any]:
+        """Waits for at least one item, then returns up to `max_items` available ones.
+
+        It never waits for more once it has one: the list holds what had already arrived.
+        At the end of the stream it raises `ChannelClosedError` like `recv()`; if cancelled,
+        it took nothing.
+
+        Args:
+            max_items: The most items to return (an int >= 1).
+
+        Raises:
+            ChannelClosedError: When every sender has closed and everything was delivered,
+                or when this channel itself was closed.
+            TypeError: If `max_items` is not an int.
+            ValueError: If `max_items` is below 1.
+        """
+        check_max_items(max_items)
+        return [await self.recv()]
+
+    async def batches(self, max_items: int) -> AsyncIterator[list[Any]]:
+        """Iterates over the stream in lists of up to `max_items` items (`recv_many`).
+
+        Args:
+            max_items: The most items per list (an int >= 1).
+        """
+        check_max_items(max_items)
+        while True:
+            try:
+                batch = await self.recv_many(max_items)
+            except ChannelClosedError:
+                return
+            yield batch
 
     async def close(self) -> None:
         """Closes the Channel. Closing twice is harmless."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from abc import ABC, abstractmethod
+from collections.abc import Iterable
 from typing import Any
 
 from connector_core.channel import CHAN_MAXSIZE, Channel
@@ -82,6 +83,22 @@ class SerdeChannel(Channel, ABC):
         self._check_open()
         await self.send_bytes(self.codec.encode(msg))
         self._sent += 1
+
+    async def send_many(self, items: Iterable[Any]) -> None:
+        """Serializes and signs every item, then sends them in order (see `Channel`).
+
+        Args:
+            items: The items, in the order they are to arrive.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelSerializationError: If an item cannot be serialized (nothing is sent).
+        """
+        self._check_open()
+        frames = [self.codec.encode(item) for item in items]
+        for frame in frames:
+            await self.send_bytes(frame)
+            self._sent += 1
 
     def seal_bytes(self, payload: bytes, items: int = 1) -> bytes:
         """Signs an already serialized item as a frame for `send_bytes` (tools and tests).

@@ -44,12 +44,15 @@ _log = logging.getLogger(__name__)
 class SendTransport(Protocol):
     """The sending side of a backend: moves signed frames towards the receivers."""
 
-    def try_send(self, frame: bytes) -> bool:
-        """Takes `frame` now if there is room (never waits); False when full."""
+    batch_items: int
+    """The most items one frame may carry (`send_many()` seals batches of at most this)."""
+
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        """Takes `frame` (carrying `items` items) now if there is room; False when full."""
         ...
 
-    async def send(self, frame: bytes) -> None:
-        """Takes `frame`, waiting for room; a cancelled call sent nothing."""
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        """Takes `frame` (carrying `items` items), waiting for room; if cancelled, sent nothing."""
         ...
 
     async def close(self) -> None:
@@ -163,33 +166,49 @@ class Verifier:
 class Outbox:
     """A bounded FIFO of frames between `send()` and a transport's flusher task.
 
+    Capacity is counted in *items*: a frame weighs the number of items it carries (one for
+    `send()`, up to the transport's `batch_items` for `send_many()`), so `maxsize` bounds
+    items whatever the batching. A frame heavier than the free room waits until it fits, or
+    until nothing else is held (so a frame heavier than `maxsize` itself still goes).
+
     `offer()` takes a frame without waiting when there is room; `put()` waits for room
     (cancellation-safe: a cancelled `put()` queued nothing). The flusher awaits `ready()`
-    and `take()`s everything queued at that moment, so batches form only while it is busy.
-    `fail(exc)` makes every waiting and later `put()` raise `exc`.
+    and `take()`s everything queued at that moment, so batches form only while it is busy;
+    what it took counts as held until it `settle()`s it: by frames, in the order taken
+    (the default), or by items (`release_by_items=True`, for transports whose receivers
+    hand back credit in items). `fail(exc)` makes every waiting and later `put()` raise.
     """
 
     __slots__ = (
+        "_by_items",
         "_closed",
         "_error",
         "_frames",
         "_inflight",
         "_maxsize",
+        "_queued",
         "_ready",
         "_room",
         "_settled",
+        "_taken",
+        "_weights",
     )
 
-    def __init__(self, maxsize: int) -> None:
+    def __init__(self, maxsize: int, release_by_items: bool = False) -> None:
         """Creates an empty outbox.
 
         Args:
-            maxsize: Frames it holds at most, queued plus taken but not yet `settle()`d
+            maxsize: Items it holds at most, queued plus taken but not yet settled
                 (`<= 0`: unbounded).
+            release_by_items: Optional; `settle()` counts items instead of frames.
         """
         self._maxsize = maxsize
+        self._by_items = release_by_items
         self._frames: deque[bytes] = deque()
-        self._inflight = 0
+        self._weights: deque[int] = deque()  # items of each queued frame
+        self._taken: deque[int] = deque()  # items of each taken, unsettled frame (by frames)
+        self._queued = 0  # items queued
+        self._inflight = 0  # items taken and not yet settled
         self._ready = asyncio.Event()
         self._room: deque[asyncio.Future[None]] = deque()
         self._settled: asyncio.Event | None = None
@@ -197,41 +216,61 @@ class Outbox:
         self._closed = False
 
     def __len__(self) -> int:
-        """Frames held: queued plus taken and not yet settled."""
-        return len(self._frames) + self._inflight
+        """Items held: queued plus taken and not yet settled."""
+        return self._queued + self._inflight
 
     @property
     def error(self) -> BaseException | None:
         """The error the outbox failed with, if any."""
         return self._error
 
-    def full(self) -> bool:
-        """True when a frame would have to wait for room."""
-        return 0 < self._maxsize <= len(self._frames) + self._inflight
+    def full(self, items: int = 1) -> bool:
+        """True when a frame of `items` items would have to wait for room."""
+        held = self._queued + self._inflight
+        return 0 < self._maxsize < held + items and held > 0
 
-    def offer(self, frame: bytes) -> bool:
-        """Queues `frame` if there is room now; False when full.
+    def queued_frames(self) -> int:
+        """Frames queued and not yet taken."""
+        return len(self._frames)
+
+    def first_items(self) -> int:
+        """Items of the first queued frame (0 when none is queued)."""
+        return self._weights[0] if self._weights else 0
+
+    def offer(self, frame: bytes, items: int = 1) -> bool:
+        """Queues `frame` (carrying `items` items) if there is room now; False when full.
 
         Raises:
             ChannelClosedError: If the outbox was closed.
             BaseException: The error the outbox failed with.
         """
         self._check()
-        if self.full() or self._room:
+        if self._room or self.full(items):
             return False  # waiters first: a frame never overtakes one queued before it
-        self._frames.append(frame)
-        self._ready.set()
+        self._append(frame, items)
         return True
 
-    async def put(self, frame: bytes) -> None:
+    def _append(self, frame: bytes, items: int) -> None:
+        self._frames.append(frame)
+        self._weights.append(items)
+        self._queued += items
+        self._ready.set()
+
+    async def put(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame`, waiting for room in FIFO order with other waiting senders.
 
         Raises:
             BaseException: The error the outbox failed with (nothing was queued).
         """
-        while not self.offer(frame):
+        if self.offer(frame, items):
+            return
+        head = False  # woken without room for all our items: keep the head of the line
+        while True:
             fut = asyncio.get_running_loop().create_future()
-            self._room.append(fut)
+            if head:
+                self._room.appendleft(fut)
+            else:
+                self._room.append(fut)
             try:
                 await fut
             except BaseException:
@@ -241,11 +280,11 @@ class Outbox:
                 raise
             self._room.remove(fut)  # woken: the room is ours, the next waiter stays put
             self._check()
-            if not self.full():
-                self._frames.append(frame)
-                self._ready.set()
+            if not self.full(items):
+                self._append(frame, items)
                 self._wake_room()
                 return
+            head = True
 
     async def ready(self) -> None:
         """Waits until at least one frame is queued (returns at once if one is)."""
@@ -254,31 +293,53 @@ class Outbox:
             await self._ready.wait()
 
     def take(self, max_items: int = 0, max_bytes: int = 0) -> list[bytes]:
-        """Takes the queued frames for the flusher; they count as held until `settle()`.
+        """Takes queued frames for the flusher; they count as held until `settle()`.
 
         Args:
-            max_items: At most this many (`<= 0`: all).
+            max_items: Stop before exceeding this many items, but take at least one frame
+                (`<= 0`: all).
             max_bytes: Stop before exceeding this many bytes, but take at least one frame
                 (`<= 0`: no byte limit).
         """
         frames = self._frames
-        if (max_items <= 0 or max_items >= len(frames)) and max_bytes <= 0:
+        weights = self._weights
+        if (max_items <= 0 or max_items >= self._queued) and max_bytes <= 0:
             batch = list(frames)
             frames.clear()
+            taken = self._queued
+            if not self._by_items:
+                self._taken.extend(weights)
+            weights.clear()
         else:
             batch = []
-            size = 0
-            while frames and (max_items <= 0 or len(batch) < max_items):
+            taken = size = 0
+            while frames:
+                weight = weights[0]
                 size += len(frames[0])
-                if batch and 0 < max_bytes < size:
+                if batch and ((0 < max_items < taken + weight) or (0 < max_bytes < size)):
                     break
                 batch.append(frames.popleft())
-        self._inflight += len(batch)
+                weights.popleft()
+                taken += weight
+                if not self._by_items:
+                    self._taken.append(weight)
+        self._queued -= taken
+        self._inflight += taken
         return batch
 
     def settle(self, count: int) -> None:
-        """Releases the room of `count` frames taken earlier (delivered or given up)."""
-        self._inflight -= count
+        """Releases the room of `count` frames taken earlier, in the order taken.
+
+        For an outbox made with `release_by_items`, `count` is items instead.
+        """
+        if self._by_items:
+            items = count
+        else:
+            taken = self._taken
+            items = 0
+            for _ in range(min(count, len(taken))):
+                items += taken.popleft()
+        self._inflight -= items
         self._wake_room()
         if self._settled is not None and not self:
             self._settled.set()

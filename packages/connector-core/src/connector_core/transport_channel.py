@@ -24,18 +24,22 @@ import asyncio
 import logging
 import secrets
 from collections import deque
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, Final
 
-from connector_core.channel import CHAN_MAXSIZE
+from connector_core.channel import CHAN_MAXSIZE, check_max_items
 from connector_core.codec import Codec
 from connector_core.envelope import SENDER_SIZE
-from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
 from connector_core.serde import SerdeChannel
 from connector_core.transport import RecvTransport, SendTransport
 
-__all__ = ["TransportChannel"]
+__all__ = ["BATCH_BYTES", "TransportChannel"]
 
 _log = logging.getLogger(__name__)
+
+BATCH_BYTES: Final = 1 << 20
+"""`send_many()` splits a batch whose frame would exceed this many bytes (1 MiB) in parts."""
 
 
 class TransportChannel(SerdeChannel):
@@ -84,6 +88,7 @@ class TransportChannel(SerdeChannel):
         self._party = secrets.token_bytes(SENDER_SIZE)  # this sender's id in the envelope
         self._seq = 0  # the sequence number of the last frame sealed here
         self._items: deque[Any] = deque()  # items of a received frame not yet returned
+        self._decode_error: ChannelDecodeError | None = None  # owed to the next recv()
 
     # -- the event loop --------------------------------------------------------------------
 
@@ -131,6 +136,54 @@ class TransportChannel(SerdeChannel):
             await tx.send(frame)
         self._sent += 1
 
+    async def send_many(self, items: Iterable[Any]) -> None:
+        """Sends several items in order, as few signed frames as the transport allows.
+
+        The items are split into batches of at most the transport's `batch_items` (and the
+        channel's `maxsize`, and about `BATCH_BYTES` serialized), each sealed as one frame:
+        one serialization and one signature per batch. All of them are serialized before
+        any is sent, so an item that cannot be serialized sends none. Backpressure counts
+        items: a batch waits until the transport has room for all of its items. If the call
+        is cancelled while waiting, the batches before it were sent and the rest were not
+        (a prefix in whole batches; `statistics().sent` counts them).
+
+        Args:
+            items: The items, in the order they are to arrive.
+
+        Raises:
+            ChannelClosedError: If the channel is closed.
+            ChannelError: If this channel cannot send, or belongs to another event loop.
+            ChannelSerializationError: If an item cannot be serialized (nothing is sent).
+        """
+        self._check_loop()
+        self._check_open()
+        tx = self._sender()
+        batch = items if isinstance(items, list) else list(items)
+        limit = max(1, tx.batch_items)
+        if self._maxsize > 0:
+            limit = min(limit, self._maxsize)
+        for frame, count in self._seal_batches(batch, limit):
+            if not tx.try_send(frame, count):
+                await tx.send(frame, count)
+            self._sent += count
+
+    def _seal_batches(self, items: list[Any], limit: int) -> list[tuple[bytes, int]]:
+        """Seals `items` as frames of at most `limit` items and about `BATCH_BYTES` each."""
+        frames: list[tuple[bytes, int]] = []
+        start, total = 0, len(items)
+        size = limit
+        while start < total:
+            size = min(size, total - start)
+            frame = self.codec.seal(items[start : start + size], self._party, self._seq + 1)
+            if len(frame) > BATCH_BYTES and size > 1:
+                size = max(1, size * BATCH_BYTES // len(frame))  # the same items, in parts
+                continue
+            self._seq += 1
+            frames.append((frame, size))
+            start += size
+            size = limit
+        return frames
+
     def seal_bytes(self, payload: bytes, items: int = 1) -> bytes:
         """Seals a serialized list of items as this sender's next frame (for `send_bytes`).
 
@@ -172,10 +225,59 @@ class TransportChannel(SerdeChannel):
         """
         items = self._items
         while not items or (self._is_closed and not self._recv_after_close):
+            self._raise_decode_error()
             payload = await self.recv_bytes()
             items.extend(self.codec.loads_items(payload))
         self._received += 1
         return items.popleft()
+
+    async def recv_many(self, max_items: int) -> list[Any]:
+        """Waits for at least one item, then returns up to `max_items` already here.
+
+        It takes what its transport already holds (verified on arrival) without waiting
+        for more; what it does not return stays for the next call. At the end of the stream
+        it raises `ChannelClosedError` like `recv()`; a cancelled call took nothing.
+
+        Args:
+            max_items: The most items to return (an int >= 1).
+
+        Raises:
+            ChannelClosedError: When the connection has ended or this channel is closed.
+            ChannelError: If this channel cannot receive, or belongs to another event loop.
+            ChannelDecodeError: If a correctly signed message does not deserialize (raised
+                when no item precedes it in this call, else by the next call).
+            TypeError: If `max_items` is not an int.
+            ValueError: If `max_items` is below 1.
+        """
+        check_max_items(max_items)
+        items = self._items
+        while not items or (self._is_closed and not self._recv_after_close):
+            self._raise_decode_error()
+            payload = await self.recv_bytes()
+            items.extend(self.codec.loads_items(payload))
+        rx = self._rx
+        assert rx is not None  # recv_bytes() returned
+        while len(items) < max_items and self._decode_error is None:
+            ready = rx.try_recv()
+            if ready is None:
+                break
+            try:
+                items.extend(self.codec.loads_items(ready))
+            except ChannelDecodeError as exc:
+                self._decode_error = exc  # the items before it are returned first
+        if len(items) <= max_items:
+            batch = list(items)
+            items.clear()
+        else:
+            batch = [items.popleft() for _ in range(max_items)]
+        self._received += len(batch)
+        return batch
+
+    def _raise_decode_error(self) -> None:
+        error = self._decode_error
+        if error is not None:
+            self._decode_error = None
+            raise error
 
     async def recv_bytes(self) -> bytes:
         """Receives the next verified payload, still serialized.

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from connector_core.testing.suite_api import ApiTests
+from connector_core.testing.suite_batch import BatchTests
 from connector_core.testing.suite_close import CloseTests
 from connector_core.testing.suite_delivery import DeliveryTests
 from connector_core.testing.suite_flow import FlowTests
@@ -22,7 +23,14 @@ __all__ = ["ConnectorConformance", "standard_tests"]
 
 
 class ConnectorConformance(
-    ApiTests, DeliveryTests, CloseTests, FlowTests, LoopTests, SerdeTests, ProcessTests
+    ApiTests,
+    DeliveryTests,
+    BatchTests,
+    CloseTests,
+    FlowTests,
+    LoopTests,
+    SerdeTests,
+    ProcessTests,
 ):
     """The conformance suite: subclass as `Test<Backend>Conformance` and set the flags."""
 
