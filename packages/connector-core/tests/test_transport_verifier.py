@@ -135,3 +135,19 @@ def test_frames_arriving_somewhat_out_of_order_are_each_accepted_once() -> None:
     codec = Codec.generate()
     verifier = _verifier(codec)
     assert [verifier.accept(_frame(codec, b"x", seq)) for seq in (2, 1, 3)] == [b"x"] * 3
+
+
+def test_accept_items_returns_the_payload_and_the_frames_item_count() -> None:
+    codec = Codec.generate()
+    frame = codec.seal([1, 2, 3], b"s" * 8, 1)
+    accepted = Verifier(codec).accept_items(frame)
+    assert accepted is not None
+    payload, items = accepted
+    assert items == 3
+    assert codec.loads_items(payload) == [1, 2, 3]
+
+
+def test_items_in_reads_the_count_a_sealed_frame_states() -> None:
+    codec = Codec.generate()
+    assert codec.items_in(codec.seal(list(range(5)), b"s" * 8, 1)) == 5
+    assert codec.items_in(b"short") == 1

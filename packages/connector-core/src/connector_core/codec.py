@@ -281,6 +281,21 @@ class Codec:
         payload = frame[body:] if data is frame else bytes(data[body:])
         return _new_header(Header, (connection, sender, seq, count)), payload
 
+    def items_in(self, frame: bytes) -> int:
+        """Items a sealed frame says it carries (at least 1), read without verifying it.
+
+        For a transport's own accounting of frames that were sealed here or verified
+        already (an outbox, a hub that counts room); never to trust a frame from the wire.
+
+        Args:
+            frame: A frame sealed by a codec with the same signing setting.
+        """
+        start = 0 if self._key is None else TAG_SIZE
+        if len(frame) < start + _HEADER_SIZE:
+            return 1
+        count: int = _unpack_header(frame, start)[4]
+        return max(1, count)
+
     def loads_items(self, payload: bytes, count: int | None = None) -> list[Any]:
         """Deserializes the item list of an opened frame.
 

@@ -136,13 +136,26 @@ class Verifier:
             redelivered: The transport knows it delivers this frame again (a broker's
                 redelivery after a lost acknowledgement, a claimed pending entry).
         """
+        accepted = self.accept_items(frame, redelivered)
+        return None if accepted is None else accepted[0]
+
+    def accept_items(self, frame: bytes, redelivered: bool = False) -> tuple[bytes, int] | None:
+        """Like `accept`, and also returns how many items the frame carries (its header's).
+
+        Transports that count room in items (credits, buffers) use this one: a frame sealed
+        by `send_many()` carries several.
+
+        Args:
+            frame: A frame as it arrived.
+            redelivered: As for `accept`.
+        """
         try:
             header, payload = self.codec.open(frame)
         except MessageRejectedError as exc:
             self.drop(exc)
             return None
         if self.guard.admit(header.sender, header.seq, redelivered):
-            return payload
+            return payload, max(1, header.items)
         self.drop(f"sequence {header.seq} of its sender was accepted before (a replay)")
         return None
 
