@@ -1,14 +1,18 @@
 """`RedisSender`: the send transport, from core's `Outbox` to entries of the data stream.
 
-`try_send()`/`send()` queue frames in an `Outbox` of `maxsize` frames. A flusher task takes
-what is queued whenever it is free, seals it as one entry (`connector_redis.entries`) and adds
-it with the `ADD` script, which refuses while the stream holds `maxsize` items that a group
-still needs (`held`). Frames stay counted in the outbox after they were added, until `held`
-shows they could have left the stream: so a sender never has more than `maxsize` items
-between its `send()` and its receivers. Waiting (for room in the stream, or for what it added
-to be taken) is a blocking read of `sig`, woken by the next acknowledgement, bounded by the
-`block` setting; a sender that waits longer than the claim idle time drops the groups of
-subscribers found dead (`connector_redis.liveness`).
+Room is counted in items everywhere: a frame of `send_many()` carrying n items weighs n.
+`try_send()`/`send()` queue frames in an `Outbox` of `maxsize` items. A flusher task takes
+what is queued whenever it is free (at most `MAX_BATCH_ITEMS` items, and no more than the
+room left), seals it as one entry (`connector_redis.entries`) whose `n` field is its item
+count, and adds it with the `ADD` script, which refuses while the stream holds `maxsize` items
+that a group still needs (`held`, the sum of the `n` of those entries). Items stay counted in
+the outbox after they were added, until `held` shows they could have left the stream: so a
+sender never has more than `maxsize` items between its `send()` and its receivers. A frame
+carries at most `batch_items` items (`MAX_BATCH_ITEMS`, and `maxsize`), so it always fits.
+Waiting (for room in the stream, or for what it added to be taken) is a blocking read of
+`sig`, woken by the next acknowledgement, bounded by the `block` setting; a sender that waits
+longer than the claim idle time drops the groups of subscribers found dead
+(`connector_redis.liveness`).
 
 `close()` waits until every queued frame was added, adds the end marker, then `CLOSE` naming
 it in the control stream, and cleans up if it was the last party.
@@ -19,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections import deque
 from typing import Final
 
 from connector_core.codec import Codec
@@ -35,9 +40,10 @@ from connector_redis.settings import RedisSettings
 __all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "RedisSender"]
 
 MAX_BATCH_ITEMS: Final = 256
-"""Frames one entry carries at most. Larger entries (1024 small items, some 100 KB) moved no
-faster and left the process's memory fragmented: a million items through pubsub grew its RSS
-by 64 MB instead of 38 MB (the soak test allows 64)."""
+"""Items one entry carries at most (also the most one frame of `send_many()` carries). Larger
+entries (1024 small items, some 100 KB) moved no faster and left the process's memory
+fragmented: a million items through pubsub grew its RSS by 64 MB instead of 38 MB (the soak
+test allows 64)."""
 MAX_BATCH_BYTES: Final = 1 << 20
 """Bytes of frames one entry carries at most (one larger frame goes alone)."""
 
@@ -61,9 +67,17 @@ class RedisSender:
         self.codec = codec
         self.maxsize = maxsize
         self.settings = settings
-        self._outbox = Outbox(maxsize)
+        self.batch_items = min(MAX_BATCH_ITEMS, maxsize) if maxsize > 0 else MAX_BATCH_ITEMS
+        """Items one frame may carry: one entry's worth, and never more than `maxsize`."""
+        self._outbox = Outbox(maxsize, release_by_items=True)
+        self._weights: deque[int] = deque()
+        """Items of each frame queued in the outbox (its own weights, in the same order)."""
         self._added = 0
-        """Frames added to the stream and still counted in the outbox."""
+        """Items added to the stream and still counted in the outbox."""
+        self._blocked = 0
+        """`send()` calls waiting for room in the outbox."""
+        self._work = asyncio.Event()
+        """Set when the flusher has something to look at (a frame, a blocked sender, close)."""
         self._busy = False
         self._last: StreamId = (0, 0)
         self._flusher: asyncio.Task[None] | None = None
@@ -74,25 +88,33 @@ class RedisSender:
 
     # -- SendTransport -----------------------------------------------------------------------
 
-    def try_send(self, frame: bytes) -> bool:
-        """Queues `frame` if the outbox has room now (never waits)."""
-        if self._outbox.offer(frame):
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        """Queues `frame` (carrying `items` items) if the outbox has room now (never waits)."""
+        items = max(1, items)
+        if self._outbox.offer(frame, items):
+            self._weights.append(items)
             self._wake()
             return True
         return False
 
-    async def send(self, frame: bytes) -> None:
-        """Queues `frame`, waiting for room; a cancelled call queued nothing.
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
 
         Raises:
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
-        self._wake()
-        await self._outbox.put(frame)
+        items = max(1, items)
+        self._blocked += 1  # the flusher waits for acknowledgements on its behalf
+        try:
+            self._wake()
+            await self._outbox.put(frame, items)
+        finally:
+            self._blocked -= 1
+        self._weights.append(items)  # no await since put() queued it: still in step
         self._wake()
 
     def buffered(self) -> int:
-        """Frames queued here and not yet added to the stream."""
+        """Items queued here and not yet added to the stream."""
         return len(self._outbox) - self._added
 
     def peer_counts(self) -> tuple[int, int]:
@@ -139,6 +161,7 @@ class RedisSender:
         return len(self._outbox) - self._added
 
     def _wake(self) -> None:
+        self._work.set()
         if self._outbox.error is None and (self._flusher is None or self._flusher.done()):
             self._flusher = asyncio.ensure_future(self._flush())
 
@@ -148,12 +171,14 @@ class RedisSender:
             while not self._stopping:
                 if self._outbox_queued() == 0:
                     self._idle.set()
-                    if self._added and (outbox.full() or self._closed):
+                    if self._added and (self._blocked or outbox.full() or self._closed):
+                        # a sender waits for room (perhaps for a frame of many items)
                         await self._wait_taken()
                         continue
                     if self._closed:
                         return
-                    await outbox.ready()
+                    self._work.clear()
+                    await self._work.wait()
                     if outbox.error is not None:
                         return
                     continue
@@ -161,16 +186,18 @@ class RedisSender:
                 self._busy = True
                 room = self.maxsize - self._added if self.maxsize > 0 else MAX_BATCH_ITEMS
                 frames = outbox.take(max(1, min(room, MAX_BATCH_ITEMS)), MAX_BATCH_BYTES)
+                weights = self._weights
+                items = sum(weights.popleft() for _ in frames)
                 try:
-                    await self._add_entry(DATA, pack_frames(frames), len(frames))
+                    await self._add_entry(DATA, pack_frames(frames), items)
                 except BaseException as exc:
-                    outbox.settle(len(frames))
+                    outbox.settle(items)
                     if not isinstance(exc, asyncio.CancelledError):
                         outbox.fail(ChannelError(f"adding to the Redis stream failed: {exc!r}"))
                     raise
                 finally:
                     self._busy = False
-                self._added += len(frames)
+                self._added += items
         except Exception:
             self._idle.set()
         finally:
@@ -219,7 +246,7 @@ class RedisSender:
         self._settle(held)
 
     def _settle(self, held: int) -> int:
-        """Releases outbox room for what can no longer be in the stream; returns how much."""
+        """Releases outbox room for items that can no longer be in the stream; returns how many."""
         gone = max(0, self._added - max(held, 0))
         if gone:
             self._added -= gone
@@ -229,6 +256,7 @@ class RedisSender:
     async def _stop(self) -> None:
         """Stops the flusher at its next wake-up (this adds one), else cancels it."""
         self._stopping = True
+        self._work.set()
         flusher, self._flusher = self._flusher, None
         if flusher is not None and not flusher.done():
             with contextlib.suppress(Exception):  # a wake-up only shortens the wait
