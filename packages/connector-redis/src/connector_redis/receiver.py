@@ -5,8 +5,10 @@ then take what a closing receiver gave back, or new entries, without blocking), 
 nothing is there and nothing waits in the buffer, a blocking `XREADGROUP`. Every entry is
 verified where it arrives (`connector_redis.entries`, then each frame by core's `Verifier`)
 and its (sender, sequence) admitted by a `ReplayGuard` before it is buffered; what fails is
-dropped, counted and acknowledged. An entry is acknowledged once its last item was handed
-to the user and the next one is asked for (or at close).
+dropped, counted and acknowledged. The buffer holds one payload per frame and counts items:
+a frame's item count comes from its verified header (`Verifier.accept_items`), never from
+the entry's unsigned `n`. An entry is acknowledged once its last frame was handed to the
+user and the next one is asked for (or at close).
 
 A watcher task (`connector_redis.watch`) reads the control stream and `sig`, keeps the
 heartbeat, and pokes the reader when something changed: a poke ends the reader's wait for
@@ -73,8 +75,10 @@ class RedisReceiver:
         self.settings = settings
         self.verifier = Verifier(codec, "RedisChannel")
         self._guard = ReplayGuard()
-        self._items: deque[tuple[bytes, bytes, str, bool]] = deque()
-        """(payload, frame, entry id, last item of its entry)"""
+        self._items: deque[tuple[bytes, bytes, int, str, bool]] = deque()
+        """(payload, frame, its items, entry id, last frame of its entry)"""
+        self._count = 0
+        """Items of the payloads in `_items`."""
         self._partial: str | None = None
         self._handed: list[str] = []
         self._acks: list[str] = []
@@ -116,13 +120,14 @@ class RedisReceiver:
             self._starving.set()
             self._wake.set()
             return None
-        payload, _, entry_id, last = self._items.popleft()
+        payload, _, items, entry_id, last = self._items.popleft()
         if last:
             self._handed.append(entry_id)
             self._partial = None
         else:
             self._partial = entry_id
-        if len(self._items) == LOW_WATER:
+        self._count -= items
+        if self._count <= LOW_WATER < self._count + items:
             self._starving.set()  # read ahead while the user takes the rest
             self._wake.set()
         return payload
@@ -146,8 +151,8 @@ class RedisReceiver:
             await self._arrived.wait()
 
     def buffered(self) -> int:
-        """Payloads held here and not yet taken."""
-        return len(self._items)
+        """Items held here and not yet taken (a payload of `send_many()` holds several)."""
+        return self._count
 
     def peer_counts(self) -> tuple[int, int]:
         """Open (senders, receivers) of the connection as the control stream says."""
@@ -186,6 +191,7 @@ class RedisReceiver:
                 await self._give_back_rest(self._partial)
                 acked.append(self._partial)
             self._items.clear()
+            self._count = 0
             await self.store.leave(self.group, self.me, acked)
             await self.log.append(LEAVE, self.log.party.id)
             if self._watcher is not None:
@@ -202,15 +208,14 @@ class RedisReceiver:
             await release(self.store.client)
 
     async def _give_back_rest(self, entry_id: str) -> None:
-        """Adds the items of a partly handed entry that were not handed as a new entry."""
-        frames = [frame for _, frame, eid, _ in self._items if eid == entry_id]
-        body, party, after = pack_frames(frames), self.log.party, parse_id(entry_id)
+        """Adds the frames of a partly handed entry that were not handed as a new entry."""
+        rest = [(frame, items) for _, frame, items, eid, _ in self._items if eid == entry_id]
+        body, party, after = pack_frames([f for f, _ in rest]), self.log.party, parse_id(entry_id)
+        items = sum(n for _, n in rest)  # verified counts: `held` stays counted in items
         while True:
             new_id = propose_id(after)
-            envelope = seal_entry(
-                self.codec, party.id, party.next_seq(), DATA, new_id, body, len(frames)
-            )
-            status, _, where = await self.store.add(0, len(frames), new_id, envelope)
+            envelope = seal_entry(self.codec, party.id, party.next_seq(), DATA, new_id, body, items)
+            status, _, where = await self.store.add(0, items, new_id, envelope)
             if status == 1:
                 return
             after = parse_id(where)
@@ -332,14 +337,16 @@ class RedisReceiver:
             self._held.add(entry_id)
             last = len(payloads) - 1
             self._items.extend(
-                (payload, frame, entry_id, n == last) for n, (payload, frame) in enumerate(payloads)
+                (payload, frame, items, entry_id, n == last)
+                for n, (payload, frame, items) in enumerate(payloads)
             )
+            self._count += sum(items for _, _, items in payloads)
         if self._items:
             self._starving.clear()
             self._arrived.set()
 
-    def _open(self, entry_id: str, raw: bytes, redelivered: bool) -> list[tuple[bytes, bytes]]:
-        """Verifies one entry; returns (payload, frame) of each frame that verifies."""
+    def _open(self, entry_id: str, raw: bytes, redelivered: bool) -> list[tuple[bytes, bytes, int]]:
+        """Verifies one entry; returns (payload, frame, items) of each frame that verifies."""
         try:
             entry = open_entry(self.codec, raw, parse_id(entry_id))
         except MessageRejectedError as exc:
@@ -360,5 +367,10 @@ class RedisReceiver:
         except FramingError as exc:
             self.verifier.drop(exc)
             return []
-        accept = self.verifier.accept
-        return [(p, f) for f in frames if (p := accept(f, redelivered)) is not None]
+        verified: list[tuple[bytes, bytes, int]] = []
+        for frame in frames:
+            accepted = self.verifier.accept_items(frame, redelivered)
+            if accepted is not None:
+                payload, items = accepted
+                verified.append((payload, frame, items))
+        return verified
