@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from connector_core import ConnectorMode, bench
+from connector_core import AsyncioConnector, ConnectorMode, ConnectorSpec, bench
 from connector_core.benchmarking import (
     RATIO_OF_P50,
     ROW_KEYS,
@@ -23,6 +23,7 @@ from connector_core.benchmarking import (
     round_trips,
     run_scenarios,
 )
+from connector_core.benchmarking.machine import QUEUE_BASELINE, machine_scenarios
 from connector_core.benchmarking.table import COLUMNS, cells, meets_target
 
 
@@ -214,8 +215,9 @@ def test_asyncio_bench_gives_one_row_per_scenario_with_the_issue_targets() -> No
         ("pubsub-4", bench.BASELINE_QUEUE, 0.1),
         ("pubsub-4", bench.BASELINE_FANOUT, None),
         ("latency 1x1", bench.BASELINE_QUEUE, None),
+        ("batches of 1000", QUEUE_BASELINE, None),
     ]
-    assert [row["ratio_of"] for row in rows] == ["msgs/s"] * 4 + ["p50"]
+    assert [row["ratio_of"] for row in rows] == ["msgs/s"] * 4 + ["p50", "msgs/s"]
 
 
 def test_asyncio_bench_latency_scenario_gives_a_well_formed_p50_row(
@@ -229,3 +231,31 @@ def test_asyncio_bench_latency_scenario_gives_a_well_formed_p50_row(
         assert isinstance(row[key], float), key
         assert row[key] > 0, key  # type: ignore[operator]
     assert row["ratio"] == round(row["baseline_p50_us"] / row["p50_us"], 3)  # type: ignore[operator]
+
+
+def _make(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
+    return AsyncioConnector(ConnectorSpec("m.out", "m.in", mode=mode), maxsize=maxsize)
+
+
+def test_machine_scenarios_compare_with_the_queue_the_pipeline_and_hmac() -> None:
+    scenarios = machine_scenarios(_make, {"batch": 1.5}, quick_items=3000, large_count=(2, 2))
+    rows = run_scenarios("asyncio", scenarios, quick=True)
+    assert [(row["scenario"], row["target"]) for row in rows] == [
+        ("pipeline 1x1 vs queue", None),
+        ("batches of 1000", 1.5),
+        ("pubsub 1x4 vs own pipeline", None),
+        ("16 MiB items", None),
+    ]
+    assert [row["messages"] for row in rows] == [3000, 3000, 1500, 2]
+    assert [row["item_bytes"] for row in rows] == [None, None, None, 16 * 2**20]
+
+
+def test_machine_scenarios_only_returns_the_named_ones() -> None:
+    scenarios = machine_scenarios(_make, {}, only=["large"])
+    assert [s.__name__ for s in scenarios] == ["large"]
+
+
+def test_a_large_items_row_shows_mib_per_s() -> None:
+    row = {**dict.fromkeys(ROW_KEYS), "msgs_per_s": 2.0, "baseline_msgs_per_s": 4.0}
+    row["item_bytes"] = 2**20
+    assert cells(row)[3:5] == ["2 (2 MiB/s)", "4 (4 MiB/s)"]

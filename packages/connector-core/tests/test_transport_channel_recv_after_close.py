@@ -23,8 +23,7 @@ class _Loop:
         self.sender_open = True
         self.recv_closes = 0
         self.arrived = asyncio.Event()
-
-    batch_items = 1000
+        self.batch_items = 1000
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         self.frames.append(frame)
@@ -61,6 +60,7 @@ class _Loop:
 class _Tx:
     def __init__(self, loop: _Loop) -> None:
         self._loop = loop
+        self.batch_items = loop.batch_items
         self.try_send = loop.try_send
         self.send = loop.send
         self.buffered = loop.buffered

@@ -12,6 +12,8 @@ queues in the same run:
   received every message. Each is compared with the same bare single-queue baseline as the
   pipeline (the issue's target is stated against it); ``pubsub-4`` also, for information,
   with a hand-written fan-out that puts each item into four bare queues.
+- ``batch`` (`connector_core.benchmarking.machine`): ``send_many()``/``recv_many()`` of
+  lists of 1000 small dicts, beside a bare ``asyncio.Queue(1000)`` moving them one per await.
 - ``latency``: one item at a time, ``send()`` then awaiting ``recv()``, pipeline 1x1,
   500 round trips (200 with ``--quick``), beside a bare ``asyncio.Queue`` doing the same
   round trip (``put()`` then ``get()``); p50/p99 are round trips and the ratio is bare p50 /
@@ -40,6 +42,7 @@ from connector_core.benchmarking import (
     Row,
     best_of,
     expect_count,
+    machine_scenarios,
     round_trips,
     run_scenarios,
 )
@@ -298,4 +301,11 @@ def run(quick: bool) -> list[Row]:
     Raises:
         RuntimeError: If a run loses or duplicates messages.
     """
-    return run_scenarios("asyncio", [pipeline, pubsub_1, pubsub_4, pubsub_4_fanout, latency], quick)
+    scenarios = [pipeline, pubsub_1, pubsub_4, pubsub_4_fanout, latency]
+    return run_scenarios(
+        "asyncio", [*scenarios, *machine_scenarios(_connector, {}, only=["batch"])], quick
+    )
+
+
+def _connector(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
+    return AsyncioConnector(_spec(mode), maxsize=maxsize)

@@ -32,6 +32,7 @@ Example:
 from __future__ import annotations
 
 from connector_core.benchmarking.connectors import connector_round_trips, connector_throughput
+from connector_core.benchmarking.machine import machine_scenarios
 from connector_core.benchmarking.measure import (
     RATIO_OF_MSGS,
     RATIO_OF_P50,
@@ -69,6 +70,7 @@ __all__ = [
     "connector_round_trips",
     "connector_throughput",
     "expect_count",
+    "machine_scenarios",
     "note_row",
     "percentile_us",
     "round_trips",

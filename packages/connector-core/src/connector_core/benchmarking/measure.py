@@ -64,6 +64,8 @@ class Comparison:
     ratio_of: str = RATIO_OF_MSGS
     """What the ratio compares: `RATIO_OF_MSGS` (ours / bare msgs/s) or `RATIO_OF_P50`
     (bare p50 / our p50, for one item in flight at a time; above 1 means we are faster)."""
+    item_bytes: int | None = None
+    """Bytes of one item when the scenario moves large ones (the rows then give MiB/s)."""
 
     def __post_init__(self) -> None:
         if self.ratio_of not in (RATIO_OF_MSGS, RATIO_OF_P50):

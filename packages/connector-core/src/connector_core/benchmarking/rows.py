@@ -46,6 +46,7 @@ ROW_KEYS = (
     "baseline_p99_us",
     "target",
     "ratio_of",
+    "item_bytes",
 )
 """The keys every benchmark row has (None where not measured; `ratio_of` None means
 ``msgs/s``, ours / bare throughput, and ``p50`` means bare p50 / our p50 latency)."""
@@ -89,6 +90,7 @@ def comparison_row(backend: str, comparison: Comparison) -> Row:
         "baseline_p99_us": percentile_us(bare.latencies_ns, 99),
         "target": comparison.target,
         "ratio_of": comparison.ratio_of,
+        "item_bytes": comparison.item_bytes,
     }
 
 

@@ -48,6 +48,13 @@ def _latency(row: Row, prefix: str = "") -> str:
     return f"{_number(p50)} / {_number(p99)}"
 
 
+def _rate(row: Row, prefix: str = "") -> str:
+    rate, size = row.get(f"{prefix}msgs_per_s"), row.get("item_bytes")
+    if isinstance(rate, int | float) and isinstance(size, int) and size > 0:
+        return f"{_number(rate)} ({rate * size / 2**20:,.0f} MiB/s)"
+    return _number(rate)
+
+
 def meets_target(row: Row) -> bool | None:
     """Returns whether the row's ratio reaches its target, or None without either."""
     ratio, target = row.get("ratio"), row.get("target")
@@ -67,8 +74,8 @@ def cells(row: Row) -> list[str]:
         _number(row.get("backend")),
         _number(row.get("scenario")),
         _number(row.get("baseline")),
-        _number(row.get("msgs_per_s")),
-        _number(row.get("baseline_msgs_per_s")),
+        _rate(row),
+        _rate(row, "baseline_"),
         f"{ratio:.3g}x{of_p50}" if isinstance(ratio, int | float) else "-",
         _latency(row),
         _latency(row, "baseline_"),

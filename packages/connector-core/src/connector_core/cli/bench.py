@@ -123,6 +123,9 @@ def bench(
     console.print()
     console.print(_table(rows, title))
     console.print(FOOTNOTE)
+    for row in rows:  # in full too: a narrow terminal wraps them in the table
+        if row.get("msgs_per_s") is None and row.get("note") is not None:
+            console.print(f"{row['backend']} cannot run: {row['note']}", soft_wrap=True)
     if json_file is not None:
         payload = {
             "created": started.isoformat(timespec="seconds"),
