@@ -2,27 +2,37 @@
 
 The server URL is `REDIS_URL` (the convention of redis-py and its users; `CONNECTOR_REDIS_URL`
 works too), default `redis://localhost:6379/0`. Every other setting is
-`CONNECTOR_REDIS_<FIELD>`. The shared settings (serializer, signing, job id) stay in
-`connector_core.settings.Settings`.
+`CONNECTOR_REDIS_<FIELD>`. The settings every backend shares (serializer, signing, job id,
+the end-of-connection grace `CONNECTOR_END_GRACE`) are `connector_core.settings.Settings`.
+The class is declared under the `connector.settings` entry points, so `connector doctor` and
+the configuration page list it.
 """
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+import warnings
 
-__all__ = ["DEFAULT_REDIS_URL", "RedisSettings"]
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from connector_core.settings import ENV_PREFIX, Settings, SettingsBase
+
+__all__ = ["DEFAULT_END_GRACE", "DEFAULT_REDIS_URL", "ENV_PREFIX_REDIS", "RedisSettings"]
+
+ENV_PREFIX_REDIS = f"{ENV_PREFIX}REDIS_"
+"""The prefix of these settings' environment variables."""
 
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 """The server the backend uses when `REDIS_URL` is unset: Redis on this machine."""
 
+DEFAULT_END_GRACE = 2.0
+"""Seconds of grace when `CONNECTOR_END_GRACE` is unset (see `RedisSettings.end_grace_for`)."""
 
-class RedisSettings(BaseSettings):
+
+class RedisSettings(SettingsBase):
     """Settings of the Redis backend (`CONNECTOR_REDIS_*`, and `REDIS_URL`)."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="CONNECTOR_REDIS_", env_file=".env", extra="ignore", frozen=True
-    )
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX_REDIS)
 
     url: SecretStr = Field(
         default=SecretStr(DEFAULT_REDIS_URL),
@@ -44,12 +54,11 @@ class RedisSettings(BaseSettings):
         "dead subscriber's heartbeat lasts before a waiting sender drops its group. Live "
         "receivers refresh what they hold every third of it.",
     )
-    end_grace: float = Field(
-        default=2.0,
+    end_grace: float | None = Field(
+        default=None,
         ge=0,
-        description="Seconds a connection whose connector was pickled to other processes "
-        "stays open once every sender has closed, for senders still starting elsewhere. "
-        "Connectors used in one process end at once.",
+        description="Deprecated: set CONNECTOR_END_GRACE, which every backend reads. Used "
+        "only when that is unset.",
     )
     block: float = Field(
         default=0.5,
@@ -59,3 +68,26 @@ class RedisSettings(BaseSettings):
         "reader looks around (the end of the stream, claims, heartbeats) and reads again: "
         "how late a pipeline receiver may notice the end at most.",
     )
+
+    @model_validator(mode="after")
+    def _warn_deprecated(self) -> RedisSettings:
+        if self.end_grace is not None:
+            warnings.warn(
+                f"{ENV_PREFIX_REDIS}END_GRACE (RedisSettings.end_grace) is deprecated: set "
+                f"{ENV_PREFIX}END_GRACE (Settings.end_grace), which every backend reads",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def end_grace_for(self, settings: Settings) -> float:
+        """Returns the seconds a shared connection waits for late senders once all closed.
+
+        Connectors used in one process end at once whatever this says; it applies once a
+        connector has been pickled to other processes.
+
+        Args:
+            settings: The common settings: their `end_grace` wins when set.
+        """
+        fallback = DEFAULT_END_GRACE if self.end_grace is None else self.end_grace
+        return settings.grace(fallback)

@@ -15,6 +15,7 @@ import contextlib
 import time
 from typing import Protocol
 
+from connector_core.settings import Settings
 from connector_redis.control import ControlLog
 from connector_redis.entries import END
 from connector_redis.liveness import reap
@@ -54,6 +55,7 @@ class Watcher:
         self.receiver = receiver
         self.log = log
         self.settings = settings
+        self.grace = settings.end_grace_for(Settings())  # CONNECTOR_END_GRACE, when set
         self.task: asyncio.Task[None] | None = None
         self._spell = ""
         self._deadline = 0.0
@@ -124,7 +126,7 @@ class Watcher:
         now = time.monotonic()
         if self._spell != self.log.spell:
             self._spell = self.log.spell
-            self._deadline = now + self.settings.end_grace
+            self._deadline = now + self.grace
         if now < self._deadline:
             return self._deadline - now
         await self.log.append(END, self._spell.encode())

@@ -1,0 +1,68 @@
+"""connector-redis's own settings (`RedisSettings`, `CONNECTOR_REDIS_*`) and the common grace.
+
+These need no Redis server: settings are read from the environment only.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from connector_core.settings import Settings, settings_classes
+from connector_redis.settings import DEFAULT_END_GRACE, DEFAULT_REDIS_URL, RedisSettings
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (
+        "REDIS_URL",
+        "CONNECTOR_REDIS_URL",
+        "CONNECTOR_REDIS_BLOCK",
+        "CONNECTOR_REDIS_END_GRACE",
+        "CONNECTOR_END_GRACE",
+    ):
+        monkeypatch.delenv(name, raising=False)
+
+
+def test_defaults_use_the_local_server_and_the_common_grace() -> None:
+    settings = RedisSettings(_env_file=None)
+    assert settings.url.get_secret_value() == DEFAULT_REDIS_URL
+    assert settings.end_grace_for(Settings(_env_file=None)) == DEFAULT_END_GRACE == 2.0
+
+
+def test_settings_read_the_redis_prefix(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOR_REDIS_BLOCK", "0.25")
+    assert RedisSettings().block == 0.25
+
+
+def test_redis_url_names_the_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6390/2")
+    assert RedisSettings().url.get_secret_value() == "redis://127.0.0.1:6390/2"
+
+
+def test_the_common_end_grace_sets_the_redis_grace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOR_END_GRACE", "0.25")
+    assert RedisSettings().end_grace_for(Settings()) == 0.25
+
+
+def test_the_old_redis_end_grace_variable_works_with_a_deprecation_warning(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CONNECTOR_REDIS_END_GRACE", "7")
+    with pytest.warns(DeprecationWarning, match="CONNECTOR_END_GRACE"):
+        settings = RedisSettings()
+    assert settings.end_grace_for(Settings(_env_file=None)) == 7.0
+    assert settings.end_grace_for(Settings(end_grace=1)) == 1.0  # the common setting wins
+
+
+def test_the_redis_settings_are_registered_for_doctor_and_the_docs() -> None:
+    assert settings_classes()["redis"] is RedisSettings
+
+
+def test_an_unknown_keyword_is_refused() -> None:
+    with pytest.raises(TypeError, match="RedisSettings"):
+        RedisSettings(blok=1)
+
+
+def test_the_url_never_shows_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("REDIS_URL", "redis://:hunter2-secret@127.0.0.1:6379/0")
+    assert "hunter2" not in repr(RedisSettings())
