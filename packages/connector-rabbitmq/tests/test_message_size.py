@@ -44,6 +44,20 @@ async def test_an_item_over_the_message_size_setting_fails_its_send_and_the_chan
     await receiver.close()
 
 
+async def test_send_many_of_items_that_fit_a_message_alone_goes_through_under_a_small_setting(
+    broker: str,
+) -> None:
+    # Together (one frame of send_many) they would be five times the broker's limit.
+    connector = _connector(64 * 1024)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    items = [bytes([i]) * (60 * 1024) for i in range(5)]
+    await sender.send_many(items)
+    await sender.close()
+    assert await drain(receiver) == items
+    await receiver.close()
+
+
 async def test_a_message_the_broker_refuses_as_too_large_is_reported_once_not_republished(
     broker: str, sender_of: Callable[[Channel], RabbitMQSender]
 ) -> None:

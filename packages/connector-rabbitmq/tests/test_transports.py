@@ -10,7 +10,9 @@ import pytest
 from connector_core.exceptions import ChannelError, ChannelSerializationError
 from connector_core.testing import STEP_TIMEOUT
 from connector_core.transport import RecvTransport, SendTransport
+from connector_core.transport_channel import BATCH_BYTES
 from connector_rabbitmq import RabbitMQChannel
+from connector_rabbitmq.messages import OVERHEAD
 from connector_rabbitmq.receiver import RabbitMQReceiver
 from connector_rabbitmq.sender import RabbitMQSender
 from connector_rabbitmq.topology import limits
@@ -61,6 +63,25 @@ async def test_a_frame_larger_than_a_broker_message_is_refused_before_it_is_queu
     assert sender.buffered() == 0
     assert sender.try_send(bytes(10))
     assert sender.buffered() == 1
+
+
+async def test_a_frame_of_several_items_takes_that_many_items_of_room() -> None:
+    sender = _sender(maxsize=16)  # batches of 2 items: the outbox holds 4
+    assert sender.try_send(b"three", 3)
+    assert sender.buffered() == 3
+    assert not sender.try_send(b"two", 2)
+    assert sender.try_send(b"one", 1)
+    assert sender.buffered() == 4
+
+
+async def test_a_frame_carries_at_most_one_published_message_of_items() -> None:
+    for maxsize in (4, 64, 2000, 0):
+        assert _sender(maxsize).batch_items == limits(maxsize).batch_items
+
+
+async def test_a_message_size_setting_below_a_batch_frame_makes_frames_of_one_item() -> None:
+    assert _sender(2000, max_message_size=BATCH_BYTES + OVERHEAD).batch_items > 1
+    assert _sender(2000, max_message_size=BATCH_BYTES + OVERHEAD - 1).batch_items == 1
 
 
 async def test_a_failed_publisher_fails_the_next_send_with_a_channel_error() -> None:

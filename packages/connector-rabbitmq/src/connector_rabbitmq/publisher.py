@@ -1,12 +1,15 @@
 """`Publisher`: one sender's frames, published in batches with publisher confirms, in order.
 
-Frames wait in core's `Outbox` (`connector_core.transport`). A flusher task takes whatever
-the outbox holds the moment it is free and publishes it as one AMQP message (see
-`connector_rabbitmq.messages`) of up to `Limits.batch_items` frames and `MAX_BATCH_BYTES`.
-Only one message is unconfirmed at a time: while the broker confirms it, the outbox fills,
-so batches grow with load and a lone item still goes out on the next loop iteration. The
-outbox holds two batches (the one being filled and the one awaiting its confirm); a full
-outbox makes `send()` wait for room.
+Frames wait in core's `Outbox` (`connector_core.transport`), which counts items: a frame
+sealed by `send_many()` weighs the items it carries. A flusher task takes whatever the
+outbox holds the moment it is free, up to `Limits.batch_items` *items* and
+`MAX_BATCH_BYTES`, and publishes it as one AMQP message (see `connector_rabbitmq.messages`).
+No frame carries more than `batch_items` items (the sender declares as much), so no message
+does either: the broker's limits, which count messages, bound items
+(`connector_rabbitmq.topology`). Only one message is unconfirmed at a time: while the broker
+confirms it, the outbox fills, so batches grow with load and a lone item still goes out on
+the next loop iteration. The outbox holds two batches of items (the one being filled and
+the one awaiting its confirm); a full outbox makes `send()` wait for room.
 
 When the broker refuses a message (`basic.nack`: a full queue with
 `x-overflow=reject-publish`, which is how backpressure reaches the sender) or the connection
@@ -19,7 +22,8 @@ most `unreachable_timeout` seconds, then the outbox fails with `BrokerUnreachabl
 sender reports the items not confirmed). A message larger than the broker's
 `max_message_size` is refused by the broker (it closes the AMQP channel): the publisher
 learns the limit from the refusal, splits a batch of several frames, and drops a single
-frame that does not fit, reporting it once (`take_refused()`), instead of republishing it.
+frame that does not fit (its item, or the items of one `send_many()` frame), reporting it
+once (`take_refused()`), instead of republishing it.
 """
 
 from __future__ import annotations
@@ -84,9 +88,9 @@ class Publisher:
             exchange: Where to publish.
             routing_key: The routing key of every message (the channel's topic).
             sender_id: Prefix of every message id; unique per sender.
-            batch_items: Most frames per message.
-            buffer_limit: Frames of one batch being filled; the outbox holds two batches
-                (None: unbounded).
+            batch_items: Most items per message.
+            buffer_limit: Items of one batch being filled; the outbox holds two batches
+                of items (None: unbounded).
             unreachable_timeout: Optional; seconds to wait for a lost connection to come
                 back before failing with `BrokerUnreachableError` (None: no limit).
             max_message_size: Optional; the broker's largest message body in bytes
@@ -113,19 +117,21 @@ class Publisher:
                 self._run(), name=f"rabbitmq-publisher-{self.sender_id}"
             )
 
-    def check_size(self, frame: int) -> None:
+    def check_size(self, frame: int, items: int = 1) -> None:
         """Refuses a frame that no broker message could carry, before it is queued.
 
         Args:
             frame: The frame's size in bytes (serialized and signed).
+            items: Optional; the items it carries (several for a frame of `send_many()`).
 
         Raises:
             ChannelSerializationError: If the frame is larger than `max_message_size`.
         """
         limit = self.max_message_size
         if limit is not None and frame + OVERHEAD > limit:
+            what = "the item is" if items == 1 else f"a batch of {items} items is"
             raise ChannelSerializationError(
-                f"the item is {frame} bytes serialized and signed, more than a RabbitMQ "
+                f"{what} {frame} bytes serialized and signed, more than a RabbitMQ "
                 f"message holds: the broker's max_message_size is {limit} bytes "
                 "(CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE); nothing was sent: send smaller items"
             )
@@ -252,7 +258,7 @@ def publish_error(exc: BaseException, pending: int) -> ChannelError:
 def refused_error(refused: MessageTooLargeError) -> ChannelSerializationError:
     """The error a sender raises, once, for an item the broker refused as too large."""
     return ChannelSerializationError(
-        f"an item sent earlier on this channel was not delivered: {refused} (set "
-        f"CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE={refused.limit} so that send() refuses such "
-        "items at once); the items sent after it go on"
+        "an item (or a send_many() batch) sent earlier on this channel was not delivered: "
+        f"{refused} (set CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE={refused.limit} so that send() "
+        "refuses such items at once); the items sent after it go on"
     )

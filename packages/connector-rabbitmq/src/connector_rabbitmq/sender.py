@@ -4,6 +4,15 @@
 publishes it with a confirm), after refusing one no broker message could carry. `flush()`
 waits for every confirm so far.
 
+Room is counted in items: a frame sealed by `send_many()` takes as many units of the
+outbox as it carries items, and `buffered()` reports items. `batch_items` (the most items
+`send_many()` seals in one frame) is `Limits.batch_items`, the most items the publisher
+packs into one AMQP message, so that every message carries at most that many items and the
+broker's limits, which count messages, bound items (`connector_rabbitmq.topology`). When
+the broker's largest message (`max_message_size`, the setting or the limit learnt from a
+refusal) cannot hold a frame of core's batch size (`BATCH_BYTES`), it is 1: an item that
+fits a message alone never fails its `send_many()` for having been sealed with others.
+
 Close protocol, for a sender of a connection (`membership`): refuse new frames, flush (wait
 for every confirm), append `close` to the control log, then publish the end-of-stream marker
 behind the data; then the last party out cleans up (`membership.last_one_out`), and the AMQP
@@ -19,9 +28,10 @@ from typing import Any, cast
 from aio_pika.abc import AbstractExchange
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.transport_channel import BATCH_BYTES
 from connector_rabbitmq.control import CLOSE
 from connector_rabbitmq.membership import Membership, last_one_out
-from connector_rabbitmq.messages import marker_body
+from connector_rabbitmq.messages import OVERHEAD, marker_body
 from connector_rabbitmq.publisher import (
     MessageTooLargeError,
     Publisher,
@@ -31,7 +41,20 @@ from connector_rabbitmq.publisher import (
 from connector_rabbitmq.recovery import BrokerUnreachableError
 from connector_rabbitmq.topology import Limits
 
-__all__ = ["RabbitMQSender"]
+__all__ = ["RabbitMQSender", "frame_items"]
+
+
+def frame_items(batch_items: int, max_message_size: int | None) -> int:
+    """The most items one frame may carry so that it always fits one AMQP message.
+
+    Args:
+        batch_items: The most items the publisher packs into one message
+            (`Limits.batch_items`).
+        max_message_size: The broker's largest message in bytes, if known.
+    """
+    if max_message_size is not None and max_message_size < BATCH_BYTES + OVERHEAD:
+        return 1  # a frame of several items may be up to BATCH_BYTES: send items alone
+    return batch_items
 
 
 class RabbitMQSender:
@@ -71,9 +94,14 @@ class RabbitMQSender:
         )
         self.membership = membership
         self.timeout = unreachable_timeout
+        self.batch_items = frame_items(limits.batch_items, max_message_size)
+        """The most items one frame may carry (`send_many()`; see the module)."""
 
-    def try_send(self, frame: bytes) -> bool:
-        """Queues `frame` if the outbox has room now; False when it is full.
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        """Queues `frame` (carrying `items` items) if the outbox has room for them now.
+
+        Returns:
+            False when the outbox is full (nothing was queued).
 
         Raises:
             ChannelSerializationError: If `frame` is larger than a broker message, or the
@@ -82,10 +110,10 @@ class RabbitMQSender:
             ChannelError: If publishing failed for good.
         """
         publisher = self.publisher
-        publisher.check_size(len(frame))
+        publisher.check_size(len(frame), items)
         self._raise_refused()
         try:
-            queued = publisher.outbox.offer(frame)
+            queued = publisher.outbox.offer(frame, items)
         except ChannelClosedError:
             raise
         except Exception as exc:
@@ -94,8 +122,10 @@ class RabbitMQSender:
             publisher.start()
         return queued
 
-    async def send(self, frame: bytes) -> None:
-        """Queues `frame`, waiting for room; a cancelled call queued nothing.
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        """Queues `frame` (carrying `items` items), waiting for room for them.
+
+        A cancelled call queued nothing.
 
         Raises:
             ChannelSerializationError: As `try_send()`.
@@ -103,11 +133,11 @@ class RabbitMQSender:
             ChannelError: If publishing failed for good.
         """
         publisher = self.publisher
-        publisher.check_size(len(frame))
+        publisher.check_size(len(frame), items)
         self._raise_refused()
         publisher.start()
         try:
-            await publisher.outbox.put(frame)
+            await publisher.outbox.put(frame, items)
         except ChannelClosedError:
             raise
         except Exception as exc:
@@ -127,8 +157,11 @@ class RabbitMQSender:
         self._raise_refused()
 
     def _raise_refused(self) -> None:
-        refused = self.publisher.take_refused()
+        publisher = self.publisher
+        refused = publisher.take_refused()
         if refused is not None:
+            # the broker's limit, learnt from its refusal, may be too small for a batch
+            self.batch_items = frame_items(self.batch_items, publisher.max_message_size)
             raise refused_error(refused)
 
     async def close(self) -> None:
@@ -165,7 +198,7 @@ class RabbitMQSender:
             raise refused_error(refused)
 
     def buffered(self) -> int:
-        """Frames queued or awaiting their confirm."""
+        """Items queued or awaiting their confirm."""
         return len(self.publisher.outbox)
 
     def peer_counts(self) -> tuple[int, int]:

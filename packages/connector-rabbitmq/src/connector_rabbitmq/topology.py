@@ -16,10 +16,15 @@ queue or an exchange, and `connector_rabbitmq.purge` can find everything of one 
 Flow control: a channel's `maxsize` (items) is split between the four places an item can
 wait: the sender's batch being filled, the one batch awaiting its publisher confirm, the
 broker queue (`x-max-length` messages, `x-overflow=reject-publish`) and each receiver's
-prefetch window (unacknowledged messages). With `B` items per batch at most, a stalled
-receiver lets a sender get `B * (2 + queue_length + prefetch)` items ahead, which `limits()`
-keeps at or below `maxsize` (for `maxsize >= 4`; pipelines add `B * prefetch` per extra
-competing receiver).
+prefetch window (unacknowledged messages). The sender's outbox counts items (a frame of
+`send_many()` weighs the items it carries); the broker counts messages, so what bounds items
+there is that no AMQP message carries more than `B = Limits.batch_items` items: no frame
+carries more (the sender's `batch_items` is at most `B`, so `send_many()` seals no larger
+frame) and the publisher packs at most `B` items into one message. So a stalled receiver
+lets a sender get at most `B * (2 + queue_length + prefetch)` items ahead, whether they were
+sent one by one or with `send_many()`, which `limits()` keeps at or below `maxsize` (for
+`maxsize >= 4`; pipelines add `B * prefetch` per extra competing receiver). The conformance
+profile's slack is 0.
 """
 
 from __future__ import annotations
@@ -60,7 +65,8 @@ class Limits:
     """How many items a batch holds, how many messages a receiver prefetches and a queue holds."""
 
     batch_items: int
-    """Items per AMQP message at most; also the size of the sender's local buffer."""
+    """Items per AMQP message, and per frame of `send_many()`, at most; also the size of the
+    sender's local buffer."""
     prefetch: int
     """Unacknowledged messages a receiver may hold (`basic.qos`)."""
     queue_length: int | None
