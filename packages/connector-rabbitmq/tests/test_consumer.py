@@ -60,9 +60,14 @@ def _consumer(name: str) -> Consumer:
 _SEQ = itertools.count(1)
 
 
-def _signed(*payloads: bytes) -> bytes:
-    """A batch body whose frames are sealed with the connection's key, each one new."""
-    return pack_frames([CODEC.seal_payload(p, b"sender-1", next(_SEQ), 1) for p in payloads])
+def _signed(*payloads: bytes, items: int = 1) -> bytes:
+    """A batch body whose frames are sealed with the connection's key, each one new.
+
+    Args:
+        *payloads: The payload of each frame.
+        items: Optional; how many items each frame says it carries (`send_many()`).
+    """
+    return pack_frames([CODEC.seal_payload(p, b"sender-1", next(_SEQ), items) for p in payloads])
 
 
 def _frames(consumer: Consumer) -> list[bytes]:
@@ -72,6 +77,11 @@ def _frames(consumer: Consumer) -> list[bytes]:
         assert isinstance(got, bytes)
         out.append(got)
     return out
+
+
+def _held(consumer: Consumer) -> str | None:
+    """The message id of the consumer's held message, if any."""
+    return None if consumer.held is None else consumer.held.message_id
 
 
 async def _deliver(consumer: Consumer, message: Any) -> None:
@@ -90,6 +100,51 @@ async def test_frames_come_out_in_order_and_finished_messages_are_acked_once() -
     assert first.acked == []  # covered by the batched ack of the newer message
     assert second.acked == [(2, True)]
     assert consumer.verifier.rejected == 0
+
+
+async def test_pending_items_count_the_items_of_each_frame_not_the_frames() -> None:
+    consumer = _consumer("q-items")
+    channel = FakeAMQPChannel()
+    await _deliver(consumer, FakeMessage(_signed(b"abc", items=3), "s-1.0", channel, 1))
+    await _deliver(consumer, FakeMessage(_signed(b"d", b"e"), "s-1.1", channel, 2))
+    assert consumer.pending_items() == 5
+    assert consumer.next_frame() == b"abc"
+    assert consumer.pending_items() == 2
+
+
+async def test_a_message_ending_in_a_frame_of_several_items_is_held_until_the_next_frame() -> None:
+    consumer = _consumer("q-held")
+    channel = FakeAMQPChannel()
+    batch = FakeMessage(_signed(b"a", b"bcd", items=3), "s-1.0", channel, 1)
+    await _deliver(consumer, batch)
+    assert consumer.next_frame() == b"a"
+    assert consumer.next_frame() == b"bcd"  # the channel keeps two of its items
+    assert _held(consumer) == "s-1.0"  # unacknowledged: it keeps its prefetch place
+    assert consumer.next_frame() is None  # the channel asks for more: all its items are out
+    assert _held(consumer) is None
+    await consumer.flush_acks()
+    assert batch.acked == [(1, True)]
+
+
+async def test_a_message_ending_in_a_frame_of_one_item_is_not_held() -> None:
+    consumer = _consumer("q-not-held")
+    channel = FakeAMQPChannel()
+    message = FakeMessage(_signed(b"abc", b"d", items=1), "s-1.0", channel, 1)
+    await _deliver(consumer, message)
+    assert _frames(consumer) == [b"abc", b"d"]
+    assert _held(consumer) is None
+    assert not consumer.fifo
+
+
+async def test_flushing_acks_acknowledges_the_held_message() -> None:
+    consumer = _consumer("q-held-close")
+    channel = FakeAMQPChannel()
+    batch = FakeMessage(_signed(b"abc", items=3), "s-1.0", channel, 1)
+    await _deliver(consumer, batch)
+    assert consumer.next_frame() == b"abc"
+    await consumer.flush_acks()  # a closing receiver
+    assert _held(consumer) is None
+    assert batch.acked == [(1, True)]
 
 
 async def test_a_redelivered_copy_resumes_after_what_was_handed_out() -> None:

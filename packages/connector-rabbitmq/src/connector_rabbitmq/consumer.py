@@ -4,7 +4,9 @@ The broker pushes up to `prefetch` unacknowledged messages. Each is checked the 
 arrives, before it is buffered, deduplicated or counted: its body must parse with core's
 batch framing (`connector_core.framing`) and every frame in it goes through the receiver's
 `Verifier`, which drops and counts a frame whose HMAC tag fails. Only verified payloads are
-kept (`Delivery`), in a local FIFO that the receive transport takes them from:
+kept (`Delivery`), with the item count each frame states (a frame sealed by `send_many()`
+carries several; `pending_items()` counts them), in a local FIFO that the receive transport
+takes them from:
 
 - a message with no frame that verifies (forged, malformed or empty) is rejected without
   requeue at once: the broker moves it to the connection's dead-letter queue;
@@ -16,6 +18,15 @@ kept (`Delivery`), in a local FIFO that the receive transport takes them from:
   runs whenever the receiver yields to the event loop. A verified frame that does not
   deserialize raises `ChannelDecodeError` from `recv()` and its message is acknowledged
   normally: its sender holds the key, so retrying it cannot help.
+
+Items, not frames, are what `maxsize` bounds (`connector_rabbitmq.topology`). When the last
+frame handed out of a message carries several items, the channel keeps the ones it has not
+returned yet; the message is then `held`, unacknowledged, until the channel comes back for
+the next frame (`next_frame()`, which it calls only once it is returning every item it kept)
+or the receiver closes (`flush_acks()`; items the channel kept and never returned are
+dropped with it, its frame having been handed out). Until then those items keep their
+message's place in the prefetch window, so a receiver that stalls after taking one item of
+a batch does not let the broker push it another message.
 
 Duplicates: a message can come twice only after a connection loss (the broker requeues what
 was unacknowledged) or a publish retried after a lost confirm. Every process remembers, per
@@ -83,6 +94,8 @@ class Delivery:
     message: AbstractIncomingMessage
     frames: list[bytes] | None
     """The verified payloads; None for an end-of-stream marker."""
+    items: list[int] = field(default_factory=list)
+    """The item count of each verified payload (`Verifier.accept_items`)."""
     bad: bool = False
     """A frame failed verification: dead-letter it instead of acknowledging."""
     index: int = 0
@@ -145,6 +158,9 @@ class Consumer:
         self.duplicates = 0
         self.arrived = notify if notify is not None else asyncio.Event()
         self._tag: str | None = None
+        self.held: Delivery | None = None
+        """The message whose last frame, of several items, was handed out last: it is
+        acknowledged when the next frame is asked for (see the module)."""
         self._finished: deque[Delivery] = deque()
         self._ack_task: asyncio.Task[None] | None = None
 
@@ -153,9 +169,9 @@ class Consumer:
         """True while subscribed."""
         return self._tag is not None
 
-    def pending_frames(self) -> int:
-        """Frames in the FIFO not yet handed out."""
-        return sum(len(d.frames) - d.index for d in self.fifo if d.frames is not None)
+    def pending_items(self) -> int:
+        """Items of the frames in the FIFO not yet handed out."""
+        return sum(sum(d.items[d.index :]) for d in self.fifo if d.frames is not None)
 
     async def start(self) -> None:
         """Sets the prefetch window and subscribes (`basic.consume`)."""
@@ -173,16 +189,16 @@ class Consumer:
         if message.type == EOS:
             self.fifo.append(Delivery(message, None))
         else:
-            frames, bad = self._verify(message.body, bool(message.redelivered))
-            delivery = Delivery(message, frames, bad=bad)
+            frames, items, bad = self._verify(message.body, bool(message.redelivered))
+            delivery = Delivery(message, frames, items, bad=bad)
             if not frames:
                 self.finish(delivery)  # nothing verified: dead-letter it now
                 return
             self.fifo.append(delivery)
         self.arrived.set()
 
-    def _verify(self, body: bytes, redelivered: bool) -> tuple[list[bytes], bool]:
-        """The verified payloads of a message body, and whether anything in it failed.
+    def _verify(self, body: bytes, redelivered: bool) -> tuple[list[bytes], list[int], bool]:
+        """The verified payloads of a message body, their item counts, whether any failed.
 
         A message the broker delivers again (`redelivered`) passes the replay check: what
         of it this process already handed out is skipped by `HandedLog` instead.
@@ -191,21 +207,28 @@ class Consumer:
             frames = unpack_frames(body)
         except FramingError as exc:
             self.verifier.drop(exc)
-            return [], True
+            return [], [], True
         if not frames:
             self.verifier.drop("a message without frames")
-            return [], True
-        accept = self.verifier.accept
-        payloads = [p for frame in frames if (p := accept(frame, redelivered)) is not None]
-        return payloads, len(payloads) != len(frames)
+            return [], [], True
+        accept = self.verifier.accept_items
+        payloads: list[bytes] = []
+        items: list[int] = []
+        for frame in frames:
+            accepted = accept(frame, redelivered)
+            if accepted is not None:
+                payloads.append(accepted[0])
+                items.append(accepted[1])
+        return payloads, items, len(payloads) != len(frames)
 
     def next_frame(self) -> bytes | Delivery | None:
-        """Takes the next verified payload without waiting.
+        """Takes the next verified payload without waiting; first acknowledges `held`.
 
         Returns:
             The payload; the `Delivery` of an end-of-stream marker at the head (the caller
             settles it with `finish()`); None when the FIFO is empty.
         """
+        self.release()
         fifo = self.fifo
         while fifo:
             head = fifo[0]
@@ -226,9 +249,19 @@ class Consumer:
             head.index += 1
             self.handed.record(head.message_id, head.index)
             if head.index >= len(frames):
-                self.finish(head)
+                if head.items[-1] > 1:
+                    fifo.popleft()  # the channel keeps some of its items: ack it later
+                    self.held = head
+                else:
+                    self.finish(head)
             return frame
         return None
+
+    def release(self) -> None:
+        """Finishes the `held` message, if any: the channel returned all of its items."""
+        held, self.held = self.held, None
+        if held is not None:
+            self.finish(held)
 
     def finish(self, delivery: Delivery) -> None:
         """Removes a fully handled delivery from the FIFO and queues its ack (or reject)."""
@@ -240,7 +273,8 @@ class Consumer:
             self._ack_task = asyncio.get_running_loop().create_task(self._settle())
 
     async def flush_acks(self) -> None:
-        """Sends every pending ack and reject now."""
+        """Sends every pending ack and reject now, the `held` message's included."""
+        self.release()
         if self._ack_task is not None:
             with contextlib.suppress(Exception):
                 await self._ack_task

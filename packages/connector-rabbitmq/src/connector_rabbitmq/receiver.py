@@ -2,8 +2,9 @@
 
 Its `Consumer` (`connector_rabbitmq.consumer`) verifies every frame as it arrives and keeps
 only verified payloads; `try_recv()` hands out the next one without waiting, `recv()` waits
-for one. While its FIFO is empty, `recv()` settles end-of-stream markers and asks
-`connector_rabbitmq.ending` whether the connection is over; then it raises
+for one; `buffered()` counts the items of the payloads it holds (a frame sealed by
+`send_many()` carries several). While its FIFO is empty, `recv()` settles end-of-stream
+markers and asks `connector_rabbitmq.ending` whether the connection is over; then it raises
 `ChannelClosedError`, and core's channel closes the receiver.
 
 Close (`close()`, or core's channel at the end of the connection): stop consuming,
@@ -150,8 +151,8 @@ class RabbitMQReceiver:
                 await membership.close()
 
     def buffered(self) -> int:
-        """Verified payloads held and not yet handed out."""
-        return self.consumer.pending_frames()
+        """Items of the verified payloads held and not yet handed out."""
+        return self.consumer.pending_items()
 
     def peer_counts(self) -> tuple[int, int]:
         """Open (senders, receivers) per the control log; (0, 1) for one made directly."""

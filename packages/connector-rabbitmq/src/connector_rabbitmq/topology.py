@@ -20,11 +20,13 @@ prefetch window (unacknowledged messages). The sender's outbox counts items (a f
 `send_many()` weighs the items it carries); the broker counts messages, so what bounds items
 there is that no AMQP message carries more than `B = Limits.batch_items` items: no frame
 carries more (the sender's `batch_items` is at most `B`, so `send_many()` seals no larger
-frame) and the publisher packs at most `B` items into one message. So a stalled receiver
-lets a sender get at most `B * (2 + queue_length + prefetch)` items ahead, whether they were
-sent one by one or with `send_many()`, which `limits()` keeps at or below `maxsize` (for
-`maxsize >= 4`; pipelines add `B * prefetch` per extra competing receiver). The conformance
-profile's slack is 0.
+frame) and the publisher packs at most `B` items into one message. A receiver acknowledges a
+message only once every item of it was handed to the caller (`connector_rabbitmq.consumer`):
+the items of a frame that the channel decoded and has not returned yet still hold their
+message's place in the prefetch window. So a stalled receiver lets a sender get at most
+`B * (2 + queue_length + prefetch)` items ahead, whether they were sent one by one or with
+`send_many()`, which `limits()` keeps at or below `maxsize` (for `maxsize >= 4`; pipelines
+add `B * prefetch` per extra competing receiver). The conformance profile's slack is 0.
 """
 
 from __future__ import annotations
