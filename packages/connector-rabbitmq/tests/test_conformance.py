@@ -27,7 +27,7 @@ class TestRabbitMQConformance(ConnectorConformance):
     connector_class = RabbitMQConnector
     cross_process = True
     serialized = True
-    backpressure_slack = 0
+    backpressure_slack = 0  # limits() keeps batch * (2 + queue + prefetch) items <= maxsize
 
     @pytest.fixture
     def connector_factory(
