@@ -117,6 +117,10 @@ class MemoryReceiver:
             await self._wire.changed()  # cancelled while waiting: nothing was taken
         return payload
 
+    def give_back(self, frame: bytes, items: int) -> None:
+        if self._fifo is not None and not self._wire.pubsub:  # pubsub: leaves with the FIFO
+            self._fifo.appendleft(frame)  # first in line for the other receivers
+
     async def close(self) -> None:
         self._fifo = None
         self._wire.leave(self)

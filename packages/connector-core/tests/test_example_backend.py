@@ -68,7 +68,7 @@ async def _pair(connector: Connector) -> tuple[TransportChannel, TransportChanne
 
 def test_the_example_is_one_page() -> None:
     lines = EXAMPLE.read_text(encoding="utf-8").splitlines()
-    assert len(lines) <= 150, f"{EXAMPLE.name} has {len(lines)} lines: keep it to one page"
+    assert len(lines) <= 160, f"{EXAMPLE.name} has {len(lines)} lines: keep it to one page"
 
 
 def test_the_guide_shows_the_example_exactly() -> None:

@@ -79,6 +79,7 @@ class FakeReceiver:
         self.closes = 0
         self.ended = False
         self.closed = False
+        self.given_back: list[tuple[bytes, int]] = []
         self._changed = asyncio.Event()
 
     def deliver(self, payload: bytes) -> None:
@@ -102,7 +103,12 @@ class FakeReceiver:
             await self._changed.wait()
         return self.payloads.popleft()
 
+    def give_back(self, frame: bytes, items: int) -> None:
+        self.calls.append("give_back")
+        self.given_back.append((frame, items))
+
     async def close(self) -> None:
+        self.calls.append("close")
         self.closes += 1
         self.closed = True
         self._changed.set()
@@ -260,7 +266,7 @@ async def test_recv_on_a_closed_channel_raises_without_asking_the_transport() ->
     await channel.close()
     with pytest.raises(ChannelClosedError):
         await channel.recv()
-    assert rx.calls == []
+    assert rx.calls == ["close"]  # the one from close(); recv() asked nothing
 
 
 # -- the end of the stream and close ---------------------------------------------------------
@@ -555,3 +561,31 @@ async def test_a_cancelled_recv_many_takes_nothing() -> None:
     rx.deliver(codec.serializer.dumps(["kept"]))
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv_many(10) == ["kept"]
+
+
+async def test_close_gives_the_items_taken_and_not_returned_back_before_closing() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(codec.serializer.dumps([1, 2, 3, 4]))
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv() == 1
+        await channel.close()
+    [(frame, items)] = rx.given_back
+    header, payload = codec.open(frame)
+    assert (items, header.items, codec.loads_items(payload)) == (3, 3, [2, 3, 4])
+    assert rx.calls[-2:] == ["give_back", "close"]
+
+
+async def test_close_with_nothing_held_gives_nothing_back() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(codec.serializer.dumps([1]))
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv() == 1
+        await channel.close()
+    assert rx.given_back == []
+
+
+async def test_send_bytes_passes_the_items_a_frame_carries() -> None:
+    channel, tx = _sending()
+    frame = channel.seal_bytes(channel.codec.serializer.dumps([1, 2]), items=2)
+    await channel.send_bytes(frame, items=2)
+    assert tx.items == [2]

@@ -80,6 +80,9 @@ class _Rx:
         self.buffered = loop.buffered
         self.peer_counts = loop.peer_counts
 
+    def give_back(self, frame: bytes, items: int) -> None:
+        self._loop.frames.appendleft(frame)
+
     async def close(self) -> None:
         self._loop.recv_closes += 1
 

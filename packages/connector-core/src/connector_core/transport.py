@@ -13,7 +13,8 @@ iteration and statistics. A *transport* (the backend) moves frames of bytes and 
   everything was delivered. A receive transport checks every frame's signature when it
   arrives, with `Verifier.accept()`, before it buffers, counts, deduplicates or acts on it:
   what reaches the channel is signed by a member of the connection, and what did not verify
-  was dropped and counted in `Verifier.rejected`. `close()` gives back what was not taken.
+  was dropped and counted in `Verifier.rejected`. `close()` gives back what was not taken,
+  including the items the channel hands back with `give_back(frame, items)` first.
 
 Both may be cancelled at any await without losing a frame: a `send()` cancelled while waiting
 for room sent nothing; a `recv()` cancelled while waiting took nothing.
@@ -83,6 +84,17 @@ class RecvTransport(Protocol):
 
         Raises:
             ChannelClosedError: When the connection has ended and everything was delivered.
+        """
+        ...
+
+    def give_back(self, frame: bytes, items: int) -> None:
+        """Takes back items the channel had taken but not returned, before `close()`.
+
+        The channel calls it when it closes while it still holds items of a frame it took
+        (a frame of `send_many()`, of which the user received only some). `frame` carries
+        those items, sealed by the channel as a sender of its own. A pipeline receiver hands
+        it on like a frame it had not taken (to another receiver, first in line where the
+        transport can); a pubsub receiver drops it, as it drops everything it leaves.
         """
         ...
 

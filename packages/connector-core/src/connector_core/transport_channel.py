@@ -194,11 +194,12 @@ class TransportChannel(SerdeChannel):
         self._seq += 1
         return self.codec.seal_payload(payload, self._party, self._seq, items)
 
-    async def send_bytes(self, msg: bytes) -> None:
+    async def send_bytes(self, msg: bytes, items: int = 1) -> None:
         """Sends one frame as it is (it must be sealed to be accepted: `seal_bytes`).
 
         Args:
             msg: The frame.
+            items: Optional; how many items it carries (the room it takes).
 
         Raises:
             ChannelClosedError: If the channel is closed.
@@ -207,8 +208,8 @@ class TransportChannel(SerdeChannel):
         self._check_loop()
         self._check_open()
         tx = self._sender()
-        if not tx.try_send(msg):
-            await tx.send(msg)
+        if not tx.try_send(msg, items):
+            await tx.send(msg, items)
 
     # -- receiving -------------------------------------------------------------------------
 
@@ -340,7 +341,19 @@ class TransportChannel(SerdeChannel):
                 await self._tx.close()
         finally:  # a sender that failed to deliver still lets its receiver side go
             if self._rx is not None and not self._recv_after_close:
+                self._give_back(self._rx)
                 await self._rx.close()
+
+    def _give_back(self, rx: RecvTransport) -> None:
+        """Hands the items taken and not returned back to the transport, sealed as a frame."""
+        items = self._items
+        if not items:
+            return
+        self._seq += 1
+        frame = self.codec.seal(list(items), self._party, self._seq)
+        count = len(items)
+        items.clear()
+        rx.give_back(frame, count)
 
     # -- statistics ------------------------------------------------------------------------
 

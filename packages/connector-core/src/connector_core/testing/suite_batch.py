@@ -273,6 +273,30 @@ class BatchTests(ConformanceBase):
             await producer
             assert items == list(range(400))
 
+    async def test_a_receiver_closed_in_the_middle_of_a_batch_leaves_the_rest_to_the_others(
+        self, connector_factory: ConnectorFactory
+    ) -> None:
+        """Pipeline: the items of a batch its receiver did not return reach another receiver.
+
+        Troubleshooting:
+            - On close, the channel calls `give_back(frame, items)` with the items it took and
+              did not return; the transport hands that frame on like one it never took.
+        """
+        self.require_mode(ConnectorMode.PIPELINE)
+        async with self.harness(connector_factory) as h:
+            connector = h.connector(ConnectorMode.PIPELINE, maxsize=64)
+            first = await h.receiver(connector)
+            sender = await h.sender(connector)
+            await sender.send_many(range(40))
+            async with asyncio.timeout(STEP_TIMEOUT):
+                taken = [await first.recv()]
+            second = await h.receiver(connector)
+            await first.close()
+            await sender.close()
+            rest = await drain(second)
+            assert sorted(taken + rest) == list(range(40))
+            assert len(taken + rest) == 40
+
     async def test_send_many_with_an_unserializable_item_sends_none_of_them(
         self, connector_factory: ConnectorFactory
     ) -> None:
