@@ -23,10 +23,13 @@ Items, not frames, are what `maxsize` bounds (`connector_rabbitmq.topology`). Wh
 frame handed out of a message carries several items, the channel keeps the ones it has not
 returned yet; the message is then `held`, unacknowledged, until the channel comes back for
 the next frame (`next_frame()`, which it calls only once it is returning every item it kept)
-or the receiver closes (`flush_acks()`; items the channel kept and never returned are
-dropped with it, its frame having been handed out). Until then those items keep their
+or the receiver closes (`flush_acks()`, once the receiver has put the items the channel
+gave back in the queue: `connector_rabbitmq.receiver`). Until then those items keep their
 message's place in the prefetch window, so a receiver that stalls after taking one item of
-a batch does not let the broker push it another message.
+a batch does not let the broker push it another message. If they cannot be given back,
+`take_back_last()` makes the frame handed out last count as not handed out and returns the
+held message for the receiver to requeue: the items of it the channel had returned then come
+twice, and none is lost.
 
 Duplicates: a message can come twice only after a connection loss (the broker requeues what
 was unacknowledged) or a publish retried after a lost confirm. Every process remembers, per
@@ -161,6 +164,8 @@ class Consumer:
         self.held: Delivery | None = None
         """The message whose last frame, of several items, was handed out last: it is
         acknowledged when the next frame is asked for (see the module)."""
+        self.last: Delivery | None = None
+        """The message of the frame handed out last."""
         self._finished: deque[Delivery] = deque()
         self._ack_task: asyncio.Task[None] | None = None
 
@@ -248,6 +253,7 @@ class Consumer:
             frame = frames[head.index]
             head.index += 1
             self.handed.record(head.message_id, head.index)
+            self.last = head
             if head.index >= len(frames):
                 if head.items[-1] > 1:
                     fifo.popleft()  # the channel keeps some of its items: ack it later
@@ -262,6 +268,27 @@ class Consumer:
         held, self.held = self.held, None
         if held is not None:
             self.finish(held)
+
+    def take_back_last(self) -> Delivery | None:
+        """Makes the frame handed out last count as not handed out (see the module).
+
+        For a receiver that closes and could not give back the items of that frame the
+        channel had not returned: a copy of its message, which the broker redelivers once
+        it is requeued, hands the frame out again, here or in another process.
+
+        Returns:
+            The `held` message, no longer held: the caller requeues it (`nack`), or leaves
+            it to the closing of its AMQP channel. None when that frame's message is still
+            in the FIFO, unacknowledged: the broker takes it back when the channel closes.
+        """
+        last, self.last = self.last, None
+        if last is None or last.done:
+            return None  # acknowledged: the channel had returned every item of it
+        self.handed.record(last.message_id, last.index - 1)
+        if last is self.held:
+            self.held = None
+            return last
+        return None
 
     def finish(self, delivery: Delivery) -> None:
         """Removes a fully handled delivery from the FIFO and queues its ack (or reject)."""

@@ -169,7 +169,7 @@ class Publisher:
         Args:
             body: Optional; the marker's signed body (`connector_rabbitmq.messages`).
         """
-        await self._publish(marker_message(self.sender_id, body))
+        await self.publish(marker_message(self.sender_id, body))
 
     async def _run(self) -> None:
         outbox = self.outbox
@@ -191,7 +191,7 @@ class Publisher:
         message = batch_message(frames, f"{self.sender_id}.{self.messages}", self.sender_id)
         self.messages += 1
         try:
-            await self._publish(message)
+            await self.publish(message)
         except MessageTooLargeError as exc:
             self.max_message_size = exc.limit
             if len(frames) == 1:
@@ -204,8 +204,17 @@ class Publisher:
             for run in runs:
                 await self._publish_frames(run)
 
-    async def _publish(self, message: aio_pika.Message) -> None:
-        """Publishes `message` until the broker confirms it."""
+    async def publish(self, message: aio_pika.Message) -> None:
+        """Publishes `message` until the broker confirms it, outside the outbox.
+
+        A refusal of a full queue is retried with backoff, a lost connection once it is
+        back (see the module); a cancelled call may have published it.
+
+        Raises:
+            MessageTooLargeError: If the broker refused it as too large.
+            BrokerUnreachableError: If the connection stayed lost `unreachable_timeout`.
+            ChannelGoneError: If the AMQP channel was closed on purpose.
+        """
         backoff = _BACKOFF_MIN
         while True:
             if self.channel.is_closed:

@@ -7,13 +7,28 @@ for one; `buffered()` counts the items of the payloads it holds (a frame sealed 
 markers and asks `connector_rabbitmq.ending` whether the connection is over; then it raises
 `ChannelClosedError`, and core's channel closes the receiver.
 
-Close (`close()`, or core's channel at the end of the connection): stop consuming,
-acknowledge what was handed out, delete the subscriber's queue (pubsub), append `leave` to
-the control log and clean up if last (`membership.last_one_out`). Closing the AMQP channels
-afterwards returns what was not handed out to the broker, for the other receivers. A
-receiver of an unreachable broker leaves without telling it, within the unreachable
-timeout. A receiver made directly from a queue (no membership) subscribes on its first
-`recv()` and ends only when it is closed.
+Close (`close()`, or core's channel at the end of the connection): stop consuming, give
+back the items the channel took and did not return (below), acknowledge what was handed
+out, delete the subscriber's queue (pubsub), append `leave` to the control log and clean up
+if last (`membership.last_one_out`). Closing the AMQP channels afterwards returns what was
+not handed out to the broker, for the other receivers. A receiver of an unreachable broker
+leaves without telling it, within the unreachable timeout. A receiver made directly from a
+queue (no membership) subscribes on its first `recv()` and ends only when it is closed.
+
+Giving back: a channel that closes while it holds items of a frame it took (the rest of a
+`send_many()` batch) seals them as a frame of its own (a sender id of its own, signed like
+any frame, verified as usual where it arrives) and passes it to `give_back()` before
+`close()`. In a pipeline (and for a receiver made directly from a queue) `close()` publishes
+that frame to the queue as a new message, in a sender's format (`messages.batch_message`,
+from the receiver's id), waits for the broker's confirm, and only then acknowledges the
+message the items came from, which the consumer held unacknowledged until then
+(`connector_rabbitmq.consumer`). Nothing is lost, but delivery of those items is at least
+once: a receiver that dies between the confirm and the acknowledgement leaves both the
+given-back frame and its original message to the others, and the items of it that the
+channel had returned come again. When the frame cannot be published within half the
+receiver's timeout (`GIVE_BACK_WAIT` for one made directly: the queue stays full, the broker
+is gone), the message it came from is requeued instead (`Consumer.take_back_last`), with
+the same effect. A pubsub receiver drops the frame: its queue is deleted as it leaves.
 """
 
 from __future__ import annotations
@@ -21,8 +36,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import uuid
+from collections import deque
 from functools import partial
-from typing import Any, cast
+from typing import Any, Final, cast
 
 from aio_pika.abc import AbstractQueue
 
@@ -33,11 +50,16 @@ from connector_rabbitmq.consumer import Consumer
 from connector_rabbitmq.control import LEAVE
 from connector_rabbitmq.ending import EndWatch
 from connector_rabbitmq.membership import Membership, last_one_out
+from connector_rabbitmq.messages import batch_message
+from connector_rabbitmq.publisher import Publisher
 from connector_rabbitmq.recovery import BrokerUnreachableError, ShieldedSteps
 
-__all__ = ["RabbitMQReceiver"]
+__all__ = ["GIVE_BACK_WAIT", "RabbitMQReceiver"]
 
 _log = logging.getLogger(__name__)
+
+GIVE_BACK_WAIT: Final = 10.0
+"""Seconds a closing receiver without a timeout tries to give items back (see the module)."""
 
 
 class RabbitMQReceiver:
@@ -71,6 +93,11 @@ class RabbitMQReceiver:
         self.ended = False
         self.closed = False
         self._steps = ShieldedSteps()
+        self.party = membership.party if membership is not None else f"r-{uuid.uuid4().hex[:12]}"
+        """The receiver's id: the sender id of the messages it gives back."""
+        self.given_back: deque[tuple[bytes, int]] = deque()
+        """Frames (and their item counts) the channel gave back, not yet in the queue."""
+        self._given = 0
         if membership is not None:
             membership.log.on_change(self.wakeup.set)
 
@@ -127,6 +154,20 @@ class RabbitMQReceiver:
                     async with asyncio.timeout(limit):
                         await self.wakeup.wait()
 
+    def give_back(self, frame: bytes, items: int) -> None:
+        """Keeps items the channel took and did not return, for `close()` (see the module).
+
+        Pubsub: drops them.
+
+        Args:
+            frame: The items, sealed by the channel as a sender of its own.
+            items: How many items it carries.
+        """
+        membership = self.membership
+        if membership is not None and membership.mode is ConnectorMode.PUBSUB:
+            return
+        self.given_back.append((frame, items))
+
     async def close(self) -> None:
         """Leaves the connection (see the module); best effort, within `timeout`."""
         self.closed = True
@@ -135,6 +176,7 @@ class RabbitMQReceiver:
         try:
             async with asyncio.timeout(self.timeout):
                 await consumer.cancel()
+                await self._hand_on()
                 await consumer.flush_acks()
                 if membership is not None:
                     if membership.mode is ConnectorMode.PUBSUB:
@@ -147,8 +189,54 @@ class RabbitMQReceiver:
         except Exception as exc:  # leaving is best effort; purge() removes leftovers
             _log.warning("a receiver could not leave cleanly: %r", exc)
         finally:
+            if self.given_back:  # cut short while giving back: requeued with its channel
+                self.given_back.clear()
+                consumer.take_back_last()
             if membership is not None:
                 await membership.close()
+
+    async def _hand_on(self) -> None:
+        """Publishes the given-back frames to the queue, confirmed (see the module).
+
+        Once every one is confirmed the held message may be acknowledged. If one cannot be
+        published in time, the message of the frame handed out last is requeued instead.
+        """
+        given = self.given_back
+        if not given:
+            return
+        consumer = self.consumer
+        channel = consumer.channel
+        wait = GIVE_BACK_WAIT if self.timeout is None else self.timeout / 2
+        publisher = Publisher(
+            channel,
+            channel.default_exchange,
+            consumer.queue.name,
+            sender_id=self.party,
+            batch_items=1,
+            buffer_limit=None,
+            unreachable_timeout=wait,
+        )
+        try:
+            async with asyncio.timeout(wait):
+                while given:
+                    frame, _ = given[0]
+                    message_id = f"{self.party}.{self._given}"
+                    await publisher.publish(batch_message([frame], message_id, self.party))
+                    self._given += 1
+                    given.popleft()
+        except Exception as exc:  # TimeoutError included: no room in the queue in time
+            items = sum(count for _, count in given)
+            given.clear()
+            _log.warning(
+                "a closing receiver could not give %d item(s) back to the queue (%r): the "
+                "message they came from goes back instead, and items of it may come twice",
+                items,
+                exc,
+            )
+            held = consumer.take_back_last()
+            if held is not None and not held.stale():
+                with contextlib.suppress(Exception):
+                    await held.message.nack(requeue=True)
 
     def buffered(self) -> int:
         """Items of the verified payloads held and not yet handed out."""
