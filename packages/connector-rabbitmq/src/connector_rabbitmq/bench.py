@@ -24,6 +24,12 @@ sent and received before the next, so p50/p99 are one hop from ``send()`` called
 
 `connector bench` finds `run()` in the `connector.benchmarks` entry points
 (``uv run connector bench --backends rabbitmq --quick``).
+
+Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
+machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
+1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
+and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
+(`MACHINE_TARGETS`).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from connector_core.benchmarking import (
     Row,
     connector_round_trips,
     connector_throughput,
+    machine_scenarios,
     round_trips,
     run_scenarios,
 )
@@ -275,4 +282,15 @@ async def latency(quick: bool) -> Comparison:
 
 def run(quick: bool) -> list[Row]:
     """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    return run_scenarios("rabbitmq", [pipeline, pubsub, latency], quick)
+    machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
+    return run_scenarios("rabbitmq", [pipeline, pubsub, latency, *machine], quick)
+
+
+MACHINE_TARGETS = {"vs_queue": 0.12, "batch": 0.5, "pubsub_vs_pipeline": 0.5, "large": 0.25}
+"""Issue 14's targets for the scenarios of `connector_core.benchmarking.machine`."""
+
+
+def _machine_connector(mode: ConnectorMode, maxsize: int) -> RabbitMQConnector:
+    tag = uuid.uuid4().hex[:8]
+    spec = ConnectorSpec(f"bench-{tag}.out", f"bench-{tag}.in", mode)
+    return RabbitMQConnector(spec, maxsize=maxsize)

@@ -22,6 +22,12 @@ so the comparison stays fair.
 
 `run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
 points (``uv run connector bench --backends ray --quick``).
+
+Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
+machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
+1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
+and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
+(`MACHINE_TARGETS`).
 """
 
 from __future__ import annotations
@@ -31,12 +37,14 @@ import time
 import uuid
 from typing import Any
 
+from connector_core import ConnectorMode
 from connector_core.benchmarking import (
     RATIO_OF_P50,
     Comparison,
     Measurement,
     Row,
     expect_count,
+    machine_scenarios,
     round_trips,
     run_scenarios,
 )
@@ -179,7 +187,20 @@ def run(quick: bool) -> list[Row]:
     if started_here:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        return run_scenarios("ray", [pipeline, pubsub, latency], quick)
+        machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
+        return run_scenarios("ray", [pipeline, pubsub, latency, *machine], quick)
     finally:
         if started_here:
             ray.shutdown()
+
+
+MACHINE_TARGETS = {"vs_queue": 0.10, "batch": 0.5, "pubsub_vs_pipeline": 0.5, "large": 0.5}
+"""Issue 14's targets for the scenarios of `connector_core.benchmarking.machine`."""
+
+
+def _machine_connector(mode: ConnectorMode, maxsize: int) -> Any:
+    from connector_core import ConnectorSpec
+    from connector_ray import RayConnector
+
+    tag = uuid.uuid4().hex[:8]
+    return RayConnector(ConnectorSpec(f"bench-{tag}.out", f"sink-{tag}.in", mode), maxsize=maxsize)

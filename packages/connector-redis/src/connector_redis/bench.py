@@ -24,6 +24,12 @@ microseconds.
 
 `connector bench` finds `run()` in the `connector.benchmarks` entry points
 (``uv run connector bench --backends redis --quick``).
+
+Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
+machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
+1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
+and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
+(`MACHINE_TARGETS`).
 """
 
 from __future__ import annotations
@@ -48,6 +54,7 @@ from connector_core.benchmarking import (
     connector_round_trips,
     connector_throughput,
     expect_count,
+    machine_scenarios,
     round_trips,
     run_scenarios,
 )
@@ -228,4 +235,16 @@ async def latency(quick: bool) -> Comparison:
 
 def run(quick: bool) -> list[Row]:
     """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    return run_scenarios("redis", [pipeline, pubsub, latency], quick)
+    machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
+    return run_scenarios("redis", [pipeline, pubsub, latency, *machine], quick)
+
+
+MACHINE_TARGETS = {"vs_queue": None, "batch": 0.5, "pubsub_vs_pipeline": 0.5, "large": None}
+"""Targets for the scenarios of `connector_core.benchmarking.machine` (issue 14's for
+RabbitMQ and Ray where it sets one for every backend)."""
+
+
+def _machine_connector(mode: ConnectorMode, maxsize: int) -> RedisConnector:
+    tag = _tag()
+    spec = ConnectorSpec(f"bench-{tag}.out", f"bench-{tag}.in", mode)
+    return RedisConnector(spec, maxsize=maxsize, job_id=f"bench-{tag}")

@@ -22,6 +22,12 @@ carried in every 16th item, pooled over the consumers.
 
 `run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
 points (``uv run connector bench --backends zmq --quick``).
+
+Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
+machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
+1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
+and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
+(`MACHINE_TARGETS`).
 """
 
 from __future__ import annotations
@@ -34,11 +40,13 @@ import sys
 import time
 from typing import Any
 
+from connector_core import ConnectorMode, ConnectorSpec
 from connector_core.benchmarking import (
     RATIO_OF_P50,
     Comparison,
     Measurement,
     Row,
+    machine_scenarios,
     round_trips,
     run_scenarios,
 )
@@ -280,7 +288,18 @@ async def latency(quick: bool) -> Comparison:
 
 def run(quick: bool) -> list[Row]:
     """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    return run_scenarios("zmq", [pipeline, pubsub, latency], quick)
+    machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
+    return run_scenarios("zmq", [pipeline, pubsub, latency, *machine], quick)
+
+
+MACHINE_TARGETS = {"vs_queue": 0.25, "batch": 1.5, "pubsub_vs_pipeline": 0.5, "large": 0.6}
+"""Issue 14's targets for the scenarios of `connector_core.benchmarking.machine`."""
+
+
+def _machine_connector(mode: ConnectorMode, maxsize: int) -> Any:
+    from connector_zmq import ZMQConnector
+
+    return ZMQConnector(ConnectorSpec("bench.out", "bench.in", mode), maxsize=maxsize)
 
 
 def main(argv: list[str]) -> int:
