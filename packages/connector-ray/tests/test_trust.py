@@ -90,3 +90,19 @@ async def test_a_connector_with_another_key_cannot_join_the_connection() -> None
     with pytest.raises(ChannelSetupError, match="refused this connector's proof of its key"):
         await theirs.connect_send()
     await receiver.close()
+
+
+@pytest.mark.parametrize(
+    "counts", [[1], [1, 0], [1, -2], [1, True], [1, 2.0], [1, "2"], (1, 1), {0: 1, 1: 1}]
+)
+async def test_item_counts_other_than_one_int_of_at_least_one_per_frame_are_denied(
+    counts: Any,
+) -> None:
+    hub = _hub()
+    sent = await hub.register(SEND, PROOF)
+    got = await hub.register(RECV, PROOF)
+    frames = [b"x", b"y"]
+    assert (await hub.put(sent.ident, sent.token, frames, counts)).status == DENIED
+    assert (await hub.close_sender(sent.ident, sent.token, frames, counts)).status == DENIED
+    assert (await hub.close_receiver(got.ident, got.token, frames, counts)).status == DENIED
+    assert (await hub.status())["buffered"] == 0

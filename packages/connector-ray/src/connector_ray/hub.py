@@ -3,11 +3,18 @@
 Everything that must be shared by the senders and receivers of a connection lives here, in
 one async actor: the buffers and the connection's `Lifecycle` (`connector_core.lifecycle`:
 who is in it, and whether it has ended). Channels talk to it in batches (`put` a list of
-frames, `get` up to n frames), so one actor call carries many messages.
+frames, `get` frames of up to n items), so one actor call carries many messages.
 
 - Pipeline: one shared FIFO; each `get` takes frames off its front (competing receivers).
 - Pubsub: one FIFO per subscriber, created by `register` before `connect_recv()` returns;
   `put` appends every frame to every subscriber's FIFO.
+
+Items: a frame sealed by `send_many()` carries several items, and every count here is in
+items: a frame of n items takes n of a FIFO's `maxsize`. The hub holds no key and cannot open
+a frame, so the caller states each frame's count beside it (`put(..., counts)`,
+`close_sender`, `close_receiver`; one item each when it states none). Only an authenticated
+member's counts are read (the token check comes first), and they must be ints >= 1, one per
+frame, or the call is `DENIED`: a keyless caller cannot make the hub miscount.
 
 Trust: any task of the Ray cluster can find the hub by name, so it serves only callers that
 prove the connection's key. Its *verifier* is the SHA-256 of the registration proof
@@ -17,10 +24,13 @@ present the proof and returns a random per-participant token; every later call n
 *and* that token, or is answered `DENIED` without effect. Frames must be `bytes`: anything
 else is refused before it is stored.
 
-Backpressure is enforced here: `put` waits while the FIFO (pubsub: the fullest subscriber
-FIFO) holds `maxsize` frames, then accepts as many frames as fit and returns that count; the
-sender keeps the rest. Only a sender's final flush in `close_sender` may overshoot `maxsize`,
-by at most one sender batch, so that closing never waits on a stalled receiver.
+Backpressure is enforced here: `put` waits until the first frame's items fit in the FIFO's
+free room (pubsub: the fullest subscriber FIFO's), then accepts the longest prefix of whole
+frames that fits and returns how many frames that is; the sender keeps the rest. A frame is
+never split. A frame heavier than `maxsize` itself (senders never seal one: their
+`batch_items` is at most `maxsize`) goes in once the FIFO is empty, so it cannot wait forever.
+Only a sender's final flush in `close_sender` may overshoot `maxsize`, by at most what the
+sender's outbox holds, so that closing never waits on a stalled receiver.
 
 Close: `register` opens a sender or joins a receiver, `close_sender` closes a sender, and a
 receiver leaves when it is handed `END` or closes. When the last open sender closes, the
@@ -111,7 +121,7 @@ class Reply(NamedTuple):
     frames: list[bytes]
     """`get`: the frames handed out (they are the caller's from now on)."""
     accepted: int
-    """`put`: how many frames from the front of the batch were accepted."""
+    """`put`: how many frames (not items) from the front of the batch were accepted."""
     ident: int
     """`register`: the caller's sender or receiver id."""
     senders: int
@@ -124,10 +134,42 @@ class Reply(NamedTuple):
     """`register`: the secret the caller presents with its id in every later call."""
 
 
+class _Fifo:
+    """Frames in order, with the items each carries and their total."""
+
+    __slots__ = ("counts", "frames", "items")
+
+    def __init__(self) -> None:
+        self.frames: deque[bytes] = deque()
+        self.counts: deque[int] = deque()
+        self.items = 0
+
+    def extend(self, frames: list[bytes], counts: list[int]) -> None:
+        self.frames.extend(frames)
+        self.counts.extend(counts)
+        self.items += sum(counts)
+
+    def push_front(self, frames: list[bytes], counts: list[int]) -> None:
+        self.frames.extendleft(reversed(frames))
+        self.counts.extendleft(reversed(counts))
+        self.items += sum(counts)
+
+    def take(self, limit: int) -> list[bytes]:
+        """Frames off the front: at least one, then while they total at most `limit` items."""
+        frames, counts = self.frames, self.counts
+        taken: list[bytes] = []
+        items = 0
+        while frames and (not taken or limit <= 0 or items + counts[0] <= limit):
+            items += counts.popleft()
+            taken.append(frames.popleft())
+        self.items -= items
+        return taken
+
+
 class _Receiver:
     __slots__ = ("aborted", "fifo")
 
-    def __init__(self, fifo: deque[bytes]) -> None:
+    def __init__(self, fifo: _Fifo) -> None:
         self.fifo = fifo
         self.aborted = False
 
@@ -140,14 +182,14 @@ class ChannelHub:
 
         Args:
             pubsub: True for pubsub (a FIFO per subscriber), False for a pipeline.
-            maxsize: Frames a FIFO may hold before `put` waits (`<= 0`: unbounded).
+            maxsize: Items a FIFO may hold before `put` waits (`<= 0`: unbounded).
             verifier: Optional; `hub_verifier(proof)`: `register` then requires the proof.
                 `None` (signing switched off) registers anyone.
         """
         self._pubsub = pubsub
         self._maxsize = maxsize
         self._verifier = verifier
-        self._shared: deque[bytes] = deque()
+        self._shared = _Fifo()
         self._life: Lifecycle[int] = Lifecycle()
         self._aborting: set[int] = set()
         self._receivers: dict[int, _Receiver] = {}
@@ -194,16 +236,29 @@ class ChannelHub:
         ok = known is not None and isinstance(token, bytes) and hmac.compare_digest(known, token)
         return None if ok else self._reply(DENIED)
 
-    def _fifos(self) -> list[deque[bytes]]:
+    def _fifos(self) -> list[_Fifo]:
         if self._pubsub:
             return [r.fifo for r in self._receivers.values()]
         return [self._shared]
 
-    def _room(self) -> int:
-        """Frames every FIFO can take now (a large number when unbounded)."""
+    def _room(self) -> tuple[int, bool]:
+        """Items every FIFO can take now (a large number when unbounded), and if all are empty.
+
+        Into empty FIFOs, the first frame of a `put` goes whatever it weighs.
+        """
+        held = max((f.items for f in self._fifos()), default=0)
         if self._maxsize <= 0:
-            return 1 << 30
-        return min((self._maxsize - len(f) for f in self._fifos()), default=1 << 30)
+            return 1 << 62, held == 0
+        return self._maxsize - held, held == 0
+
+    def _bad_counts(self, frames: list[bytes], counts: object) -> Reply | None:
+        """`DENIED` unless `counts` is None or one int >= 1 per frame."""
+        ok = counts is None or (
+            isinstance(counts, list)
+            and len(counts) == len(frames)
+            and all(type(c) is int and c >= 1 for c in counts)
+        )
+        return None if ok else self._reply(DENIED)
 
     def _should_release(self) -> bool:
         life = self._life
@@ -212,7 +267,7 @@ class ChannelHub:
         if not life.ever_sender and not life.ever_receiver:
             return False
         # Pipeline frames that no receiver ever came for wait for one.
-        return self._pubsub or not self._shared or life.ever_receiver
+        return self._pubsub or not self._shared.frames or life.ever_receiver
 
     def _maybe_release(self) -> bool:
         if self._should_release():
@@ -251,7 +306,7 @@ class ChannelHub:
             except ChannelClosedError:
                 return self._reply(ENDED)
         elif role == RECV:
-            fifo: deque[bytes] = deque() if self._pubsub else self._shared
+            fifo = _Fifo() if self._pubsub else self._shared
             self._receivers[ident] = _Receiver(fifo)
             self._life.join_receiver(ident)
         else:
@@ -261,53 +316,70 @@ class ChannelHub:
         await self._notify()
         return self._reply(OK, ident=ident, token=token)
 
-    async def put(self, sender: int, token: bytes, frames: list[bytes]) -> Reply:
-        """Appends frames, waiting while the buffer is full; accepts a prefix that fits.
+    async def put(
+        self, sender: int, token: bytes, frames: list[bytes], counts: list[int] | None = None
+    ) -> Reply:
+        """Appends whole frames, waiting until the first fits; accepts the prefix that fits.
 
         Args:
             sender: The sender's id.
             token: The sender's token.
             frames: The frames, in order.
+            counts: Optional; the items each frame carries (default: one each).
 
         Returns:
-            `OK` with `accepted` (at least 1 unless `frames` is empty), `ABORTED` if the
-            sender started closing while this waited, `NO_RECEIVERS` if the pipeline is full
-            and every receiver closed, `UNKNOWN` if `sender` is not an open sender here,
-            `DENIED` if the token is wrong or a frame is not `bytes` (nothing is stored).
+            `OK` with `accepted` frames (at least 1 unless `frames` is empty), `ABORTED` if
+            the sender started closing while this waited, `NO_RECEIVERS` if the pipeline has
+            no room for the first frame and every receiver closed, `UNKNOWN` if `sender` is
+            not an open sender here, `DENIED` if the token is wrong, a frame is not `bytes`
+            or `counts` is not one int >= 1 per frame (nothing is stored).
         """
-        denied = self._denied(sender, token) or self._not_bytes(frames)
+        denied = (
+            self._denied(sender, token)
+            or self._not_bytes(frames)
+            or self._bad_counts(frames, counts)
+        )
         if denied is not None:
             return denied
         if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
+        if not frames:
+            return self._reply(OK)
+        weights = counts if counts is not None else [1] * len(frames)
         cond = self._cond()
         async with cond:
             while True:
                 if sender in self._aborting:
                     return self._reply(ABORTED)
-                room = self._room()
-                if room > 0:
+                room, empty = self._room()
+                if weights[0] <= room or empty:
                     break
                 if not self._pubsub and self._life.ever_receiver and not self._receivers:
                     return self._reply(NO_RECEIVERS)
                 await cond.wait()
-            accepted = frames[:room] if room < len(frames) else frames
+            accepted, items = 1, weights[0]  # the first fits, or goes alone into empty FIFOs
+            for weight in weights[1:]:
+                if items + weight > room:
+                    break
+                items += weight
+                accepted += 1
             for fifo in self._fifos():
-                fifo.extend(accepted)
+                fifo.extend(frames[:accepted], weights[:accepted])
             cond.notify_all()
-        return self._reply(OK, accepted=len(accepted))
+        return self._reply(OK, accepted=accepted)
 
     def _not_bytes(self, frames: object) -> Reply | None:
         ok = isinstance(frames, list) and all(type(f) is bytes for f in frames)
         return None if ok else self._reply(DENIED)
 
     async def get(self, receiver: int, token: bytes, limit: int) -> Reply:
-        """Takes up to `limit` frames for a receiver, waiting while there are none.
+        """Takes frames of up to `limit` items for a receiver, waiting while there are none.
 
         Args:
             receiver: The receiver's id.
             token: The receiver's token.
-            limit: The most frames to hand out.
+            limit: The most items to hand out, in whole frames (at least one frame is
+                handed out, whatever it carries; `<= 0`: all).
 
         Returns:
             `OK` with frames, `END` when every sender closed and the FIFO is drained,
@@ -323,15 +395,14 @@ class ChannelHub:
         cond = self._cond()
         async with cond:
             fifo = state.fifo
-            while not fifo:
+            while not fifo.frames:
                 if state.aborted:
                     return self._reply(ABORTED)
                 if self._life.ended:
                     self._life.leave_receiver(receiver)
                     return self._reply(END, release=self._maybe_release())
                 await cond.wait()
-            count = min(limit, len(fifo)) if limit > 0 else len(fifo)
-            frames = [fifo.popleft() for _ in range(count)]
+            frames = fifo.take(limit)
             cond.notify_all()
         return self._reply(OK, frames=frames)
 
@@ -354,28 +425,46 @@ class ChannelHub:
             await self._notify()
         return self._reply(OK)
 
-    async def close_sender(self, sender: int, token: bytes, frames: list[bytes]) -> Reply:
+    async def close_sender(
+        self, sender: int, token: bytes, frames: list[bytes], counts: list[int] | None = None
+    ) -> Reply:
         """Appends a closing sender's last frames (even beyond `maxsize`) and removes it.
 
-        The last sender to close ends the connection. A wrong token or a frame that is not
-        `bytes` is answered `DENIED`, and nothing changes.
+        `counts` (optional) are the items of each frame, as for `put`. The last sender to
+        close ends the connection. A wrong token, a frame that is not `bytes` or bad
+        `counts` is answered `DENIED`, and nothing changes.
         """
-        denied = self._denied(sender, token) or self._not_bytes(frames)
+        denied = (
+            self._denied(sender, token)
+            or self._not_bytes(frames)
+            or self._bad_counts(frames, counts)
+        )
         if denied is not None:
             return denied
         if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
         if frames:
+            weights = counts if counts is not None else [1] * len(frames)
             for fifo in self._fifos():
-                fifo.extend(frames)
+                fifo.extend(frames, weights)
         self._aborting.discard(sender)
         self._life.close_sender(sender)
         await self._notify()
         return self._reply(OK, release=self._maybe_release())
 
-    async def close_receiver(self, receiver: int, token: bytes, frames: list[bytes]) -> Reply:
-        """Removes a receiver; in a pipeline its untaken `frames` go back to the front."""
-        denied = self._denied(receiver, token) or self._not_bytes(frames)
+    async def close_receiver(
+        self, receiver: int, token: bytes, frames: list[bytes], counts: list[int] | None = None
+    ) -> Reply:
+        """Removes a receiver; in a pipeline its untaken `frames` go back to the front.
+
+        `counts` (optional) are the items of each frame, as for `put`; bad `counts` are
+        answered `DENIED`, and nothing changes.
+        """
+        denied = (
+            self._denied(receiver, token)
+            or self._not_bytes(frames)
+            or self._bad_counts(frames, counts)
+        )
         if denied is not None:
             return denied
         state = self._receivers.pop(receiver, None)
@@ -383,7 +472,7 @@ class ChannelHub:
             return self._reply(UNKNOWN, release=self._maybe_release())
         self._life.leave_receiver(receiver)
         if frames and not self._pubsub:
-            self._shared.extendleft(reversed(frames))
+            self._shared.push_front(frames, counts if counts is not None else [1] * len(frames))
         await self._notify()
         return self._reply(OK, release=self._maybe_release())
 
@@ -392,7 +481,7 @@ class ChannelHub:
         return {
             "senders": self._life.sender_count,
             "receivers": len(self._receivers),
-            "buffered": max((len(f) for f in self._fifos()), default=0),
+            "buffered": max((f.items for f in self._fifos()), default=0),
             "ended": self._life.ended,
             "released": self._released,
         }
