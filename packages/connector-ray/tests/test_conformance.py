@@ -14,7 +14,7 @@ class TestRayConformance(ConnectorConformance):
     connector_class = RayConnector
     cross_process = True
     serialized = True
-    backpressure_slack = 4  # the sender outbox: min(2 * batch, maxsize)
+    backpressure_slack = 4  # the sender outbox: min(2 * batch, maxsize) items
 
     @pytest.fixture
     def connector_kwargs(self) -> dict[str, Any]:

@@ -112,3 +112,50 @@ async def test_a_standalone_channel_closed_before_first_use_ends_without_a_hub()
     channel = RayChannel(maxsize=10)
     await channel.close()
     assert await asyncio.wait_for(drain(channel), DEADLINE) == []
+
+
+async def test_a_sender_states_the_items_of_each_frame_to_the_hub() -> None:
+    hub = _Hub(pubsub=False, maxsize=8)
+    await hub.channel(RECV, batch=8, maxsize=8)
+    sender = await hub.channel(SEND, batch=8, maxsize=8)
+    await sender.send_many(range(5))
+    await hub.until(lambda: hub.puts == [(1, 1)])  # one frame offered, and accepted
+    assert (await hub.hub.status())["buffered"] == 5
+
+
+async def test_a_receivers_buffered_count_is_in_items() -> None:
+    hub = _Hub(pubsub=False, maxsize=10)
+    receiver = await hub.channel(RECV, batch=10, maxsize=10)
+    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    await sender.send_many([0, 1, 2])
+    await sender.send_many([3, 4, 5])
+    await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 2)
+    assert await asyncio.wait_for(receiver.recv(), DEADLINE) == 0
+    assert receiver.statistics().buffered == 5  # 2 of the first frame, 3 of the second
+
+
+async def test_a_pipeline_receiver_gives_back_frames_with_their_items() -> None:
+    hub = _Hub(pubsub=False, maxsize=10)
+    first = await hub.channel(RECV, batch=10, maxsize=10)
+    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    await sender.send(0)
+    await sender.send_many([1, 2, 3])
+    await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 2)
+    assert await asyncio.wait_for(first.recv(), DEADLINE) == 0
+    await first.close()
+    assert (await hub.hub.status())["buffered"] == 3
+
+
+async def test_items_a_closing_channel_gives_back_reach_the_hub_first_with_their_count() -> None:
+    hub = _Hub(pubsub=False, maxsize=10)
+    first = await hub.channel(RECV, batch=10, maxsize=10)
+    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    await sender.send_many([0, 1, 2])
+    await sender.send(3)
+    await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 2)
+    assert await asyncio.wait_for(first.recv(), DEADLINE) == 0
+    await first.close()  # holds 1 and 2 of the first frame, and the frame of 3
+    assert (await hub.hub.status())["buffered"] == 3
+    second = await hub.channel(RECV, batch=10, maxsize=10)
+    await sender.close()
+    assert await asyncio.wait_for(drain(second), DEADLINE) == [1, 2, 3]

@@ -35,7 +35,7 @@ class RayChannel(TransportChannel):
     after `close()` it still returns what it holds, then `recv()` raises
     `ChannelClosedError`, and its actor is killed.
 
-    `statistics().buffered` counts the frames in this channel's outbox and inbox;
+    `statistics().buffered` counts the items in this channel's outbox and inbox;
     `senders`/`receivers` are the hub's counts as of this channel's last call.
     """
 
@@ -53,10 +53,11 @@ class RayChannel(TransportChannel):
         Args:
             actor_options: Optional; Options to pass to the Ray actor. Defaults to
                 `{"num_cpus": 0}`; yours update those defaults.
-            maxsize: Optional; frames the hub buffers before `send()` waits (`<= 0`:
+            maxsize: Optional; items the hub buffers before `send()` waits (`<= 0`:
                 unbounded).
             codec: Optional; how items become signed frames (default: pickle, fresh key).
-            batch_size: Optional; most frames per actor call.
+            batch_size: Optional; most items per actor call, and per frame of
+                `send_many()`.
             **kwargs: Additional keyword arguments to pass to the underlying Channel (the
                 connector passes its transports as `sender=`/`receiver=` and `loop=`).
 

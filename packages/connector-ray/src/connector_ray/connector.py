@@ -80,11 +80,12 @@ class RayConnector(Connector):
 
         Args:
             *args: The spec, then anything `Connector` accepts.
-            maxsize: Optional; frames the hub buffers (per subscriber in pubsub) before
+            maxsize: Optional; items the hub buffers (per subscriber in pubsub) before
                 senders wait (`<= 0`: unbounded).
             actor_options: Optional; Ray options for the hub actor, updating the default
                 `{"num_cpus": 0}` (e.g. `{"resources": {...}}` to place it).
-            batch_size: Optional; most messages per actor call (capped by `maxsize`).
+            batch_size: Optional; most items per actor call, and per frame of
+                `send_many()` (capped by `maxsize`).
             address: Optional; the Ray cluster to join if Ray is not initialised (default:
                 the `CONNECTOR_RAY_ADDRESS` setting, then Ray's own defaults).
             job_id: Optional; names the hub actor so runs never mix (default: the
@@ -101,7 +102,7 @@ class RayConnector(Connector):
                 `job_id` is not 1-64 letters, digits, `_` or `-`.
         """
         super().__init__(*args, maxsize=maxsize, **kwargs)
-        self._batch = batch_limit(batch_size, self.maxsize)  # most frames per actor call
+        self._batch = batch_limit(batch_size, self.maxsize)  # most items per actor call
         self.actor_options = actor_options_for(actor_options)
         self.batch_size = batch_size
         self.job_id = check_job_id(job_id or settings.job_id or new_job_id())

@@ -32,7 +32,7 @@ DEFAULT_ACTOR_OPTIONS: Final[Mapping[str, Any]] = {"num_cpus": 0}
 """Options of every hub actor unless the user overrides them."""
 
 DEFAULT_BATCH_SIZE: Final = 256
-"""Most frames per actor call (capped by `maxsize` when that is smaller)."""
+"""Most items per actor call, and per frame of `send_many()` (capped by a smaller `maxsize`)."""
 
 RESERVED_ACTOR_OPTIONS: Final = frozenset({"name", "namespace", "get_if_exists", "lifetime"})
 """Actor options the connector sets itself and refuses from users."""
@@ -67,7 +67,7 @@ def actor_options_for(actor_options: Mapping[str, Any] | None) -> dict[str, Any]
 
 
 def batch_limit(batch_size: int, maxsize: int) -> int:
-    """Returns the most frames per actor call: `batch_size`, capped by a positive `maxsize`.
+    """Returns the most items per actor call: `batch_size`, capped by a positive `maxsize`.
 
     Raises:
         ValueError: If `batch_size` is not an int >= 1.

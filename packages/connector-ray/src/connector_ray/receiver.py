@@ -1,19 +1,22 @@
 """`RayReceiver`: the receive transport of a `RayChannel`, an inbox refilled from the hub.
 
-`recv()` serves a local inbox of verified payloads, refilled by one `get` of up to `batch`
-frames. That `get` is a task of the transport, not of the `recv()` that started it: a
-cancelled `recv()` leaves it running, and its frames land in the inbox for the next one.
+`recv()` serves a local inbox of verified payloads, refilled by one `get` of whole frames
+carrying up to `batch` items (at least one frame). That `get` is a task of the transport, not
+of the `recv()` that started it: a cancelled `recv()` leaves it running, and its frames land
+in the inbox for the next one.
 
 Verification on arrival: when a batch arrives, anything that is not `bytes` is dropped, then
-every frame goes through the `Verifier`; what fails is dropped and counted
+every frame goes through the `Verifier` (`accept_items`); what fails is dropped and counted
 (`statistics().rejected`) before it is buffered. The inbox holds each verified payload with
-its frame as it arrived.
+its frame as it arrived and the item count its verified header states; `buffered()` counts
+those items.
 
 End: the hub answers `END` once every sender has closed and this receiver's FIFO is drained;
 `recv()` then raises `ChannelClosedError` (the hub has already let this receiver go). Close:
 a pipeline receiver gives the frames it did not return back to the front of the hub's FIFO,
-as they arrived (a subscriber's are its own and go). If the hub dies, `recv()` raises
-`ChannelError`.
+with their item counts: first the frame the channel handed back (`give_back`: the items of a
+`send_many()` frame it took and did not return), then its inbox as it arrived (a
+subscriber's are its own and go). If the hub dies, `recv()` raises `ChannelError`.
 """
 
 from __future__ import annotations
@@ -44,14 +47,16 @@ class RayReceiver:
             link: The connection's hub (its `receiver` is this one; a standalone link's is
                 known at first use; no handle: the connection had ended).
             codec: The connection's codec (frames are verified with it on arrival).
-            batch: The most frames per `get` call.
+            batch: The most items per `get` call (in whole frames, at least one).
             pubsub: True for a subscriber (its unread frames are its own).
         """
         self.verifier = Verifier(codec, "RayChannel")
         self._link = link
         self._batch = batch
         self._pubsub = pubsub
-        self._inbox: deque[tuple[bytes, bytes]] = deque()  # (payload, frame)
+        self._inbox: deque[tuple[bytes, bytes, int]] = deque()  # (payload, frame, items)
+        self._inbox_items = 0
+        self._given_back: list[tuple[bytes, int]] = []  # (frame, items), from the channel
         self._pending: asyncio.Task[Reply] | None = None
         self._ended = False
         self._failure: ChannelError | None = None
@@ -59,7 +64,12 @@ class RayReceiver:
 
     def try_recv(self) -> bytes | None:
         """The next verified payload of the inbox, or None."""
-        return self._inbox.popleft()[0] if self._inbox else None
+        return self._pop() if self._inbox else None
+
+    def _pop(self) -> bytes:
+        payload, _, items = self._inbox.popleft()
+        self._inbox_items -= items
+        return payload
 
     async def recv(self) -> bytes:
         """Waits for the next verified payload, fetching a batch when the inbox is empty.
@@ -73,7 +83,7 @@ class RayReceiver:
             if self._closed:
                 raise ChannelClosedError("RayChannel is closed: cannot receive")
             if self._inbox:
-                return self._inbox.popleft()[0]
+                return self._pop()
             failure = self._failure
             if failure is not None:
                 raise type(failure)(str(failure)) from failure
@@ -117,19 +127,30 @@ class RayReceiver:
         self._link.note(reply)
         if reply.status == OK:
             verifier = self.verifier
-            accept = verifier.accept
+            accept = verifier.accept_items
             inbox = self._inbox
             for frame in reply.frames:
                 if type(frame) is not bytes:  # never decoded, whatever it is
                     verifier.drop(f"a {type(frame).__name__} arrived where a frame was due")
                     continue
-                payload = accept(frame)
-                if payload is not None:
-                    inbox.append((payload, frame))
+                accepted = accept(frame)
+                if accepted is not None:
+                    payload, items = accepted
+                    inbox.append((payload, frame, items))
+                    self._inbox_items += items
         elif reply.status == END:
             self._ended = True
         elif reply.status != ABORTED:
             self._failure = runtime.lost_state(reply)
+
+    def give_back(self, frame: bytes, items: int) -> None:
+        """Keeps a frame of items the channel took and did not return, for `close()`.
+
+        A pipeline receiver hands it back to the hub first, ahead of its inbox; a subscriber
+        drops it (what it leaves is its own).
+        """
+        if not self._pubsub and not self._closed:
+            self._given_back.append((frame, max(1, items)))
 
     async def close(self) -> None:
         """Unregisters; a pipeline receiver's unread frames go back to the other receivers."""
@@ -145,17 +166,23 @@ class RayReceiver:
                 await runtime.call("close", handle.abort_get.remote(*member))
                 await asyncio.wait([pending])
                 self._absorb(pending)
-            rest = [] if self._pubsub else [frame for _, frame in self._inbox]
+            kept = [] if self._pubsub else [(frame, items) for _, frame, items in self._inbox]
+            kept[:0] = self._given_back
+            self._given_back.clear()
             self._inbox.clear()
-            reply = await runtime.call("close", handle.close_receiver.remote(*member, rest))
+            self._inbox_items = 0
+            rest = [frame for frame, _ in kept]
+            counts = [items for _, items in kept]
+            ref = handle.close_receiver.remote(*member, rest, counts)
+            reply = await runtime.call("close", ref)
         except ChannelError as exc:
             _log.debug("connector_ray: closing a receiver of a gone hub: %s", exc)
             return
         self._link.note(reply)
 
     def buffered(self) -> int:
-        """Verified payloads in the inbox."""
-        return len(self._inbox)
+        """Items of the verified payloads in the inbox, and of frames given back."""
+        return self._inbox_items + sum(items for _, items in self._given_back)
 
     def peer_counts(self) -> tuple[int, int]:
         """The hub's last counts, with this receiver counted while it is open."""

@@ -1,11 +1,14 @@
 """`RaySender`: the send transport of a `RayChannel`, an outbox shipped to the hub in batches.
 
 `send()` puts the signed frame into core's `Outbox` and returns; one flusher task ships what
-is queued in `put` calls of up to `batch` frames, one call in flight, so batches form only
-while a call is in flight (no timer: a lone frame leaves at once). The outbox holds at most
-`min(2 * batch, maxsize)` frames (then `send()` waits), and `put` waits at the hub while it
-holds `maxsize`: a slow receiver slows the sender. The hub may accept only the front of a
-batch; the rest leaves first in the next call.
+is queued in `put` calls of frames carrying up to `batch` items, one call in flight, so
+batches form only while a call is in flight (no timer: a lone frame leaves at once).
+Everything is counted in items: a frame sealed by `send_many()` carries up to `batch_items`
+(= `batch`, at most `maxsize`) and weighs that many. The outbox holds at most
+`min(2 * batch, maxsize)` items (then `send()` waits), and each `put` states every frame's
+item count beside it; the hub accepts a frame only when its items fit in `maxsize`: a slow
+receiver slows the sender. The hub may accept only the front of a batch, in whole frames;
+the rest leaves first in the next call.
 
 Close: the flusher stops (a `put` waiting at a full hub is woken by `abort_put`), and what
 the hub did not accept goes with `close_sender`, which may overshoot `maxsize` so that closing
@@ -40,23 +43,28 @@ class RaySender:
         Args:
             link: The connection's hub (its `sender` is this one; a standalone link's is
                 known at first use).
-            batch: The most frames per `put` call.
-            maxsize: The channel's capacity (`<= 0`: unbounded).
+            batch: The most items per `put` call, and per frame (`batch_items`); at most
+                a positive `maxsize`.
+            maxsize: The channel's capacity in items (`<= 0`: unbounded).
         """
         self._link = link
         self._batch = batch
+        self.batch_items = batch
+        """The most items one frame may carry: a frame always fits in one `put` call."""
         self._outbox = Outbox(min(2 * batch, maxsize) if maxsize > 0 else 2 * batch)
         self._flusher: asyncio.Task[None] | None = None
         self._unsent: list[bytes] = []  # taken from the outbox, not yet accepted by the hub
+        self._counts: list[int] = []  # the items of each unsent frame
+        self._unsent_items = 0
         self._putting = False
         self._closed = False
 
-    def try_send(self, frame: bytes) -> bool:
-        """Queues `frame` if the outbox has room (False before the first `send()`)."""
-        return self._flusher is not None and self._outbox.offer(frame)
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        """Queues `frame` of `items` items if the outbox has room (False before first use)."""
+        return self._flusher is not None and self._outbox.offer(frame, max(1, items))
 
-    async def send(self, frame: bytes) -> None:
-        """Queues `frame`, waiting for room; links and starts the flusher on first use.
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        """Queues `frame` of `items` items, waiting for room; links and starts the flusher.
 
         Raises:
             ChannelClosedError: If the channel was closed, also while waiting, or every
@@ -70,26 +78,52 @@ class RaySender:
             member = self._link.sender
             if self._flusher is None and member is not None:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush(handle, member))
-        await self._outbox.put(frame)
+        await self._outbox.put(frame, max(1, items))
+
+    def _take(self, room: int) -> None:
+        """Moves queued frames, whole, to the unsent batch.
+
+        Args:
+            room: The most items to move (`<= 0`: every frame); one frame moves whatever it
+                carries when none is unsent.
+        """
+        outbox, unsent, counts = self._outbox, self._unsent, self._counts
+        if len(outbox) - self._unsent_items == outbox.queued_frames():  # one item each
+            frames = outbox.take(room)
+            unsent += frames
+            counts += [1] * len(frames)
+            self._unsent_items += len(frames)
+            return
+        taken = 0
+        while (weight := outbox.first_items()) and (
+            room <= 0 or taken + weight <= room or not unsent
+        ):
+            unsent += outbox.take(weight)  # exactly the first frame
+            counts.append(weight)
+            taken += weight
+        self._unsent_items += taken
 
     async def _flush(self, handle: Any, member: Member) -> None:
         outbox = self._outbox
-        unsent = self._unsent
+        unsent, counts = self._unsent, self._counts
         try:
             while not self._closed:
                 if not unsent:
                     await outbox.ready()
-                if len(unsent) < self._batch:
-                    unsent += outbox.take(self._batch - len(unsent))
+                if self._unsent_items < self._batch:
+                    self._take(self._batch - self._unsent_items)
                 self._putting = True
                 try:
-                    reply = await runtime.call("send", handle.put.remote(*member, unsent))
+                    reply = await runtime.call("send", handle.put.remote(*member, unsent, counts))
                 finally:
                     self._putting = False
                 self._link.note(reply)
                 if reply.status == OK:
-                    del unsent[: reply.accepted]
-                    outbox.settle(reply.accepted)
+                    accepted = reply.accepted
+                    self._unsent_items -= sum(counts[:accepted])
+                    del unsent[:accepted]
+                    del counts[:accepted]
+                    outbox.settle(accepted)
                 elif reply.status == ABORTED:
                     return
                 elif reply.status == NO_RECEIVERS:
@@ -126,20 +160,23 @@ class RaySender:
             else:
                 flusher.cancel()  # idle, waiting for frames: it holds none
             await asyncio.wait([flusher])
-        rest = self._unsent + self._outbox.take()
+        self._take(0)
+        rest, counts = list(self._unsent), list(self._counts)
         self._unsent.clear()
+        self._counts.clear()
+        self._unsent_items = 0
         self._outbox.settle(len(rest))
         try:
-            reply = await runtime.call("close", handle.close_sender.remote(*member, rest))
+            reply = await runtime.call("close", handle.close_sender.remote(*member, rest, counts))
         except ChannelError as exc:
             if rest:
-                raise ChannelError(f"{len(rest)} messages were not delivered: {exc}") from exc
+                raise ChannelError(f"{sum(counts)} messages were not delivered: {exc}") from exc
             _log.debug("connector_ray: closing a sender of a gone hub: %s", exc)
             return
         self._link.note(reply)
 
     def buffered(self) -> int:
-        """Frames in the outbox, including those of a `put` in flight."""
+        """Items in the outbox, including those of a `put` in flight."""
         return len(self._outbox)
 
     def peer_counts(self) -> tuple[int, int]:
