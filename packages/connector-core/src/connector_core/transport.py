@@ -148,8 +148,15 @@ class Verifier:
             redelivered: The transport knows it delivers this frame again (a broker's
                 redelivery after a lost acknowledgement, a claimed pending entry).
         """
-        accepted = self.accept_items(frame, redelivered)
-        return None if accepted is None else accepted[0]
+        try:
+            header, payload = self.codec.open(frame)
+        except MessageRejectedError as exc:
+            self.drop(exc)
+            return None
+        if self.guard.admit(header.sender, header.seq, redelivered):
+            return payload
+        self.drop(f"sequence {header.seq} of its sender was accepted before (a replay)")
+        return None
 
     def accept_items(self, frame: bytes, redelivered: bool = False) -> tuple[bytes, int] | None:
         """Like `accept`, and also returns how many items the frame carries (its header's).
