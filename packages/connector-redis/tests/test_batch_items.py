@@ -1,0 +1,91 @@
+"""A frame of `send_many()` counts as its items in Redis, not as one: in the stream and buffers.
+
+Asserted through the stream's counters and the transports' own counts, never through timing:
+an entry is seen with a blocking read of the data stream, and a sender says it waits for room
+by blocking for a wake-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+
+import pytest
+from redis.asyncio import Redis
+
+from connector_core.channel import Channel
+from connector_core.spec import ConnectorMode
+from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_redis import RedisConnector
+from connector_redis.receiver import RedisReceiver
+from connector_redis.sender import RedisSender
+
+pytestmark = [pytest.mark.redis, pytest.mark.asyncio(loop_scope="session")]
+
+MAXSIZE = 8
+
+
+def _pipeline(maxsize: int) -> RedisConnector:
+    spec = unique_spec(ConnectorMode.PIPELINE)
+    return RedisConnector(spec, maxsize=maxsize, job_id=f"batch-{uuid.uuid4().hex}")
+
+
+def _waits_for_room(monkeypatch: pytest.MonkeyPatch, transport: RedisSender) -> asyncio.Event:
+    """An event set when a sender's transport blocks for a wake-up (it has no room)."""
+    waiting = asyncio.Event()
+    blocking_read = transport.store.wait_signal
+
+    async def wait_signal(after: str, block: float) -> str:
+        waiting.set()
+        return await blocking_read(after, block)
+
+    monkeypatch.setattr(transport.store, "wait_signal", wait_signal)
+    return waiting
+
+
+async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
+    raw: Redis,
+    monkeypatch: pytest.MonkeyPatch,
+    sender_of: Callable[[Channel], RedisSender],
+) -> None:
+    connector = _pipeline(MAXSIZE)
+    keys = connector.keys
+    receiver = await connector.connect_recv()  # takes nothing until the end
+    first, second = await connector.connect_send(), await connector.connect_send()
+    await first.send_many(range(MAXSIZE))
+    reply = await raw.xread({keys.data: "0-0"}, count=1, block=int(STEP_TIMEOUT * 1000))
+    [(_, [(_, fields)])] = reply
+    assert int(fields[b"n"]) == MAXSIZE  # one entry: the frame of MAXSIZE items
+
+    # The other sender's outbox is empty, but the stream has no room for one more item.
+    waiting = _waits_for_room(monkeypatch, sender_of(second))
+    await second.send("late")
+    async with asyncio.timeout(STEP_TIMEOUT):
+        await waiting.wait()
+
+    assert int(await raw.get(keys.held) or 0) == MAXSIZE
+    assert await raw.xlen(keys.data) == 1
+    assert sender_of(second).buffered() == 1
+    receiving = asyncio.create_task(drain(receiver))
+    await first.close()
+    await second.close()
+    assert await receiving == [*range(MAXSIZE), "late"]
+
+
+async def test_a_receiver_counts_the_items_of_the_frames_it_buffers(
+    receiver_of: Callable[[Channel], RedisReceiver],
+) -> None:
+    connector = _pipeline(2 * MAXSIZE)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_many(range(4))
+    await sender.send_many(range(4, 8))
+    await sender.close()  # both frames are in the stream: the first read takes them all
+
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert await receiver.recv() == 0
+
+    assert receiver_of(receiver).buffered() == 4  # the second frame, unopened
+    assert receiver.statistics().buffered == 7  # and the first one's rest, in the channel
+    assert await drain(receiver) == list(range(1, 8))
