@@ -89,3 +89,24 @@ async def test_a_receiver_counts_the_items_of_the_frames_it_buffers(
     assert receiver_of(receiver).buffered() == 4  # the second frame, unopened
     assert receiver.statistics().buffered == 7  # and the first one's rest, in the channel
     assert await drain(receiver) == list(range(1, 8))
+
+
+async def test_a_closing_pipeline_receiver_hands_on_the_rest_of_a_batch_as_its_items(
+    raw: Redis,
+) -> None:
+    connector = _pipeline(2 * MAXSIZE)
+    keys = connector.keys
+    first = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_many(range(MAXSIZE))
+    async with asyncio.timeout(STEP_TIMEOUT):
+        assert await first.recv() == 0
+
+    await first.close()  # the channel holds the other MAXSIZE - 1 items of the frame
+
+    assert int(await raw.get(keys.held) or 0) == MAXSIZE - 1
+    [(_, fields)] = await raw.xrange(keys.data)
+    assert int(fields[b"n"]) == MAXSIZE - 1
+    second = await connector.connect_recv()
+    await sender.close()
+    assert await drain(second) == list(range(1, MAXSIZE))

@@ -8,7 +8,9 @@ and its (sender, sequence) admitted by a `ReplayGuard` before it is buffered; wh
 dropped, counted and acknowledged. The buffer holds one payload per frame and counts items:
 a frame's item count comes from its verified header (`Verifier.accept_items`), never from
 the entry's unsigned `n`. An entry is acknowledged once its last frame was handed to the
-user and the next one is asked for (or at close).
+user and the next one is asked for (or at close). A pipeline receiver that closes hands on
+what it took and did not hand out as a new entry, with the items the channel gives back
+(`give_back`: the rest of a `send_many()` batch of which the user took only some) first.
 
 A watcher task (`connector_redis.watch`) reads the control stream and `sig`, keeps the
 heartbeat, and pokes the reader when something changed: a poke ends the reader's wait for
@@ -80,6 +82,8 @@ class RedisReceiver:
         self._count = 0
         """Items of the payloads in `_items`."""
         self._partial: str | None = None
+        self._given_back: list[tuple[bytes, int]] = []
+        """(frame, items) the channel took and did not return (`give_back`), for `close()`."""
         self._handed: list[str] = []
         self._acks: list[str] = []
         self._held: set[str] = set()
@@ -163,12 +167,26 @@ class RedisReceiver:
         """Something changed (control entry, wake-up): the reader looks again."""
         self._poked.set()
 
+    def give_back(self, frame: bytes, items: int) -> None:
+        """Keeps a frame of items the channel took and did not return, for `close()`.
+
+        A pipeline receiver hands it on to the others when it closes, ahead of the rest of
+        the entry it was taking from; a subscriber drops it (what it leaves is its own).
+        """
+        if not self.store.pubsub and not self._closed:
+            self._given_back.append((frame, max(1, items)))
+
     def held_ids(self) -> list[str]:
         """Entries this receiver holds and has not acknowledged (kept fresh while alive)."""
         return sorted(self._held)
 
     async def close(self) -> None:
-        """Leaves: acknowledges what was handed out, gives the rest back, writes `LEAVE`."""
+        """Leaves: acknowledges what was handed out, gives the rest back, writes `LEAVE`.
+
+        Pipeline: what the channel gave back and the rest of a partly handed entry are
+        added as one new entry for the others (before the entries it came from are
+        acknowledged); the entries it held and had not handed out go to `returned`.
+        """
         if self._closed:
             return
         self._closed = True
@@ -186,10 +204,16 @@ class RedisReceiver:
                 await asyncio.wait({reader}, timeout=self.settings.block + 1)
         acked = [*self._acks, *self._handed]
         self._acks, self._handed = [], []
+        rest, self._given_back = self._given_back, []
+        after = self.start_id
+        if self._partial is not None and not self.store.pubsub:
+            partial = self._partial
+            rest += [(frame, items) for _, frame, items, eid, _ in self._items if eid == partial]
+            acked.append(partial)
+            after = parse_id(partial)
         try:
-            if self._partial is not None and not self.store.pubsub:
-                await self._give_back_rest(self._partial)
-                acked.append(self._partial)
+            if rest:
+                await self._hand_on(rest, after)
             self._items.clear()
             self._count = 0
             await self.store.leave(self.group, self.me, acked)
@@ -207,11 +231,16 @@ class RedisReceiver:
                 await self._watcher.stop()
             await release(self.store.client)
 
-    async def _give_back_rest(self, entry_id: str) -> None:
-        """Adds the frames of a partly handed entry that were not handed as a new entry."""
-        rest = [(frame, items) for _, frame, items, eid, _ in self._items if eid == entry_id]
-        body, party, after = pack_frames([f for f, _ in rest]), self.log.party, parse_id(entry_id)
-        items = sum(n for _, n in rest)  # verified counts: `held` stays counted in items
+    async def _hand_on(self, rest: list[tuple[bytes, int]], after: StreamId) -> None:
+        """Adds frames this receiver took and did not hand out as one new entry.
+
+        Args:
+            rest: (frame, items) of each: verified counts, or the channel's own, so that
+                `held` stays counted in items.
+            after: An id the new entry goes after.
+        """
+        body, party = pack_frames([frame for frame, _ in rest]), self.log.party
+        items = sum(n for _, n in rest)
         while True:
             new_id = propose_id(after)
             envelope = seal_entry(self.codec, party.id, party.next_seq(), DATA, new_id, body, items)
