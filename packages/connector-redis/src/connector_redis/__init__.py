@@ -19,18 +19,21 @@ Who creates groups:
     every item sent after that reaches it: no sleeps, no slow joiner.
 
 How items travel:
-    A sender's flusher turns the frames queued since it was last free into one entry, sealed
-    in the signed envelope (connection id, sender id, sequence) with the entry's own stream
-    id inside the signature: the sender picks that id and a script adds the entry at exactly
-    that id (or says which id to try next). A copy of a captured entry can only land at a
-    newer id, so it never verifies: nobody without the key can inject or replay. A receiver
-    reads a batch (`XREADGROUP ... COUNT`), verifies it, and acknowledges each entry once
-    its last item was handed to the user and the next one is asked for (or at close). Acked
-    entries are deleted (pipeline) or trimmed once every group is past them (pubsub).
+    A sender's flusher turns the frames queued since it was last free into one entry of at
+    most 256 items (a frame of `send_many()` carries up to 256, never more than `maxsize`),
+    sealed in the signed envelope (connection id, sender id, sequence) with the entry's own
+    stream id inside the signature: the sender picks that id and a script adds the entry at
+    exactly that id (or says which id to try next). A copy of a captured entry can only land
+    at a newer id, so it never verifies: nobody without the key can inject or replay. A
+    receiver reads a batch (`XREADGROUP ... COUNT`), verifies it, and acknowledges each entry
+    once its last frame was handed to the channel and the next one is asked for (or at
+    close). Acked entries are deleted (pipeline) or trimmed once every group is past them
+    (pubsub).
 
 Backpressure:
-    `held` counts the items in the stream that a group still needs (read or not). A sender
-    adds only while `held` stays within `maxsize`; its own outbox counts what it added until
+    `held` counts the items in the stream that a group still needs (read or not): each entry
+    adds its item count, so a frame of n items takes n of `maxsize`. A sender adds only
+    while `held` stays within `maxsize`; its own outbox counts what it added until
     `held` shows it gone, so one sender is bounded by `maxsize` overall. A sender that must
     wait sets `wait` and blocks on `sig`; whoever acknowledges next adds a wake-up there.
 
@@ -49,7 +52,8 @@ What happens when a process dies:
     idle for longer than `CONNECTOR_REDIS_CLAIM_IDLE` (`XAUTOCLAIM`), so nothing is lost (an
     item the dead process had in hand may be delivered again). A receiver that closes
     gives back what it had not handed out (claimed to the `returned` consumer, taken first
-    by the others, in id order). A dead subscriber's group is dropped by a sender that waited
+    by the others, in id order); the rest of a batch the user took only part of goes back
+    as a new entry. A dead subscriber's group is dropped by a sender that waited
     for it longer than the claim idle time once its heartbeat expired. The last party to
     leave deletes every key of the connection; `purge(job_id)` (or
     `python -m connector_redis purge JOB`) deletes a crashed run's.
