@@ -248,7 +248,7 @@ async def test_a_forged_end_does_not_cut_the_grace_period_short(
     redis_url: str, job: str, mode: ConnectorMode, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # Long enough for the attack and the second sender, however end_grace is read.
-    monkeypatch.setenv("CONNECTOR_REDIS_END_GRACE", "10")
+    monkeypatch.setenv("CONNECTOR_END_GRACE", "10")
     connector = _connector(job, mode, end_grace=10.0)
     copy = pickle.loads(pickle.dumps(connector))  # shared: the connection waits end_grace
     receiver = await copy.connect_recv()
