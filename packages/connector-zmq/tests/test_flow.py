@@ -8,9 +8,17 @@ from typing import Any
 
 from connector_core.channel import Channel
 from connector_core.spec import ConnectorMode
-from connector_core.testing import drain
+from connector_core.testing import STEP_TIMEOUT, drain
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQConnector
+from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import protocol as p
+from connector_zmq.receiver import ReceiverLink
+
+
+def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
+    link = channel._rx
+    assert isinstance(link, ReceiverLink)
+    return link
 
 
 async def test_slow_subscriber_holds_the_publisher_back_and_loses_nothing() -> None:
@@ -101,3 +109,44 @@ async def test_items_sent_while_no_receiver_exists_wait_for_the_next_one() -> No
     second = await connector.connect_recv()
     assert await drain(second) == [0, 1, 2, 3]
     await second.close()
+
+
+async def test_items_of_one_frame_spend_one_credit_each_and_hold_the_next_send() -> None:
+    maxsize = 64
+    window = p.window(maxsize, pubsub=False)
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=maxsize)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_many(range(window))  # fewer frames than credits, as many items
+    await sender.send(window)
+    link = _receiver_link(receiver)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while receiver.statistics().buffered < window:
+            await link._wait_changed()
+    assert sender.statistics().buffered == 1, "an item went beyond the receiver's credit"
+    async with asyncio.timeout(STEP_TIMEOUT):
+        taken = await receiver.recv_many(window)  # gives credits back: the item follows
+        while len(taken) <= window:
+            taken += await receiver.recv_many(window)
+    assert taken == list(range(window + 1))
+    await sender.close()
+    assert await drain(receiver) == []
+
+
+async def test_items_a_closing_receiver_returns_keep_their_count_at_the_next() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=64)
+    first = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_many(range(10))  # one frame of ten items, all to `first`
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while first.statistics().buffered < 10:
+            await _receiver_link(first)._wait_changed()
+    second = await connector.connect_recv()
+    await first.close()  # hands the frame back, sealed again, to the rendezvous
+    link = _receiver_link(second)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while second.statistics().buffered < 10:
+            await link._wait_changed()
+    assert second.statistics().buffered == 10
+    await sender.close()
+    assert await drain(second) == list(range(10))

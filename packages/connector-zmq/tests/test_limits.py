@@ -83,6 +83,58 @@ async def test_a_member_sending_beyond_its_credit_has_the_excess_dropped() -> No
     await receiver.close()
 
 
+async def _rogue_member(
+    connector: ZMQConnector, receiver: ZMQChannel
+) -> tuple[zmq.asyncio.Socket, int]:
+    """A member's raw DEALER, said HELLO to `receiver`, and the credit it was granted."""
+    rogue = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
+    rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
+    rogue.connect(_receiver_link(receiver)._data.getsockopt_string(zmq.LAST_ENDPOINT))
+    await rogue.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"rogue-member")])
+    async with asyncio.timeout(STEP_TIMEOUT):
+        granted = await rogue.recv_multipart()
+    assert granted[1] == p.CREDIT
+    return rogue, p.unpack_count(granted[2])
+
+
+async def test_a_frame_of_more_items_than_the_credit_left_is_dropped_whole() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
+    receiver = await connector.connect_recv()
+    link = _receiver_link(receiver)
+    rogue, credit = await _rogue_member(connector, receiver)
+    codec = connector.codec  # a member: it holds the key, but ignores its credit
+    await rogue.send(codec.seal(list(range(credit + 1)), b"rogue-id", 1))
+    await rogue.send(codec.seal(list(range(credit)), b"rogue-id", 2))  # spends it all
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while receiver.statistics().buffered < credit:
+            await link._wait_changed()
+        assert receiver.statistics().rejected == 1  # the whole frame, none of its items
+        assert receiver.statistics().buffered == credit
+        assert await receiver.recv_many(credit + 1) == list(range(credit))
+    await rogue.send_multipart([b"", p.END])
+    rogue.close()
+    await receiver.close()
+
+
+async def test_a_frame_of_several_items_spends_one_credit_per_item() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
+    receiver = await connector.connect_recv()
+    link = _receiver_link(receiver)
+    rogue, credit = await _rogue_member(connector, receiver)
+    codec = connector.codec
+    await rogue.send(codec.seal(list(range(credit)), b"rogue-id", 1))  # one frame, all of it
+    await rogue.send(codec.seal(["beyond"], b"rogue-id", 2))
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while receiver.statistics().rejected < 1:
+            await link._wait_changed()
+        assert receiver.statistics().buffered == credit
+        assert await receiver.recv_many(credit + 1) == list(range(credit))
+    await rogue.send_multipart([b"", p.END])
+    rogue.close()
+    await receiver.close()
+
+
 async def test_data_sockets_limit_message_size_and_queue() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()

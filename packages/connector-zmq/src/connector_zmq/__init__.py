@@ -18,10 +18,12 @@ processes, pipeline or pubsub):
 - **Where items wait**: in the sender's outbox (core's `Outbox`), which counts the items
   waiting there *and* those sent but not yet credited back, so `maxsize` bounds everything
   between one sender and its receivers; on the wire and in a receiver's queue at most its
-  *credit window* per sender (`maxsize // 4` in a pipeline, `maxsize` in pubsub). Receivers
-  return credits as their user takes items, so a slow receiver holds its senders back;
-  nothing is dropped (pubsub waits for the slowest subscriber). Batches form only while the
-  sender is busy: a lone item leaves at once, with no timer.
+  *credit window* per sender (`maxsize // 4` in a pipeline, `maxsize` in pubsub). All of
+  these count items, not frames: a frame `send_many()` sealed with `n` items (at most
+  `protocol.batch_items()`) takes `n` of each. Receivers return credits as their user takes
+  items, so a slow receiver holds its senders back; nothing is dropped (pubsub waits for the
+  slowest subscriber). Batches form only while the sender is busy: a lone item leaves at
+  once, with no timer.
 - **Pipeline**: each batch goes to one receiver with credit (round robin, a burst shared
   out among them). **Pubsub**: each item goes to every receiver connected when it is sent.
   `connect_recv()` returns only after every live sender has connected to the new receiver
@@ -37,8 +39,8 @@ processes, pipeline or pubsub):
 - **Trust**: every item is an HMAC-signed frame (`settings.make_codec()`); joining the
   rendezvous and saying HELLO to a receiver need a proof signed with the same key. A
   receiver checks every message as it arrives, before it buffers, counts or credits it:
-  anything from a peer without a verified HELLO, beyond a sender's credit, or whose
-  signature fails is dropped and counted (`statistics().rejected`). Every socket refuses
+  anything from a peer without a verified HELLO, beyond a sender's credit (in items), or
+  whose signature fails is dropped and counted (`statistics().rejected`). Every socket refuses
   messages over `protocol.MAX_MESSAGE_BYTES` (an item is at most `MAX_ITEM_BYTES`, 64 MiB:
   a larger one fails its `send()` with `ChannelSerializationError`) and queues at most
   `RCV_HWM` messages per peer. A process out of file descriptors gets `ChannelSetupError`.

@@ -4,8 +4,8 @@ Two kinds of link carry messages (see `connector_zmq` for the topology):
 
 Data links, sender DEALER -> receiver ROUTER (the receiver sees `[sender_id, ...]`):
 
-    [frame]                      one signed item (two parts at the ROUTER: id + frame)
-    [b"", BATCH, batch]          several items (`connector_core.framing.pack_frames`)
+    [frame]                      one signed frame (two parts at the ROUTER: id + frame)
+    [b"", BATCH, batch]          several frames (`connector_core.framing.pack_frames`)
     [b"", HELLO, signed(sid)]    the sender joins; the receiver answers with credits
     [b"", END]                   the sender closed: nothing more follows on this link
     [b"", DETACH]                the sender stopped using this receiver (it left)
@@ -14,6 +14,9 @@ and back, receiver ROUTER -> sender DEALER:
 
     [b"", CREDIT, n]             the sender may send `n` more items to this receiver
     [b"", BYE]                   the receiver is closing: stop, answer with DETACH
+
+A frame carries one item (`send()`) or several sealed together (`send_many()`, at most
+`batch_items()`); credits count items, so a frame of `n` items spends `n` of them.
 
 Control links, participant DEALER <-> rendezvous ROUTER: the `REG_*`, `*_LEFT`, `LEAVING`,
 `RETURNED`, `DRAINED`, `FINAL`, ... kinds below, each a multipart message whose first part
@@ -70,9 +73,11 @@ __all__ = [
     "UNBOUNDED_WINDOW",
     "advertised_host",
     "authenticate",
+    "batch_items",
     "bind_random",
     "configure",
     "credentials",
+    "credit_batch",
     "dumps",
     "is_loopback",
     "listen",
@@ -138,7 +143,28 @@ UNBOUNDED_WINDOW: Final = 1000
 """Credit window per sender-receiver pair when `maxsize <= 0` (unbounded) was asked for."""
 
 MAX_BATCH_ITEMS: Final = 256
-"""Most items a sender packs into one message to one receiver."""
+"""Most items a sender packs into one message to one receiver (and into one frame)."""
+
+
+def credit_batch(maxsize: int, pubsub: bool) -> int:
+    """Credits a receiver owes a sender before it gives them back (one CREDIT message).
+
+    A quarter of `window()`: credits go back in a few messages per window, not one per item.
+    """
+    return max(1, window(maxsize, pubsub) // 4)
+
+
+def batch_items(maxsize: int, pubsub: bool) -> int:
+    """The most items one frame may carry (a sender's `batch_items`, for `send_many()`).
+
+    A frame of `n` items waits until its receiver has `n` credits. A receiver keeps up to
+    `credit_batch() - 1` owed credits until it owes a whole batch, so a sender whose
+    receiver has taken everything may still have only `window() - credit_batch() + 1` of
+    them: a larger frame could wait forever. At most `MAX_BATCH_ITEMS`, at least 1.
+    """
+    room = window(maxsize, pubsub) - credit_batch(maxsize, pubsub) + 1
+    return max(1, min(MAX_BATCH_ITEMS, room))
+
 
 MAX_BATCH_BYTES: Final = 256 * 1024
 """A batch holds at most this many bytes of frames (a larger frame travels alone)."""

@@ -3,18 +3,21 @@
 A receiver binds its own ROUTER socket (on `ZMQSettings.bind_host`, a free port) and registers
 that address with the rendezvous, which tells every live sender to connect. Senders say
 HELLO (signed with the connection's key); the receiver grants each its window of credits and
-gives them back as its user takes items. `connect_recv()` returns once every sender that was
+gives them back as its user takes items. Credits count items: a frame of `n` items (sealed
+by `send_many()`) spends `n` of its sender's credits, and taking it (the channel takes a
+frame's items at once) gives `n` back. `connect_recv()` returns once every sender that was
 live at registration has said HELLO, so anything sent after it returns reaches this receiver
 (no slow-joiner loss, no sleeps).
 
 Verification on arrival: the pump checks every data message as it comes off the socket,
 before it buffers, counts or gives credit for anything in it. A message from a peer that
-has not said a verified HELLO (or has already ended) is dropped unread; a member's items
-beyond the credit it was granted are dropped; every frame's signature is checked with
-`connector_core.transport.Verifier`, and one that fails is dropped (its credit goes back to
-its sender). Each drop counts in `statistics().rejected`. So a process without the key can
-make a receiver hold nothing: the queue only ever holds verified payloads, at most the
-credit window of each member (plus items returned through the rendezvous in a pipeline).
+has not said a verified HELLO (or has already ended) is dropped unread; every frame's
+signature is checked with `connector_core.transport.Verifier`, and one that fails is dropped
+(the one credit it took goes back to its sender); a member's frame of more items than the
+credit it has left is dropped whole. Each drop counts in `statistics().rejected`. So a
+process without the key can make a receiver hold nothing: the queue only ever holds
+verified payloads, at most the credit window of each member in items (plus items returned
+through the rendezvous in a pipeline).
 
 `recv()` only takes from that queue (or waits for the pump), so a cancelled `recv()` leaves
 the item for the next.
@@ -29,8 +32,10 @@ End of the connection:
 
 Closing a pipeline receiver: it tells its senders BYE and the rendezvous it is leaving, keeps
 reading until every sender that had credit here answered (DETACH or END), and returns every
-item it had taken off the wire but not handed out (signed again) to the rendezvous, which
-passes them to the other receivers. A pubsub receiver just says BYE and leaves.
+item it had taken off the wire but not handed out (signed again, each payload with its item
+count) to the rendezvous, which passes them to the other receivers; first among them the
+frame of items its channel had taken and not returned (`give_back()`). A pubsub receiver
+just says BYE and leaves.
 """
 
 from __future__ import annotations
@@ -39,6 +44,7 @@ import asyncio
 import contextlib
 import secrets
 from collections import deque
+from operator import itemgetter
 from typing import Any
 
 import zmq
@@ -52,6 +58,8 @@ from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.waiting import wait_readable
 
 __all__ = ["ReceiverLink"]
+
+_items_of = itemgetter(1)  # of a verified (payload, items) pair
 
 
 class ReceiverLink(Link):
@@ -68,9 +76,10 @@ class ReceiverLink(Link):
         """
         self.verifier = Verifier(self._codec, "ZMQChannel receiver")
         self._window = p.window(self._maxsize, self._pubsub)
-        self._batch = max(1, self._window // 4)
-        self._items: deque[bytes] = deque()  # verified payloads
-        # who sent the queued items, in order: runs of [sender id or None, count, owed],
+        self._batch = p.credit_batch(self._maxsize, self._pubsub)
+        self._items: deque[tuple[bytes, int]] = deque()  # verified payloads and their items
+        self._given_back: list[bytes] = []  # frames the channel handed back (pipeline)
+        # who sent the queued items, in order: runs of [sender id or None, items, owed],
         # `owed` being the sender's one-element credit counter shared by all its runs
         self._runs: deque[list[Any]] = deque()
         self._owed: dict[bytes | None, list[int]] = {}
@@ -129,8 +138,9 @@ class ReceiverLink(Link):
             self._ended = True
         elif kind == p.RETURNED:
             self._returned += len(msg) - 1
-            accept = self.verifier.accept
-            self._enqueue(None, [x for frame in msg[1:] if (x := accept(frame)) is not None])
+            accept = self.verifier.accept_items
+            accepted = [x for frame in msg[1:] if (x := accept(frame)) is not None]
+            self._enqueue(None, accepted, sum(items for _, items in accepted))
         elif kind == p.FINAL:
             self._final = True
         elif kind == p.LEAVE_ACK:
@@ -188,23 +198,44 @@ class ReceiverLink(Link):
         self.verifier.drop("a message from a peer that has not proved the connection's key")
 
     def _arrived(self, sid: bytes, frames: list[bytes]) -> None:
-        """Verifies data frames from `sid`, then queues the ones that verify."""
+        """Verifies data frames from `sid`, then queues the ones that verify and fit its credit.
+
+        A frame of `n` items spends `n` credits; one that fails verification spends one (its
+        stated count is not to be trusted), given back to the sender.
+        """
         credit = self._credit.get(sid)
         if credit is None:  # no verified HELLO, or already ended: nothing it sends counts
             self._stranger()
             return
-        count = len(frames)
-        if count > credit:  # a member never sends beyond its credit: not ours to keep
-            for _ in range(count - credit):
-                self.verifier.drop("an item beyond the credit its sender was granted")
+        verifier = self.verifier
+        if len(frames) > credit:  # each frame spends a credit at least: the rest cannot fit
+            for _ in range(len(frames) - credit):
+                verifier.drop("an item beyond the credit its sender was granted")
             del frames[credit:]
-            count = credit
-        self._credit[sid] = credit - count
-        accept = self.verifier.accept
-        payloads = [x for frame in frames if (x := accept(frame)) is not None]
-        self._enqueue(sid, payloads)
-        if len(payloads) < count:  # dropped: their credit goes back to the sender
-            self._owe(sid, count - len(payloads))
+        accept = verifier.accept_items
+        accepted = [x for frame in frames if (x := accept(frame)) is not None]
+        failed = len(frames) - len(accepted)
+        items = accepted[0][1] if len(accepted) == 1 else sum(map(_items_of, accepted))
+        if failed + items > credit:  # a member never sends beyond its credit: not ours to keep
+            accepted, items = self._within(accepted, credit - failed)
+        self._credit[sid] = credit - failed - items
+        self._enqueue(sid, accepted, items)
+        if failed:  # dropped: their credit goes back to the sender
+            self._owe(sid, failed)
+
+    def _within(
+        self, accepted: list[tuple[bytes, int]], credit: int
+    ) -> tuple[list[tuple[bytes, int]], int]:
+        """The verified frames that fit `credit`, in order, and their items; drops the rest."""
+        kept: list[tuple[bytes, int]] = []
+        items = 0
+        for verified in accepted:
+            if items + verified[1] > credit:
+                self.verifier.drop("a frame of more items than the credit its sender had left")
+            else:
+                kept.append(verified)
+                items += verified[1]
+        return kept, items
 
     def _finish_sender(self, sid: bytes) -> None:
         self._done.add(sid)
@@ -262,34 +293,43 @@ class ReceiverLink(Link):
             drained = False
 
     def try_recv(self) -> bytes | None:
-        """The next verified payload if one is queued here, else None; returns credits."""
-        items = self._items
-        if not items or self._closing:
+        """The next verified payload if one is queued here, else None; returns its credits.
+
+        A payload of `n` items (one frame) is taken whole, so it gives `n` credits back.
+        """
+        queue = self._items
+        if not queue or self._closing:
             return None
-        payload = items.popleft()
+        payload, items = queue.popleft()
         runs = self._runs
         run = runs[0]
-        run[1] -= 1
+        run[1] -= items
         if not run[1]:
             runs.popleft()
         sid = run[0]
         if sid is not None:
             owed = run[2]
-            owed[0] += 1
+            owed[0] += items
             if owed[0] >= self._batch:
                 owed[0] = self._give_credit(sid, owed[0])
         return payload
 
-    def _enqueue(self, sid: bytes | None, payloads: list[bytes]) -> None:
-        """Queues `payloads` from sender `sid` (None: returned items, owed no credit)."""
-        if not payloads:
+    def _enqueue(self, sid: bytes | None, accepted: list[tuple[bytes, int]], items: int) -> None:
+        """Queues verified payloads from sender `sid` (None: returned, owed no credit).
+
+        Args:
+            sid: The sender, or None for items returned through the rendezvous.
+            accepted: The payloads, each with its item count.
+            items: Their items in all.
+        """
+        if not accepted:
             return
-        self._items.extend(payloads)
+        self._items.extend(accepted)
         runs = self._runs
         if runs and runs[-1][0] == sid:
-            runs[-1][1] += len(payloads)
+            runs[-1][1] += items
             return
-        runs.append([sid, len(payloads), self._owed_to(sid)])
+        runs.append([sid, items, self._owed_to(sid)])
 
     def _owed_to(self, sid: bytes | None) -> list[int]:
         owed = self._owed.get(sid)
@@ -313,6 +353,21 @@ class ReceiverLink(Link):
         return 0
 
     # -- closing ---------------------------------------------------------------------------
+
+    def give_back(self, frame: bytes, items: int) -> None:
+        """Takes back items the channel had taken but not returned, before `close()`.
+
+        Pipeline: `close()` hands `frame` (sealed by the channel, stating its items) to the
+        rendezvous ahead of this receiver's own leftovers, for the other receivers. Pubsub:
+        dropped, like everything a leaving subscriber held.
+
+        Args:
+            frame: The items, sealed as one frame by the channel.
+            items: How many it carries (its header says so too, for the receiver).
+        """
+        del items
+        if not self._pubsub and not self._closing:
+            self._given_back.append(frame)
 
     async def close(self) -> None:
         """Leaves the connection (returning untaken items in a pipeline)."""
@@ -339,7 +394,10 @@ class ReceiverLink(Link):
                 # sealed again by this receiver, a member of the connection, as a sender of
                 # its own: the others accept them once each
                 party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.seal_payload
-                leftovers = [seal(item, party, n, 0) for n, item in enumerate(self._items, 1)]
+                leftovers = self._given_back + [
+                    seal(payload, party, seq, items)
+                    for seq, (payload, items) in enumerate(self._items, 1)
+                ]
             self._items.clear()
             self._runs.clear()
             await self._finish_control(p.RECEIVER_DONE, *leftovers)
@@ -367,8 +425,8 @@ class ReceiverLink(Link):
             )
 
     def buffered(self) -> int:
-        """Verified items taken off the wire and not yet received by the user."""
-        return len(self._items)
+        """Verified items taken off the wire and not yet received by the user (in any frame)."""
+        return sum(map(_items_of, self._items))
 
     def peer_counts(self) -> tuple[int, int]:
         """Senders connected here and still open, and this receiver (if open)."""

@@ -4,17 +4,20 @@ A sender registers with the rendezvous, which answers with the live receivers' a
 later tells it of receivers that join or leave. For each receiver it opens one DEALER socket
 connected to that receiver's ROUTER and says HELLO; the receiver answers with *credits*: the
 number of items it will accept from this sender (its window, `maxsize // 4` in a pipeline,
-`maxsize` in pubsub). Every item sent to a receiver spends one credit; receivers give
-credits back as their user takes items.
+`maxsize` in pubsub). Credits count items, not frames: a frame of `n` items (sealed by
+`send_many()`, at most `batch_items`, `protocol.batch_items()`) spends `n` credits and
+waits until its receiver has that many; receivers give credits back as their user takes
+items.
 
 `send()` puts frames in core's `Outbox` (`connector_core.transport`), which holds at most
-`maxsize` of them: those waiting here *and* those sent and not yet credited back by their
-receiver (pubsub: by the slowest subscriber). So `maxsize` bounds everything between this
+`maxsize` items: those waiting here *and* those sent and not yet credited back by their
+receiver (pubsub: by the slowest subscriber). So `maxsize` bounds every item between this
 sender and its receivers, and `send()` waits beyond it. The outbox is flushed (everything
-queued that credits allow, in batches of up to `MAX_BATCH_ITEMS`, `connector_core.framing`)
-by a callback the first `send()` schedules, which runs as soon as the producer yields, and
-by the pump when credits arrive. So batches form only while the producer is busy: a lone
-item leaves at once, with no timer, and a full batch leaves without waiting at all.
+queued that credits allow, in messages of up to `MAX_BATCH_ITEMS` items,
+`connector_core.framing`) by a callback the first `send()` schedules, which runs as soon as
+the producer yields, and by the pump when credits arrive. So batches form only while the
+producer is busy: a lone item leaves at once, with no timer, and a full batch leaves
+without waiting at all.
 
 - pipeline: a batch goes to the next receiver (round robin) that has credit, a burst being
   shared out among the receivers; with no receiver connected, items wait here (closing
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 
 import zmq
 
@@ -42,6 +46,8 @@ from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 
 __all__ = ["SenderLink"]
+
+_BATCH = p.MAX_BATCH_ITEMS
 
 
 class _Peer:
@@ -58,6 +64,9 @@ class _Peer:
 class SenderLink(Link):
     """The sending end: direct DEALER links to every receiver, spending their credits."""
 
+    batch_items: int
+    """The most items one frame may carry: what a receiver's credits always come back to."""
+
     async def open(self) -> None:
         """Registers with the rendezvous and connects to the live receivers.
 
@@ -65,9 +74,12 @@ class SenderLink(Link):
             ChannelClosedError: If every sender of the connection has already closed.
             ChannelSetupError: If the rendezvous cannot be reached.
         """
-        self._outbox = Outbox(self._maxsize)
-        self._queued = 0  # frames in the outbox not yet taken
-        self._held = 0  # frames taken from the outbox and not yet credited back
+        self.batch_items = p.batch_items(self._maxsize, self._pubsub)
+        # settled in items, as receivers give credits back
+        self._outbox = Outbox(self._maxsize, release_by_items=True)
+        self._queued = 0  # items in the outbox not yet taken
+        self._weights: deque[int] = deque()  # items of each frame not yet taken, in order
+        self._held = 0  # items taken from the outbox and not yet credited back
         self._peers: dict[bytes, _Peer] = {}
         self._ring: list[_Peer] = []
         self._next_index = 0
@@ -125,7 +137,7 @@ class SenderLink(Link):
         self._settle_to(self._unacked())
 
     def _unacked(self) -> int:
-        """Frames out and not credited back: pubsub, by the slowest receiver; pipeline, all."""
+        """Items out and not credited back: pubsub, by the slowest receiver; pipeline, all."""
         counts = (peer.unacked for peer in self._ring)
         return max(counts, default=0) if self._pubsub else sum(counts)
 
@@ -173,48 +185,75 @@ class SenderLink(Link):
     # -- sending ---------------------------------------------------------------------------
 
     def _ship(self) -> None:
-        """Sends what is queued while credits allow, in batches; the rest waits for credits."""
+        """Sends what is queued while credits allow, in batches; the rest waits for credits.
+
+        Credits count items: the first queued frame goes only to a receiver (pubsub: only
+        once every receiver) with credit for all of its items.
+        """
         outbox = self._outbox
+        weights = self._weights
         while self._queued:
+            need = weights[0]  # the first queued frame's items
             if self._pubsub:
                 targets = self._ring
-                room = min((peer.credit for peer in targets), default=p.MAX_BATCH_ITEMS)
+                room = min((peer.credit for peer in targets), default=max(need, p.MAX_BATCH_ITEMS))
             else:
-                peer = self._next_peer()
+                peer = self._next_peer(need)
                 if peer is None:
                     return
                 # spread a burst over the receivers that can take some of it now
-                share = -(-self._queued // sum(1 for other in self._ring if other.credit > 0))
+                able = sum(1 for other in self._ring if other.credit >= need)
+                share = max(need, -(-self._queued // able))
                 targets, room = [peer], min(peer.credit, share)
-            if room <= 0:
+            if room < need:
                 return
             batch = outbox.take(min(room, p.MAX_BATCH_ITEMS), p.MAX_BATCH_BYTES)
-            count = len(batch)
-            self._queued -= count
+            if len(batch) == len(weights):  # all of it (a lone item, a burst)
+                count = self._queued
+                self._queued = 0
+                weights.clear()
+            else:
+                count = self._taken(len(batch))
             if not targets:  # pubsub with nobody subscribed: the items go to nobody
                 outbox.settle(count)
                 continue
-            parts = batch if count == 1 else [b"", p.BATCH, pack_frames(batch)]
+            parts = batch if len(batch) == 1 else [b"", p.BATCH, pack_frames(batch)]
             for peer in targets:
                 peer.sock.send_multipart(parts, zmq.NOBLOCK)
                 peer.credit -= count
                 peer.unacked += count
             self._held += count  # one more each: pipeline's sum, and pubsub's maximum
 
-    def _next_peer(self) -> _Peer | None:
+    def _taken(self, frames: int) -> int:
+        """Accounts for the first `frames` queued frames taken from the outbox: their items.
+
+        `self._weights` mirrors the outbox's queue (the items of each frame, in order).
+        """
+        weights = self._weights
+        if self._queued == len(weights):  # one item each (`send()`): nothing to add up
+            for _ in range(frames):
+                weights.popleft()
+            count = frames
+        else:
+            count = sum(weights.popleft() for _ in range(frames))
+        self._queued -= count
+        return count
+
+    def _next_peer(self, need: int) -> _Peer | None:
+        """The next receiver, round robin, with credit for `need` items; None if none has."""
         ring = self._ring
         count = len(ring)
         if count == 1:
-            return ring[0] if ring[0].credit > 0 else None
+            return ring[0] if ring[0].credit >= need else None
         for _ in range(count):
             self._next_index = (self._next_index + 1) % count
             peer = ring[self._next_index]
-            if peer.credit > 0:
+            if peer.credit >= need:
                 return peer
         return None
 
-    def try_send(self, frame: bytes) -> bool:
-        """Queues `frame` if the outbox has room now (never waits); False when it is full.
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        """Queues `frame` (carrying `items` items) if the outbox has room now; False when full.
 
         Raises:
             ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
@@ -222,17 +261,21 @@ class SenderLink(Link):
         """
         if len(frame) > p.MAX_ITEM_BYTES:
             raise _too_large(frame)
-        if not self._outbox.offer(frame):
+        if items < 1:
+            items = 1
+        if not self._outbox.offer(frame, items):
             return False
-        self._queued += 1
-        if not self._queued % p.MAX_BATCH_ITEMS:
+        self._weights.append(items)
+        before = self._queued
+        self._queued = before + items
+        if (before + items) // _BATCH > before // _BATCH:
             self._ship_now()  # a full batch: it need not wait for the producer to yield
         else:
-            self._queued_one()
+            self._schedule_ship()
         return True
 
-    async def send(self, frame: bytes) -> None:
-        """Queues `frame`, waiting for room; a cancelled call queued nothing.
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
 
         Raises:
             ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
@@ -241,23 +284,26 @@ class SenderLink(Link):
         """
         if len(frame) > p.MAX_ITEM_BYTES:
             raise _too_large(frame)
-        await self._outbox.put(frame)
-        self._queued += 1
-        self._queued_one()
+        if items < 1:
+            items = 1
+        await self._outbox.put(frame, items)
+        self._queued += items
+        self._weights.append(items)
+        self._schedule_ship()
 
-    def _queued_one(self) -> None:
+    def _schedule_ship(self) -> None:
         """After queueing a frame: ships it at once if the link was idle, else batches it.
 
         Idle means no flush is scheduled and nothing else is queued (waiting for credit): a
-        lone item leaves right away and waits for nothing; the ones a burst queues after it
-        in the same turn of the loop, or behind items that wait for credit, form batches,
+        lone frame leaves right away and waits for nothing; the ones a burst queues after it
+        in the same turn of the loop, or behind frames that wait for credit, form batches,
         shipped when the producer yields or credit comes back. No timer.
         """
         if self._flush_scheduled:
             return
         self._flush_scheduled = True
         self._loop.call_soon(self._flush)
-        if self._queued == 1 and self._task is not None:
+        if len(self._weights) == 1 and self._task is not None:
             self._ship_now()
 
     def _flush(self) -> None:
@@ -293,6 +339,7 @@ class SenderLink(Link):
             self._drain()
         leftovers = self._outbox.take() if self._queued else []
         self._queued = 0
+        self._weights.clear()
         connected = [rid.decode() for rid in self._peers]
         for peer in self._ring:
             with contextlib.suppress(zmq.ZMQError):
@@ -303,7 +350,7 @@ class SenderLink(Link):
         await self._finish_control(p.SENDER_LEFT, p.dumps(connected), *leftovers)
 
     def buffered(self) -> int:
-        """Items waiting in this sender's queue (not yet sent to a receiver)."""
+        """Items waiting in this sender's queue (not yet sent to a receiver), in any frame."""
         return self._queued
 
     def peer_counts(self) -> tuple[int, int]:

@@ -6,8 +6,9 @@ sockets), `SocketReceiver` receives them and verifies each with its `Verifier` a
 off the socket, dropping (and counting) what fails. Both try the non-blocking call first and
 otherwise wait for the socket to become ready, which cannot lose a message when cancelled.
 Such a channel has no notion of other peers: it never ends by itself, and backpressure is
-only what the sockets' high-water marks give. Connections between processes should come
-from `ZMQConnector` instead.
+only what the sockets' high-water marks give; those count messages, not items, so
+`SocketSender.batch_items` is 1 and `send_many()` sends one frame per item. Connections
+between processes should come from `ZMQConnector` instead.
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ def _pair(sock: AnySocket) -> tuple[AnySocket, zmq.Socket[bytes]]:
 class SocketSender:
     """A `SendTransport` over a caller-made socket."""
 
+    batch_items = 1
+    """One item per frame: the socket's high-water mark, the only bound here, counts frames."""
+
     def __init__(self, sock: AnySocket, topic: str = "") -> None:
         """Wraps the socket (it belongs to the channel from now on).
 
@@ -43,8 +47,14 @@ class SocketSender:
         self._owned, self._sock = _pair(sock)
         self._topic = topic.encode()
 
-    def try_send(self, frame: bytes) -> bool:
-        """Sends `frame` if the socket takes it without waiting; False when it is full."""
+    def try_send(self, frame: bytes, items: int = 1) -> bool:
+        """Sends `frame` if the socket takes it without waiting; False when it is full.
+
+        Args:
+            frame: The frame.
+            items: The items it carries (the socket counts it as one message whatever).
+        """
+        del items
         parts = [self._topic, frame] if self._topic else [frame]
         try:
             self._sock.send_multipart(parts, zmq.NOBLOCK)
@@ -52,9 +62,9 @@ class SocketSender:
             return False
         return True
 
-    async def send(self, frame: bytes) -> None:
-        """Sends `frame`, waiting while the socket is full."""
-        while not self.try_send(frame):
+    async def send(self, frame: bytes, items: int = 1) -> None:
+        """Sends `frame` (carrying `items` items), waiting while the socket is full."""
+        while not self.try_send(frame, items):
             await wait_readable([self._sock], events=zmq.POLLOUT)
 
     async def close(self) -> None:
@@ -108,6 +118,17 @@ class SocketReceiver:
             payload = accept(parts[-1])  # a topic, if any, comes first
             if payload is not None:
                 return payload
+
+    def give_back(self, frame: bytes, items: int) -> None:
+        """Drops items the channel had taken but not returned: no other receiver is known.
+
+        A caller-made socket has no way to hand them on (its peers are the caller's business).
+
+        Args:
+            frame: The items, sealed as one frame by the channel.
+            items: How many it carries.
+        """
+        del frame, items
 
     async def recv(self) -> bytes:
         """Waits for the next verified payload (what fails verification is dropped)."""
