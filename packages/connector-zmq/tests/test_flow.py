@@ -113,7 +113,7 @@ async def test_items_sent_while_no_receiver_exists_wait_for_the_next_one() -> No
 
 async def test_items_of_one_frame_spend_one_credit_each_and_hold_the_next_send() -> None:
     maxsize = 64
-    window = p.window(maxsize, pubsub=False)
+    window = p.open_window(maxsize, pubsub=False)  # what an open sender spends per receiver
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=maxsize)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
@@ -131,6 +131,18 @@ async def test_items_of_one_frame_spend_one_credit_each_and_hold_the_next_send()
     assert taken == list(range(window + 1))
     await sender.close()
     assert await drain(receiver) == []
+
+
+async def test_a_closing_sender_hands_up_to_maxsize_items_to_an_idle_receiver() -> None:
+    maxsize = 16
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=maxsize)
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    for i in range(maxsize):  # more than an open sender's window: most wait in its queue
+        await sender.send(i)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        await sender.close()  # the receiver takes nothing until it has returned
+    assert await drain(receiver) == list(range(maxsize))
 
 
 async def test_items_a_closing_receiver_returns_keep_their_count_at_the_next() -> None:

@@ -18,12 +18,13 @@ processes, pipeline or pubsub):
 - **Where items wait**: in the sender's outbox (core's `Outbox`), which counts the items
   waiting there *and* those sent but not yet credited back, so `maxsize` bounds everything
   between one sender and its receivers; on the wire and in a receiver's queue at most its
-  *credit window* per sender (`maxsize // 4` in a pipeline, `maxsize` in pubsub). All of
-  these count items, not frames: a frame `send_many()` sealed with `n` items (at most
-  `protocol.batch_items()`) takes `n` of each. Receivers return credits as their user takes
-  items, so a slow receiver holds its senders back; nothing is dropped (pubsub waits for the
-  slowest subscriber). Batches form only while the sender is busy: a lone item leaves at
-  once, with no timer.
+  *credit window* per sender (`maxsize`), of which an open pipeline sender uses a quarter
+  (the rest waits in its outbox; a closing sender uses all of it, so `close()` returns
+  without waiting for receivers to take items). All of these count items, not frames: a
+  frame `send_many()` sealed with `n` items (at most `protocol.batch_items()`) takes `n` of
+  each. Receivers return credits as their user takes items, so a slow receiver holds its
+  senders back; nothing is dropped (pubsub waits for the slowest subscriber). Batches form
+  only while the sender is busy: a lone item leaves at once, with no timer.
 - **Pipeline**: each batch goes to one receiver with credit (round robin, a burst shared
   out among them). **Pubsub**: each item goes to every receiver connected when it is sent.
   `connect_recv()` returns only after every live sender has connected to the new receiver
@@ -51,7 +52,8 @@ processes, pipeline or pubsub):
   wire then are lost: close senders) and never holding the exit for more than a few
   seconds. No helper processes and no `ipc://` files exist.
 - **Crashes**: the rendezvous watches each participant's process (pidfd, same host). A
-  receiver process that dies loses the items it held (at most `window` per sender) and the
+  receiver process that dies loses the items it held (per open sender at most its share of
+  the window, `protocol.open_window()`; a closing one's whole window) and the
   senders go on with the others; a sender process that dies is dropped and receivers stop
   waiting for its END. If the creating process exits, the rendezvous goes with it: keep
   that process alive while the connection is in use (no survival is promised).

@@ -11,4 +11,5 @@ from connector_core.testing.backends import BackendProfile
 __all__ = ["PROFILE"]
 
 PROFILE = BackendProfile("zmq", loss_on_kill=64)
-"""A killed receiver loses its credit window (`maxsize // 4`) and the item in hand."""
+"""A killed receiver loses what an open sender may have unacknowledged there (a quarter of
+`maxsize` in a pipeline, `protocol.open_window()`) and the item in hand."""

@@ -84,6 +84,7 @@ __all__ = [
     "loads",
     "log",
     "new_id",
+    "open_window",
     "pack_count",
     "parse_interface",
     "process_token",
@@ -130,9 +131,22 @@ LINGER_MS: Final = 2000
 def window(maxsize: int, pubsub: bool) -> int:
     """Credits a receiver grants each sender: what may be on the wire and in its queue.
 
-    Pubsub: `maxsize` (a subscriber's buffer). Pipeline: a quarter of it, the rest being the
-    sender's own queue, so that a receiver that dies holds little while the sender's queue
-    still absorbs bursts. `maxsize <= 0` (unbounded): `UNBOUNDED_WINDOW`.
+    `maxsize` in both modes (a sender holds no more than that in all), `UNBOUNDED_WINDOW`
+    for `maxsize <= 0` (unbounded). An open pipeline sender uses only `open_window()` of it;
+    the rest lets a closing sender hand everything it holds to an idle receiver and return.
+    """
+    if maxsize <= 0:
+        return UNBOUNDED_WINDOW
+    return maxsize
+
+
+def open_window(maxsize: int, pubsub: bool) -> int:
+    """Credits an open sender spends per receiver: at most this many items unacknowledged.
+
+    Pubsub: the whole `window()` (a subscriber's buffer). Pipeline: a quarter of `maxsize`,
+    the rest waiting in the sender's own queue, so that a receiver that dies holds little
+    and a burst is shared out among the receivers. A closing sender may use all of
+    `window()`, so that its `close()` returns once everything it held is on the wire.
     """
     if maxsize <= 0:
         return UNBOUNDED_WINDOW
@@ -149,20 +163,22 @@ MAX_BATCH_ITEMS: Final = 256
 def credit_batch(maxsize: int, pubsub: bool) -> int:
     """Credits a receiver owes a sender before it gives them back (one CREDIT message).
 
-    A quarter of `window()`: credits go back in a few messages per window, not one per item.
+    A quarter of `open_window()`: credits go back in a few messages per window, not one per
+    item.
     """
-    return max(1, window(maxsize, pubsub) // 4)
+    return max(1, open_window(maxsize, pubsub) // 4)
 
 
 def batch_items(maxsize: int, pubsub: bool) -> int:
     """The most items one frame may carry (a sender's `batch_items`, for `send_many()`).
 
-    A frame of `n` items waits until its receiver has `n` credits. A receiver keeps up to
-    `credit_batch() - 1` owed credits until it owes a whole batch, so a sender whose
-    receiver has taken everything may still have only `window() - credit_batch() + 1` of
-    them: a larger frame could wait forever. At most `MAX_BATCH_ITEMS`, at least 1.
+    A frame of `n` items waits until its receiver has `n` credits in the open window. A
+    receiver keeps up to `credit_batch() - 1` owed credits until it owes a whole batch, so
+    a sender whose receiver has taken everything may still have only `open_window() -
+    credit_batch() + 1` of them: a larger frame could wait forever. At most
+    `MAX_BATCH_ITEMS`, at least 1.
     """
-    room = window(maxsize, pubsub) - credit_batch(maxsize, pubsub) + 1
+    room = open_window(maxsize, pubsub) - credit_batch(maxsize, pubsub) + 1
     return max(1, min(MAX_BATCH_ITEMS, room))
 
 

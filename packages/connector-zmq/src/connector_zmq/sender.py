@@ -3,11 +3,14 @@
 A sender registers with the rendezvous, which answers with the live receivers' addresses and
 later tells it of receivers that join or leave. For each receiver it opens one DEALER socket
 connected to that receiver's ROUTER and says HELLO; the receiver answers with *credits*: the
-number of items it will accept from this sender (its window, `maxsize // 4` in a pipeline,
-`maxsize` in pubsub). Credits count items, not frames: a frame of `n` items (sealed by
-`send_many()`, at most `batch_items`, `protocol.batch_items()`) spends `n` credits and
-waits until its receiver has that many; receivers give credits back as their user takes
-items.
+number of items it will accept from this sender (its window, `maxsize`). Credits count
+items, not frames: a frame of `n` items (sealed by `send_many()`, at most `batch_items`,
+`protocol.batch_items()`) spends `n` credits and waits until its receiver has that many;
+receivers give credits back as their user takes items. While open, a pipeline sender keeps
+at most a quarter of `maxsize` unacknowledged at each receiver (`protocol.open_window()`),
+the rest waiting here, so that a burst is shared out and a receiver that dies holds little;
+a closing sender may use all of each window, so `close()` returns once everything it held
+is on the wire, whether or not its receivers are taking items.
 
 `send()` puts frames in core's `Outbox` (`connector_core.transport`), which holds at most
 `maxsize` items: those waiting here *and* those sent and not yet credited back by their
@@ -75,6 +78,10 @@ class SenderLink(Link):
             ChannelSetupError: If the rendezvous cannot be reached.
         """
         self.batch_items = p.batch_items(self._maxsize, self._pubsub)
+        # credits of each window an open sender leaves unused (0 in pubsub and once closing)
+        self._reserve = p.window(self._maxsize, self._pubsub) - p.open_window(
+            self._maxsize, self._pubsub
+        )
         # settled in items, as receivers give credits back
         self._outbox = Outbox(self._maxsize, release_by_items=True)
         self._queued = 0  # items in the outbox not yet taken
@@ -188,7 +195,7 @@ class SenderLink(Link):
         """Sends what is queued while credits allow, in batches; the rest waits for credits.
 
         Credits count items: the first queued frame goes only to a receiver (pubsub: only
-        once every receiver) with credit for all of its items.
+        once every receiver) with credit for all of its items, beyond `_reserve`.
         """
         outbox = self._outbox
         weights = self._weights
@@ -202,9 +209,10 @@ class SenderLink(Link):
                 if peer is None:
                     return
                 # spread a burst over the receivers that can take some of it now
-                able = sum(1 for other in self._ring if other.credit >= need)
+                want = need + self._reserve
+                able = sum(1 for other in self._ring if other.credit >= want)
                 share = max(need, -(-self._queued // able))
-                targets, room = [peer], min(peer.credit, share)
+                targets, room = [peer], min(peer.credit - self._reserve, share)
             if room < need:
                 return
             batch = outbox.take(min(room, p.MAX_BATCH_ITEMS), p.MAX_BATCH_BYTES)
@@ -243,12 +251,13 @@ class SenderLink(Link):
         """The next receiver, round robin, with credit for `need` items; None if none has."""
         ring = self._ring
         count = len(ring)
+        want = need + self._reserve
         if count == 1:
-            return ring[0] if ring[0].credit >= need else None
+            return ring[0] if ring[0].credit >= want else None
         for _ in range(count):
             self._next_index = (self._next_index + 1) % count
             peer = ring[self._next_index]
-            if peer.credit >= need:
+            if peer.credit >= want:
                 return peer
         return None
 
@@ -327,6 +336,7 @@ class SenderLink(Link):
         if self._closing:
             return
         self._closing = True
+        self._reserve = 0  # what is left may use every receiver's whole window
         self._outbox.close()  # blocked sends raise ChannelClosedError
         try:
             while self._queued and self._ring and self._error is None:
