@@ -61,7 +61,7 @@ class SendTransport(Protocol):
         ...
 
     def buffered(self) -> int:
-        """Frames held here and not yet delivered."""
+        """Items held here and not yet delivered (a frame counts the items it carries)."""
         ...
 
     def peer_counts(self) -> tuple[int, int]:
@@ -103,7 +103,7 @@ class RecvTransport(Protocol):
         ...
 
     def buffered(self) -> int:
-        """Payloads held here and not yet taken."""
+        """Items held here and not yet taken (a payload counts the items it carries)."""
         ...
 
     def peer_counts(self) -> tuple[int, int]:
