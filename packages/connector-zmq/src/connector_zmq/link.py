@@ -23,7 +23,7 @@ import zmq.asyncio
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
 from connector_zmq import protocol as p
-from connector_zmq.waiting import events_of, fd_of, wait_readable, yield_to_loop
+from connector_zmq.waiting import events_of, fd_of, next_message, wait_readable, yield_to_loop
 
 __all__ = ["CONTROL_TIMEOUT", "Link", "OnFinished", "make_socket"]
 
@@ -162,11 +162,7 @@ class Link(ABC):
 
     def _drain_control(self) -> None:
         ctrl = self._control()
-        while True:
-            try:
-                msg = ctrl.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                return
+        while (msg := next_message(ctrl)) is not None:
             self._on_control(msg)
 
     async def _finish_control(self, *parts: bytes) -> None:

@@ -55,7 +55,7 @@ from connector_core.framing import FramingError, unpack_frames
 from connector_core.transport import Verifier
 from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
-from connector_zmq.waiting import wait_readable
+from connector_zmq.waiting import next_message, wait_readable
 
 __all__ = ["ReceiverLink"]
 
@@ -148,11 +148,7 @@ class ReceiverLink(Link):
 
     def _drain(self) -> None:
         data = self._data
-        while True:
-            try:
-                msg = data.recv_multipart(zmq.NOBLOCK)
-            except zmq.Again:
-                break
+        while (msg := next_message(data)) is not None:
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":

@@ -47,6 +47,7 @@ from connector_core.framing import pack_frames
 from connector_core.transport import Outbox
 from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
+from connector_zmq.waiting import next_message
 
 __all__ = ["SenderLink"]
 
@@ -167,11 +168,7 @@ class SenderLink(Link):
         self._drain_control()
         acked = False
         for peer in list(self._ring):
-            while True:
-                try:
-                    msg = peer.sock.recv_multipart(zmq.NOBLOCK)
-                except zmq.Again:
-                    break
+            while (msg := next_message(peer.sock)) is not None:
                 if len(msg) >= 3 and msg[1] == p.CREDIT:
                     count = p.unpack_count(msg[2])
                     peer.credit += count  # the first grant is its window: nothing was out
