@@ -277,6 +277,9 @@ class AsyncioChannel(Channel):
     async def recv_many(self, max_items: int) -> list[Any]:
         """Waits for an item, then returns up to `max_items` of those already buffered.
 
+        Args:
+            max_items: The most items to return (an int >= 1).
+
         Raises:
             ChannelClosedError: As `recv()`.
             ChannelError: If this channel was made by `connect_send()`.
