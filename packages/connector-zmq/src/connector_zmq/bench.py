@@ -27,7 +27,8 @@ Beside those, the scenarios of `connector_core.benchmarking.machine` measure it 
 machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
 1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
 and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
-(`MACHINE_TARGETS`).
+(`MACHINE_TARGETS`). ``batch_processes`` runs ``send_many``/``recv_many`` of 1000 between a
+producer and a consumer process (``maxsize`` 8000), beside the same bare queue.
 """
 
 from __future__ import annotations
@@ -50,10 +51,13 @@ from connector_core.benchmarking import (
     round_trips,
     run_scenarios,
 )
+from connector_core.benchmarking.machine import QUEUE_BASELINE, queue_seconds
 
-__all__ = ["latency", "pipeline", "pubsub", "run"]
+__all__ = ["batch_processes", "latency", "pipeline", "pubsub", "run"]
 
 BASELINE = "pyzmq asyncio PUSH/PULL, await send per item"
+BATCH = 1000
+"""Items per `send_many()` list and per `recv_many()` in ``batch_processes``."""
 
 
 def _item(i: int) -> dict[str, Any]:
@@ -142,6 +146,34 @@ async def _zmq_producer(connector: Any, count: int) -> None:
     _emit({"t0": t0})
 
 
+async def _zmq_batch_consumer(connector: Any, count: int) -> None:
+    channel = await connector.connect_recv()
+    _emit({"ready": True})
+    latencies: list[int] = []
+    n = 0
+    async for batch in channel.batches(BATCH):
+        now = time.monotonic_ns()
+        latencies.append(now - batch[0]["t"])
+        n += len(batch)
+        if n == count:
+            t_end = time.monotonic()
+    await channel.close()
+    if n != count:
+        raise SystemExit(f"consumer got {n} of {count} items")
+    _emit(_summary(t_end, latencies))
+
+
+async def _zmq_batch_producer(connector: Any, count: int) -> None:
+    channel = await connector.connect_send()
+    _emit({"ready": True})
+    await _wait_go()
+    t0 = time.monotonic()
+    for first in range(0, count, BATCH):
+        await channel.send_many([_item(i) for i in range(first, min(first + BATCH, count))])
+    await channel.close()
+    _emit({"t0": t0})
+
+
 def _worker(role: str, count: int, port: int) -> None:
     if role == "bare-consumer":
         asyncio.run(_bare_consumer(count))
@@ -155,6 +187,10 @@ def _zmq_worker(role: str, count: int) -> None:
     connector = pickle.loads(bytes.fromhex(sys.stdin.readline().strip()))
     if role == "zmq-consumer":
         asyncio.run(_zmq_consumer(connector, count))
+    elif role == "zmq-batch-consumer":
+        asyncio.run(_zmq_batch_consumer(connector, count))
+    elif role == "zmq-batch-producer":
+        asyncio.run(_zmq_batch_producer(connector, count))
     else:
         asyncio.run(_zmq_producer(connector, count))
 
@@ -189,7 +225,10 @@ class _Proc:
     def finish(self) -> None:
         if self.popen.stdin is not None:
             self.popen.stdin.close()
-        if self.popen.wait(60) != 0:
+        status = self.popen.wait(60)
+        if self.popen.stdout is not None:
+            self.popen.stdout.close()
+        if status != 0:
             raise RuntimeError(f"worker {self.popen.args!r} failed")
 
 
@@ -211,15 +250,18 @@ def _bare(count: int) -> Measurement:
     return _measure([consumer], producer, count)
 
 
-def _zmq(mode: str, consumers: int, count: int) -> Measurement:
+def _zmq(mode: str, consumers: int, count: int, batches: bool = False) -> Measurement:
     from connector_core import ConnectorMode, ConnectorSpec
     from connector_zmq import ZMQConnector
 
-    connector = ZMQConnector(ConnectorSpec("bench.out", "sink.in", ConnectorMode(mode)))
-    procs = [_Proc("zmq-consumer", count, connector=connector) for _ in range(consumers)]
+    spec = ConnectorSpec("bench.out", "sink.in", ConnectorMode(mode))
+    # batches: room for a few lists of BATCH in flight, as a user moving lists would size it
+    connector = ZMQConnector(spec, maxsize=8 * BATCH) if batches else ZMQConnector(spec)
+    role = "zmq-batch-" if batches else "zmq-"
+    procs = [_Proc(f"{role}consumer", count, connector=connector) for _ in range(consumers)]
     for proc in procs:
         proc.read()  # connected: subscribed before the producer starts
-    producer = _Proc("zmq-producer", count, connector=connector)
+    producer = _Proc(f"{role}producer", count, connector=connector)
     return _measure(procs, producer, count)
 
 
@@ -237,6 +279,20 @@ def pubsub(quick: bool) -> Comparison:
     """One sender, four subscriber processes, against the bare pair (the issue asks 0.5x)."""
     bare = _bare(_count(quick))
     return Comparison("pubsub 1x4", BASELINE, _zmq("pubsub", 4, _count(quick)), bare, 0.5)
+
+
+async def batch_processes(quick: bool) -> Comparison:
+    """`send_many`/`recv_many` of 1000 between two processes, beside a bare in-process queue.
+
+    The machine's `batch` scenario runs both ends in one process; here the sender pickles
+    and signs on one core while the receiver opens and unpickles on the other.
+    """
+    count = 100_000 if quick else 1_000_000
+    bare = Measurement(count, min([await queue_seconds(count) for _ in range(3)]))
+    ours = await asyncio.to_thread(_zmq, "pipeline", 1, count, True)
+    return Comparison(
+        f"batches of {BATCH}, 2 processes", QUEUE_BASELINE, ours, bare, MACHINE_TARGETS["batch"]
+    )
 
 
 async def _bare_round_trips(count: int) -> Measurement:
@@ -289,7 +345,7 @@ async def latency(quick: bool) -> Comparison:
 def run(quick: bool) -> list[Row]:
     """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
     machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
-    return run_scenarios("zmq", [pipeline, pubsub, latency, *machine], quick)
+    return run_scenarios("zmq", [pipeline, pubsub, latency, *machine, batch_processes], quick)
 
 
 MACHINE_TARGETS = {"vs_queue": 0.25, "batch": 1.5, "pubsub_vs_pipeline": 0.5, "large": 0.6}
