@@ -242,6 +242,7 @@ class RabbitMQConnector(Connector):
             )
             channel = self._channel(receiver=receiver)
             log = membership.log
+            log.verifier = verifier  # forged control entries count in statistics().rejected
             await log.start()
             await log.append(JOIN, party, queue.name)
             await log.wait_for(JOIN, party)

@@ -52,6 +52,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 from connector_core.codec import TAG_SIZE, Codec, MessageRejectedError
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
+from connector_core.transport import Verifier
 from connector_rabbitmq.recovery import ChannelGoneError, wait_until_open
 from connector_rabbitmq.stream import StreamProbe
 
@@ -213,6 +214,9 @@ class ControlLog:
         self.state = LogState()
         self.rejected = 0
         """Entries dropped because their signature did not verify (forged or unsigned)."""
+        self.verifier: Verifier | None = None
+        """The receiving channel's verifier, when this log is a receiver's: rejected entries
+        then count in that channel's `statistics().rejected` (and it logs the first)."""
         self._queue: AbstractQueue | None = None
         self._tag: str | None = None
         self._changed = asyncio.Event()
@@ -330,7 +334,9 @@ class ControlLog:
 
     def _reject(self, reason: Exception) -> None:
         self.rejected += 1
-        if self.rejected == 1:
+        if self.verifier is not None:  # a receiver's log: counted in its statistics()
+            self.verifier.drop(f"a control-log entry: {reason}")
+        elif self.rejected == 1:
             _log.warning(
                 "dropped a control-log entry of %s that is malformed or does not verify (%s); "
                 "further ones are counted in ControlLog.rejected without logging",
