@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import random
+import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -61,18 +62,26 @@ class Resources:
     rss_mb: float
     fds: int
     threads: int
+    """OS threads, except the workers of asyncio's default executor (see `now`)."""
     children: int
 
     @classmethod
     def now(cls) -> Resources:
-        """Measures this process (needs psutil)."""
+        """Measures this process (needs psutil).
+
+        The event loop's default executor (threads named ``asyncio_<n>``) is not counted: it
+        is a bounded pool (at most ``min(32, cpus + 4)``) that asyncio grows on demand, for
+        example when two connections resolve ``localhost`` at once (`getaddrinfo` runs
+        there), and keeps for the loop's life. A thread anywhere else still counts.
+        """
         import psutil  # optional: imported only for resource checks
 
         process = psutil.Process(os.getpid())
+        executor = sum(1 for t in threading.enumerate() if t.name.startswith("asyncio_"))
         return cls(
             rss_mb=process.memory_info().rss / 2**20,
             fds=process.num_fds(),
-            threads=process.num_threads(),
+            threads=process.num_threads() - executor,
             children=len(process.children(recursive=True)),
         )
 
