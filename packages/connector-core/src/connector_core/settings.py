@@ -15,10 +15,11 @@ configuration page list every installed backend's settings, and provides an inst
 
 from __future__ import annotations
 
+import warnings
 from importlib.metadata import EntryPoint, entry_points
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -28,6 +29,7 @@ from connector_core.spec import JOB_ID_PATTERN, check_job_id
 __all__ = [
     "ENV_PREFIX",
     "SETTINGS_GROUP",
+    "OwnGraceSettings",
     "Settings",
     "SettingsBase",
     "available_settings",
@@ -220,3 +222,46 @@ class Settings(SettingsBase):
         if self.shared_secret is not None:
             return Codec(serializer, self.shared_secret.get_secret_value().encode())
         return Codec.generate(serializer)
+
+
+class OwnGraceSettings(SettingsBase):
+    """The base of a backend's settings that still read its own, deprecated, end grace.
+
+    `end_grace` (`<PREFIX>END_GRACE`, the class's own env prefix) warns when set; the common
+    `CONNECTOR_END_GRACE` wins over it, and `default_end_grace` applies when neither is set.
+    """
+
+    default_end_grace: ClassVar[float] = 2.0
+    """Seconds of grace when neither `CONNECTOR_END_GRACE` nor the old variable is set."""
+
+    end_grace: float | None = Field(
+        default=None,
+        ge=0,
+        description="Deprecated: set CONNECTOR_END_GRACE, which every backend reads. Used "
+        "only when that is unset.",
+    )
+
+    @model_validator(mode="after")
+    def _warn_deprecated_grace(self) -> Self:
+        if self.end_grace is not None:
+            prefix = self.model_config.get("env_prefix", "")
+            name = type(self).__name__
+            warnings.warn(
+                f"{prefix}END_GRACE ({name}.end_grace) is deprecated: set "
+                f"{ENV_PREFIX}END_GRACE (Settings.end_grace), which every backend reads",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+        return self
+
+    def end_grace_for(self, settings: Settings) -> float:
+        """Returns the seconds a shared connection waits for late senders once all closed.
+
+        Connectors used in one process end at once whatever this says; it applies once a
+        connector has been pickled to other processes.
+
+        Args:
+            settings: The common settings: their `end_grace` wins when set.
+        """
+        fallback = self.default_end_grace if self.end_grace is None else self.end_grace
+        return settings.grace(fallback)

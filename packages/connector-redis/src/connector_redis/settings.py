@@ -10,12 +10,10 @@ the configuration page list it.
 
 from __future__ import annotations
 
-import warnings
-
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
-from connector_core.settings import ENV_PREFIX, Settings, SettingsBase
+from connector_core.settings import ENV_PREFIX, OwnGraceSettings
 
 __all__ = ["DEFAULT_END_GRACE", "DEFAULT_REDIS_URL", "ENV_PREFIX_REDIS", "RedisSettings"]
 
@@ -29,8 +27,14 @@ DEFAULT_END_GRACE = 2.0
 """Seconds of grace when `CONNECTOR_END_GRACE` is unset (see `RedisSettings.end_grace_for`)."""
 
 
-class RedisSettings(SettingsBase):
-    """Settings of the Redis backend (`CONNECTOR_REDIS_*`, and `REDIS_URL`)."""
+class RedisSettings(OwnGraceSettings):
+    """Settings of the Redis backend (`CONNECTOR_REDIS_*`, and `REDIS_URL`).
+
+    `end_grace_for(settings)` gives the connection's grace: `CONNECTOR_END_GRACE`, else the
+    deprecated `CONNECTOR_REDIS_END_GRACE`, else `DEFAULT_END_GRACE`.
+    """
+
+    default_end_grace = DEFAULT_END_GRACE
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX_REDIS)
 
@@ -54,12 +58,6 @@ class RedisSettings(SettingsBase):
         "dead subscriber's heartbeat lasts before a waiting sender drops its group. Live "
         "receivers refresh what they hold every third of it.",
     )
-    end_grace: float | None = Field(
-        default=None,
-        ge=0,
-        description="Deprecated: set CONNECTOR_END_GRACE, which every backend reads. Used "
-        "only when that is unset.",
-    )
     block: float = Field(
         default=0.5,
         gt=0,
@@ -68,26 +66,3 @@ class RedisSettings(SettingsBase):
         "reader looks around (the end of the stream, claims, heartbeats) and reads again: "
         "how late a pipeline receiver may notice the end at most.",
     )
-
-    @model_validator(mode="after")
-    def _warn_deprecated(self) -> RedisSettings:
-        if self.end_grace is not None:
-            warnings.warn(
-                f"{ENV_PREFIX_REDIS}END_GRACE (RedisSettings.end_grace) is deprecated: set "
-                f"{ENV_PREFIX}END_GRACE (Settings.end_grace), which every backend reads",
-                DeprecationWarning,
-                stacklevel=2,
-            )
-        return self
-
-    def end_grace_for(self, settings: Settings) -> float:
-        """Returns the seconds a shared connection waits for late senders once all closed.
-
-        Connectors used in one process end at once whatever this says; it applies once a
-        connector has been pickled to other processes.
-
-        Args:
-            settings: The common settings: their `end_grace` wins when set.
-        """
-        fallback = DEFAULT_END_GRACE if self.end_grace is None else self.end_grace
-        return settings.grace(fallback)
