@@ -7,6 +7,7 @@ when no server answers (`connector_core.testing.skip_or_fail`).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
@@ -89,3 +90,22 @@ def receiver_of() -> Callable[[Channel], RedisReceiver]:
 def sender_of() -> Callable[[Channel], RedisSender]:
     """The send transport of a channel made by `connect_send()`, for white-box checks."""
     return _sender_of
+
+
+@pytest.fixture
+def waits_for_room(monkeypatch: pytest.MonkeyPatch) -> Callable[[Channel], asyncio.Event]:
+    """`waits_for_room(sender)`: an event set when the sender's transport blocks for room."""
+
+    def watch(channel: Channel) -> asyncio.Event:
+        transport = _sender_of(channel)
+        waiting = asyncio.Event()
+        blocking_read = transport.store.wait_signal
+
+        async def wait_signal(after: str, block: float) -> str:
+            waiting.set()
+            return await blocking_read(after, block)
+
+        monkeypatch.setattr(transport.store, "wait_signal", wait_signal)
+        return waiting
+
+    return watch

@@ -19,7 +19,6 @@ from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, unique_spec
 from connector_redis import RedisConnector
 from connector_redis.keys import Keys
-from connector_redis.sender import RedisSender
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio(loop_scope="session")]
 
@@ -41,19 +40,6 @@ async def _held(raw: Redis, keys: Keys) -> int:
     return int(await raw.get(keys.held) or 0)
 
 
-def _waits_for_room(monkeypatch: pytest.MonkeyPatch, transport: RedisSender) -> asyncio.Event:
-    """An event set when a sender's transport blocks for a wake-up (it has no room)."""
-    waiting = asyncio.Event()
-    blocking_read = transport.store.wait_signal
-
-    async def wait_signal(after: str, block: float) -> str:
-        waiting.set()
-        return await blocking_read(after, block)
-
-    monkeypatch.setattr(transport.store, "wait_signal", wait_signal)
-    return waiting
-
-
 async def _take_all(channel: Channel, got: list[int], other: list[int] | None = None) -> list[int]:
     """Receives to the end into `got`; records how far ahead of `other` it was at each item."""
     ahead: list[int] = []
@@ -68,14 +54,13 @@ async def _take_all(channel: Channel, got: list[int], other: list[int] | None = 
 
 async def test_a_sender_waits_at_maxsize_items_unacknowledged_by_its_slowest_group(
     raw: Redis,
-    monkeypatch: pytest.MonkeyPatch,
-    sender_of: Callable[[Channel], RedisSender],
+    waits_for_room: Callable[[Channel], asyncio.Event],
 ) -> None:
     connector = _connector(ConnectorMode.PUBSUB)
     keys = connector.keys
     fast, slow = await connector.connect_recv(), await connector.connect_recv()
     sender = await connector.connect_send()
-    waiting = _waits_for_room(monkeypatch, sender_of(sender))
+    waiting = waits_for_room(sender)
     fast_got: list[int] = []
     slow_got: list[int] = []
     producer = asyncio.create_task(_produce(sender))
@@ -104,14 +89,13 @@ async def test_a_sender_waits_at_maxsize_items_unacknowledged_by_its_slowest_gro
 
 async def test_a_pipeline_sender_waits_at_maxsize_items_no_receiver_took(
     raw: Redis,
-    monkeypatch: pytest.MonkeyPatch,
-    sender_of: Callable[[Channel], RedisSender],
+    waits_for_room: Callable[[Channel], asyncio.Event],
 ) -> None:
     connector = _connector(ConnectorMode.PIPELINE)
     keys = connector.keys
     receiver = await connector.connect_recv()  # takes nothing until the sender waits
     sender = await connector.connect_send()
-    waiting = _waits_for_room(monkeypatch, sender_of(sender))
+    waiting = waits_for_room(sender)
     producer = asyncio.create_task(_produce(sender))
 
     async with asyncio.timeout(STEP_TIMEOUT):

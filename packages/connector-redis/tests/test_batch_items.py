@@ -32,23 +32,10 @@ def _pipeline(maxsize: int) -> RedisConnector:
     return RedisConnector(spec, maxsize=maxsize, job_id=f"batch-{uuid.uuid4().hex}")
 
 
-def _waits_for_room(monkeypatch: pytest.MonkeyPatch, transport: RedisSender) -> asyncio.Event:
-    """An event set when a sender's transport blocks for a wake-up (it has no room)."""
-    waiting = asyncio.Event()
-    blocking_read = transport.store.wait_signal
-
-    async def wait_signal(after: str, block: float) -> str:
-        waiting.set()
-        return await blocking_read(after, block)
-
-    monkeypatch.setattr(transport.store, "wait_signal", wait_signal)
-    return waiting
-
-
 async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
     raw: Redis,
-    monkeypatch: pytest.MonkeyPatch,
     sender_of: Callable[[Channel], RedisSender],
+    waits_for_room: Callable[[Channel], asyncio.Event],
 ) -> None:
     connector = _pipeline(MAXSIZE)
     keys = connector.keys
@@ -60,7 +47,7 @@ async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
     assert int(fields[b"n"]) == MAXSIZE  # one entry: the frame of MAXSIZE items
 
     # The other sender's outbox is empty, but the stream has no room for one more item.
-    waiting = _waits_for_room(monkeypatch, sender_of(second))
+    waiting = waits_for_room(second)
     await second.send("late")
     async with asyncio.timeout(STEP_TIMEOUT):
         await waiting.wait()
