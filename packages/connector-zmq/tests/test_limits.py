@@ -15,7 +15,7 @@ from connector_core.exceptions import ChannelSerializationError
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQChannel, ZMQConnector, access
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
 
@@ -65,6 +65,7 @@ async def test_a_member_sending_beyond_its_credit_has_the_excess_dropped() -> No
     rogue = zmq.asyncio.Context.instance().socket(zmq.DEALER)
     rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
     rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
+    access.secure_client(rogue, connector.codec)  # a member: it holds the key
     rogue.connect(link._data.getsockopt_string(zmq.LAST_ENDPOINT))
     codec = connector.codec  # a member: it holds the key, but ignores its credit
     await rogue.send_multipart([b"", p.HELLO, p.credentials(codec, b"rogue-member")])
@@ -90,6 +91,7 @@ async def _rogue_member(
     rogue = zmq.asyncio.Context.instance().socket(zmq.DEALER)
     rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
     rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
+    access.secure_client(rogue, connector.codec)  # a member: it holds the key
     rogue.connect(_receiver_link(receiver)._data.getsockopt_string(zmq.LAST_ENDPOINT))
     await rogue.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"rogue-member")])
     async with asyncio.timeout(STEP_TIMEOUT):

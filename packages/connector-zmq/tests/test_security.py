@@ -15,7 +15,7 @@ from connector_core.framing import pack_frames
 from connector_core.serde import TAG_SIZE
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQChannel, ZMQConnector, access
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
 from connector_zmq.settings import ZMQSettings
@@ -43,15 +43,19 @@ def _data_address(channel: ZMQChannel) -> str:
 
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
-async def test_foreign_peer_sending_a_crafted_pickle_is_rejected_on_arrival_and_never_runs(
+async def test_a_crafted_pickle_without_a_valid_hello_is_rejected_on_arrival_and_never_runs(
     mode: ConnectorMode, tmp_path: Path
 ) -> None:
+    # A peer without the key is refused at the handshake (test_access.py). This one got
+    # past it (it has the connection's credentials), but forges its HELLO and its frames:
+    # the second line of defence drops each frame on arrival, before anything is buffered.
     marker = tmp_path / "payload-ran"
     connector = ZMQConnector(spec(mode))
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     foreign = zmq.asyncio.Context.instance().socket(zmq.DEALER)
     foreign.setsockopt(zmq.LINGER, 0)
+    access.secure_client(foreign, connector.codec)
     foreign.connect(_data_address(receiver))
     bomb = pickle.dumps(_Bomb(marker))
     forged_hello = b"\x00" * TAG_SIZE + b"join:whoever"
@@ -136,6 +140,7 @@ async def test_garbage_control_messages_are_counted_and_logged_once(
     foreign = zmq.asyncio.Context.instance().socket(zmq.DEALER)
     foreign.setsockopt(zmq.LINGER, 0)
     foreign.setsockopt(zmq.ROUTING_ID, b"flooder")
+    access.secure_client(foreign, connector.codec)  # past the handshake: the log is the test
     foreign.connect(rendezvous_address)
     with caplog.at_level("WARNING", logger="connector_zmq.rendezvous"):
         for _ in range(2500):

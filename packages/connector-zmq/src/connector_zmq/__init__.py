@@ -38,7 +38,10 @@ processes, pipeline or pubsub):
   that closes early returns the items it had taken off the wire but not handed out, via the
   rendezvous, to the other receivers.
 - **Trust**: every item is an HMAC-signed frame (`settings.make_codec()`); joining the
-  rendezvous and saying HELLO to a receiver need a proof signed with the same key. A
+  rendezvous and saying HELLO to a receiver need a proof signed with the same key, and
+  before that the ZeroMQ handshake needs a password derived from it (`connector_zmq.access`):
+  a peer without the key is disconnected there, and a stalled handshake is closed after
+  `access.HANDSHAKE_MS`, so idle connections give their descriptors back. A
   receiver checks every message as it arrives, before it buffers, counts or credits it:
   anything from a peer without a verified HELLO, beyond a sender's credit (in items), or
   whose signature fails is dropped and counted (`statistics().rejected`). Every socket refuses

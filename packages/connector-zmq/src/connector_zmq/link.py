@@ -22,6 +22,7 @@ import zmq.asyncio
 
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
+from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.waiting import events_of, fd_of, next_message, wait_readable, yield_to_loop
 
@@ -105,6 +106,7 @@ class Link(ABC):
         await self._probe_rendezvous()
         self._ctrl = ctrl = make_socket(self._context, zmq.DEALER)
         ctrl.setsockopt(zmq.ROUTING_ID, self.pid)
+        access.secure_client(ctrl, self._codec)
         ctrl.connect(self._address)
         ctrl.send_multipart(list(parts))
         return await self._control_reply((p.OK, p.REFUSED))

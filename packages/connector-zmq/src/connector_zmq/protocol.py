@@ -33,6 +33,7 @@ import os
 import secrets
 import socket
 import struct
+from collections.abc import Callable
 from typing import Any, Final
 
 import zmq
@@ -303,8 +304,14 @@ def bind_random(sock: zmq.Socket[Any], bind_host: str) -> str:
     return f"tcp://{advertised_host(bind_host)}:{port}"
 
 
-def listen(context: zmq.Context[Any], bind_host: str) -> tuple[zmq.Socket[bytes], str]:
+def listen(
+    context: zmq.Context[Any],
+    bind_host: str,
+    prepare: Callable[[zmq.Socket[bytes]], None] | None = None,
+) -> tuple[zmq.Socket[bytes], str]:
     """A configured ROUTER of `context` bound to a free port of `bind_host`, and its address.
+
+    `prepare`, when given, sets further options on the socket before it binds.
 
     Raises:
         ChannelSetupError: If the host cannot be bound, or no file descriptor is left.
@@ -315,6 +322,8 @@ def listen(context: zmq.Context[Any], bind_host: str) -> tuple[zmq.Socket[bytes]
         raise socket_error(exc) from exc
     configure(sock)  # MAXMSGSIZE: a peer without the key cannot make it hold more
     try:
+        if prepare is not None:
+            prepare(sock)
         return sock, bind_random(sock, bind_host)
     except BaseException:
         sock.close(0)

@@ -53,6 +53,7 @@ from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError
 from connector_core.framing import FramingError, unpack_frames
 from connector_core.transport import Verifier
+from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.waiting import next_message, wait_readable
@@ -96,6 +97,8 @@ class ReceiverLink(Link):
         self._data = make_socket(self._context, zmq.ROUTER)
         self._data.setsockopt(zmq.LINGER, 0)
         try:
+            gate = access.gate_for(self._context) if self._codec.signed else None
+            access.secure_server(self._data, self._codec, gate)
             address = p.bind_random(self._data, bind_host)
             reply = await self._open_control(
                 p.REG_RECEIVER,

@@ -53,6 +53,7 @@ import zmq
 
 from connector_core.lifecycle import Edges, Lifecycle
 from connector_core.serde import Codec
+from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.watch import ProcessWatch
 
@@ -104,11 +105,19 @@ class Rendezvous:
         self._pubsub = pubsub
         self._codec = codec
         self._ctx = zmq.Context()
+        gate: access.Gate | None = None
         try:
-            self._sock, self.address = p.listen(self._ctx, bind_host)
+            # its own gate, served by its own loop: no thread of its own for authentication
+            gate = access.Gate(self._ctx) if codec.signed else None
+            self._sock, self.address = p.listen(
+                self._ctx, bind_host, lambda sock: access.secure_server(sock, codec, gate)
+            )
         except BaseException:
+            if gate is not None:
+                gate.socket.close(0)
             self._ctx.term()
             raise
+        self._gate = gate
         self._stop_r, self._stop_w = os.pipe()
         self._pipe_lock = threading.Lock()
         self._pipe_open = True
@@ -198,6 +207,8 @@ class Rendezvous:
         poller = self._poller
         poller.register(self._sock, zmq.POLLIN)
         poller.register(self._stop_r, zmq.POLLIN)
+        if self._gate is not None:
+            poller.register(self._gate.socket, zmq.POLLIN)
         try:
             while not self._done():
                 events = dict(poller.poll(self._timeout_ms()))
@@ -206,6 +217,9 @@ class Rendezvous:
                     if _STOP in signals:
                         break
                     self._orphaned = True
+                if self._gate is not None and self._gate.socket in events:
+                    while self._gate.serve_one():
+                        pass
                 for pid in self._watch.exited(events):
                     self._process_died(pid)
                 if self._end_at is not None and time.monotonic() >= self._end_at:
@@ -227,6 +241,8 @@ class Rendezvous:
             if self._rejected > 1:
                 _log.warning("rendezvous ignored %d control messages in all", self._rejected)
             self._sock.close(linger=0)  # everyone left (or the process is exiting)
+            if self._gate is not None:
+                self._gate.socket.close(linger=0)
             self._watch.close()
             self._ctx.term()
             with self._pipe_lock:

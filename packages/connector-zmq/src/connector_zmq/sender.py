@@ -45,6 +45,7 @@ import zmq
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSerializationError
 from connector_core.framing import pack_frames
 from connector_core.transport import Outbox
+from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.waiting import next_message
@@ -126,6 +127,7 @@ class SenderLink(Link):
             return
         sock = make_socket(self._context, zmq.DEALER)
         sock.setsockopt(zmq.ROUTING_ID, self.pid)
+        access.secure_client(sock, self._codec)
         sock.connect(address)
         sock.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
         peer = _Peer(rid, sock)
