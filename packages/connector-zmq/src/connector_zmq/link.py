@@ -24,7 +24,14 @@ from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSetupError
 from connector_zmq import access
 from connector_zmq import protocol as p
-from connector_zmq.waiting import events_of, fd_of, next_message, wait_readable, yield_to_loop
+from connector_zmq.waiting import (
+    POLLIN,
+    events_of,
+    fd_of,
+    next_message,
+    wait_readable,
+    yield_to_loop,
+)
 
 __all__ = ["CONTROL_TIMEOUT", "Link", "OnFinished", "make_socket"]
 
@@ -211,7 +218,7 @@ class Link(ABC):
         """
         self._drained_on_wake = False
         sockets = self._watch()
-        if any(events_of(sock) & zmq.POLLIN for sock in sockets):
+        if any(events_of(sock) & POLLIN for sock in sockets):
             await yield_to_loop()
             return
         woken = self._woken = asyncio.get_running_loop().create_future()
@@ -287,7 +294,7 @@ class Link(ABC):
         a message that arrived meanwhile: look at EVENTS and wake the pump if so.
         """
         woken = self._woken
-        if woken is not None and not woken.done() and events_of(sock) & zmq.POLLIN:
+        if woken is not None and not woken.done() and events_of(sock) & POLLIN:
             woken.set_result(None)
 
     async def _pump(self) -> None:

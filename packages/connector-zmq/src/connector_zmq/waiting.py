@@ -12,16 +12,23 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
 import zmq
 
-__all__ = ["events_of", "fd_of", "next_message", "wait_readable", "yield_to_loop"]
+__all__ = ["POLLIN", "events_of", "fd_of", "next_message", "wait_readable", "yield_to_loop"]
+
+# pyzmq's constants are enums: `events & zmq.POLLIN` builds a flag object, which costs more
+# than the option read itself on the per-message path. These are the plain ints.
+POLLIN: Final = int(zmq.POLLIN)
+"""`zmq.POLLIN` as a plain int, for testing `events_of()`."""
+_EVENTS: Final = int(zmq.EVENTS)
+_NOBLOCK: Final = int(zmq.NOBLOCK)
 
 
 def events_of(sock: zmq.Socket[Any]) -> int:
     """The socket's `ZMQ_EVENTS` (processing its pending commands)."""
-    return int(sock.get(zmq.EVENTS))
+    return int(sock.get(_EVENTS))
 
 
 def next_message(sock: zmq.Socket[bytes]) -> list[bytes] | None:
@@ -30,10 +37,10 @@ def next_message(sock: zmq.Socket[bytes]) -> list[bytes] | None:
     Asks `EVENTS` first: an empty socket costs one option read, not a raised `zmq.Again`
     (a drain loop ends on an empty socket every time, so that is most of its cost).
     """
-    if not int(sock.get(zmq.EVENTS)) & zmq.POLLIN:
+    if not int(sock.get(_EVENTS)) & POLLIN:
         return None
     try:
-        return sock.recv_multipart(zmq.NOBLOCK)
+        return sock.recv_multipart(_NOBLOCK)
     except zmq.Again:  # pragma: no cover - EVENTS said a message was there
         return None
 
