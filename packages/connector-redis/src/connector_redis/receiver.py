@@ -3,14 +3,15 @@
 A reader task fills a local buffer: `FETCH` (one script: acknowledge what was handed out,
 then take what a closing receiver gave back, or new entries, without blocking), and, when
 nothing is there and nothing waits in the buffer, a blocking `XREADGROUP`. Every entry is
-verified where it arrives (`connector_redis.entries`, then each frame by core's `Verifier`)
-and its (sender, sequence) admitted by a `ReplayGuard` before it is buffered; what fails is
-dropped, counted and acknowledged. The buffer holds one payload per frame and counts items:
-a frame's item count comes from its verified header (`Verifier.accept_items`), never from
-the entry's unsigned `n`. An entry is acknowledged once its last frame was handed to the
-user and the next one is asked for (or at close). A pipeline receiver that closes hands on
-what it took and did not hand out as a new entry, with the items the channel gives back
-(`give_back`: the rest of a `send_many()` batch of which the user took only some) first.
+verified where it arrives (`connector_redis.entry_verifier`: its envelope, then each frame by
+core's `Verifier`) and its (sender, sequence) admitted by a `ReplayGuard` before it is
+buffered; what fails is dropped, counted and acknowledged. The buffer holds one payload per
+frame and counts items: a frame's item count comes from its verified header
+(`Verifier.accept_items`), never from the entry's unsigned `n`. An entry is acknowledged once
+its last frame was handed to the user and the next one is asked for (or at close). A pipeline
+receiver that closes hands on what it took and did not hand out as a new entry, with the
+items the channel gives back (`give_back`: the rest of a `send_many()` batch of which the
+user took only some) first.
 
 A watcher task (`connector_redis.watch`) reads the control stream and `sig`, keeps the
 heartbeat, and pokes the reader when something changed: a poke ends the reader's wait for
@@ -31,14 +32,14 @@ import time
 from collections import deque
 from typing import Final
 
-from connector_core.codec import Codec, MessageRejectedError
-from connector_core.envelope import ReplayGuard
+from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError
-from connector_core.framing import FramingError, pack_frames, unpack_frames
+from connector_core.framing import pack_frames
 from connector_core.transport import Verifier
 from connector_redis.client import release
 from connector_redis.control import ControlLog
-from connector_redis.entries import DATA, LEAVE, MARKER, open_entry, seal_entry
+from connector_redis.entries import DATA, LEAVE, seal_entry
+from connector_redis.entry_verifier import EntryVerifier
 from connector_redis.keys import StreamId, parse_id, propose_id
 from connector_redis.liveness import reap
 from connector_redis.settings import RedisSettings
@@ -76,7 +77,7 @@ class RedisReceiver:
         self.start_id = start
         self.settings = settings
         self.verifier = Verifier(codec, "RedisChannel")
-        self._guard = ReplayGuard()
+        self._entries = EntryVerifier(codec, self.verifier)
         self._items: deque[tuple[bytes, bytes, int, str, bool]] = deque()
         """(payload, frame, its items, entry id, last frame of its entry)"""
         self._count = 0
@@ -87,7 +88,6 @@ class RedisReceiver:
         self._handed: list[str] = []
         self._acks: list[str] = []
         self._held: set[str] = set()
-        self._markers: set[str] = set()
         self._arrived = asyncio.Event()
         self._starving = asyncio.Event()
         self._wake = asyncio.Event()
@@ -339,7 +339,7 @@ class RedisReceiver:
         if not self.store.pubsub:
             return pending == 0
         return all(
-            marker <= self.start_id or sender in self._markers
+            marker <= self.start_id or sender in self._entries.markers
             for sender, marker in log.markers.items()
             if sender not in log.late
         )
@@ -354,12 +354,7 @@ class RedisReceiver:
             if fields is None:
                 self._acks.append(entry_id)  # deleted meanwhile
                 continue
-            raw = fields.get(b"e")
-            if raw is None:
-                self.verifier.drop(f"entry {entry_id} has no envelope (not written by a party)")
-                payloads = []
-            else:
-                payloads = self._open(entry_id, raw, redelivered)
+            payloads = self._entries.open(entry_id, fields, redelivered)
             if not payloads:
                 self._acks.append(entry_id)
                 continue
@@ -373,33 +368,3 @@ class RedisReceiver:
         if self._items:
             self._starving.clear()
             self._arrived.set()
-
-    def _open(self, entry_id: str, raw: bytes, redelivered: bool) -> list[tuple[bytes, bytes, int]]:
-        """Verifies one entry; returns (payload, frame, items) of each frame that verifies."""
-        try:
-            entry = open_entry(self.codec, raw, parse_id(entry_id))
-        except MessageRejectedError as exc:
-            self.verifier.drop(exc)
-            return []
-        if not self._guard.admit(entry.party, entry.seq, redelivered):
-            if not redelivered:
-                self.verifier.drop(f"entry {entry_id} repeats one received before (a replay)")
-            return []
-        if entry.kind == MARKER:
-            self._markers.add(entry.party.hex())
-            return []
-        if entry.kind != DATA:
-            self.verifier.drop(f"entry {entry_id} of kind {entry.kind} in the data stream")
-            return []
-        try:
-            frames = unpack_frames(entry.body)
-        except FramingError as exc:
-            self.verifier.drop(exc)
-            return []
-        verified: list[tuple[bytes, bytes, int]] = []
-        for frame in frames:
-            accepted = self.verifier.accept_items(frame, redelivered)
-            if accepted is not None:
-                payload, items = accepted
-                verified.append((payload, frame, items))
-        return verified

@@ -1,0 +1,83 @@
+"""`EntryVerifier`: a receiver's check of the data stream's entries, where they arrive.
+
+Every entry a receiver reads passes here before it is buffered: its envelope is opened with
+the connection's key (`connector_redis.entries.open_entry`: tag, connection and stream id),
+its (party, sequence) is admitted once by a `ReplayGuard`, and its body is split into frames,
+each verified by core's `Verifier` (which also reads the frame's item count from its signed
+header). End markers are noted, not buffered. Whatever fails is dropped and counted in the
+`Verifier`'s `rejected`, so that the receiver acknowledges it and moves on.
+"""
+
+from __future__ import annotations
+
+from connector_core.codec import Codec, MessageRejectedError
+from connector_core.envelope import ReplayGuard
+from connector_core.framing import FramingError, unpack_frames
+from connector_core.transport import Verifier
+from connector_redis.entries import DATA, MARKER, open_entry
+from connector_redis.keys import parse_id
+
+__all__ = ["EntryVerifier"]
+
+
+class EntryVerifier:
+    """Opens one receiver's data entries into verified payloads (see the module docstring)."""
+
+    __slots__ = ("codec", "guard", "markers", "verifier")
+
+    def __init__(self, codec: Codec, verifier: Verifier) -> None:
+        """Creates the check for one receiver.
+
+        Args:
+            codec: The connection's codec (bound to it).
+            verifier: The receiver's frame verifier; it counts and logs what is dropped.
+        """
+        self.codec = codec
+        self.verifier = verifier
+        self.guard = ReplayGuard()
+        """Which (party, sequence) pairs of entries this receiver admitted: replays are dropped."""
+        self.markers: set[str] = set()
+        """The parties (hex ids) whose end marker this receiver read."""
+
+    def open(
+        self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool
+    ) -> list[tuple[bytes, bytes, int]]:
+        """Verifies one entry; returns (payload, frame, items) of each frame that verifies.
+
+        Args:
+            entry_id: The stream id the entry was read at.
+            fields: The entry's fields (its envelope is field `e`).
+            redelivered: The entry was claimed or given back (delivered again): it passes
+                the replay checks.
+        """
+        raw = fields.get(b"e")
+        if raw is None:
+            self.verifier.drop(f"entry {entry_id} has no envelope (not written by a party)")
+            return []
+        try:
+            entry = open_entry(self.codec, raw, parse_id(entry_id))
+        except MessageRejectedError as exc:
+            self.verifier.drop(exc)
+            return []
+        if not self.guard.admit(entry.party, entry.seq, redelivered):
+            if not redelivered:
+                self.verifier.drop(f"entry {entry_id} repeats one received before (a replay)")
+            return []
+        if entry.kind == MARKER:
+            self.markers.add(entry.party.hex())
+            return []
+        if entry.kind != DATA:
+            self.verifier.drop(f"entry {entry_id} of kind {entry.kind} in the data stream")
+            return []
+        try:
+            frames = unpack_frames(entry.body)
+        except FramingError as exc:
+            self.verifier.drop(exc)
+            return []
+        verified: list[tuple[bytes, bytes, int]] = []
+        for frame in frames:
+            accepted = self.verifier.accept_items(frame, redelivered)
+            if accepted is not None:
+                payload, items = accepted
+                verified.append((payload, frame, items))
+        return verified
