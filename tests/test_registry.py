@@ -18,13 +18,19 @@ import pytest
 from connector_core import BackendNotFoundError, Connector, get_backend
 from connector_core.cli.probes import PROBE_GROUP
 from connector_core.di import PROVIDER_GROUP
-from connector_core.registry import ENTRY_POINT_GROUP, available_backends
+from connector_core.registry import (
+    ENTRY_POINT_GROUP,
+    TRAITS_GROUP,
+    BackendTraits,
+    available_backends,
+    declared_traits,
+)
 from connector_core.testing.backends import PROFILE_GROUP, BackendProfile, installed_profiles
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
-GROUPS = (ENTRY_POINT_GROUP, PROVIDER_GROUP, PROFILE_GROUP, PROBE_GROUP)
+GROUPS = (ENTRY_POINT_GROUP, PROVIDER_GROUP, PROFILE_GROUP, PROBE_GROUP, TRAITS_GROUP)
 """The entry-point groups through which core finds what backends bring."""
 
 
@@ -102,3 +108,21 @@ def test_every_declared_profile_loads_and_is_the_installed_profile(name: str) ->
     assert isinstance(profile, BackendProfile)
     assert profile.name == name
     assert profile.load_error is None
+
+
+@pytest.mark.parametrize("name", INSTALLED)
+def test_every_backend_declares_traits_that_load(name: str) -> None:
+    (ep,) = entry_points(group=TRAITS_GROUP, name=name)
+    traits = ep.load()
+    assert isinstance(traits, BackendTraits)
+    assert declared_traits()[name] is traits
+
+
+def test_the_demo_default_is_the_brokerless_backend_ranked_first_when_all_are_installed() -> None:
+    pytest.importorskip("typer", reason="typer is absent: connector-core without its cli extra")
+    from connector_core.cli.demo import default_candidates
+
+    candidates = default_candidates(declared_traits())
+    if not {"zmq", "ray"} <= set(candidates):
+        pytest.skip("connector-zmq or connector-ray is not installed here")
+    assert candidates == ["zmq", "ray", "asyncio"]

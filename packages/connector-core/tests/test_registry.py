@@ -7,6 +7,13 @@ from pathlib import Path
 import pytest
 
 from connector_core import AsyncioConnector, BackendNotFoundError, available_backends, get_backend
+from connector_core.registry import (
+    ASYNCIO_TRAITS,
+    TRAITS_GROUP,
+    BackendTraits,
+    by_rank,
+    declared_traits,
+)
 from connector_core.testing.backends import (
     ASYNCIO_PROFILE,
     BackendProfile,
@@ -91,3 +98,42 @@ def test_a_profile_that_does_not_load_makes_the_backend_unavailable(fake_backend
     reason = unavailable_reason(profile)
     assert reason is not None
     assert "fakeprofiles_missing_mod:PROFILE does not load" in reason
+
+
+# -- traits: what each backend declares to the tools that choose among backends --------------
+
+
+def test_by_rank_orders_by_rank_then_name_and_puts_undeclared_names_last() -> None:
+    traits = {"b": BackendTraits(rank=5), "a": BackendTraits(rank=5), "z": BackendTraits(rank=1)}
+    assert by_rank(["y", "a", "b", "x", "z", "a"], traits) == ["z", "a", "b", "x", "y"]
+
+
+def test_core_declares_the_asyncio_traits() -> None:
+    assert declared_traits()["asyncio"] is ASYNCIO_TRAITS
+    assert (ASYNCIO_TRAITS.cross_process, ASYNCIO_TRAITS.service) == (False, None)
+
+
+def test_traits_that_do_not_load_or_are_not_traits_count_as_none_declared(
+    fake_distribution: Callable[..., Path],
+) -> None:
+    fake_distribution(
+        "faketraits",
+        {
+            TRAITS_GROUP: {
+                "fake_good": "faketraits_mod:GOOD",
+                "fake_odd": "faketraits_mod:ODD",
+                "fake_broken": "faketraits_missing_mod:TRAITS",
+            }
+        },
+        {
+            "faketraits_mod": (
+                "from connector_core.registry import BackendTraits\n"
+                "GOOD = BackendTraits(rank=7, service='Fake broker')\n"
+                "ODD = {'rank': 1}\n"
+            )
+        },
+    )
+    traits = declared_traits()
+    assert traits["fake_good"] == BackendTraits(rank=7, service="Fake broker")
+    assert "fake_odd" not in traits
+    assert "fake_broken" not in traits

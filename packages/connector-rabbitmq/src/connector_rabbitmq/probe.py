@@ -5,6 +5,9 @@ the local default when it is unset)? It speaks just enough AMQP over a plain soc
 credentials and without aio-pika: it sends the AMQP 0-9-1 protocol header and expects the
 broker's first frame (a method frame, `Connection.Start`). That tells "nothing listens" from
 "something that is not a broker listens" from "a broker answers", in a few seconds at most.
+
+`TRAITS` (entry point `connector.traits`) tells the `connector` tools where the backend ranks
+and that it needs a broker.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from connector_core.cli.probes import Check, Probe, ProbeOptions, ask_tcp, mask_url, probe_tcp
+from connector_core.registry import BackendTraits
 from connector_rabbitmq.settings import DEFAULT_URL, RabbitMQSettings
 
-__all__ = ["BROKER_HINT", "checks", "probe_broker"]
+__all__ = ["BROKER_HINT", "TRAITS", "checks", "probe_broker"]
+
+TRAITS = BackendTraits(rank=20, service="RabbitMQ broker")
+"""Crosses processes through a broker, which must be running."""
 
 BROKER_HINT = (
     "start a local broker with `rabbitmq-server -detached` (Debian/Ubuntu: "

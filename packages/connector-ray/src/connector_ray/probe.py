@@ -4,6 +4,9 @@ Ray is checked in a child process, so that a broken installation cannot take the
 down with it: that it imports and, with `connector doctor --deep`, that it starts (a local
 instance, or the cluster at `CONNECTOR_RAY_ADDRESS`) and stops. Nothing is required before
 connecting: a local instance starts on first use.
+
+`TRAITS` (entry point `connector.traits`) tells the `connector` tools where the backend ranks
+and that it needs no service.
 """
 
 from __future__ import annotations
@@ -12,9 +15,14 @@ import subprocess
 import sys
 
 from connector_core.cli.probes import Check, Probe, ProbeOptions
+from connector_core.registry import BackendTraits
 from connector_ray.settings import RaySettings
 
-__all__ = ["checks", "probe_ray"]
+__all__ = ["TRAITS", "checks", "probe_ray"]
+
+TRAITS = BackendTraits(rank=30)
+"""Crosses processes and needs no service (a local Ray instance starts on first use, in tens
+of seconds), so the demo runs it when the backends ranked before it cannot be used."""
 
 _RAY_IMPORT = "import ray; print(ray.__version__)"
 _RAY_START = (

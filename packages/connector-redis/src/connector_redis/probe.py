@@ -5,6 +5,9 @@ or the local default when it is unset)? It sends `PING` over a plain socket, wit
 redis-py and without credentials, and reads the first reply line: `+PONG` (a server without a
 password), `-NOAUTH` (a server that wants the password in the URL: it answers, so the check
 passes) or anything else (not Redis). `rediss://` (TLS) is checked at the TCP level only.
+
+`TRAITS` (entry point `connector.traits`) tells the `connector` tools where the backend ranks
+and that it needs a Redis server.
 """
 
 from __future__ import annotations
@@ -12,9 +15,13 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from connector_core.cli.probes import Check, Probe, ProbeOptions, ask_tcp, mask_url, probe_tcp
+from connector_core.registry import BackendTraits
 from connector_redis.settings import DEFAULT_REDIS_URL, RedisSettings
 
-__all__ = ["SERVER_HINT", "checks", "probe_server"]
+__all__ = ["SERVER_HINT", "TRAITS", "checks", "probe_server"]
+
+TRAITS = BackendTraits(rank=40, service="Redis server")
+"""Crosses processes through a Redis server, which must be running."""
 
 SERVER_HINT = (
     "start a local server with `redis-server --daemonize yes` (Debian/Ubuntu: apt-get install "

@@ -8,12 +8,13 @@ give at least `REQUIRED_KEYS`; the others are filled with None): the backend nex
 bare transport underneath it, measured in the same run, and their ratio.
 
 `plan()` decides what to run: every registered benchmark and every installed backend (a
-backend without a benchmark gets a row saying so), or the names asked for. `run_benchmark()`
-runs one benchmark in a child process of its own (`python -m connector_core.cli.bench_child`),
-so that one backend's event loop, threads or Ray runtime cannot disturb the next, and turns
-whatever happens into rows: the benchmark's own, or one row saying why there are none. The
-child runs in a session of its own: a benchmark that outlives its timeout is killed with
-every process it started.
+backend without a benchmark gets a row saying so), by the rank each backend declares in its
+`BackendTraits` (then by name), or the names asked for. `run_benchmark()` runs one benchmark
+in a child process of its own (`python -m connector_core.cli.bench_child`), so that one
+backend's event loop, threads or Ray runtime cannot disturb the next, and turns whatever
+happens into rows: the benchmark's own, or one row saying why there are none. The child runs
+in a session of its own: a benchmark that outlives its timeout is killed with every process
+it started.
 """
 
 from __future__ import annotations
@@ -36,14 +37,12 @@ from connector_core.benchmarking.rows import (
     Row,
     note_row,
 )
-from connector_core.registry import available_backends
+from connector_core.registry import available_backends, by_rank, declared_traits
 
 __all__ = ["BENCHMARK_GROUP", "BenchOutcome", "available_benchmarks", "plan", "run_benchmark"]
 
 BENCHMARK_GROUP = "connector.benchmarks"
 """The entry-point group benchmarks register under (backend name -> `run(quick)`)."""
-
-_FIRST = ("asyncio", "zmq", "rabbitmq", "ray")  # the order of the table; others follow by name
 
 
 def available_benchmarks() -> dict[str, EntryPoint]:
@@ -51,21 +50,17 @@ def available_benchmarks() -> dict[str, EntryPoint]:
     return {ep.name: ep for ep in entry_points(group=BENCHMARK_GROUP)}
 
 
-def _order(name: str) -> tuple[int, str]:
-    return (_FIRST.index(name) if name in _FIRST else len(_FIRST), name)
-
-
 def plan(requested: list[str] | None) -> list[str]:
     """Returns the backend names to benchmark, in table order.
 
     Args:
-        requested: The names asked for, or None for every registered benchmark and every
-            installed backend.
+        requested: The names asked for (run in that order), or None for every registered
+            benchmark and every installed backend, by declared rank (`BackendTraits.rank`),
+            then by name; names that declare no rank come last.
     """
     if requested:
         return list(dict.fromkeys(requested))
-    names = set(available_benchmarks()) | set(available_backends())
-    return sorted(names, key=_order)
+    return by_rank([*available_benchmarks(), *available_backends()], declared_traits())
 
 
 @dataclass(frozen=True)

@@ -5,9 +5,11 @@ answer on a pubsub connector to the collector (this process), which shows a live
 bar and at the end checks that every job id arrived exactly once, with throughput and
 end-to-end latency. See `connector_core.cli.demo_run` for how the run goes.
 
-Default backend: `zmq` (needs no server), or `asyncio` with a note when connector-zmq is not
-installed. A backend whose connectors cannot cross processes (`asyncio`) runs the same
-topology with tasks in this process, and says so. A missing broker or a failing member is a
+Default backend: the installed backend of lowest declared rank (`BackendTraits`, entry points
+`connector.traits`) that crosses processes and needs no service; when none can be used, one
+that needs no service and runs in this process (core's `asyncio`), with a note. A backend
+whose connectors cannot cross processes runs the same topology with tasks in this process,
+and says so. A missing broker or a failing member is a
 message saying what to do, never a traceback.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Mapping
 from typing import Annotated
 
 import typer
@@ -33,12 +36,15 @@ from connector_core.cli.demo_run import DemoConfig, run_demo
 from connector_core.cli.demo_stats import Tally, Verdict
 from connector_core.cli.probes import blocking_problem
 from connector_core.exceptions import BackendNotFoundError
-from connector_core.registry import get_backend
+from connector_core.registry import (
+    BackendTraits,
+    available_backends,
+    by_rank,
+    declared_traits,
+    get_backend,
+)
 
-__all__ = ["DEFAULT_BACKEND", "FALLBACK_BACKEND", "demo"]
-
-DEFAULT_BACKEND = "zmq"
-FALLBACK_BACKEND = "asyncio"
+__all__ = ["default_candidates", "demo"]
 
 _REDRAW_S = 0.05  # the bar is updated at most this often: the collector stays fast
 
@@ -86,25 +92,62 @@ def _loadable(name: str) -> str | None:
     return None
 
 
+def default_candidates(traits: Mapping[str, BackendTraits]) -> list[str]:
+    """Returns the backends the demo may run when none is asked for, best first.
+
+    Those that need no service: first the ones that cross processes, then the others, each
+    by declared rank (then by name).
+
+    Args:
+        traits: The installed backends' declared traits, by name.
+    """
+    free = {name: declared for name, declared in traits.items() if declared.service is None}
+    crossing = by_rank([name for name, declared in free.items() if declared.cross_process], free)
+    return crossing + by_rank(set(free) - set(crossing), free)
+
+
+def _needing_a_service(traits: Mapping[str, BackendTraits]) -> str:
+    """The backends that need a service, with it, by rank: `x (needs a X broker), ...`."""
+    return ", ".join(
+        f"{name} (needs a {traits[name].service})"
+        for name in by_rank(traits, traits)
+        if traits[name].service is not None
+    )
+
+
 def _choose_backend(requested: str | None) -> str:
-    """Returns the backend to run: the one asked for, or zmq, or asyncio as a fallback.
+    """Returns the backend to run: the one asked for, or the best default installed.
 
     Raises:
-        typer.Exit: With status 2 when the requested backend cannot be loaded.
+        typer.Exit: With status 2 when the requested backend cannot be loaded, or no
+            installed backend can run the demo without a service.
     """
-    name = requested or DEFAULT_BACKEND
-    why = _loadable(name)
-    if why is None:
-        return name
     if requested is not None:
-        console.print(f"[red]{why}[/red]")
-        raise typer.Exit(2)
+        why = _loadable(requested)
+        if why is not None:
+            console.print(f"[red]{why}[/red]")
+            raise typer.Exit(2)
+        return requested
+    installed = available_backends()
+    traits = {name: t for name, t in declared_traits().items() if name in installed}
+    for name in default_candidates(traits):
+        why = _loadable(name)
+        if why is not None:
+            console.print(f"[yellow]the {name} backend cannot be used ({why})[/yellow]")
+            continue
+        if not traits[name].cross_process:
+            others = _needing_a_service(traits)
+            hint = f", or pass --backend with one of {others}" if others else ""
+            console.print(
+                f"[yellow]no installed backend crosses processes without a service: running on "
+                f"{name}, in one process; install one for the multi-process demo{hint}[/yellow]"
+            )
+        return name
     console.print(
-        f"[yellow]the default {DEFAULT_BACKEND} backend cannot be used ({why}): running on "
-        f"{FALLBACK_BACKEND} instead, in one process; pip install connector-{DEFAULT_BACKEND} "
-        "for the multi-process demo[/yellow]"
+        "[red]no installed backend can run the demo without a service: pass --backend "
+        f"with one of {_needing_a_service(traits) or 'the installed backends'}[/red]"
     )
-    return FALLBACK_BACKEND
+    raise typer.Exit(2)
 
 
 def _check_service(backend: str) -> None:
@@ -178,8 +221,8 @@ def demo(
         typer.Option(
             "--backend",
             "-b",
-            help=f"Backend name (default: {DEFAULT_BACKEND}; {FALLBACK_BACKEND} if it is "
-            "not installed).",
+            help="Backend name (default: the installed backend of lowest declared rank that "
+            "crosses processes and needs no service; else one that runs in this process).",
             show_default=False,
         ),
     ] = None,
