@@ -5,6 +5,7 @@ or the local default when it is unset)? It sends `PING` over a plain socket, wit
 redis-py and without credentials, and reads the first reply line: `+PONG` (a server without a
 password), `-NOAUTH` (a server that wants the password in the URL: it answers, so the check
 passes) or anything else (not Redis). `rediss://` (TLS) is checked at the TCP level only.
+Core's `ServiceProbe` does the rest: the URL, the socket, the messages.
 
 `TRAITS` (entry point `connector.traits`) tells the `connector` tools where the backend ranks
 and that it needs a Redis server.
@@ -12,16 +13,11 @@ and that it needs a Redis server.
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from connector_core.cli.probes import Check, Probe, ProbeOptions, ask_tcp, mask_url, probe_tcp
+from connector_core.cli.probes import Check, Handshake, ProbeOptions, ServiceProbe, ServiceUrl
 from connector_core.registry import BackendTraits
 from connector_redis.settings import DEFAULT_REDIS_URL, RedisSettings
 
-__all__ = ["SERVER_HINT", "TRAITS", "checks", "probe_server"]
-
-TRAITS = BackendTraits(rank=40, service="Redis server")
-"""Crosses processes through a Redis server, which must be running."""
+__all__ = ["SERVER", "SERVER_HINT", "TRAITS", "checks", "probe_server"]
 
 SERVER_HINT = (
     "start a local server with `redis-server --daemonize yes` (Debian/Ubuntu: apt-get install "
@@ -29,39 +25,35 @@ SERVER_HINT = (
 )
 """How to get a server, for every message that says there is none."""
 
+_DEFAULT_URL_NOTE = (
+    "REDIS_URL is not set (or is the default): the redis backend uses this local server; set "
+    "REDIS_URL=redis://:password@host:6379/0 for another"
+)
 
-def probe_server(url: str, timeout: float = 3.0) -> Probe:
-    """Checks whether a Redis server answers at `url`, within about `timeout` seconds.
 
-    Args:
-        url: The server URL (`redis://`, `rediss://` or `unix://`); host and port are used.
-        timeout: Seconds for the connection and for the reply.
-
-    Returns:
-        `ok=True` when a Redis server replied to `PING`; otherwise why not and what to do.
-    """
-    parts = urlsplit(url)
-    if parts.scheme not in {"redis", "rediss"}:
-        return Probe(False, f"REDIS_URL must start with redis:// or rediss://, got {mask_url(url)}")
-    host = parts.hostname or "localhost"
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        return Probe(False, f"REDIS_URL has an invalid port: {mask_url(url)}")
-    where = f"{host}:{port}"
-    if parts.scheme == "rediss":
-        probe = probe_tcp(host, port, timeout, SERVER_HINT)
-        if not probe.ok:
-            return probe
-        return Probe(True, f"{where} accepts TLS connections (Redis not checked through TLS)")
-    reply = ask_tcp(host, port, b"PING\r\n", timeout, SERVER_HINT)
-    if isinstance(reply, Probe):
-        return reply
+def _pong(reply: bytes, where: str) -> str | None:
+    """`+PONG`, or the error of a server that wants a password (it answers all the same)."""
     if reply.startswith(b"+PONG"):
-        return Probe(True, f"a Redis server answers at {where}")
+        return f"a Redis server answers at {where}"
     if reply.startswith((b"-NOAUTH", b"-WRONGPASS", b"-ERR")):
-        return Probe(True, f"a Redis server answers at {where} (it wants a password)")
-    return Probe(False, f"{where} accepts connections but does not speak Redis; {SERVER_HINT}")
+        return f"a Redis server answers at {where} (it wants a password)"
+    return None
+
+
+SERVER = ServiceProbe(
+    "Redis server",
+    ServiceUrl("REDIS_URL", {"redis": 6379, "rediss": 6379}, frozenset({"rediss"})),
+    Handshake("Redis", b"PING\r\n", _pong),
+    SERVER_HINT,
+)
+"""The server, as the check finds it: `PING`, answered by `+PONG` (or a password error)."""
+
+TRAITS = BackendTraits(rank=40, service=SERVER.service)
+"""Crosses processes through a Redis server, which must be running."""
+
+probe_server = SERVER.probe
+"""`probe_server(url, timeout=3.0)`: whether a Redis server answers at `url` (a `redis://` or
+`rediss://` URL): `ok=True` when it replied to `PING`, else why not and what to do."""
 
 
 def checks(options: ProbeOptions) -> list[Check]:
@@ -71,17 +63,12 @@ def checks(options: ProbeOptions) -> list[Check]:
         options: The timeout for the server's answer.
 
     Returns:
-        One required check: the server at `REDIS_URL` (unset: the local default).
+        One required check: the server at `REDIS_URL` (unset: the local default, with a note
+        that says so).
 
     Raises:
         pydantic.ValidationError: If the settings in the environment are invalid.
     """
     url = RedisSettings().url.get_secret_value()
-    notes: tuple[str, ...] = ()
-    if url == DEFAULT_REDIS_URL:
-        notes = (
-            "REDIS_URL is not set (or is the default): the redis backend uses this local "
-            "server; set REDIS_URL=redis://:password@host:6379/0 for another",
-        )
-    probe = probe_server(url, options.timeout)
-    return [Check(f"Redis server at {mask_url(url)}", probe, required=True, notes=notes)]
+    note = _DEFAULT_URL_NOTE if url == DEFAULT_REDIS_URL else None
+    return [SERVER.check(url, options.timeout, note)]

@@ -7,13 +7,14 @@ must import. `connector doctor` runs them all and prints one line per check; `co
 and the cross-package tests ask only for the *required* ones (what the backend cannot connect
 without) and stop with the check's advice when one fails. This module holds what the checks
 share: the result types, running a backend's checks without ever raising, masking a URL's
-password and a plain TCP check. It imports nothing beyond the standard library.
+password, a plain TCP check and `ServiceProbe`, the required check of a service that a
+backend reaches at a URL (a broker, a server). It imports nothing beyond the standard library.
 """
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from importlib.metadata import EntryPoint, entry_points
 from urllib.parse import urlsplit, urlunsplit
@@ -21,9 +22,12 @@ from urllib.parse import urlsplit, urlunsplit
 __all__ = [
     "PROBE_GROUP",
     "Check",
+    "Handshake",
     "Probe",
     "ProbeFunction",
     "ProbeOptions",
+    "ServiceProbe",
+    "ServiceUrl",
     "ask_tcp",
     "available_probes",
     "blocking_problem",
@@ -186,3 +190,100 @@ def ask_tcp(
         return Probe(
             False, f"nothing accepts connections at {where} ({exc.strerror or exc}){advice}"
         )
+
+
+@dataclass(frozen=True)
+class ServiceUrl:
+    """Where a backend finds its service: the setting that holds the URL, and its schemes."""
+
+    setting: str
+    """The environment variable that holds the URL, for messages: `"RABBITMQ_URL"`."""
+    ports: Mapping[str, int]
+    """The URL schemes accepted, each with its default port."""
+    tls: frozenset[str] = frozenset()
+    """The schemes among `ports` that speak TLS: only checked to accept TCP connections."""
+    default_host: str = "localhost"
+    """The host when the URL names none."""
+
+
+@dataclass(frozen=True)
+class Handshake:
+    """How a service shows that it speaks its protocol: what to send, how to read the answer."""
+
+    protocol: str
+    """The protocol's name, for messages: `"AMQP 0-9-1"`."""
+    greeting: bytes
+    """What the service must answer to."""
+    answer: Callable[[bytes, str], str | None]
+    """Reads the first bytes of the answer and `host:port`: returns the detail of a check
+    that passed, or None when the bytes are not the service's protocol."""
+    size: int = 64
+    """Bytes of the answer read at most."""
+
+
+@dataclass(frozen=True)
+class ServiceProbe:
+    """How a backend checks that its service answers at a URL, over a plain socket.
+
+    `probe()` takes the host and port from the URL (the scheme's default port when it names
+    none) and makes the `handshake`; a TLS scheme is only checked to accept TCP connections.
+    `check()` makes of it the required `Check` that the backend's `connector.probes` function
+    returns.
+    """
+
+    service: str
+    """What answers, for messages: `"RabbitMQ broker"`."""
+    url: ServiceUrl
+    """The setting that holds the URL and the schemes it may have."""
+    handshake: Handshake
+    """What to send the service and how to read its answer."""
+    hint: str
+    """How to get the service running, appended to every failure to reach it."""
+
+    def probe(self, url: str, timeout: float = 3.0) -> Probe:
+        """Checks whether the service answers at `url`, within about `timeout` seconds.
+
+        Args:
+            url: The service's URL; only its scheme, host and port are used.
+            timeout: Seconds for the connection and for the answer.
+
+        Returns:
+            `ok=True` when the service answered in its protocol; otherwise why not and what
+            to do.
+        """
+        form, handshake, parts = self.url, self.handshake, urlsplit(url)
+        if parts.scheme not in form.ports:
+            schemes = " or ".join(f"{scheme}://" for scheme in form.ports)
+            return Probe(False, f"{form.setting} must start with {schemes}, got {mask_url(url)}")
+        host = parts.hostname or form.default_host
+        try:
+            port = parts.port or form.ports[parts.scheme]
+        except ValueError:
+            return Probe(False, f"{form.setting} has an invalid port: {mask_url(url)}")
+        where = f"{host}:{port}"
+        if parts.scheme in form.tls:
+            probe = probe_tcp(host, port, timeout, self.hint)
+            if not probe.ok:
+                return probe
+            unchecked = f"{handshake.protocol} not checked through TLS"
+            return Probe(True, f"{where} accepts TLS connections ({unchecked})")
+        first = ask_tcp(host, port, handshake.greeting, timeout, self.hint, handshake.size)
+        if isinstance(first, Probe):
+            return first
+        detail = handshake.answer(first, where)
+        if detail is None:
+            speaks = f"does not speak {handshake.protocol}"
+            return Probe(False, f"{where} accepts connections but {speaks}; {self.hint}")
+        return Probe(True, detail)
+
+    def check(self, url: str, timeout: float, note: str | None = None) -> Check:
+        """Returns the required check of the service at `url`, its password masked.
+
+        Args:
+            url: The URL the backend would connect to.
+            timeout: Seconds the service may take to answer.
+            note: Optional; a line printed under the check, such as which default was used.
+        """
+        notes = () if note is None else (note,)
+        probe = self.probe(url, timeout)
+        return Check(f"{self.service} at {mask_url(url)}", probe, required=True, notes=notes)
