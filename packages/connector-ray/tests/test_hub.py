@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from connector_ray.hub import END, ENDED, OK, RECV, SEND, ChannelHub, Reply
+from connector_ray.hub import ChannelHub
+from connector_ray.hub_protocol import END, ENDED, OK, RECV, SEND, Reply
 
 DEADLINE = 30
 

@@ -9,7 +9,8 @@ from typing import Any
 from connector_core.codec import Codec
 from connector_core.testing import drain
 from connector_ray.channel import RayChannel
-from connector_ray.hub import RECV, SEND, ChannelHub, Reply
+from connector_ray.hub import ChannelHub
+from connector_ray.hub_protocol import RECV, SEND, Reply
 from connector_ray.link import HubLink
 from connector_ray.receiver import RayReceiver
 from connector_ray.sender import RaySender

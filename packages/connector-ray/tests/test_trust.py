@@ -11,7 +11,8 @@ from connector_core import ChannelSetupError, ConnectorSpec
 from connector_core.codec import Codec
 from connector_ray import RayConnector
 from connector_ray.channel import RayChannel
-from connector_ray.hub import DENIED, OK, RECV, SEND, ChannelHub, Reply, hub_proof, hub_verifier
+from connector_ray.hub import ChannelHub
+from connector_ray.hub_protocol import DENIED, OK, RECV, SEND, Reply, hub_proof, hub_verifier
 from connector_ray.link import HubLink
 from connector_ray.receiver import RayReceiver
 

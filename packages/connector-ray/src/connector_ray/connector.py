@@ -37,7 +37,7 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, check_job_id
 from connector_ray import di, runtime  # noqa: F401  (di registers DI.ray_settings)
 from connector_ray.channel import RayChannel
-from connector_ray.hub import (
+from connector_ray.hub_protocol import (
     DENIED,
     ENDED,
     OK,

@@ -16,13 +16,8 @@ a frame, so the caller states each frame's count beside it (`put(..., counts)`,
 member's counts are read (the token check comes first), and they must be ints >= 1, one per
 frame, or the call is `DENIED`: a keyless caller cannot make the hub miscount.
 
-Trust: any task of the Ray cluster can find the hub by name, so it serves only callers that
-prove the connection's key. Its *verifier* is the SHA-256 of the registration proof
-`HMAC(key, "connector-ray hub-auth")` (`hub_proof`): neither key nor proof is among its
-arguments (signing switched off: no key, and the hub registers anyone). `register` must
-present the proof and returns a random per-participant token; every later call names its id
-*and* that token, or is answered `DENIED` without effect. Frames must be `bytes`: anything
-else is refused before it is stored.
+Trust: the hub serves only callers that prove the connection's key and answers anyone else
+`DENIED` without effect (see `connector_ray.hub_protocol`).
 
 Backpressure is enforced here: `put` waits until the first frame's items fit in the FIFO's
 free room (pubsub: the fullest subscriber FIFO's), then accepts the longest prefix of whole
@@ -46,130 +41,40 @@ which keeps it testable and lets it be read on its own.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import hmac
 import secrets
-from collections import deque
-from typing import Final, NamedTuple
 
-from connector_core.codec import TAG_SIZE, Codec
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
+from connector_ray.hub_fifo import FrameFifo
+from connector_ray.hub_protocol import (
+    ABORTED,
+    DENIED,
+    END,
+    ENDED,
+    NO_RECEIVERS,
+    OK,
+    RECV,
+    RELEASED,
+    SEND,
+    UNKNOWN,
+    Reply,
+    hub_verifier,
+    well_formed,
+)
 
-__all__ = [
-    "ABORTED",
-    "DENIED",
-    "END",
-    "ENDED",
-    "NO_RECEIVERS",
-    "OK",
-    "RECV",
-    "RELEASED",
-    "SEND",
-    "UNKNOWN",
-    "ChannelHub",
-    "Reply",
-    "hub_proof",
-    "hub_verifier",
-]
-
-SEND: Final = "send"
-RECV: Final = "recv"
-
-OK: Final = "ok"
-"""The call did what was asked."""
-END: Final = "end"
-"""`get`: every sender has closed and this receiver's FIFO is drained."""
-ABORTED: Final = "aborted"
-"""`put`/`get`: woken early because the caller's channel is closing."""
-NO_RECEIVERS: Final = "no-receivers"
-"""`put`: the pipeline is full and every receiver has closed; nothing will take the frames."""
-ENDED: Final = "ended"
-"""`register`: a sender may not join a connection whose senders have all closed."""
-RELEASED: Final = "released"
-"""`register`: the connection is over and this actor is about to be killed."""
-UNKNOWN: Final = "unknown"
-"""The caller's id is not known here: the actor lost its state (it was restarted)."""
-DENIED: Final = "denied"
-"""The caller did not prove the connection's key (wrong proof, or wrong token for its id)."""
-
-_AUTH_LABEL: Final = b"connector-ray hub-auth"
+__all__ = ["ChannelHub"]
 
 
-def hub_proof(codec: Codec) -> bytes | None:
-    """Returns a connection's registration proof: `HMAC(key, "connector-ray hub-auth")`.
-
-    Args:
-        codec: The connection's codec (it holds the key).
-
-    Returns:
-        The proof, or `None` when the codec does not sign (there is no key to prove).
-    """
-    return codec.sign(_AUTH_LABEL)[:TAG_SIZE] if codec.signed else None
-
-
-def hub_verifier(proof: bytes | None) -> bytes | None:
-    """Returns what the hub keeps to check a proof: its SHA-256 (the proof stays secret)."""
-    return None if proof is None else hashlib.sha256(proof).digest()
-
-
-class Reply(NamedTuple):
-    """What every hub call returns."""
-
-    status: str
-    """One of the status constants of this module."""
-    frames: list[bytes]
-    """`get`: the frames handed out (they are the caller's from now on)."""
-    accepted: int
-    """`put`: how many frames (not items) from the front of the batch were accepted."""
-    ident: int
-    """`register`: the caller's sender or receiver id."""
-    senders: int
-    """Open senders now."""
-    receivers: int
-    """Open receivers now."""
-    release: bool
-    """True once, to the caller whose call ended the connection: it must kill this actor."""
-    token: bytes = b""
-    """`register`: the secret the caller presents with its id in every later call."""
-
-
-class _Fifo:
-    """Frames in order, with the items each carries and their total."""
-
-    __slots__ = ("counts", "frames", "items")
-
-    def __init__(self) -> None:
-        self.frames: deque[bytes] = deque()
-        self.counts: deque[int] = deque()
-        self.items = 0
-
-    def extend(self, frames: list[bytes], counts: list[int]) -> None:
-        self.frames.extend(frames)
-        self.counts.extend(counts)
-        self.items += sum(counts)
-
-    def push_front(self, frames: list[bytes], counts: list[int]) -> None:
-        self.frames.extendleft(reversed(frames))
-        self.counts.extendleft(reversed(counts))
-        self.items += sum(counts)
-
-    def take(self, limit: int) -> list[bytes]:
-        """Frames off the front: at least one, then while they total at most `limit` items."""
-        frames, counts = self.frames, self.counts
-        taken: list[bytes] = []
-        items = 0
-        while frames and (not taken or limit <= 0 or items + counts[0] <= limit):
-            items += counts.popleft()
-            taken.append(frames.popleft())
-        self.items -= items
-        return taken
+def _weights(frames: list[bytes], counts: list[int] | None) -> list[int]:
+    """The items of each frame: `counts` as the caller stated them, or one each."""
+    return counts if counts is not None else [1] * len(frames)
 
 
 class _Receiver:
     __slots__ = ("aborted", "fifo")
 
-    def __init__(self, fifo: _Fifo) -> None:
+    def __init__(self, fifo: FrameFifo) -> None:
         self.fifo = fifo
         self.aborted = False
 
@@ -189,7 +94,7 @@ class ChannelHub:
         self._pubsub = pubsub
         self._maxsize = maxsize
         self._verifier = verifier
-        self._shared = _Fifo()
+        self._shared = FrameFifo()
         self._life: Lifecycle[int] = Lifecycle()
         self._aborting: set[int] = set()
         self._receivers: dict[int, _Receiver] = {}
@@ -236,7 +141,7 @@ class ChannelHub:
         ok = known is not None and isinstance(token, bytes) and hmac.compare_digest(known, token)
         return None if ok else self._reply(DENIED)
 
-    def _fifos(self) -> list[_Fifo]:
+    def _fifos(self) -> list[FrameFifo]:
         if self._pubsub:
             return [r.fifo for r in self._receivers.values()]
         return [self._shared]
@@ -251,14 +156,13 @@ class ChannelHub:
             return 1 << 62, held == 0
         return self._maxsize - held, held == 0
 
-    def _bad_counts(self, frames: list[bytes], counts: object) -> Reply | None:
-        """`DENIED` unless `counts` is None or one int >= 1 per frame."""
-        ok = counts is None or (
-            isinstance(counts, list)
-            and len(counts) == len(frames)
-            and all(type(c) is int and c >= 1 for c in counts)
-        )
-        return None if ok else self._reply(DENIED)
+    def _refused(
+        self, ident: int, token: bytes, frames: list[bytes], counts: list[int] | None
+    ) -> Reply | None:
+        """`DENIED` for a wrong token, a frame that is not `bytes` or bad `counts`; else None."""
+        if denied := self._denied(ident, token):
+            return denied
+        return None if well_formed(frames, counts) else self._reply(DENIED)
 
     def _should_release(self) -> bool:
         life = self._life
@@ -306,7 +210,7 @@ class ChannelHub:
             except ChannelClosedError:
                 return self._reply(ENDED)
         elif role == RECV:
-            fifo = _Fifo() if self._pubsub else self._shared
+            fifo = FrameFifo() if self._pubsub else self._shared
             self._receivers[ident] = _Receiver(fifo)
             self._life.join_receiver(ident)
         else:
@@ -334,18 +238,14 @@ class ChannelHub:
             not an open sender here, `DENIED` if the token is wrong, a frame is not `bytes`
             or `counts` is not one int >= 1 per frame (nothing is stored).
         """
-        denied = (
-            self._denied(sender, token)
-            or self._not_bytes(frames)
-            or self._bad_counts(frames, counts)
-        )
+        denied = self._refused(sender, token, frames, counts)
         if denied is not None:
             return denied
         if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
         if not frames:
             return self._reply(OK)
-        weights = counts if counts is not None else [1] * len(frames)
+        weights = _weights(frames, counts)
         cond = self._cond()
         async with cond:
             while True:
@@ -367,10 +267,6 @@ class ChannelHub:
                 fifo.extend(frames[:accepted], weights[:accepted])
             cond.notify_all()
         return self._reply(OK, accepted=accepted)
-
-    def _not_bytes(self, frames: object) -> Reply | None:
-        ok = isinstance(frames, list) and all(type(f) is bytes for f in frames)
-        return None if ok else self._reply(DENIED)
 
     async def get(self, receiver: int, token: bytes, limit: int) -> Reply:
         """Takes frames of up to `limit` items for a receiver, waiting while there are none.
@@ -434,19 +330,14 @@ class ChannelHub:
         close ends the connection. A wrong token, a frame that is not `bytes` or bad
         `counts` is answered `DENIED`, and nothing changes.
         """
-        denied = (
-            self._denied(sender, token)
-            or self._not_bytes(frames)
-            or self._bad_counts(frames, counts)
-        )
+        denied = self._refused(sender, token, frames, counts)
         if denied is not None:
             return denied
         if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
         if frames:
-            weights = counts if counts is not None else [1] * len(frames)
             for fifo in self._fifos():
-                fifo.extend(frames, weights)
+                fifo.extend(frames, _weights(frames, counts))
         self._aborting.discard(sender)
         self._life.close_sender(sender)
         await self._notify()
@@ -460,11 +351,7 @@ class ChannelHub:
         `counts` (optional) are the items of each frame, as for `put`; bad `counts` are
         answered `DENIED`, and nothing changes.
         """
-        denied = (
-            self._denied(receiver, token)
-            or self._not_bytes(frames)
-            or self._bad_counts(frames, counts)
-        )
+        denied = self._refused(receiver, token, frames, counts)
         if denied is not None:
             return denied
         state = self._receivers.pop(receiver, None)
@@ -472,7 +359,7 @@ class ChannelHub:
             return self._reply(UNKNOWN, release=self._maybe_release())
         self._life.leave_receiver(receiver)
         if frames and not self._pubsub:
-            self._shared.push_front(frames, counts if counts is not None else [1] * len(frames))
+            self._shared.push_front(frames, _weights(frames, counts))
         await self._notify()
         return self._reply(OK, release=self._maybe_release())
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 
 from connector_core.exceptions import ChannelClosedError
 from connector_ray import runtime
-from connector_ray.hub import RECV, SEND, Reply, hub_verifier
+from connector_ray.hub_protocol import RECV, SEND, Reply, hub_verifier
 
 __all__ = ["HubLink", "Member"]
 

@@ -29,7 +29,7 @@ from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.transport import Verifier
 from connector_ray import runtime
-from connector_ray.hub import ABORTED, END, OK, Reply
+from connector_ray.hub_protocol import ABORTED, END, OK, Reply
 from connector_ray.link import HubLink
 
 __all__ = ["RayReceiver"]

@@ -28,7 +28,8 @@ from ray.experimental import internal_kv
 
 from connector_core.exceptions import ChannelError, ChannelSetupError
 from connector_core.spec import check_job_id
-from connector_ray.hub import ChannelHub, Reply
+from connector_ray.hub import ChannelHub
+from connector_ray.hub_protocol import Reply
 from connector_ray.options import RESERVED_ACTOR_OPTIONS, launch_options
 
 __all__ = [

@@ -26,7 +26,7 @@ from typing import Any
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.transport import Outbox
 from connector_ray import runtime
-from connector_ray.hub import ABORTED, NO_RECEIVERS, OK
+from connector_ray.hub_protocol import ABORTED, NO_RECEIVERS, OK
 from connector_ray.link import HubLink, Member
 
 __all__ = ["RaySender"]
