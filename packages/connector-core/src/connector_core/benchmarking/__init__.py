@@ -11,7 +11,11 @@ transport underneath it in the same run. `run_scenarios()` runs them and builds 
 
 A ``latency`` scenario times one item at a time (`round_trips()`: ``send()`` then awaiting
 ``recv()``) through the backend and through the bare transport, and compares p50s
-(``Comparison(..., ratio_of=RATIO_OF_P50)``: bare p50 / our p50).
+(``Comparison(..., ratio_of=RATIO_OF_P50)``: bare p50 / our p50). The kit writes the common
+scenarios once (`connector_core.benchmarking.scenarios`: `latency_scenario()`, and
+`broker_scenarios()` for a backend against a server; `machine_scenarios()` against the
+machine's floor); a backend hands them how to make its connector and its bare transport's
+measurements.
 
 Example:
     ```python
@@ -31,7 +35,12 @@ Example:
 
 from __future__ import annotations
 
-from connector_core.benchmarking.connectors import connector_round_trips, connector_throughput
+from connector_core.benchmarking.connectors import (
+    MakeConnector,
+    connector_round_trips,
+    connector_throughput,
+    new_connector,
+)
 from connector_core.benchmarking.machine import machine_scenarios
 from connector_core.benchmarking.measure import (
     RATIO_OF_MSGS,
@@ -54,26 +63,54 @@ from connector_core.benchmarking.rows import (
     run_scenarios,
     selected,
 )
+from connector_core.benchmarking.scenarios import (
+    FULL_SIZES,
+    QUICK_SIZES,
+    ROUND_TRIPS,
+    SUBSCRIBERS,
+    BareBroker,
+    BareRoundTrips,
+    BareThroughput,
+    Sizes,
+    broker_scenarios,
+    latency_scenario,
+    pair_item,
+    stamped_item,
+)
 
 __all__ = [
+    "FULL_SIZES",
+    "QUICK_SIZES",
     "RATIO_OF_MSGS",
     "RATIO_OF_P50",
     "REQUIRED_KEYS",
+    "ROUND_TRIPS",
     "ROW_KEYS",
     "SCENARIOS_ENV",
+    "SUBSCRIBERS",
+    "BareBroker",
+    "BareRoundTrips",
+    "BareThroughput",
     "Comparison",
+    "MakeConnector",
     "Measurement",
     "Row",
     "Scenario",
+    "Sizes",
     "best_of",
+    "broker_scenarios",
     "comparison_row",
     "connector_round_trips",
     "connector_throughput",
     "expect_count",
+    "latency_scenario",
     "machine_scenarios",
+    "new_connector",
     "note_row",
+    "pair_item",
     "percentile_us",
     "round_trips",
     "run_scenarios",
     "selected",
+    "stamped_item",
 ]

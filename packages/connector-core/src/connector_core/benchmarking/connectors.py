@@ -2,12 +2,14 @@
 
 `connector_throughput()` times a burst from one sender to one pipeline receiver or to every
 subscriber; `connector_round_trips()` times lone items through one pipeline (`round_trips()`).
-A backend's `bench.py` makes the connector and measures its bare transport itself.
+A backend's `bench.py` says how to make its connector (a `MakeConnector`, which
+`new_connector()` calls) and measures its bare transport itself.
 """
 
 from __future__ import annotations
 
 import asyncio
+import inspect
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -17,7 +19,22 @@ from connector_core.channel import Channel
 from connector_core.connector import Connector
 from connector_core.spec import ConnectorMode
 
-__all__ = ["connector_round_trips", "connector_throughput"]
+__all__ = ["MakeConnector", "connector_round_trips", "connector_throughput", "new_connector"]
+
+MakeConnector = Callable[[ConnectorMode, int], Connector | Awaitable[Connector]]
+"""Makes a fresh connector of a mode and maxsize (plain or async)."""
+
+
+async def new_connector(make: MakeConnector, mode: ConnectorMode, maxsize: int) -> Connector:
+    """Returns ``make(mode, maxsize)``, awaited if `make` is async.
+
+    Args:
+        make: The backend's way of making a fresh connector.
+        mode: Pipeline or pubsub.
+        maxsize: The connector's maxsize.
+    """
+    made = make(mode, maxsize)
+    return await made if inspect.isawaitable(made) else made
 
 
 async def connector_throughput(
@@ -69,7 +86,12 @@ async def connector_throughput(
 
 
 async def connector_round_trips(connector: Connector, count: int) -> Measurement:
-    """A pipeline's round trips: ``send()`` then ``recv()``, one item at a time."""
+    """A pipeline's round trips: ``send()`` then ``recv()``, one item at a time.
+
+    Args:
+        connector: A fresh pipeline connector; its receiver connects first.
+        count: Timed round trips (after `round_trips()`'s untimed warm-up).
+    """
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     try:

@@ -21,13 +21,16 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import inspect
 import os
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from connector_core.benchmarking.connectors import connector_throughput
+from connector_core.benchmarking.connectors import (
+    MakeConnector,
+    connector_throughput,
+    new_connector,
+)
 from connector_core.benchmarking.measure import Comparison, Measurement, Scenario, best_of
 from connector_core.channel import Channel
 from connector_core.connector import Connector
@@ -50,9 +53,6 @@ BATCH_ITEMS = 1000
 LARGE_BYTES = 16 * 2**20
 """Bytes of one item in the ``large`` scenario."""
 QUEUE_BASELINE = "asyncio.Queue(1000), 1 per await"
-
-MakeConnector = Callable[[ConnectorMode, int], Connector | Awaitable[Connector]]
-"""Makes a fresh connector of a mode and maxsize (plain or async)."""
 
 
 def small_item(i: int) -> dict[str, Any]:
@@ -135,8 +135,7 @@ def machine_scenarios(
     """
 
     async def connector(mode: ConnectorMode, maxsize: int) -> Connector:
-        made = make(mode, maxsize)
-        return await made if inspect.isawaitable(made) else made
+        return await new_connector(make, mode, maxsize)
 
     def items(quick: bool) -> int:
         return quick_items if quick else full_items

@@ -13,6 +13,7 @@ import math
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 __all__ = [
     "RATIO_OF_MSGS",
@@ -119,10 +120,11 @@ async def best_of(trials: int, *runs: Callable[[], Awaitable[float]]) -> list[fl
 
 
 async def round_trips(
-    send: Callable[[int], Awaitable[object]],
+    send: Callable[[Any], Awaitable[object]],
     recv: Callable[[], Awaitable[object]],
     count: int,
     warmup: int = 20,
+    item: Callable[[int], object] | None = None,
 ) -> Measurement:
     """Times `count` round trips of one item at a time: ``await send(i)``, then ``await recv()``.
 
@@ -130,10 +132,12 @@ async def round_trips(
     `warmup` round trips are not timed (connections, imports, caches).
 
     Args:
-        send: Sends item `i` (a small int).
+        send: Sends item `i` (a small int, or ``item(i)``).
         recv: Returns the next item; it must be the one just sent.
         count: Timed round trips.
         warmup: Untimed round trips first.
+        item: Optional; makes the item of round trip `i` (made before its clock starts);
+            by default the item is `i` itself.
 
     Returns:
         `count` messages, their total seconds, and one sample (ns) per round trip.
@@ -143,12 +147,13 @@ async def round_trips(
     """
     samples: list[int] = []
     for i in range(warmup + count):
+        sent = i if item is None else item(i)
         start = time.perf_counter_ns()
-        await send(i)
+        await send(sent)
         got = await recv()
         elapsed = time.perf_counter_ns() - start
-        if got != i:
-            raise RuntimeError(f"round trip {i}: received {got!r}, expected {i}")
+        if got != sent:
+            raise RuntimeError(f"round trip {i}: received {got!r}, expected {sent!r}")
         if i >= warmup:
             samples.append(elapsed)
     return Measurement(count, sum(samples) / 1e9, samples)

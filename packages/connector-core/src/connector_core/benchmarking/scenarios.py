@@ -1,0 +1,198 @@
+"""Scenarios beside the bare transport, driven here: a backend supplies its bare side only.
+
+- `latency_scenario()`: ``latency`` (row ``latency 1x1``): one item at a time, ``send()``
+  then awaiting ``recv()``, through a pipeline 1x1 in this process (`connector_round_trips()`),
+  `ROUND_TRIPS` round trips (quick, full), beside the bare transport's same round trip,
+  measured first. The ratio is bare p50 / our p50.
+- `broker_scenarios()`: ``pipeline``, ``pubsub`` and that ``latency``, for a backend that
+  runs in this process and event loop against a server, beside the server's bare client
+  loop (`BareBroker`). Each measures the bare loop, then the backend: a burst of `pair_item`
+  items from one sender to one receiver, or to every one of `SUBSCRIBERS` subscribers, each
+  drained by its own task (`connector_throughput()`: from the first send to the last item
+  received, an item counted once per ``send()``). The bare loop moves fewer items
+  (`Sizes`). The pipeline row also gives both sides' latency without load, one item in
+  flight at a time: p50/p99 are one hop from ``send()`` called to ``recv()`` returned, in
+  microseconds.
+
+`stamped_item` is the item of a benchmark that takes its latency samples from the items
+themselves (the send time they carry) instead of from round trips.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from connector_core.benchmarking.connectors import (
+    MakeConnector,
+    connector_round_trips,
+    connector_throughput,
+    new_connector,
+)
+from connector_core.benchmarking.measure import RATIO_OF_P50, Comparison, Measurement, Scenario
+from connector_core.channel import CHAN_MAXSIZE
+from connector_core.spec import ConnectorMode
+
+__all__ = [
+    "FULL_SIZES",
+    "QUICK_SIZES",
+    "ROUND_TRIPS",
+    "SUBSCRIBERS",
+    "BareBroker",
+    "BareRoundTrips",
+    "BareThroughput",
+    "Sizes",
+    "broker_scenarios",
+    "latency_scenario",
+    "pair_item",
+    "stamped_item",
+]
+
+ROUND_TRIPS = (200, 500)
+"""Timed round trips of the ``latency`` scenario: (with ``--quick``, without)."""
+SUBSCRIBERS = 4
+"""Subscribers of `broker_scenarios`' ``pubsub``."""
+
+BareRoundTrips = Callable[[int], Awaitable[Measurement]]
+"""``bare(count)``: `count` round trips of one item at a time through the bare transport
+(`connector_core.benchmarking.round_trips`), one latency sample each."""
+BareThroughput = Callable[[int, int], Awaitable[float]]
+"""``bare(count, receivers)``: seconds for the bare transport to move `count` `pair_item`
+items to `receivers` receivers, every one of them getting every item."""
+
+
+@dataclass(frozen=True)
+class Sizes:
+    """How much work one run of `broker_scenarios` does."""
+
+    channel_messages: int
+    """Items through the backend."""
+    baseline_messages: int
+    """Items through the bare transport (slower: fewer, for the same run time)."""
+    latency_samples: int
+    """Round trips, on each side, for the pipeline row's p50/p99."""
+
+
+QUICK_SIZES = Sizes(channel_messages=20_000, baseline_messages=1_500, latency_samples=200)
+"""`broker_scenarios`' work with ``--quick``."""
+FULL_SIZES = Sizes(channel_messages=200_000, baseline_messages=10_000, latency_samples=2_000)
+"""`broker_scenarios`' work without ``--quick``."""
+
+
+def pair_item(i: int) -> tuple[int, str]:
+    """Item `i` of `broker_scenarios`, for the backend and its bare transport alike.
+
+    Args:
+        i: The item's index.
+    """
+    return (i, "payload-0123456789")
+
+
+def stamped_item(i: int) -> dict[str, Any]:
+    """Item `i`, carrying its send time: ``t`` from `time.monotonic_ns()` (system-wide).
+
+    Args:
+        i: The item's index.
+    """
+    return {"i": i, "t": time.monotonic_ns(), "name": "reading", "value": i * 0.5}
+
+
+def latency_scenario(
+    make: MakeConnector,
+    bare: BareRoundTrips,
+    baseline: str,
+    target: float | None = None,
+    maxsize: int = CHAN_MAXSIZE,
+) -> Scenario:
+    """Returns the ``latency`` scenario of a backend: its round trips beside the bare ones.
+
+    Args:
+        make: Makes the backend's connector (a pipeline of `maxsize`).
+        bare: The bare transport's round trips, measured first.
+        baseline: What the bare transport does, for the row.
+        target: Optional; the lowest bare p50 / our p50 the backend's issue asks for.
+        maxsize: Optional; the connector's maxsize.
+    """
+
+    async def latency(quick: bool) -> Comparison:
+        count = ROUND_TRIPS[0] if quick else ROUND_TRIPS[1]
+        bare_trips = await bare(count)
+        connector = await new_connector(make, ConnectorMode.PIPELINE, maxsize)
+        ours = await connector_round_trips(connector, count)
+        return Comparison("latency 1x1", baseline, ours, bare_trips, target, RATIO_OF_P50)
+
+    return latency
+
+
+@dataclass(frozen=True)
+class BareBroker:
+    """A server's bare client loop, as a backend's benchmark measures it for `broker_scenarios`."""
+
+    throughput: BareThroughput
+    """Its throughput, for ``pipeline`` (one receiver) and ``pubsub`` (`SUBSCRIBERS`)."""
+    round_trips: BareRoundTrips
+    """Its round trips, for ``latency`` (and the pipeline row, unless `pipeline_round_trips`)."""
+    labels: tuple[str, str, str]
+    """What the loop does, for the rows: (``pipeline``, ``pubsub``, ``latency``)."""
+    pipeline_round_trips: BareRoundTrips | None = None
+    """The pipeline row's bare latency, if not `round_trips`."""
+
+
+def broker_scenarios(
+    make: MakeConnector,
+    bare: BareBroker,
+    targets: Mapping[str, float | None],
+    maxsize: int = CHAN_MAXSIZE,
+    names: tuple[str, str] = ("pipeline 1x1", f"pubsub 1x{SUBSCRIBERS}"),
+    settle: Callable[[Any], Awaitable[None]] | None = None,
+) -> list[Scenario]:
+    """Returns the ``pipeline``, ``pubsub`` and ``latency`` scenarios of a backend on a server.
+
+    Args:
+        make: Makes the backend's connector (of `maxsize`).
+        bare: The server's bare client loop.
+        targets: The lowest ratio the backend's issues ask for, per scenario name (missing:
+            none; ``pubsub`` has none).
+        maxsize: Optional; the connector's maxsize.
+        names: Optional; the rows' scenario names (pipeline, pubsub).
+        settle: Optional; awaited on the sender after its last item, inside the timing
+            (for example a broker's confirms).
+    """
+    pipeline_trips = bare.pipeline_round_trips or bare.round_trips
+
+    async def burst(mode: ConnectorMode, count: int, receivers: int) -> float:
+        connector = await new_connector(make, mode, maxsize)
+        return await connector_throughput(connector, count, receivers, pair_item, settle)
+
+    async def pipeline(quick: bool) -> Comparison:
+        sizes = QUICK_SIZES if quick else FULL_SIZES
+        bare_seconds = await bare.throughput(sizes.baseline_messages, 1)
+        bare_trips = await pipeline_trips(sizes.latency_samples)
+        ours = await burst(ConnectorMode.PIPELINE, sizes.channel_messages, 1)
+        connector = await new_connector(make, ConnectorMode.PIPELINE, maxsize)
+        trips = await connector_round_trips(connector, sizes.latency_samples)
+        return Comparison(
+            names[0],
+            bare.labels[0],
+            Measurement(sizes.channel_messages, ours, trips.latencies_ns),
+            Measurement(sizes.baseline_messages, bare_seconds, bare_trips.latencies_ns),
+            targets.get("pipeline"),
+        )
+
+    async def pubsub(quick: bool) -> Comparison:
+        sizes = QUICK_SIZES if quick else FULL_SIZES
+        bare_seconds = await bare.throughput(sizes.baseline_messages, SUBSCRIBERS)
+        ours = await burst(ConnectorMode.PUBSUB, sizes.channel_messages, SUBSCRIBERS)
+        return Comparison(
+            names[1],
+            bare.labels[1],
+            Measurement(sizes.channel_messages, ours),
+            Measurement(sizes.baseline_messages, bare_seconds),
+        )
+
+    latency = latency_scenario(
+        make, bare.round_trips, bare.labels[2], targets.get("latency"), maxsize
+    )
+    return [pipeline, pubsub, latency]
