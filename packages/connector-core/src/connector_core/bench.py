@@ -36,12 +36,12 @@ from functools import partial
 
 from connector_core import AsyncioConnector, ConnectorMode, ConnectorSpec
 from connector_core.benchmarking import (
-    RATIO_OF_P50,
     Comparison,
     Measurement,
     Row,
     best_of,
     expect_count,
+    latency_scenario,
     machine_scenarios,
     round_trips,
     run_scenarios,
@@ -79,6 +79,10 @@ def _spec(mode: ConnectorMode) -> ConnectorSpec:
     return ConnectorSpec("bench.out", "bench.in", mode=mode)
 
 
+def _connector(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
+    return AsyncioConnector(_spec(mode), maxsize=maxsize)
+
+
 # -- throughput: one trial each, returns seconds ------------------------------------------------
 
 
@@ -104,7 +108,7 @@ async def _queue_pipeline(n: int) -> float:
 
 
 async def _channel_run(mode: ConnectorMode, n: int, receivers: int = 1) -> float:
-    connector = AsyncioConnector(_spec(mode), maxsize=QUEUE_MAXSIZE)
+    connector = _connector(mode, QUEUE_MAXSIZE)
     tx = await connector.connect_send()
     rxs = [await connector.connect_recv() for _ in range(receivers)]
 
@@ -161,7 +165,7 @@ async def _queue_fanout(n: int) -> float:
 
 
 async def _channel_latency(mode: ConnectorMode, receivers: int, samples: int) -> list[int]:
-    connector = AsyncioConnector(_spec(mode), maxsize=QUEUE_MAXSIZE)
+    connector = _connector(mode, QUEUE_MAXSIZE)
     tx = await connector.connect_send()
     rxs = [await connector.connect_recv() for _ in range(receivers)]
     return await _latency(tx.send, tx.close, [rx.recv for rx in rxs], samples)
@@ -278,18 +282,13 @@ async def pubsub_4_fanout(quick: bool) -> Comparison:
     return await _pubsub(quick, SUBSCRIBERS, fanout=True)
 
 
-async def latency(quick: bool) -> Comparison:
-    """One item at a time through the channel, beside the same round trip on a bare queue."""
-    count = 200 if quick else 500
+async def _queue_round_trips(count: int) -> Measurement:
     queue: asyncio.Queue[int] = asyncio.Queue(maxsize=QUEUE_MAXSIZE)
-    bare = await round_trips(queue.put, queue.get, count)
-    connector = AsyncioConnector(_spec(ConnectorMode.PIPELINE), maxsize=QUEUE_MAXSIZE)
-    tx = await connector.connect_send()
-    rx = await connector.connect_recv()
-    ours = await round_trips(tx.send, rx.recv, count)
-    await tx.close()
-    await rx.close()
-    return Comparison("latency 1x1", BASELINE_QUEUE, ours, bare, ratio_of=RATIO_OF_P50)
+    return await round_trips(queue.put, queue.get, count)
+
+
+latency = latency_scenario(_connector, _queue_round_trips, BASELINE_QUEUE, maxsize=QUEUE_MAXSIZE)
+"""One item at a time through the channel, beside the same round trip on a bare queue."""
 
 
 def run(quick: bool) -> list[Row]:
@@ -305,7 +304,3 @@ def run(quick: bool) -> list[Row]:
     return run_scenarios(
         "asyncio", [*scenarios, *machine_scenarios(_connector, {}, only=["batch"])], quick
     )
-
-
-def _connector(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
-    return AsyncioConnector(_spec(mode), maxsize=maxsize)

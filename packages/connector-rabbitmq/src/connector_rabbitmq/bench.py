@@ -1,35 +1,19 @@
 """Benchmark the RabbitMQ backend against a bare aio-pika loop, in the same run.
 
-Everything runs in one process and one event loop against the broker at ``RABBITMQ_URL``
-(default ``amqp://guest:guest@127.0.0.1:5672/``); each scenario measures the bare loop and
-then the backend:
+The scenarios are the kit's (`connector_core.benchmarking.scenarios` and
+`connector_core.benchmarking.machine`), all in one process and one event loop against the
+broker at ``RABBITMQ_URL`` (default ``amqp://guest:guest@127.0.0.1:5672/``). This module
+supplies `RabbitMQConnector` (``maxsize=2000``: batches of up to 250 items, publisher
+confirms, acks; the sender's last confirm is inside the timing) and the bare aio-pika loop
+issue 4 names, which publishes one pickled item per persistent message and awaits its
+publisher confirm before the next, while a consumer (prefetch 100) acks each message:
 
-- ``pipeline``: one sender, one receiver through `RabbitMQConnector` (``maxsize=2000``:
-  batches of up to 250 items, publisher confirms, acks). Baseline: the bare aio-pika loop
-  the issue names: publish one pickled item per persistent message to a durable queue and
-  await its publisher confirm, then the next; a consumer (prefetch 100) acks each message.
-  Its latency is measured too, for both.
-- ``pubsub-4``: one sender, four subscribers, each drained by its own task. A message counts
-  once per ``send()``; a run ends when every subscriber has every message. Baseline: the
-  same bare loop publishing to a fanout exchange with four queues, each consumer acking.
-- ``latency``: one item (an int) at a time, ``send()`` then awaiting ``recv()`` through a
-  pipeline 1x1, 500 round trips (200 with ``--quick``), beside the bare loop doing the same
-  round trip: publish a persistent message to a durable queue awaiting its confirm, the
-  consumer acks it and hands it over. The ratio is bare p50 / our p50.
+- ``pipeline`` to a durable queue (its latency, one item in flight, without a warm-up);
+- ``pubsub-4`` to a fanout exchange with four durable queues, a consumer on each;
+- ``latency``: the same round trip with a pickled int, the consumer handing it over.
 
-Throughput is counted from the first send to the last item received (the end-of-stream
-grace period is not included). Latency is measured separately, without load: one item is
-sent and received before the next, so p50/p99 are one hop from ``send()`` called to
-``recv()`` returned, in microseconds.
-
-`connector bench` finds `run()` in the `connector.benchmarks` entry points
-(``uv run connector bench --backends rabbitmq --quick``).
-
-Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
-machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
-1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
-and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
-(`MACHINE_TARGETS`).
+Targets (`TARGETS`): 20x for the pipeline (issue 4), 0.8 for latency, issue 14's for the
+machine's scenarios. ``uv run connector bench --backends rabbitmq --quick``.
 """
 
 from __future__ import annotations
@@ -39,258 +23,176 @@ import os
 import pickle
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange
 
 from connector_core import ConnectorMode, ConnectorSpec
-from connector_core.benchmarking import (
-    RATIO_OF_P50,
-    Comparison,
-    Measurement,
-    Row,
-    connector_round_trips,
-    connector_throughput,
-    machine_scenarios,
-    round_trips,
-    run_scenarios,
-)
+from connector_core import benchmarking as kit
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 
-__all__ = ["latency", "pipeline", "pubsub", "run"]
+__all__ = ["SCENARIOS", "bare_round_trips", "bare_throughput", "run"]
 
-SUBSCRIBERS = 4
 MAXSIZE = 2000
-BASELINE = "aio-pika: 1 pickled item/message, confirm each, ack each"
-BASELINE_FANOUT = f"aio-pika fanout to {SUBSCRIBERS} queues, confirm each, ack each"
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
 
-PIPELINE_TARGET = 20.0
-"""Minimum ratio (channel msgs/s over baseline msgs/s) that issue 4 asks for."""
+TARGETS = {
+    "pipeline": 20.0,
+    "latency": 0.8,
+    "vs_queue": 0.12,
+    "batch": 0.5,
+    "pubsub_vs_pipeline": 0.5,
+    "large": 0.25,
+}
+"""The lowest ratio asked for, per scenario: issue 4's for the pipeline (channel msgs/s over
+baseline msgs/s), issue 14's for the machine's scenarios."""
 
 
-@dataclass(frozen=True)
-class Sizes:
-    """How much work one run does."""
-
-    channel_messages: int
-    baseline_messages: int
-    latency_samples: int
-
-
-QUICK = Sizes(channel_messages=20_000, baseline_messages=1_500, latency_samples=200)
-FULL = Sizes(channel_messages=200_000, baseline_messages=10_000, latency_samples=2_000)
-
-
-def _item(i: int) -> tuple[int, str]:
-    return (i, "payload-0123456789")
-
-
-def _connector(mode: ConnectorMode) -> RabbitMQConnector:
+def _connector(mode: ConnectorMode, maxsize: int) -> RabbitMQConnector:
     tag = uuid.uuid4().hex[:8]
-    return RabbitMQConnector(
-        ConnectorSpec(f"bench-{tag}.out", f"bench-{tag}.in", mode), maxsize=MAXSIZE
-    )
+    spec = ConnectorSpec(f"bench-{tag}.out", f"bench-{tag}.in", mode)
+    return RabbitMQConnector(spec, maxsize=maxsize)
 
 
 async def _confirmed(sender: RabbitMQChannel) -> None:
     await sender.flush()  # the broker confirmed every item: part of the timed work
 
 
-# -- the bare aio-pika baseline -------------------------------------------------------------
-
-
-async def bare_throughput(conn: AbstractRobustConnection, count: int, queues: int) -> float:
-    """Seconds for the bare loop to move `count` items to `queues` acking consumers."""
-    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    pub = await conn.channel(publisher_confirms=True)
-    sub = await conn.channel()
-    await sub.set_qos(prefetch_count=100)
-    if queues == 1:
-        exchange = pub.default_exchange
-        declared = [await sub.declare_queue(name, durable=True)]
-        routing_key = name
-    else:
-        exchange = await pub.declare_exchange(name, aio_pika.ExchangeType.FANOUT)
-        declared = []
-        for q in range(queues):
-            queue = await sub.declare_queue(f"{name}.{q}", durable=True)
-            await queue.bind(name)
-            declared.append(queue)
-        routing_key = ""
-    done = [asyncio.Event() for _ in declared]
-    counts = [0] * len(declared)
-
-    def consumer(index: int) -> Any:
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            pickle.loads(message.body)
-            await message.ack()
-            counts[index] += 1
-            if counts[index] == count:
-                done[index].set()
-
-        return on_message
-
-    tags = [await queue.consume(consumer(index)) for index, queue in enumerate(declared)]
-    start = time.perf_counter()
-    for i in range(count):
-        body = pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL)
-        await exchange.publish(
-            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-            routing_key=routing_key,
-        )
-    for event in done:
-        await event.wait()
-    elapsed = time.perf_counter() - start
-    for queue, tag in zip(declared, tags, strict=True):
-        await queue.cancel(tag)
-        await queue.delete(if_unused=False, if_empty=False)
-    if queues > 1:
-        await pub.exchange_delete(name)
-    await pub.close()
-    await sub.close()
-    return elapsed
-
-
-async def bare_latency(conn: AbstractRobustConnection, samples: int) -> list[int]:
-    """One-hop latencies (ns) of the bare loop without load."""
-    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    pub = await conn.channel(publisher_confirms=True)
-    sub = await conn.channel()
-    await sub.set_qos(prefetch_count=100)
-    queue = await sub.declare_queue(name, durable=True)
-    inbox: asyncio.Queue[Any] = asyncio.Queue()
-
-    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        item = pickle.loads(message.body)
-        await message.ack()
-        inbox.put_nowait(item)
-
-    tag = await queue.consume(on_message)
-    out = []
-    for i in range(samples):
-        start = time.perf_counter_ns()
-        body = pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL)
-        await pub.default_exchange.publish(
-            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-            routing_key=name,
-        )
-        await inbox.get()
-        out.append(time.perf_counter_ns() - start)
-    await queue.cancel(tag)
-    await queue.delete(if_unused=False, if_empty=False)
-    await pub.close()
-    await sub.close()
-    return out
-
-
-# -- the scenarios: each measures the bare loop and the backend in the same run ---------------
+# -- the bare aio-pika loop ------------------------------------------------------------------
 
 
 @asynccontextmanager
-async def _bare_connection() -> AsyncIterator[AbstractRobustConnection]:
+async def _bare_channels() -> AsyncIterator[tuple[AbstractChannel, AbstractChannel]]:
+    """A fresh connection's publisher (with confirms) and consumer (prefetch 100) channels."""
     conn = await aio_pika.connect_robust(os.environ.get("RABBITMQ_URL", DEFAULT_URL))
     try:
-        yield conn
+        pub = await conn.channel(publisher_confirms=True)
+        sub = await conn.channel()
+        await sub.set_qos(prefetch_count=100)
+        yield pub, sub
+        await pub.close()
+        await sub.close()
     finally:
         await conn.close()
 
 
-def _sizes(quick: bool) -> Sizes:
-    return QUICK if quick else FULL
+def _publisher(exchange: AbstractExchange, routing_key: str) -> Callable[[Any], Awaitable[None]]:
+    """Publishes one pickled item per persistent message, awaiting its confirm."""
+
+    async def publish(item: Any) -> None:
+        body = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        await exchange.publish(message, routing_key=routing_key)
+
+    return publish
 
 
-async def pipeline(quick: bool) -> Comparison:
-    """One sender, one receiver, against the bare loop; throughput and unloaded latency."""
-    sizes = _sizes(quick)
-    async with _bare_connection() as conn:
-        bare = await bare_throughput(conn, sizes.baseline_messages, 1)
-        bare_lat = await bare_latency(conn, sizes.latency_samples)
-    ours = await connector_throughput(
-        _connector(ConnectorMode.PIPELINE), sizes.channel_messages, 1, _item, _confirmed
-    )
-    lat = await connector_round_trips(_connector(ConnectorMode.PIPELINE), sizes.latency_samples)
-    return Comparison(
-        "pipeline",
-        BASELINE,
-        Measurement(sizes.channel_messages, ours, lat.latencies_ns),
-        Measurement(sizes.baseline_messages, bare, bare_lat),
-        PIPELINE_TARGET,
-    )
+async def bare_throughput(count: int, queues: int) -> float:
+    """Seconds for the bare loop to move `count` items to `queues` acking consumers.
 
-
-async def pubsub(quick: bool) -> Comparison:
-    """One sender, four subscribers, against the bare loop publishing to a fanout exchange."""
-    sizes = _sizes(quick)
-    async with _bare_connection() as conn:
-        bare = await bare_throughput(conn, sizes.baseline_messages, SUBSCRIBERS)
-    ours = await connector_throughput(
-        _connector(ConnectorMode.PUBSUB), sizes.channel_messages, SUBSCRIBERS, _item, _confirmed
-    )
-    return Comparison(
-        f"pubsub-{SUBSCRIBERS}",
-        BASELINE_FANOUT,
-        Measurement(sizes.channel_messages, ours),
-        Measurement(sizes.baseline_messages, bare),
-    )
-
-
-async def bare_round_trips(conn: AbstractRobustConnection, count: int) -> Measurement:
-    """The bare loop's round trips: publish with confirm, consume, ack, one at a time."""
+    Args:
+        count: Items to publish.
+        queues: One durable queue, or a fanout exchange to this many.
+    """
     name = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    pub = await conn.channel(publisher_confirms=True)
-    sub = await conn.channel()
-    await sub.set_qos(prefetch_count=100)
-    queue = await sub.declare_queue(name, durable=True)
-    inbox: asyncio.Queue[Any] = asyncio.Queue()
+    async with _bare_channels() as (pub, sub):
+        if queues == 1:
+            exchange = pub.default_exchange
+            declared = [await sub.declare_queue(name, durable=True)]
+            routing_key = name
+        else:
+            exchange = await pub.declare_exchange(name, aio_pika.ExchangeType.FANOUT)
+            declared = []
+            for q in range(queues):
+                queue = await sub.declare_queue(f"{name}.{q}", durable=True)
+                await queue.bind(name)
+                declared.append(queue)
+            routing_key = ""
+        done = [asyncio.Event() for _ in declared]
+        counts = [0] * len(declared)
 
-    async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-        item = pickle.loads(message.body)
-        await message.ack()
-        inbox.put_nowait(item)
+        def consumer(index: int) -> Any:
+            async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+                pickle.loads(message.body)
+                await message.ack()
+                counts[index] += 1
+                if counts[index] == count:
+                    done[index].set()
 
-    async def send(i: int) -> None:
-        body = pickle.dumps(i, protocol=pickle.HIGHEST_PROTOCOL)
-        await pub.default_exchange.publish(
-            aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-            routing_key=name,
-        )
+            return on_message
 
-    tag = await queue.consume(on_message)
-    try:
-        return await round_trips(send, inbox.get, count)
-    finally:
-        await queue.cancel(tag)
-        await queue.delete(if_unused=False, if_empty=False)
-        await pub.close()
-        await sub.close()
-
-
-async def latency(quick: bool) -> Comparison:
-    """One item at a time, ours beside the bare loop in the same run (the issue asks 0.8)."""
-    count = 200 if quick else 500
-    async with _bare_connection() as conn:
-        bare = await bare_round_trips(conn, count)
-    ours = await connector_round_trips(_connector(ConnectorMode.PIPELINE), count)
-    baseline = "aio-pika: publish with confirm, consume, ack, one in flight"
-    return Comparison("latency 1x1", baseline, ours, bare, 0.8, RATIO_OF_P50)
-
-
-def run(quick: bool) -> list[Row]:
-    """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
-    return run_scenarios("rabbitmq", [pipeline, pubsub, latency, *machine], quick)
+        tags = [await queue.consume(consumer(index)) for index, queue in enumerate(declared)]
+        publish = _publisher(exchange, routing_key)
+        start = time.perf_counter()
+        for i in range(count):
+            await publish(kit.pair_item(i))
+        for event in done:
+            await event.wait()
+        elapsed = time.perf_counter() - start
+        for queue, tag in zip(declared, tags, strict=True):
+            await queue.cancel(tag)
+            await queue.delete(if_unused=False, if_empty=False)
+        if queues > 1:
+            await pub.exchange_delete(name)
+    return elapsed
 
 
-MACHINE_TARGETS = {"vs_queue": 0.12, "batch": 0.5, "pubsub_vs_pipeline": 0.5, "large": 0.25}
-"""Issue 14's targets for the scenarios of `connector_core.benchmarking.machine`."""
+async def bare_round_trips(
+    count: int, item: Callable[[int], object] | None = None, warmup: int = 20
+) -> kit.Measurement:
+    """The bare loop's round trips: publish with confirm, consume, ack, one at a time.
+
+    Args:
+        count: Timed round trips.
+        item: Optional; makes the item of round trip `i` (default: `i`).
+        warmup: Optional; untimed round trips first.
+    """
+    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    async with _bare_channels() as (pub, sub):
+        queue = await sub.declare_queue(name, durable=True)
+        inbox: asyncio.Queue[Any] = asyncio.Queue()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            got = pickle.loads(message.body)
+            await message.ack()
+            inbox.put_nowait(got)
+
+        tag = await queue.consume(on_message)
+        try:
+            send = _publisher(pub.default_exchange, name)
+            return await kit.round_trips(send, inbox.get, count, warmup, item)
+        finally:
+            await queue.cancel(tag)
+            await queue.delete(if_unused=False, if_empty=False)
 
 
-def _machine_connector(mode: ConnectorMode, maxsize: int) -> RabbitMQConnector:
-    tag = uuid.uuid4().hex[:8]
-    spec = ConnectorSpec(f"bench-{tag}.out", f"bench-{tag}.in", mode)
-    return RabbitMQConnector(spec, maxsize=maxsize)
+# -- the scenarios: the kit's, each measuring the bare loop and then the backend ---------------
+
+BARE = kit.BareBroker(
+    bare_throughput,
+    bare_round_trips,
+    (
+        "aio-pika: 1 pickled item/message, confirm each, ack each",
+        f"aio-pika fanout to {kit.SUBSCRIBERS} queues, confirm each, ack each",
+        "aio-pika: publish with confirm, consume, ack, one in flight",
+    ),
+    partial(bare_round_trips, item=kit.pair_item, warmup=0),  # the pipeline row's: no warm-up
+)
+NAMES = ("pipeline", f"pubsub-{kit.SUBSCRIBERS}")
+SCENARIOS = [
+    *kit.broker_scenarios(_connector, BARE, TARGETS, MAXSIZE, NAMES, _confirmed),
+    *kit.machine_scenarios(_connector, TARGETS),
+]
+
+
+def run(quick: bool) -> list[kit.Row]:
+    """Runs `SCENARIOS` against the broker; returns one row each (keys: `kit.ROW_KEYS`).
+
+    Args:
+        quick: Short runs (seconds) instead of the full ones.
+    """
+    return kit.run_scenarios("rabbitmq", SCENARIOS, quick)

@@ -1,33 +1,21 @@
 """Benchmark the Ray backend against `ray.util.queue.Queue`, in one run, on one Ray session.
 
-Scenarios (small dicts; the producer and consumers are coroutines of this driver process, so
-every message crosses to an actor and back, for the baseline and for the connector alike),
-each measuring the bare queue and then the connector:
+Ray is started here with `num_cpus=2`, without the dashboard. The bare queue's actor starts as
+the hubs do (on this interpreter, also under `uv run`), so the comparison stays fair; it is
+used one item per call (`await put_async(item)` / `await get_async()`), the way the reference
+backend used an actor. The producer and consumers are coroutines of this driver process, so
+every item crosses to an actor and back, for the queue and for `RayConnector` alike:
 
-- the baseline, a `ray.util.queue.Queue` used one item per call (`await put_async(item)` /
-  `await get_async()`), the way the reference backend used an actor;
-- ``pipeline 1x1``: `RayConnector` in pipeline mode, one sender and one receiver;
-- ``pubsub 1x4``: `RayConnector` in pubsub mode, one sender and four subscribers (throughput
-  counts each item once, when the last subscriber has it);
-- ``latency 1x1``: one item (an int) in flight at a time (``send()``, then awaiting
-  ``recv()``, then the next), 500 round trips (200 with ``--quick``), for the connector and
-  for the queue (``put_async`` then ``get_async``): the latency of a message that has no
-  batch to join. The ratio is bare p50 / our p50.
+- ``pipeline 1x1`` and ``pubsub 1x4``: one sender, and one receiver or four subscribers
+  (throughput counts each item once, when the last subscriber has it). Throughput is items /
+  (time the last consumer got the last item, end of stream included - time the producer
+  started); the latency samples come from the send time carried in every 16th item
+  (`stamped_item`).
+- ``latency 1x1``: the kit's (`connector_core.benchmarking.scenarios`), beside the queue's
+  ``put_async`` then ``get_async``.
 
-Throughput is items / (time the last consumer got the last item - time the producer
-started). Latency samples come from the send timestamp carried in every 16th item (round trips
-for ``latency 1x1``). Ray is started here with `num_cpus=2`, without the dashboard.
-The baseline queue's actor starts as the hubs do (on this interpreter, also under `uv run`),
-so the comparison stays fair.
-
-`run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
-points (``uv run connector bench --backends ray --quick``).
-
-Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
-machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
-1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
-and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
-(`MACHINE_TARGETS`).
+With the machine's scenarios (`connector_core.benchmarking.machine`, issue 14's targets in
+`TARGETS`). ``uv run connector bench --backends ray --quick`` runs it.
 """
 
 from __future__ import annotations
@@ -37,25 +25,29 @@ import time
 import uuid
 from typing import Any
 
-from connector_core import ConnectorMode
-from connector_core.benchmarking import (
-    RATIO_OF_P50,
-    Comparison,
-    Measurement,
-    Row,
-    expect_count,
-    machine_scenarios,
-    round_trips,
-    run_scenarios,
-)
+from connector_core import CHAN_MAXSIZE, ConnectorMode, ConnectorSpec
+from connector_core import benchmarking as kit
 
 __all__ = ["latency", "pipeline", "pubsub", "run"]
 
 BASELINE = "ray.util.queue.Queue, 1 item per call"
+LONE_BASELINE = "ray.util.queue.Queue put_async/get_async, one in flight"
+TARGETS = {
+    "pipeline": 50.0,
+    "latency": 1.0,
+    "vs_queue": 0.10,
+    "batch": 0.5,
+    "pubsub_vs_pipeline": 0.5,
+    "large": 0.5,
+}
+"""The lowest ratio the issues ask for, per scenario (issue 14's for the machine's)."""
 
 
-def _item(i: int) -> dict[str, Any]:
-    return {"i": i, "t": time.monotonic_ns(), "name": "reading", "value": i * 0.5}
+def _make(mode: ConnectorMode, maxsize: int) -> Any:
+    from connector_ray import RayConnector
+
+    tag = uuid.uuid4().hex[:8]
+    return RayConnector(ConnectorSpec(f"bench-{tag}.out", f"sink-{tag}.in", mode), maxsize=maxsize)
 
 
 async def _queue() -> Any:
@@ -76,7 +68,7 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
 
     async def produce() -> None:
         for i in range(count):
-            await queue.put_async(_item(i))
+            await queue.put_async(kit.stamped_item(i))
 
     async def consume() -> float:
         for n in range(count):
@@ -91,42 +83,23 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
     return ended - started, latencies
 
 
-async def _queue_round_trips(count: int) -> Measurement:
+async def _queue_round_trips(count: int) -> kit.Measurement:
     queue = await _queue()
     try:
-        return await round_trips(queue.put_async, queue.get_async, count)
+        return await kit.round_trips(queue.put_async, queue.get_async, count)
     finally:
         queue.shutdown()
 
 
-async def _connector_round_trips(count: int) -> Measurement:
-    from connector_core import ConnectorSpec
-    from connector_ray import RayConnector
-
-    tag = uuid.uuid4().hex[:8]
-    connector = RayConnector(ConnectorSpec(f"lone-{tag}.out", f"sink-{tag}.in"))
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    try:
-        return await round_trips(sender.send, receiver.recv, count)
-    finally:
-        await sender.close()
-        await receiver.close()
-
-
-async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list[int]]:
-    from connector_core import ConnectorSpec
-    from connector_ray import RayConnector
-
-    tag = uuid.uuid4().hex[:8]
-    connector = RayConnector(ConnectorSpec(f"bench-{tag}.out", f"sink-{tag}.in", mode))
+async def _connector(mode: ConnectorMode, count: int, receivers: int) -> tuple[float, list[int]]:
+    connector = _make(mode, CHAN_MAXSIZE)
     channels = [await connector.connect_recv() for _ in range(receivers)]
     sender = await connector.connect_send()
     latencies: list[int] = []
 
     async def produce() -> None:
         for i in range(count):
-            await sender.send(_item(i))
+            await sender.send(kit.stamped_item(i))
         await sender.close()
 
     async def consume(index: int) -> float:
@@ -137,8 +110,8 @@ async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list
                 latencies.append(time.monotonic_ns() - item["t"])
             n += 1
         await channel.close()
-        if mode == "pubsub":
-            expect_count(f"subscriber {index}", n, count)
+        if mode is ConnectorMode.PUBSUB:
+            kit.expect_count(f"subscriber {index}", n, count)
         return time.monotonic()
 
     started = time.monotonic()
@@ -147,39 +120,45 @@ async def _connector(mode: str, count: int, receivers: int) -> tuple[float, list
     return ended - started, latencies
 
 
-async def _pair(quick: bool, mode: str, receivers: int) -> tuple[Measurement, Measurement]:
+async def _beside_queue(quick: bool, mode: ConnectorMode, receivers: int) -> kit.Comparison:
     bare_count = 300 if quick else 1500
     count = 10_000 if quick else 60_000
-    bare = Measurement(bare_count, *await _bare_queue(bare_count))
+    bare = kit.Measurement(bare_count, *await _bare_queue(bare_count))
     await _connector(mode, 200, receivers)  # warm-up: imports, worker pool
-    return Measurement(count, *await _connector(mode, count, receivers)), bare
+    ours = kit.Measurement(count, *await _connector(mode, count, receivers))
+    scenario = f"{mode.value} 1x{receivers}"
+    return kit.Comparison(scenario, BASELINE, ours, bare, TARGETS.get(mode.value))
 
 
-async def pipeline(quick: bool) -> Comparison:
-    """One sender, one receiver, against the bare queue (the issue asks for 50x)."""
-    ours, bare = await _pair(quick, "pipeline", 1)
-    return Comparison("pipeline 1x1", BASELINE, ours, bare, 50.0)
+async def pipeline(quick: bool) -> kit.Comparison:
+    """One sender, one receiver, against the bare queue (the issue asks for 50x).
+
+    Args:
+        quick: A short run.
+    """
+    return await _beside_queue(quick, ConnectorMode.PIPELINE, 1)
 
 
-async def pubsub(quick: bool) -> Comparison:
-    """One sender, four subscribers, against the bare queue."""
-    ours, bare = await _pair(quick, "pubsub", 4)
-    return Comparison("pubsub 1x4", BASELINE, ours, bare)
+async def pubsub(quick: bool) -> kit.Comparison:
+    """One sender, four subscribers, against the bare queue.
+
+    Args:
+        quick: A short run.
+    """
+    return await _beside_queue(quick, ConnectorMode.PUBSUB, 4)
 
 
-async def latency(quick: bool) -> Comparison:
-    """One item in flight at a time, through the connector and the bare queue (asks 1.0)."""
-    count = 200 if quick else 500
-    bare = await _queue_round_trips(count)
-    ours = await _connector_round_trips(count)
-    baseline = "ray.util.queue.Queue put_async/get_async, one in flight"
-    return Comparison("latency 1x1", baseline, ours, bare, 1.0, RATIO_OF_P50)
+latency = kit.latency_scenario(_make, _queue_round_trips, LONE_BASELINE, TARGETS["latency"])
+"""One item in flight at a time, through the connector and the bare queue (asks 1.0)."""
 
 
-def run(quick: bool) -> list[Row]:
+def run(quick: bool) -> list[kit.Row]:
     """Runs every scenario on a fresh local Ray (2 CPUs); returns one row each.
 
     The rows have the keys in `connector_core.benchmarking.ROW_KEYS`.
+
+    Args:
+        quick: Short runs (seconds) instead of the full ones.
     """
     import ray
 
@@ -187,20 +166,8 @@ def run(quick: bool) -> list[Row]:
     if started_here:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
-        machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
-        return run_scenarios("ray", [pipeline, pubsub, latency, *machine], quick)
+        machine = kit.machine_scenarios(_make, TARGETS)
+        return kit.run_scenarios("ray", [pipeline, pubsub, latency, *machine], quick)
     finally:
         if started_here:
             ray.shutdown()
-
-
-MACHINE_TARGETS = {"vs_queue": 0.10, "batch": 0.5, "pubsub_vs_pipeline": 0.5, "large": 0.5}
-"""Issue 14's targets for the scenarios of `connector_core.benchmarking.machine`."""
-
-
-def _machine_connector(mode: ConnectorMode, maxsize: int) -> Any:
-    from connector_core import ConnectorSpec
-    from connector_ray import RayConnector
-
-    tag = uuid.uuid4().hex[:8]
-    return RayConnector(ConnectorSpec(f"bench-{tag}.out", f"sink-{tag}.in", mode), maxsize=maxsize)

@@ -1,34 +1,27 @@
 """Benchmark the ZeroMQ backend against a bare pyzmq asyncio PUSH/PULL pair, in one run.
 
-Scenarios (one producer process, consumer processes, small pickled dicts), each measuring
-the bare pair and then the backend:
+The baseline is a pyzmq asyncio PUSH (connect) -> PULL (bind) pair: the producer awaits one
+``send(pickle.dumps(item))`` per item, the consumer awaits ``recv()`` and unpickles. Each of
+this module's scenarios runs the bare pair, then `ZMQConnector`, between processes (small
+pickled dicts, `stamped_item`):
 
-- the baseline, a pyzmq asyncio PUSH (connect) -> PULL (bind) pair where the producer
-  awaits one ``send(pickle.dumps(item))`` per item and the consumer awaits ``recv()`` and
-  unpickles;
-- ``pipeline 1x1``: `ZMQConnector` in pipeline mode, one sender and one receiver process;
-- ``pubsub 1x4``: `ZMQConnector` in pubsub mode, one sender and four subscriber processes
-  (throughput counts each item once, when the last subscriber has it);
-- ``latency 1x1``: one item at a time in this process, ``send()`` then awaiting ``recv()``
-  through `ZMQConnector` (pipeline), 500 round trips (200 with ``--quick``), beside a bare
-  pyzmq asyncio PUSH/PULL pair doing the same round trip with a pickled int; the ratio is
-  bare p50 / our p50.
+- ``pipeline 1x1``: one sender and one receiver process;
+- ``pubsub 1x4``: one sender and four subscriber processes (throughput counts each item once,
+  when the last subscriber has it);
+- ``batch_processes``: ``send_many``/``recv_many`` of 1000 between a producer and a consumer
+  process (``maxsize`` 8000), beside the in-process bare queue of the machine's ``batch``.
 
 Each worker is this module started with ``python -m connector_zmq.bench --worker`` (the
 connector arrives pickled on stdin); all processes connect, then start together.
 Throughput is items / (time the last consumer got the last item - time the producer
-started), on the system-wide monotonic clock; latency samples come from the send timestamp
-carried in every 16th item, pooled over the consumers.
+started), on the system-wide monotonic clock; latency samples come from the send time
+carried in every 16th item (the first of each list ``recv_many`` returns, for
+``batch_processes``), pooled over the consumers.
 
-`run(quick)` returns the rows; `connector bench` finds it in the `connector.benchmarks` entry
-points (``uv run connector bench --backends zmq --quick``).
-
-Beside those, the scenarios of `connector_core.benchmarking.machine` measure it against the
-machine's floor in one process: ``vs_queue`` and ``batch`` (``send_many``/``recv_many`` of
-1000) beside a bare ``asyncio.Queue(1000)``, ``pubsub_vs_pipeline`` beside its own pipeline,
-and ``large`` (16 MiB items) beside HMAC-SHA256 over the same bytes, with issue 14's targets
-(`MACHINE_TARGETS`). ``batch_processes`` runs ``send_many``/``recv_many`` of 1000 between a
-producer and a consumer process (``maxsize`` 8000), beside the same bare queue.
+The kit's ``latency`` (`connector_core.benchmarking.scenarios`) runs in this process beside
+a bare PUSH/PULL pair's round trip with a pickled int, and the machine's scenarios
+(`connector_core.benchmarking.machine`); every target is in `TARGETS`.
+``uv run connector bench --backends zmq --quick`` runs them all.
 """
 
 from __future__ import annotations
@@ -41,27 +34,33 @@ import sys
 import time
 from typing import Any
 
-from connector_core import ConnectorMode, ConnectorSpec
-from connector_core.benchmarking import (
-    RATIO_OF_P50,
-    Comparison,
-    Measurement,
-    Row,
-    machine_scenarios,
-    round_trips,
-    run_scenarios,
-)
+from connector_core import CHAN_MAXSIZE, ConnectorMode, ConnectorSpec
+from connector_core import benchmarking as kit
 from connector_core.benchmarking.machine import QUEUE_BASELINE, queue_seconds
 
 __all__ = ["batch_processes", "latency", "pipeline", "pubsub", "run"]
 
 BASELINE = "pyzmq asyncio PUSH/PULL, await send per item"
+LONE_BASELINE = "pyzmq asyncio PUSH/PULL, pickled int, one in flight"
 BATCH = 1000
 """Items per `send_many()` list and per `recv_many()` in ``batch_processes``."""
+TARGETS = {
+    "pipeline": 3.0,
+    "pubsub": 0.5,
+    "latency": 0.8,
+    "vs_queue": 0.25,
+    "batch": 1.5,
+    "pubsub_vs_pipeline": 0.5,
+    "large": 0.6,
+}
+"""The lowest ratio the issues ask for, per scenario (issue 14's for the machine's scenarios,
+its ``batch`` for ``batch_processes`` too)."""
 
 
-def _item(i: int) -> dict[str, Any]:
-    return {"i": i, "t": time.monotonic_ns(), "name": "reading", "value": i * 0.5}
+def _make(mode: ConnectorMode, maxsize: int) -> Any:
+    from connector_zmq import ZMQConnector
+
+    return ZMQConnector(ConnectorSpec("bench.out", "bench.in", mode), maxsize=maxsize)
 
 
 # -- workers (run in their own processes) ---------------------------------------------------
@@ -112,64 +111,51 @@ async def _bare_producer(count: int, port: int) -> None:
     await _wait_go()
     t0 = time.monotonic()
     for i in range(count):
-        await push.send(pickle.dumps(_item(i), protocol=pickle.HIGHEST_PROTOCOL))
+        await push.send(pickle.dumps(kit.stamped_item(i), protocol=pickle.HIGHEST_PROTOCOL))
     _emit({"t0": t0})
     push.close(linger=-1)
     ctx.term()
 
 
-async def _zmq_consumer(connector: Any, count: int) -> None:
+async def _zmq_consumer(connector: Any, count: int, batch: int) -> None:
+    """Takes `count` items one by one (`batch` 1) or in lists of up to `batch`."""
     channel = await connector.connect_recv()
     _emit({"ready": True})
     latencies: list[int] = []
-    n = 0
-    async for item in channel:
-        if n % 16 == 0:
-            latencies.append(time.monotonic_ns() - item["t"])
-        n += 1
-        if n == count:
-            t_end = time.monotonic()
+    n, t_end = 0, 0.0
+    if batch == 1:
+        async for item in channel:
+            if n % 16 == 0:
+                latencies.append(time.monotonic_ns() - item["t"])
+            n += 1
+            if n == count:
+                t_end = time.monotonic()
+    else:
+        async for items in channel.batches(batch):
+            latencies.append(time.monotonic_ns() - items[0]["t"])
+            n += len(items)
+            if n == count:
+                t_end = time.monotonic()
     await channel.close()
     if n != count:
         raise SystemExit(f"consumer got {n} of {count} items")
     _emit(_summary(t_end, latencies))
 
 
-async def _zmq_producer(connector: Any, count: int) -> None:
+async def _zmq_producer(connector: Any, count: int, batch: int) -> None:
+    """Sends `count` items one by one (`batch` 1) or in `send_many` lists of `batch`."""
     channel = await connector.connect_send()
     _emit({"ready": True})
     await _wait_go()
     t0 = time.monotonic()
-    for i in range(count):
-        await channel.send(_item(i))
-    await channel.close()
-    _emit({"t0": t0})
-
-
-async def _zmq_batch_consumer(connector: Any, count: int) -> None:
-    channel = await connector.connect_recv()
-    _emit({"ready": True})
-    latencies: list[int] = []
-    n = 0
-    async for batch in channel.batches(BATCH):
-        now = time.monotonic_ns()
-        latencies.append(now - batch[0]["t"])
-        n += len(batch)
-        if n == count:
-            t_end = time.monotonic()
-    await channel.close()
-    if n != count:
-        raise SystemExit(f"consumer got {n} of {count} items")
-    _emit(_summary(t_end, latencies))
-
-
-async def _zmq_batch_producer(connector: Any, count: int) -> None:
-    channel = await connector.connect_send()
-    _emit({"ready": True})
-    await _wait_go()
-    t0 = time.monotonic()
-    for first in range(0, count, BATCH):
-        await channel.send_many([_item(i) for i in range(first, min(first + BATCH, count))])
+    if batch == 1:
+        for i in range(count):
+            await channel.send(kit.stamped_item(i))
+    else:
+        for first in range(0, count, batch):
+            await channel.send_many(
+                [kit.stamped_item(i) for i in range(first, min(first + batch, count))]
+            )
     await channel.close()
     _emit({"t0": t0})
 
@@ -185,14 +171,9 @@ def _worker(role: str, count: int, port: int) -> None:
 
 def _zmq_worker(role: str, count: int) -> None:
     connector = pickle.loads(bytes.fromhex(sys.stdin.readline().strip()))
-    if role == "zmq-consumer":
-        asyncio.run(_zmq_consumer(connector, count))
-    elif role == "zmq-batch-consumer":
-        asyncio.run(_zmq_batch_consumer(connector, count))
-    elif role == "zmq-batch-producer":
-        asyncio.run(_zmq_batch_producer(connector, count))
-    else:
-        asyncio.run(_zmq_producer(connector, count))
+    batch = BATCH if role.startswith("zmq-batch-") else 1
+    work = _zmq_consumer if role.endswith("-consumer") else _zmq_producer
+    asyncio.run(work(connector, count, batch))
 
 
 # -- the parent ------------------------------------------------------------------------------
@@ -232,7 +213,7 @@ class _Proc:
             raise RuntimeError(f"worker {self.popen.args!r} failed")
 
 
-def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> Measurement:
+def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> kit.Measurement:
     producer.read()  # ready
     producer.write("go")
     start = producer.read()["t0"]
@@ -240,23 +221,19 @@ def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> Measurement
     for proc in (*consumers, producer):
         proc.finish()
     elapsed = max(r["t_end"] for r in results) - start
-    return Measurement(count, elapsed, [ns for r in results for ns in r["latencies_ns"]])
+    return kit.Measurement(count, elapsed, [ns for r in results for ns in r["latencies_ns"]])
 
 
-def _bare(count: int) -> Measurement:
+def _bare(count: int) -> kit.Measurement:
     consumer = _Proc("bare-consumer", count)
     port = consumer.read()["port"]
     producer = _Proc("bare-producer", count, port)
     return _measure([consumer], producer, count)
 
 
-def _zmq(mode: str, consumers: int, count: int, batches: bool = False) -> Measurement:
-    from connector_core import ConnectorMode, ConnectorSpec
-    from connector_zmq import ZMQConnector
-
-    spec = ConnectorSpec("bench.out", "sink.in", ConnectorMode(mode))
+def _zmq(mode: ConnectorMode, consumers: int, count: int, batches: bool = False) -> kit.Measurement:
     # batches: room for a few lists of BATCH in flight, as a user moving lists would size it
-    connector = ZMQConnector(spec, maxsize=8 * BATCH) if batches else ZMQConnector(spec)
+    connector = _make(mode, 8 * BATCH if batches else CHAN_MAXSIZE)
     role = "zmq-batch-" if batches else "zmq-"
     procs = [_Proc(f"{role}consumer", count, connector=connector) for _ in range(consumers)]
     for proc in procs:
@@ -265,37 +242,46 @@ def _zmq(mode: str, consumers: int, count: int, batches: bool = False) -> Measur
     return _measure(procs, producer, count)
 
 
-def _count(quick: bool) -> int:
-    return 20_000 if quick else 200_000
+def _beside_bare(quick: bool, mode: ConnectorMode, consumers: int) -> kit.Comparison:
+    count = 20_000 if quick else 200_000
+    bare = _bare(count)
+    ours = _zmq(mode, consumers, count)
+    return kit.Comparison(f"{mode.value} 1x{consumers}", BASELINE, ours, bare, TARGETS[mode.value])
 
 
-def pipeline(quick: bool) -> Comparison:
-    """One sender and one receiver process against the bare pair (the issue asks for 3x)."""
-    bare = _bare(_count(quick))
-    return Comparison("pipeline 1x1", BASELINE, _zmq("pipeline", 1, _count(quick)), bare, 3.0)
+def pipeline(quick: bool) -> kit.Comparison:
+    """One sender and one receiver process against the bare pair (the issue asks for 3x).
+
+    Args:
+        quick: A short run.
+    """
+    return _beside_bare(quick, ConnectorMode.PIPELINE, 1)
 
 
-def pubsub(quick: bool) -> Comparison:
-    """One sender, four subscriber processes, against the bare pair (the issue asks 0.5x)."""
-    bare = _bare(_count(quick))
-    return Comparison("pubsub 1x4", BASELINE, _zmq("pubsub", 4, _count(quick)), bare, 0.5)
+def pubsub(quick: bool) -> kit.Comparison:
+    """One sender, four subscriber processes, against the bare pair (the issue asks 0.5x).
+
+    Args:
+        quick: A short run.
+    """
+    return _beside_bare(quick, ConnectorMode.PUBSUB, 4)
 
 
-async def batch_processes(quick: bool) -> Comparison:
+async def batch_processes(quick: bool) -> kit.Comparison:
     """`send_many`/`recv_many` of 1000 between two processes, beside a bare in-process queue.
 
     The machine's `batch` scenario runs both ends in one process; here the sender pickles
     and signs on one core while the receiver opens and unpickles on the other.
     """
     count = 100_000 if quick else 1_000_000
-    bare = Measurement(count, min([await queue_seconds(count) for _ in range(3)]))
-    ours = await asyncio.to_thread(_zmq, "pipeline", 1, count, True)
-    return Comparison(
-        f"batches of {BATCH}, 2 processes", QUEUE_BASELINE, ours, bare, MACHINE_TARGETS["batch"]
+    bare = kit.Measurement(count, min([await queue_seconds(count) for _ in range(3)]))
+    ours = await asyncio.to_thread(_zmq, ConnectorMode.PIPELINE, 1, count, True)
+    return kit.Comparison(
+        f"batches of {BATCH}, 2 processes", QUEUE_BASELINE, ours, bare, TARGETS["batch"]
     )
 
 
-async def _bare_round_trips(count: int) -> Measurement:
+async def _bare_round_trips(count: int) -> kit.Measurement:
     import zmq
     import zmq.asyncio
 
@@ -312,54 +298,33 @@ async def _bare_round_trips(count: int) -> Measurement:
         return pickle.loads(await pull.recv())
 
     try:
-        return await round_trips(send, recv, count)
+        return await kit.round_trips(send, recv, count)
     finally:
         push.close(linger=0)
         pull.close(linger=0)
         ctx.term()
 
 
-async def _zmq_round_trips(count: int) -> Measurement:
-    from connector_core import ConnectorMode, ConnectorSpec
-    from connector_zmq import ZMQConnector
-
-    connector = ZMQConnector(ConnectorSpec("lone.out", "sink.in", ConnectorMode.PIPELINE))
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    try:
-        return await round_trips(sender.send, receiver.recv, count)
-    finally:
-        await sender.close()
-        await receiver.close()
+latency = kit.latency_scenario(_make, _bare_round_trips, LONE_BASELINE, TARGETS["latency"])
+"""One item at a time, ours beside the bare pair in this process (the issue asks 0.8)."""
 
 
-async def latency(quick: bool) -> Comparison:
-    """One item at a time, ours beside the bare pair in this process (the issue asks 0.8)."""
-    count = 200 if quick else 500
-    bare = await _bare_round_trips(count)
-    ours = await _zmq_round_trips(count)
-    baseline = "pyzmq asyncio PUSH/PULL, pickled int, one in flight"
-    return Comparison("latency 1x1", baseline, ours, bare, 0.8, RATIO_OF_P50)
+def run(quick: bool) -> list[kit.Row]:
+    """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`).
 
-
-def run(quick: bool) -> list[Row]:
-    """Runs every scenario; returns one row each (`connector_core.benchmarking.ROW_KEYS`)."""
-    machine = machine_scenarios(_machine_connector, MACHINE_TARGETS)
-    return run_scenarios("zmq", [pipeline, pubsub, latency, *machine, batch_processes], quick)
-
-
-MACHINE_TARGETS = {"vs_queue": 0.25, "batch": 1.5, "pubsub_vs_pipeline": 0.5, "large": 0.6}
-"""Issue 14's targets for the scenarios of `connector_core.benchmarking.machine`."""
-
-
-def _machine_connector(mode: ConnectorMode, maxsize: int) -> Any:
-    from connector_zmq import ZMQConnector
-
-    return ZMQConnector(ConnectorSpec("bench.out", "bench.in", mode), maxsize=maxsize)
+    Args:
+        quick: Short runs (seconds) instead of the full ones.
+    """
+    machine = kit.machine_scenarios(_make, TARGETS)
+    return kit.run_scenarios("zmq", [pipeline, pubsub, latency, *machine, batch_processes], quick)
 
 
 def main(argv: list[str]) -> int:
-    """The entry of a worker process: ``python -m connector_zmq.bench --worker ROLE N PORT``."""
+    """The entry of a worker process: ``python -m connector_zmq.bench --worker ROLE N PORT``.
+
+    Args:
+        argv: ``--worker``, the role, the item count and the bare consumer's port (or 0).
+    """
     if len(argv) != 4 or argv[0] != "--worker":
         raise SystemExit("usage: python -m connector_zmq.bench --worker ROLE COUNT PORT")
     role, count, port = argv[1], int(argv[2]), int(argv[3])
