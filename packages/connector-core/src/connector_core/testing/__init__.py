@@ -1,5 +1,11 @@
 """The conformance suite every connector backend runs, and helpers for backend tests.
 
+Besides the suite: `ProviderContract` and `LatencyScenarioContract` (small shared tests a
+backend subclasses for its DI providers and its benchmark's latency scenario),
+`connector_child`/`stalling_receiver` (a child interpreter given a pickled connector, to
+kill mid-stream), `scenario_result` (a scenario script run in a fresh process) and
+`transport_of` (white-box access to a channel's transport).
+
 Usage, in a backend's `tests/test_conformance.py`::
 
     from connector_core.testing import ConnectorConformance
@@ -16,6 +22,13 @@ Needs pytest and pytest-asyncio: `pip install connector-core[testing]`.
 from __future__ import annotations
 
 from connector_core.testing.base import ConformanceBase
+from connector_core.testing.channel_transports import transport_of
+from connector_core.testing.child_processes import (
+    ConnectorChild,
+    connector_child,
+    scenario_result,
+    stalling_receiver,
+)
 from connector_core.testing.conformance import ConnectorConformance, standard_tests
 from connector_core.testing.harness import (
     PROCESS_TIMEOUT,
@@ -25,7 +38,9 @@ from connector_core.testing.harness import (
     drain,
     unique_spec,
 )
+from connector_core.testing.latency_contract import LatencyScenarioContract
 from connector_core.testing.programs import USER_VARIABLES, run_program, user_environment
+from connector_core.testing.provider_contract import ProviderContract
 from connector_core.testing.services import in_ci, skip_or_fail
 from connector_core.testing.suite_loops import error_in_another_loop
 
@@ -34,15 +49,22 @@ __all__ = [
     "STEP_TIMEOUT",
     "USER_VARIABLES",
     "ConformanceBase",
+    "ConnectorChild",
     "ConnectorConformance",
     "ConnectorFactory",
     "Harness",
+    "LatencyScenarioContract",
+    "ProviderContract",
+    "connector_child",
     "drain",
     "error_in_another_loop",
     "in_ci",
     "run_program",
+    "scenario_result",
     "skip_or_fail",
+    "stalling_receiver",
     "standard_tests",
+    "transport_of",
     "unique_spec",
     "user_environment",
 ]

@@ -1,0 +1,55 @@
+"""`LatencyScenarioContract`: the latency scenario of a backend's `connector bench`.
+
+A backend whose benchmark (`<backend>.bench.run`) has a `latency` scenario subclasses it in
+its `tests/test_bench_latency.py`::
+
+    from connector_core.testing import LatencyScenarioContract
+
+    class TestMyLatencyScenario(LatencyScenarioContract):
+        backend = "mine"
+        bench_module = "my_backend.bench"
+
+The test runs the quick scenario and checks the row's form, never its timings (this is a
+benchmark, not a performance test).
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import ClassVar
+
+import pytest
+
+from connector_core.benchmarking import ROW_KEYS, SCENARIOS_ENV
+
+__all__ = ["LatencyScenarioContract"]
+
+
+class LatencyScenarioContract:
+    """One well-formed p50 row beside the bare transport: subclass per backend."""
+
+    backend: ClassVar[str]
+    """The backend's name, as its rows give it."""
+    bench_module: ClassVar[str]
+    """The backend's benchmark module (e.g. `"connector_zmq.bench"`); its `run(quick)` runs it."""
+
+    def test_the_latency_scenario_gives_one_p50_row_beside_the_bare_transport(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """The quick latency run gives one row of positive p50/p99 times for both sides.
+
+        Args:
+            monkeypatch: pytest's monkeypatch, to select the scenario.
+        """
+        monkeypatch.setenv(SCENARIOS_ENV, "latency")
+        (row,) = importlib.import_module(self.bench_module).run(quick=True)
+        assert tuple(row) == ROW_KEYS
+        assert (row["backend"], row["scenario"], row["ratio_of"]) == (
+            self.backend,
+            "latency 1x1",
+            "p50",
+        )
+        assert (row["messages"], row["baseline_messages"]) == (200, 200)
+        for key in ("p50_us", "p99_us", "baseline_p50_us", "baseline_p99_us", "ratio"):
+            assert isinstance(row[key], float), key
+            assert row[key] > 0, key
