@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import pickle
 import subprocess
-import sys
 from collections import Counter
 from typing import Any
 
@@ -17,8 +15,13 @@ from connector_core.di import container
 from connector_core.exceptions import ChannelDecodeError, ChannelSetupError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
-from connector_core.testing.harness import PROCESS_TIMEOUT
+from connector_core.testing import (
+    PROCESS_TIMEOUT,
+    STEP_TIMEOUT,
+    drain,
+    stalling_receiver,
+    unique_spec,
+)
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector, purge
 from connector_rabbitmq.cleanup import leftovers, queue_length
 from connector_rabbitmq.connector import _open_channel
@@ -28,22 +31,6 @@ pytestmark = [
     pytest.mark.fault,
     pytest.mark.asyncio(loop_scope="session"),
 ]
-
-# A receiver in its own interpreter: reads the pickled connector from stdin, prints
-# "ready", then one line per item, and stops taking items (holding its prefetched,
-# unacknowledged messages) after `stop_after` items, until it is killed.
-_STALLING_RECEIVER = """
-import asyncio, pickle, sys
-connector = pickle.load(sys.stdin.buffer)
-stop_after = int(sys.argv[1])
-async def main():
-    channel = await connector.connect_recv()
-    print("ready", flush=True)
-    for _ in range(stop_after):
-        print(await channel.recv(), flush=True)
-    await asyncio.Event().wait()
-asyncio.run(main())
-"""
 
 
 async def _conn() -> Any:
@@ -62,38 +49,15 @@ async def _produce(sender: RabbitMQChannel, count: int) -> None:
 
 async def test_killed_receivers_unacknowledged_messages_go_to_the_others(broker: str) -> None:
     connector = _connector(ConnectorMode.PIPELINE, maxsize=400)
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _STALLING_RECEIVER,
-        "20",
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    try:
-        child.stdin.write(pickle.dumps(connector))
-        await child.stdin.drain()
-        child.stdin.close()
-        async with asyncio.timeout(PROCESS_TIMEOUT):
-            assert (await child.stdout.readline()).strip() == b"ready"
+    async with stalling_receiver(connector, stop_after=20) as child:
         sender = await connector.connect_send()
         producer = asyncio.create_task(_produce(sender, 2000))
-        taken_by_child = []
-        async with asyncio.timeout(PROCESS_TIMEOUT):
-            for _ in range(20):
-                taken_by_child.append(int(await child.stdout.readline()))
+        taken_by_child = [int(line) for line in await child.read_lines(20)]
         # The child now holds its prefetch window unacknowledged; a survivor connects.
         survivor = await connector.connect_recv()
-        child.kill()
-        await child.wait()
+        await child.kill()
         got = await drain(survivor, timeout=PROCESS_TIMEOUT)
         await producer
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
     counts = Counter(got)
     assert max(counts.values()) == 1, "the survivor got an item twice"
     assert set(got) | set(taken_by_child) == set(range(2000)), "items were lost"

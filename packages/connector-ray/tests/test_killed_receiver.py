@@ -10,14 +10,12 @@ and the scenario timed out.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from connector_core.testing import scenario_result
 
 pytestmark = [
     pytest.mark.ray,
@@ -31,20 +29,7 @@ _SCRIPT = Path(__file__).with_name("killed_receiver_run.py")
 
 @pytest.fixture(scope="module")
 def killed_run() -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    done = subprocess.run(
-        [sys.executable, str(_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        env=env,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
-            return result
-    pytest.fail(f"the scenario failed (exit {done.returncode}):\n{done.stderr[-4000:]}")
+    return scenario_result(_SCRIPT, timeout=280, unset=["RAY_ADDRESS"])
 
 
 def test_pickled_connector_carries_the_address_of_the_ray_it_started(

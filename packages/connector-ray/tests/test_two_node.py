@@ -6,15 +6,13 @@ test run's shared Ray session.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import pytest
+
+from connector_core.testing import scenario_result
 
 pytestmark = [pytest.mark.ray, pytest.mark.timeout(300)]
 
@@ -24,20 +22,7 @@ _COUNT = 300
 
 @pytest.fixture(scope="module")
 def two_node_run() -> dict[str, Any]:
-    env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
-    done = subprocess.run(
-        [sys.executable, str(_SCRIPT)],
-        capture_output=True,
-        text=True,
-        timeout=280,
-        env=env,
-        check=False,
-    )
-    for line in done.stdout.splitlines():
-        if line.startswith("RESULT "):
-            result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
-            return result
-    raise AssertionError(f"the two-node run failed:\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}")
+    return scenario_result(_SCRIPT, timeout=280, unset=["RAY_ADDRESS"])
 
 
 def test_the_cluster_has_two_nodes(two_node_run: dict[str, Any]) -> None:

@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import pickle
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Awaitable, Callable
 
@@ -14,7 +10,7 @@ import pytest
 from redis.asyncio import Redis
 
 from connector_core.spec import ConnectorMode
-from connector_core.testing import PROCESS_TIMEOUT, drain, unique_spec
+from connector_core.testing import connector_child, drain, unique_spec
 from connector_redis import RedisConnector, purge
 
 pytestmark = [pytest.mark.redis, pytest.mark.asyncio(loop_scope="session")]
@@ -70,20 +66,8 @@ async def test_purge_removes_the_keys_of_a_crashed_run_and_no_other_jobs(
     crashed = _connector(ConnectorMode.PIPELINE)
     bystander = _connector(ConnectorMode.PIPELINE)
     alive = await bystander.connect_send()
-    child = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _CRASHING_RUN, stdin=subprocess.PIPE, stdout=subprocess.PIPE
-    )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    try:
-        child.stdin.write(pickle.dumps(crashed))
-        await child.stdin.drain()
-        child.stdin.close()
-        async with asyncio.timeout(PROCESS_TIMEOUT):
-            assert (await child.stdout.readline()).strip() == b"ready"
-    finally:
-        child.send_signal(signal.SIGKILL)
-        await child.wait()
+    async with connector_child(_CRASHING_RUN, crashed) as child:
+        await child.kill()
     left = await job_keys(crashed.job_id)
     assert crashed.keys.data in left
     assert crashed.keys.ctl in left

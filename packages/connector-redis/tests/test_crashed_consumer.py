@@ -8,10 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import pickle
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -21,7 +17,7 @@ import pytest
 from redis.asyncio import Redis
 
 from connector_core.spec import ConnectorMode
-from connector_core.testing import PROCESS_TIMEOUT, drain, unique_spec
+from connector_core.testing import PROCESS_TIMEOUT, drain, stalling_receiver, unique_spec
 from connector_redis import RedisConnector, purge
 from connector_redis.keys import WORK_GROUP
 
@@ -36,22 +32,6 @@ CLAIM_IDLE = "2"
 ITEMS = 2000
 TAKEN = 20
 JobKeys = Callable[[str], Awaitable[list[str]]]
-
-# A receiver in its own interpreter: reads the pickled connector from stdin, prints "ready",
-# then one line per item, and stops asking after `TAKEN` items, holding what it read (its
-# entries stay unacknowledged) until it is killed.
-_STALLING_RECEIVER = """
-import asyncio, pickle, sys
-connector = pickle.load(sys.stdin.buffer)
-stop_after = int(sys.argv[1])
-async def main():
-    channel = await connector.connect_recv()
-    print("ready", flush=True)
-    for _ in range(stop_after):
-        print(await channel.recv(), flush=True)
-    await asyncio.Event().wait()
-asyncio.run(main())
-"""
 
 
 async def _produce(connector: RedisConnector) -> None:
@@ -75,39 +55,18 @@ async def _run_with_a_killed_receiver(raw: Redis) -> Crash:
     connector = RedisConnector(
         unique_spec(ConnectorMode.PIPELINE), maxsize=400, job_id=f"kill-{uuid.uuid4().hex}"
     )
-    child = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-c",
-        _STALLING_RECEIVER,
-        str(TAKEN),
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        env={**os.environ, "CONNECTOR_REDIS_CLAIM_IDLE": CLAIM_IDLE},
+    stalled = stalling_receiver(
+        connector, stop_after=TAKEN, env={**os.environ, "CONNECTOR_REDIS_CLAIM_IDLE": CLAIM_IDLE}
     )
-    assert child.stdin is not None
-    assert child.stdout is not None
-    try:
-        child.stdin.write(pickle.dumps(connector))
-        await child.stdin.drain()
-        child.stdin.close()
-        async with asyncio.timeout(PROCESS_TIMEOUT):
-            assert (await child.stdout.readline()).strip() == b"ready"
+    async with stalled as child:
         producer = asyncio.create_task(_produce(connector))
-        taken_by_child = []
-        async with asyncio.timeout(PROCESS_TIMEOUT):
-            for _ in range(TAKEN):
-                taken_by_child.append(int(await child.stdout.readline()))
+        taken_by_child = [int(line) for line in await child.read_lines(TAKEN)]
         # The child now holds entries it read and did not acknowledge; it dies with them.
         held_by_child = (await raw.xpending(connector.keys.data, WORK_GROUP))["pending"]
         survivor = await connector.connect_recv()
-        child.send_signal(signal.SIGKILL)
-        await child.wait()
+        await child.kill()
         got = await drain(survivor, timeout=PROCESS_TIMEOUT)
         await producer
-    finally:
-        if child.returncode is None:
-            child.kill()
-            await child.wait()
     await survivor.close()
     return Crash(connector, taken_by_child, held_by_child, got)
 
