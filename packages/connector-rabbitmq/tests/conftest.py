@@ -11,16 +11,12 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import pytest
 
-from connector_core.channel import Channel
 from connector_core.testing import skip_or_fail
 from connector_rabbitmq.connection import DEFAULT_URL
-from connector_rabbitmq.receiver import RabbitMQReceiver
-from connector_rabbitmq.sender import RabbitMQSender
 
 
 def broker_url() -> str:
@@ -44,27 +40,3 @@ def broker() -> str:
             "`rabbitmq-server -detached` or set RABBITMQ_URL"
         )
     return broker_url()
-
-
-def _receiver_of(channel: Channel) -> RabbitMQReceiver:
-    transport = getattr(channel, "_rx", None)
-    assert isinstance(transport, RabbitMQReceiver), f"{channel!r} has no RabbitMQ receiver"
-    return transport
-
-
-def _sender_of(channel: Channel) -> RabbitMQSender:
-    transport = getattr(channel, "_tx", None)
-    assert isinstance(transport, RabbitMQSender), f"{channel!r} has no RabbitMQ sender"
-    return transport
-
-
-@pytest.fixture
-def receiver_of() -> Callable[[Channel], RabbitMQReceiver]:
-    """The receive transport of a channel made by `connect_recv()`, for white-box checks."""
-    return _receiver_of
-
-
-@pytest.fixture
-def sender_of() -> Callable[[Channel], RabbitMQSender]:
-    """The send transport of a channel made by `connect_send()`, for white-box checks."""
-    return _sender_of

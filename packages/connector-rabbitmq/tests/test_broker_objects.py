@@ -4,17 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import pytest
 
-from connector_core.channel import Channel
 from connector_core.di import container
 from connector_core.exceptions import ChannelClosedError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_core.testing import STEP_TIMEOUT, drain, transport_of, unique_spec
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 from connector_rabbitmq.cleanup import leftovers
 from connector_rabbitmq.receiver import RabbitMQReceiver
@@ -36,12 +34,13 @@ def _connector(mode: ConnectorMode, **kwargs: Any) -> RabbitMQConnector:
 
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+@pytest.mark.usefixtures("broker")
 async def test_nothing_is_left_on_the_broker_when_every_side_has_closed(
-    broker: str, mode: ConnectorMode, receiver_of: Callable[[Channel], RabbitMQReceiver]
+    mode: ConnectorMode,
 ) -> None:
     connector = _connector(mode)
     receivers = [await connector.connect_recv() for _ in range(2)]
-    queues = tuple(receiver_of(r).consumer.queue.name for r in receivers)
+    queues = tuple(transport_of(r, RabbitMQReceiver).consumer.queue.name for r in receivers)
     senders = [await connector.connect_send() for _ in range(2)]
     conn = await _conn()
     assert await leftovers(conn, connector.names, queues)
@@ -125,9 +124,7 @@ async def test_a_receiver_iterated_to_the_end_releases_the_broker_objects_unclos
     assert await leftovers(await _conn(), connector.names) == []
 
 
-async def test_many_sends_share_few_amqp_messages_and_a_lone_one_goes_at_once(
-    broker: str, sender_of: Callable[[Channel], RabbitMQSender]
-) -> None:
+async def test_many_sends_share_few_amqp_messages_and_a_lone_one_goes_at_once(broker: str) -> None:
     connector = _connector(ConnectorMode.PIPELINE)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
@@ -135,7 +132,7 @@ async def test_many_sends_share_few_amqp_messages_and_a_lone_one_goes_at_once(
     for i in range(5000):
         await sender.send(i)
     await sender.flush()
-    messages = sender_of(sender).publisher.messages
+    messages = transport_of(sender, RabbitMQSender).publisher.messages
     assert messages <= 5000 // 20, f"{messages} AMQP messages for 5000 items"
     assert await taking == list(range(5000))
     await sender.send("lone")

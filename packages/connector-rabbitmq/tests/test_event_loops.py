@@ -7,17 +7,15 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
 
-from connector_core.channel import Channel
 from connector_core.exceptions import ChannelError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_core.testing import STEP_TIMEOUT, drain, transport_of, unique_spec
 from connector_core.testing.harness import PROCESS_TIMEOUT
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 from connector_rabbitmq.receiver import RabbitMQReceiver
@@ -168,16 +166,14 @@ def test_two_loops_in_two_threads_at_the_same_time_each_get_a_connection(broker:
     assert results == {0: [0, 1, 2, 3, 4], 1: [0, 1, 2, 3, 4]}
 
 
-def test_the_connection_closes_when_the_last_channel_of_its_loop_closes(
-    broker: str, receiver_of: Callable[[Channel], RabbitMQReceiver]
-) -> None:
+def test_the_connection_closes_when_the_last_channel_of_its_loop_closes(broker: str) -> None:
     async def main() -> tuple[bool, bool]:
         connector = RabbitMQConnector(
             unique_spec(ConnectorMode.PIPELINE), settings=Settings(end_grace=0.1)
         )
         receiver = await connector.connect_recv()
         sender = await connector.connect_send()
-        membership = receiver_of(receiver).membership
+        membership = transport_of(receiver, RabbitMQReceiver).membership
         assert membership is not None
         connection = membership.connection
         await sender.send("x")

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
 
 import pytest
 
-from connector_core.channel import Channel
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_core.testing import STEP_TIMEOUT, drain, transport_of, unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.sender import RabbitMQSender
 from connector_rabbitmq.settings import RabbitMQSettings
@@ -59,7 +57,7 @@ async def test_send_many_of_items_that_fit_a_message_alone_goes_through_under_a_
 
 
 async def test_a_message_the_broker_refuses_as_too_large_is_reported_once_not_republished(
-    broker: str, sender_of: Callable[[Channel], RabbitMQSender]
+    broker: str,
 ) -> None:
     # The setting is above the broker's limit, so the broker itself refuses the message.
     connector = _connector(4 * BROKER_DEFAULT_LIMIT)
@@ -75,4 +73,4 @@ async def test_a_message_the_broker_refuses_as_too_large_is_reported_once_not_re
     await sender.close()
     assert await drain(receiver) == ["next"]
     await receiver.close()
-    assert sender_of(sender).publisher.retries == 0
+    assert transport_of(sender, RabbitMQSender).publisher.retries == 0

@@ -10,17 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 from aiormq.exceptions import ChannelNotFoundEntity
 from dependency_injector import providers
 
-from connector_core.channel import Channel
 from connector_core.di import container
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, unique_spec
+from connector_core.testing import STEP_TIMEOUT, transport_of, unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.cleanup import leftovers
 from connector_rabbitmq.control import OPEN, ControlLog, ControlLogGoneError
@@ -45,13 +44,13 @@ def long_unreachable_timeout(broker: str) -> Iterator[None]:
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
 @pytest.mark.usefixtures("long_unreachable_timeout")
 async def test_the_last_sender_and_receiver_closing_together_both_finish_and_clean_up(
-    mode: ConnectorMode, receiver_of: Callable[[Channel], RabbitMQReceiver]
+    mode: ConnectorMode,
 ) -> None:
     conn = await container.rabbitmq_conn()
     for _ in range(ROUNDS):
         connector = RabbitMQConnector(unique_spec(mode), settings=Settings(end_grace=0.2))
         receiver = await connector.connect_recv()
-        queues = (receiver_of(receiver).consumer.queue.name,)
+        queues = (transport_of(receiver, RabbitMQReceiver).consumer.queue.name,)
         sender = await connector.connect_send()
         await sender.send(1)
         async with asyncio.timeout(STEP_TIMEOUT):

@@ -15,10 +15,9 @@ import pytest_asyncio
 from redis.asyncio import Redis
 
 from connector_core.channel import Channel
-from connector_core.testing import skip_or_fail
+from connector_core.testing import skip_or_fail, transport_of
 from connector_redis.keys import Keys
 from connector_redis.probe import probe_server
-from connector_redis.receiver import RedisReceiver
 from connector_redis.sender import RedisSender
 from connector_redis.settings import RedisSettings
 
@@ -68,36 +67,12 @@ def job_keys(raw: Redis) -> Callable[[str], Awaitable[list[str]]]:
     return keys_of
 
 
-def _receiver_of(channel: Channel) -> RedisReceiver:
-    transport = getattr(channel, "_rx", None)
-    assert isinstance(transport, RedisReceiver), f"{channel!r} has no Redis receiver"
-    return transport
-
-
-def _sender_of(channel: Channel) -> RedisSender:
-    transport = getattr(channel, "_tx", None)
-    assert isinstance(transport, RedisSender), f"{channel!r} has no Redis sender"
-    return transport
-
-
-@pytest.fixture
-def receiver_of() -> Callable[[Channel], RedisReceiver]:
-    """The receive transport of a channel made by `connect_recv()`, for white-box checks."""
-    return _receiver_of
-
-
-@pytest.fixture
-def sender_of() -> Callable[[Channel], RedisSender]:
-    """The send transport of a channel made by `connect_send()`, for white-box checks."""
-    return _sender_of
-
-
 @pytest.fixture
 def waits_for_room(monkeypatch: pytest.MonkeyPatch) -> Callable[[Channel], asyncio.Event]:
     """`waits_for_room(sender)`: an event set when the sender's transport blocks for room."""
 
     def watch(channel: Channel) -> asyncio.Event:
-        transport = _sender_of(channel)
+        transport = transport_of(channel, RedisSender)
         waiting = asyncio.Event()
         blocking_read = transport.store.wait_signal
 

@@ -17,7 +17,7 @@ from redis.asyncio import Redis
 
 from connector_core.channel import Channel
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_core.testing import STEP_TIMEOUT, drain, transport_of, unique_spec
 from connector_redis import RedisConnector
 from connector_redis.receiver import RedisReceiver
 from connector_redis.sender import RedisSender
@@ -34,7 +34,6 @@ def _pipeline(maxsize: int) -> RedisConnector:
 
 async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
     raw: Redis,
-    sender_of: Callable[[Channel], RedisSender],
     waits_for_room: Callable[[Channel], asyncio.Event],
 ) -> None:
     connector = _pipeline(MAXSIZE)
@@ -54,16 +53,14 @@ async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
 
     assert int(await raw.get(keys.held) or 0) == MAXSIZE
     assert await raw.xlen(keys.data) == 1
-    assert sender_of(second).buffered() == 1
+    assert transport_of(second, RedisSender).buffered() == 1
     receiving = asyncio.create_task(drain(receiver))
     await first.close()
     await second.close()
     assert await receiving == [*range(MAXSIZE), "late"]
 
 
-async def test_a_receiver_counts_the_items_of_the_frames_it_buffers(
-    receiver_of: Callable[[Channel], RedisReceiver],
-) -> None:
+async def test_a_receiver_counts_the_items_of_the_frames_it_buffers() -> None:
     connector = _pipeline(2 * MAXSIZE)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
@@ -74,7 +71,7 @@ async def test_a_receiver_counts_the_items_of_the_frames_it_buffers(
     async with asyncio.timeout(STEP_TIMEOUT):
         assert await receiver.recv() == 0
 
-    assert receiver_of(receiver).buffered() == 4  # the second frame, unopened
+    assert transport_of(receiver, RedisReceiver).buffered() == 4  # the second frame, unopened
     assert receiver.statistics().buffered == 7  # and the first one's rest, in the channel
     assert await drain(receiver) == list(range(1, 8))
 

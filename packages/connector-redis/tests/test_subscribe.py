@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 
 import pytest
 from redis.asyncio import Redis
 
-from connector_core.channel import Channel
 from connector_core.spec import ConnectorMode
-from connector_core.testing import drain, unique_spec
+from connector_core.testing import drain, transport_of, unique_spec
 from connector_redis import RedisConnector, purge
 from connector_redis.keys import subscriber_group
 from connector_redis.receiver import RedisReceiver
@@ -22,15 +20,13 @@ def _connector() -> RedisConnector:
     return RedisConnector(unique_spec(ConnectorMode.PUBSUB), job_id=f"sub-{uuid.uuid4().hex}")
 
 
-async def test_a_subscribers_group_exists_when_connect_recv_returns(
-    raw: Redis, receiver_of: Callable[[Channel], RedisReceiver]
-) -> None:
+async def test_a_subscribers_group_exists_when_connect_recv_returns(raw: Redis) -> None:
     connector = _connector()
     receiver = await connector.connect_recv()
 
     groups = await raw.xinfo_groups(connector.keys.data)
 
-    me = receiver_of(receiver).me
+    me = transport_of(receiver, RedisReceiver).me
     assert [g["name"].decode() for g in groups] == [subscriber_group(me)]
     await receiver.close()
     await purge(connector.job_id)  # no sender ever came: the connection never ended
