@@ -5,21 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from connector_core.benchmarking import ROW_KEYS, SCENARIOS_ENV
+from connector_core.benchmarking import SCENARIOS_ENV
+from connector_core.testing import LatencyScenarioContract
 from connector_zmq import bench
 
 
-def test_the_latency_scenario_gives_one_p50_row_beside_the_bare_transport(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv(SCENARIOS_ENV, "latency")
-    (row,) = bench.run(quick=True)
-    assert tuple(row) == ROW_KEYS
-    assert (row["backend"], row["scenario"], row["ratio_of"]) == ("zmq", "latency 1x1", "p50")
-    assert (row["messages"], row["baseline_messages"]) == (200, 200)
-    for key in ("p50_us", "p99_us", "baseline_p50_us", "baseline_p99_us", "ratio"):
-        assert isinstance(row[key], float), key
-        assert row[key] > 0, key  # type: ignore[operator]
+class TestZMQLatencyScenario(LatencyScenarioContract):
+    backend = "zmq"
+    bench_module = "connector_zmq.bench"
 
 
 def test_the_two_process_batch_scenario_moves_every_item_and_gives_a_row(
