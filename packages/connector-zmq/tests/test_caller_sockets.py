@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 
 import pytest
 import zmq
@@ -14,13 +15,24 @@ from connector_core.transport import Verifier
 from connector_zmq import ZMQChannel
 from connector_zmq.socket_link import SocketReceiver
 
+Sockets = tuple[zmq.asyncio.Socket, zmq.asyncio.Socket]
 
-async def test_zmq_channel_over_caller_sockets() -> None:
+
+@pytest.fixture
+def sockets() -> Iterator[Sockets]:
+    """A caller-made PULL socket bound on loopback and a PUSH socket connected to it."""
     context = zmq.asyncio.Context.instance()
     pull = context.socket(zmq.PULL)
     port = pull.bind_to_random_port("tcp://127.0.0.1")
     push = context.socket(zmq.PUSH)
     push.connect(f"tcp://127.0.0.1:{port}")
+    yield pull, push
+    for socket in (pull, push):
+        socket.close(linger=0)  # a no-op for what the test's channel closed
+
+
+async def test_zmq_channel_over_caller_sockets(sockets: Sockets) -> None:
+    pull, push = sockets
     receiver = ZMQChannel(recv_socket=pull)
     sender = ZMQChannel(send_socket=push, codec=receiver.codec)
     await sender.send({"a": 1})
@@ -38,12 +50,10 @@ def test_zmq_channel_needs_a_socket() -> None:
         ZMQChannel()
 
 
-async def test_zmq_channel_over_caller_sockets_drops_forged_frames_as_it_reads_them() -> None:
-    context = zmq.asyncio.Context.instance()
-    pull = context.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    push = context.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
+async def test_zmq_channel_over_caller_sockets_drops_forged_frames_as_it_reads_them(
+    sockets: Sockets,
+) -> None:
+    pull, push = sockets
     receiver = ZMQChannel(recv_socket=pull)
     await push.send(b"\x00" * TAG_SIZE + b"forged")  # one connection: delivered in order
     await push.send(receiver.codec.seal(["genuine"], b"a-sender", 1))
@@ -54,12 +64,8 @@ async def test_zmq_channel_over_caller_sockets_drops_forged_frames_as_it_reads_t
     await receiver.close()
 
 
-async def test_zmq_channel_with_both_caller_sockets_sends_to_itself() -> None:
-    context = zmq.asyncio.Context.instance()
-    pull = context.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    push = context.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
+async def test_zmq_channel_with_both_caller_sockets_sends_to_itself(sockets: Sockets) -> None:
+    pull, push = sockets
     channel = ZMQChannel(send_socket=push, recv_socket=pull, maxsize=10)
     await channel.send("loop")
     async with asyncio.timeout(STEP_TIMEOUT):
