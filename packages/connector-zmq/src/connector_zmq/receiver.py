@@ -3,11 +3,11 @@
 A receiver binds its own ROUTER socket (on `ZMQSettings.bind_host`, a free port) and registers
 that address with the rendezvous, which tells every live sender to connect. Senders say
 HELLO (signed with the connection's key); the receiver grants each its window of credits and
-gives them back as its user takes items. Credits count items: a frame of `n` items (sealed
-by `send_many()`) spends `n` of its sender's credits, and taking it (the channel takes a
-frame's items at once) gives `n` back. `connect_recv()` returns once every sender that was
-live at registration has said HELLO, so anything sent after it returns reaches this receiver
-(no slow-joiner loss, no sleeps).
+gives them back as its user takes items (`connector_zmq.credit_queue`). Credits count items:
+a frame of `n` items (sealed by `send_many()`) spends `n` of its sender's credits, and taking
+it (the channel takes a frame's items at once) gives `n` back. `connect_recv()` returns once
+every sender that was live at registration has said HELLO, so anything sent after it returns
+reaches this receiver (no slow-joiner loss, no sleeps).
 
 Verification on arrival: the pump checks every data message as it comes off the socket,
 before it buffers, counts or gives credit for anything in it. A message from a peer that
@@ -43,9 +43,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
-from collections import deque
-from operator import itemgetter
-from typing import Any
 
 import zmq
 
@@ -55,12 +52,11 @@ from connector_core.framing import FramingError, unpack_frames
 from connector_core.transport import Verifier
 from connector_zmq import access
 from connector_zmq import protocol as p
+from connector_zmq.credit_queue import CreditQueue
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.waiting import next_message, wait_readable
 
 __all__ = ["ReceiverLink"]
-
-_items_of = itemgetter(1)  # of a verified (payload, items) pair
 
 
 class ReceiverLink(Link):
@@ -77,14 +73,8 @@ class ReceiverLink(Link):
         """
         self.verifier = Verifier(self._codec, "ZMQChannel receiver")
         self._window = p.window(self._maxsize, self._pubsub)
-        self._batch = p.credit_batch(self._maxsize, self._pubsub)
-        self._items: deque[tuple[bytes, int]] = deque()  # verified payloads and their items
+        self._queue = CreditQueue(self.verifier, p.credit_batch(self._maxsize, self._pubsub))
         self._given_back: list[bytes] = []  # frames the channel handed back (pipeline)
-        # who sent the queued items, in order: runs of [sender id or None, items, owed],
-        # `owed` being the sender's one-element credit counter shared by all its runs
-        self._runs: deque[list[Any]] = deque()
-        self._owed: dict[bytes | None, list[int]] = {}
-        self._credit: dict[bytes, int] = {}  # members sending here: credit not yet spent
         self._hello: set[bytes] = set()
         self._done: set[bytes] = set()  # END or DETACH seen: nothing more from them
         self._must_end: set[bytes] = set()  # left the connection after connecting here
@@ -143,7 +133,7 @@ class ReceiverLink(Link):
             self._returned += len(msg) - 1
             accept = self.verifier.accept_items
             accepted = [x for frame in msg[1:] if (x := accept(frame)) is not None]
-            self._enqueue(None, accepted, sum(items for _, items in accepted))
+            self._queue.enqueue(None, accepted, sum(items for _, items in accepted))
         elif kind == p.FINAL:
             self._final = True
         elif kind == p.LEAVE_ACK:
@@ -164,7 +154,7 @@ class ReceiverLink(Link):
 
     def _on_link(self, sid: bytes, kind: bytes, rest: list[bytes]) -> None:
         if kind == p.BATCH:
-            if sid not in self._credit:
+            if sid not in self._queue.credit:
                 self._stranger()
                 return
             try:
@@ -183,7 +173,7 @@ class ReceiverLink(Link):
             if self._closing:
                 self._data.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
             else:
-                self._credit[sid] = self._window
+                self._queue.credit[sid] = self._window
                 self._data.send_multipart(
                     [sid, b"", p.CREDIT, p.pack_count(self._window)], zmq.NOBLOCK
                 )
@@ -197,48 +187,16 @@ class ReceiverLink(Link):
         self.verifier.drop("a message from a peer that has not proved the connection's key")
 
     def _arrived(self, sid: bytes, frames: list[bytes]) -> None:
-        """Verifies data frames from `sid`, then queues the ones that verify and fit its credit.
-
-        A frame of `n` items spends `n` credits; one that fails verification spends one (its
-        stated count is not to be trusted), given back to the sender.
-        """
-        credit = self._credit.get(sid)
-        if credit is None:  # no verified HELLO, or already ended: nothing it sends counts
+        """Queues the data frames from `sid` that verify and fit its credit (`CreditQueue`)."""
+        queue = self._queue
+        if not queue.arrived(sid, frames):  # no verified HELLO, or already ended
             self._stranger()
-            return
-        verifier = self.verifier
-        if len(frames) > credit:  # each frame spends a credit at least: the rest cannot fit
-            for _ in range(len(frames) - credit):
-                verifier.drop("an item beyond the credit its sender was granted")
-            del frames[credit:]
-        accept = verifier.accept_items
-        accepted = [x for frame in frames if (x := accept(frame)) is not None]
-        failed = len(frames) - len(accepted)
-        items = accepted[0][1] if len(accepted) == 1 else sum(map(_items_of, accepted))
-        if failed + items > credit:  # a member never sends beyond its credit: not ours to keep
-            accepted, items = self._within(accepted, credit - failed)
-        self._credit[sid] = credit - failed - items
-        self._enqueue(sid, accepted, items)
-        if failed:  # dropped: their credit goes back to the sender
-            self._owe(sid, failed)
-
-    def _within(
-        self, accepted: list[tuple[bytes, int]], credit: int
-    ) -> tuple[list[tuple[bytes, int]], int]:
-        """The verified frames that fit `credit`, in order, and their items; drops the rest."""
-        kept: list[tuple[bytes, int]] = []
-        items = 0
-        for verified in accepted:
-            if items + verified[1] > credit:
-                self.verifier.drop("a frame of more items than the credit its sender had left")
-            else:
-                kept.append(verified)
-                items += verified[1]
-        return kept, items
+        elif queue.due:  # frames that failed verification: their credit goes back
+            self._send_due()
 
     def _finish_sender(self, sid: bytes) -> None:
         self._done.add(sid)
-        self._credit.pop(sid, None)
+        self._queue.credit.pop(sid, None)
 
     def _senders_finished(self) -> bool:
         return (self._hello | self._must_end) <= self._done
@@ -247,7 +205,7 @@ class ReceiverLink(Link):
         if (
             self._ended
             and not self._final
-            and not self._items
+            and not self._queue.items
             and self._senders_finished()
             and self._reported != self._returned
         ):
@@ -296,60 +254,20 @@ class ReceiverLink(Link):
 
         A payload of `n` items (one frame) is taken whole, so it gives `n` credits back.
         """
-        queue = self._items
-        if not queue or self._closing:
+        if self._closing:
             return None
-        payload, items = queue.popleft()
-        runs = self._runs
-        run = runs[0]
-        run[1] -= items
-        if not run[1]:
-            runs.popleft()
-        sid = run[0]
-        if sid is not None:
-            owed = run[2]
-            owed[0] += items
-            if owed[0] >= self._batch:
-                owed[0] = self._give_credit(sid, owed[0])
+        queue = self._queue
+        payload = queue.take()
+        if queue.due:
+            self._send_due()
         return payload
 
-    def _enqueue(self, sid: bytes | None, accepted: list[tuple[bytes, int]], items: int) -> None:
-        """Queues verified payloads from sender `sid` (None: returned, owed no credit).
-
-        Args:
-            sid: The sender, or None for items returned through the rendezvous.
-            accepted: The payloads, each with its item count.
-            items: Their items in all.
-        """
-        if not accepted:
-            return
-        self._items.extend(accepted)
-        runs = self._runs
-        if runs and runs[-1][0] == sid:
-            runs[-1][1] += items
-            return
-        runs.append([sid, items, self._owed_to(sid)])
-
-    def _owed_to(self, sid: bytes | None) -> list[int]:
-        owed = self._owed.get(sid)
-        if owed is None:
-            owed = self._owed[sid] = [0]
-        return owed
-
-    def _owe(self, sid: bytes, count: int) -> None:
-        owed = self._owed_to(sid)
-        owed[0] += count
-        if owed[0] >= self._batch:
-            owed[0] = self._give_credit(sid, owed[0])
-
-    def _give_credit(self, sid: bytes, owed: int) -> int:
-        """Returns `owed` credits to sender `sid` if it is still here; what is still owed."""
-        if sid not in self._credit:
-            return owed
-        self._credit[sid] += owed
-        self._data.send_multipart([sid, b"", p.CREDIT, p.pack_count(owed)], zmq.NOBLOCK)
+    def _send_due(self) -> None:
+        """Sends the credits the queue gave back (`CreditQueue.due`) to their senders."""
+        due, self._queue.due = self._queue.due, []
+        for sid, count in due:
+            self._data.send_multipart([sid, b"", p.CREDIT, p.pack_count(count)], zmq.NOBLOCK)
         self._sent_on(self._data)
-        return 0
 
     # -- closing ---------------------------------------------------------------------------
 
@@ -372,7 +290,7 @@ class ReceiverLink(Link):
         """Leaves the connection (returning untaken items in a pipeline)."""
         if self._closing:
             return
-        over = self._finished() and not self._items  # the end was seen: nothing more comes
+        over = self._finished() and not self._queue.items  # the end was seen: nothing more comes
         self._closing = True
         self._changed.set()  # wake a blocked recv: it raises ChannelClosedError
         await self._stop_pump()
@@ -395,10 +313,9 @@ class ReceiverLink(Link):
                 party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.seal_payload
                 leftovers = self._given_back + [
                     seal(payload, party, seq, items)
-                    for seq, (payload, items) in enumerate(self._items, 1)
+                    for seq, (payload, items) in enumerate(self._queue.items, 1)
                 ]
-            self._items.clear()
-            self._runs.clear()
+            self._queue.clear()
             await self._finish_control(p.RECEIVER_DONE, *leftovers)
         finally:
             self._data.close(0)
@@ -425,7 +342,7 @@ class ReceiverLink(Link):
 
     def buffered(self) -> int:
         """Verified items taken off the wire and not yet received by the user (in any frame)."""
-        return sum(map(_items_of, self._items))
+        return self._queue.buffered()
 
     def peer_counts(self) -> tuple[int, int]:
         """Senders connected here and still open, and this receiver (if open)."""
