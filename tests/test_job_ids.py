@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import importlib.util
-import inspect
 
 import pytest
 
@@ -20,7 +19,7 @@ BAD_JOB_IDS = ["run-1\n", "run 1", "run/1", "x" * 65]
 WITH_JOB_ID = sorted(
     name
     for name, profile in installed_profiles().items()
-    if "job_id" in inspect.signature(profile.connector_class()).parameters
+    if "job_id" in profile.connector_class().accepted_arguments()
 )
 
 

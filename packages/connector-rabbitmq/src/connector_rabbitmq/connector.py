@@ -18,6 +18,7 @@ import asyncio
 import contextlib
 import uuid
 import warnings
+from collections.abc import AsyncIterator
 from typing import Any, ClassVar, Final
 
 import aio_pika
@@ -25,13 +26,11 @@ import aiormq
 from aio_pika.abc import AbstractQueue, AbstractRobustChannel, AbstractRobustConnection
 from dependency_injector.wiring import Provide, inject
 
-from connector_core.channel import CHAN_MAXSIZE
-from connector_core.connector import Connector
-from connector_core.di import DI, container, wire
+from connector_core.di import DI, wire
 from connector_core.exceptions import ChannelClosedError, ChannelSetupError
-from connector_core.serde import Codec, Serializer
+from connector_core.job_connector import JobConnector
 from connector_core.settings import Settings
-from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
+from connector_core.spec import ConnectorMode, ConnectorSpec
 from connector_core.transport import Verifier
 from connector_rabbitmq import di  # noqa: F401  (registers DI.rabbitmq_*, read below)
 from connector_rabbitmq.channel import RabbitMQChannel
@@ -51,7 +50,7 @@ SUBSCRIBER_QUEUE_EXPIRES_MS: Final = 10 * 60 * 1000
 subscriber's leftovers); a live subscriber deletes its queue itself when it closes."""
 
 
-class RabbitMQConnector(Connector):
+class RabbitMQConnector(JobConnector):
     """RabbitMQConnector connects components via RabbitMQ AMQP broker.
 
     Pipeline mode uses one durable queue that every receiver consumes (each message reaches
@@ -62,15 +61,19 @@ class RabbitMQConnector(Connector):
 
     maxsize_limit: ClassVar[int | None] = MAX_MAXSIZE
     """`maxsize` sets each queue's `x-max-length`, a signed 64-bit integer on the broker."""
+    scope: ClassVar[str] = "rabbitmq"
+    pickled: ClassVar[tuple[str, ...]] = (
+        "end_grace",
+        "unreachable_timeout",
+        "connect_timeout",
+        "max_message_size",
+    )
 
     @inject
     def __init__(
         self,
         spec: ConnectorSpec | dict[str, Any],
         *args: Any,
-        maxsize: int = CHAN_MAXSIZE,
-        job_id: str | None = None,
-        serializer: Serializer | str | None = None,
         end_grace: float | None = None,
         settings: Settings = Provide[DI.settings],
         rabbitmq_settings: RabbitMQSettings = Provide[DI.rabbitmq_settings],
@@ -80,11 +83,7 @@ class RabbitMQConnector(Connector):
 
         Args:
             spec: What to connect.
-            *args: Passed to `Connector`.
-            maxsize: Optional; the capacity of each channel, in items (`<= 0`: unbounded).
-            job_id: Optional; scopes the broker names of this run. Default: `DI.job_id`
-                (`CONNECTOR_JOB_ID`, or generated once per process).
-            serializer: Optional; overrides the `CONNECTOR_SERIALIZER` setting.
+            *args: Passed to `JobConnector`.
             end_grace: Deprecated: use the `end_grace` setting (`CONNECTOR_END_GRACE`, or
                 `settings=Settings(end_grace=...)`), which every backend reads; still
                 honoured, with a `DeprecationWarning`. The seconds the connection must stay
@@ -97,16 +96,16 @@ class RabbitMQConnector(Connector):
                 `DI.rabbitmq_settings`): `connect_timeout` (also how long a new control
                 stream may take to become ready), `unreachable_timeout` and
                 `max_message_size`.
-            **kwargs: Passed to `Connector`.
+            **kwargs: Passed to `JobConnector`: `maxsize` (the capacity of each channel, in
+                items; `<= 0`: unbounded), `job_id` (scopes the broker names of this run;
+                default `DI.job_id`) and `serializer` (overrides `CONNECTOR_SERIALIZER`).
 
         Raises:
             ValueError: If `job_id` is not 1-64 letters, digits, `_` or `-`, or
                 `end_grace` is negative.
             TypeError: If `spec` or `maxsize` is malformed.
         """
-        super().__init__(spec, *args, maxsize=maxsize, **kwargs)
-        job = job_id if job_id is not None else container.job_id()
-        check_job_id(job)
+        super().__init__(spec, *args, settings=settings, **kwargs)
         if end_grace is None:
             end_grace = settings.grace(DEFAULT_END_GRACE)
         else:
@@ -119,9 +118,7 @@ class RabbitMQConnector(Connector):
             )
         if not end_grace >= 0:
             raise ValueError(f"end_grace must be a number of seconds >= 0, got {end_grace!r}")
-        self.job_id = job
         self.end_grace = float(end_grace)
-        self.codec: Codec = settings.make_codec(serializer).bound(f"rabbitmq:{job}:{self.spec.id}")
         self.unreachable_timeout = rabbitmq_settings.unreachable_timeout
         self.connect_timeout = rabbitmq_settings.connect_timeout
         self.max_message_size = rabbitmq_settings.max_message_size
@@ -187,7 +184,7 @@ class RabbitMQConnector(Connector):
         """
         data, membership = await self._enter(rabbitmq_conn, "s")
         party = membership.party
-        try:
+        async with _setting_up(membership, "connect a sender"):
             exchange = await self._declare_send(data)
             sender = RabbitMQSender(
                 exchange,
@@ -204,12 +201,6 @@ class RabbitMQConnector(Connector):
             await log.start()
             state = await log.wait_for(OPEN, party)
             await log.stop()
-        except BaseException as exc:
-            await membership.close()
-            error = _setup_error(exc, "connect a sender")
-            if error is exc:
-                raise
-            raise error from exc
         if party in state.late:
             await log.append(CLOSE, party)
             await membership.close()
@@ -226,15 +217,15 @@ class RabbitMQConnector(Connector):
         """Returns a RabbitMQ channel for receiving messages, subscribed on return.
 
         Args:
-            rabbitmq_conn: Optional; the process's robust broker connection, injected from
-                `DI.rabbitmq_conn` (one per event loop, from `RABBITMQ_URL`).
+            rabbitmq_conn: Optional; the loop's broker connection, injected from
+                `DI.rabbitmq_conn` as for `connect_send()`.
 
         Raises:
             ChannelSetupError: If the broker cannot be reached or refuses the declarations.
         """
         data, membership = await self._enter(rabbitmq_conn, "r")
         party = membership.party
-        try:
+        async with _setting_up(membership, "connect a receiver"):
             queue = await self._declare_recv(data, party)
             verifier = Verifier(self.codec, "RabbitMQChannel")
             receiver = RabbitMQReceiver(
@@ -247,12 +238,6 @@ class RabbitMQConnector(Connector):
             await log.append(JOIN, party, queue.name)
             await log.wait_for(JOIN, party)
             await receiver.start()
-        except BaseException as exc:
-            await membership.close()
-            error = _setup_error(exc, "connect a receiver")
-            if error is exc:
-                raise
-            raise error from exc
         return channel
 
     def _channel(self, **transport: Any) -> RabbitMQChannel:
@@ -312,35 +297,6 @@ class RabbitMQConnector(Connector):
         await queue.bind(exchange)
         return queue
 
-    # -- pickling -----------------------------------------------------------------------
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {
-            "spec": self.spec.to_dict(),
-            "maxsize": self.maxsize,
-            "job_id": self.job_id,
-            "codec": self.codec,
-            "end_grace": self.end_grace,
-            "unreachable_timeout": self.unreachable_timeout,
-            "connect_timeout": self.connect_timeout,
-            "max_message_size": self.max_message_size,
-        }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.spec = ConnectorSpec(**state["spec"])
-        self.maxsize = state["maxsize"]
-        self.job_id = state["job_id"]
-        self.codec = state["codec"]
-        self.end_grace = state["end_grace"]
-        self.unreachable_timeout = state["unreachable_timeout"]
-        self.connect_timeout = state["connect_timeout"]
-        self.max_message_size = state["max_message_size"]
-
-    def __repr__(self) -> str:
-        return (
-            f"RabbitMQConnector({self.id!r}, mode={self.spec.mode.value!r}, job_id={self.job_id!r})"
-        )
-
 
 def _check_connection(conn: Any) -> AbstractRobustConnection:
     if not isinstance(conn, AbstractRobustConnection):
@@ -381,6 +337,24 @@ async def _open_channel(conn: AbstractRobustConnection, timeout: float) -> Abstr
     except Exception as exc:
         raise ChannelSetupError(f"cannot open an AMQP channel: {exc!r}") from exc
     return channel
+
+
+@contextlib.asynccontextmanager
+async def _setting_up(membership: Membership, what: str) -> AsyncIterator[None]:
+    """Closes `membership` when the setup inside fails, and raises the error that says so.
+
+    A `ChannelSetupError` (or `ChannelClosedError`) and a `BaseException` such as a
+    cancellation propagate as they are; any other error becomes a `ChannelSetupError` saying
+    what could not be done (see `_setup_error`).
+    """
+    try:
+        yield
+    except BaseException as exc:
+        await membership.close()
+        error = _setup_error(exc, what)
+        if error is exc:
+            raise
+        raise error from exc
 
 
 def _setup_error(exc: BaseException, what: str) -> BaseException:

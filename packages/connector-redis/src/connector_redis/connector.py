@@ -16,19 +16,16 @@ from __future__ import annotations
 
 import asyncio
 import os
-from typing import Any, NoReturn
+from typing import Any, ClassVar, NoReturn
 
 from dependency_injector.wiring import Provide, inject
 from redis.asyncio import Redis
 
-from connector_core.channel import CHAN_MAXSIZE
-from connector_core.codec import Codec
-from connector_core.connector import Connector
-from connector_core.di import DI, container, wire
+from connector_core.di import DI, wire
 from connector_core.exceptions import ChannelClosedError, ChannelSetupError
-from connector_core.serde import Serializer
+from connector_core.job_connector import JobConnector
 from connector_core.settings import Settings
-from connector_core.spec import ConnectorMode, ConnectorSpec, check_job_id
+from connector_core.spec import ConnectorMode
 from connector_redis import di  # noqa: F401  (registers DI.redis_client, read below)
 from connector_redis.channel import RedisChannel
 from connector_redis.client import release
@@ -43,7 +40,7 @@ from connector_redis.store import Store
 __all__ = ["RedisConnector"]
 
 
-class RedisConnector(Connector):
+class RedisConnector(JobConnector):
     """RedisConnector connects components through Redis Streams.
 
     Pipeline mode: one consumer group that every receiver reads (each item reaches one of
@@ -51,40 +48,29 @@ class RedisConnector(Connector):
     of them). Picklable: a copy in another process joins the same connection.
     """
 
+    scope: ClassVar[str] = "redis"
+    pickled: ClassVar[tuple[str, ...]] = ("shared",)
+
     @inject
     def __init__(
-        self,
-        spec: ConnectorSpec | dict[str, Any],
-        *args: Any,
-        maxsize: int = CHAN_MAXSIZE,
-        job_id: str | None = None,
-        serializer: Serializer | str | None = None,
-        settings: Settings = Provide[DI.settings],
-        **kwargs: Any,
+        self, *args: Any, settings: Settings = Provide[DI.settings], **kwargs: Any
     ) -> None:
         """Creates the connector; does no I/O and needs no event loop.
 
         Args:
-            spec: What to connect.
-            *args: Passed to `Connector`.
-            maxsize: Optional; items between a sender and its receivers at most
-                (`<= 0`: unbounded).
-            job_id: Optional; scopes the Redis keys of this run. Default: `DI.job_id`
-                (`CONNECTOR_JOB_ID`, or generated once per process).
-            serializer: Optional; overrides the `CONNECTOR_SERIALIZER` setting.
+            *args: The spec, passed to `JobConnector`.
             settings: Optional; the shared settings (from `DI.settings`): serializer and
                 signing.
-            **kwargs: Passed to `Connector`.
+            **kwargs: Passed to `JobConnector`: `maxsize` (items between a sender and its
+                receivers at most; `<= 0`: unbounded), `job_id` (scopes the Redis keys of
+                this run; default `DI.job_id`) and `serializer` (overrides
+                `CONNECTOR_SERIALIZER`).
 
         Raises:
             ValueError: If `job_id` is not 1-64 letters, digits, `_` or `-`.
             TypeError: If `spec` or `maxsize` is malformed.
         """
-        super().__init__(spec, *args, maxsize=maxsize, **kwargs)
-        job = job_id if job_id is not None else container.job_id()
-        check_job_id(job)
-        self.job_id = job
-        self.codec: Codec = settings.make_codec(serializer).bound(f"redis:{job}:{self.spec.id}")
+        super().__init__(*args, settings=settings, **kwargs)
         self.shared = False
         """True once this connector was pickled (or is a pickled copy): the connection then
         waits `end_grace` for senders still starting elsewhere before it ends."""
@@ -172,23 +158,8 @@ class RedisConnector(Connector):
     # -- pickling -----------------------------------------------------------------------
 
     def __getstate__(self) -> dict[str, Any]:
-        self.shared = True
-        return {
-            "spec": self.spec.to_dict(),
-            "maxsize": self.maxsize,
-            "job_id": self.job_id,
-            "codec": self.codec,
-        }
-
-    def __setstate__(self, state: dict[str, Any]) -> None:
-        self.spec = ConnectorSpec(**state["spec"])
-        self.maxsize = state["maxsize"]
-        self.job_id = state["job_id"]
-        self.codec = state["codec"]
-        self.shared = True
-
-    def __repr__(self) -> str:
-        return f"RedisConnector({self.id!r}, mode={self.spec.mode.value!r}, job_id={self.job_id!r})"
+        self.shared = True  # this connector and its copies now wait `end_grace` (see __init__)
+        return super().__getstate__()
 
 
 def _raise_setup_error(exc: BaseException, what: str) -> NoReturn:
