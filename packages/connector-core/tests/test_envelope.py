@@ -130,6 +130,27 @@ def test_the_guard_forgets_the_least_recently_seen_sender_beyond_its_bound() -> 
     assert not guard.admit(b"c" * 8, 5)
 
 
+def test_a_long_run_in_order_still_refuses_every_replay_inside_the_window() -> None:
+    guard = ReplayGuard(window=8)
+    assert all(guard.admit(SENDER, seq) for seq in range(1, 101))  # window full long since
+    assert [guard.admit(SENDER, seq) for seq in (100, 93, 92)] == [False, False, False]
+    assert guard.admit(SENDER, 102)
+    assert guard.admit(SENDER, 101)  # a late one inside the window: once
+    assert not guard.admit(SENDER, 101)
+
+
+def test_the_sender_seen_last_still_counts_as_recently_seen() -> None:
+    guard = ReplayGuard(max_senders=2)
+    a, b, c = b"a" * 8, b"b" * 8, b"c" * 8
+    guard.admit(a, 1)
+    guard.admit(b, 1)
+    guard.admit(a, 2)
+    guard.admit(a, 3)  # `a` again, right after itself
+    guard.admit(c, 1)  # forgets `b`, the least recently seen
+    assert not guard.admit(a, 3)
+    assert guard.admit(b, 1)
+
+
 def test_a_huge_jump_in_sequence_keeps_the_window_small() -> None:
     guard = ReplayGuard(window=16)
     guard.admit(SENDER, 1)

@@ -86,7 +86,7 @@ class _Window:
 class ReplayGuard:
     """Remembers which sequences of each sender a receiver has accepted, in bounded memory."""
 
-    __slots__ = ("_max_senders", "_senders", "_window", "replays")
+    __slots__ = ("_full", "_last", "_max_senders", "_senders", "_window", "replays")
 
     def __init__(self, window: int = WINDOW, max_senders: int = MAX_SENDERS) -> None:
         """Creates an empty guard.
@@ -96,7 +96,9 @@ class ReplayGuard:
             max_senders: Senders remembered at most (least recently seen forgotten first).
         """
         self._window = window
+        self._full = (1 << window) - 1  # every sequence of the window seen
         self._senders: OrderedDict[bytes, _Window] = OrderedDict()
+        self._last: tuple[bytes, _Window] | None = None  # the sender admitted last
         self.replays = 0
         """Frames refused as sent before (or too old to tell)."""
         self._max_senders = max_senders
@@ -112,21 +114,28 @@ class ReplayGuard:
                 admitted and recorded, since arriving here is not the same as being handed
                 to the user. The transport skips what it already handed out itself.
         """
-        windows = self._senders
-        state = windows.get(sender)
-        if state is None:
-            state = windows[sender] = _Window()
-            if len(windows) > self._max_senders:
-                windows.popitem(last=False)
+        last = self._last
+        if last is not None and last[0] == sender:
+            state = last[1]  # the most recent already: no lookup, no reordering
         else:
-            windows.move_to_end(sender)
+            windows = self._senders
+            known = windows.get(sender)
+            if known is None:
+                state = windows[sender] = _Window()
+                if len(windows) > self._max_senders:
+                    windows.popitem(last=False)
+            else:
+                state = known
+                windows.move_to_end(sender)
+            self._last = (sender, state)
         top = state.top
         if seq > top:
             shift = seq - top
+            seen = state.seen
             if shift >= self._window:
                 state.seen = 1
-            else:
-                state.seen = ((state.seen << shift) | 1) & ((1 << self._window) - 1)
+            elif shift != 1 or seen != self._full:  # in order with a full window: unchanged
+                state.seen = ((seen << shift) | 1) & self._full
             state.top = seq
             return True
         offset = top - seq

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import deque
+from itertools import islice, repeat
 
 from connector_core.exceptions import ChannelClosedError
 
@@ -99,10 +100,17 @@ class Outbox:
             ChannelClosedError: If the outbox was closed.
             BaseException: The error the outbox failed with.
         """
-        self._check()
-        if self._room or self.full(items):
+        if self._error is not None or self._closed:
+            self._check()
+        held = self._queued + self._inflight  # `full(items)`, inlined: once per item sent
+        if self._room or (0 < self._maxsize < held + items and held > 0):
             return False  # waiters first: a frame never overtakes one queued before it
-        self._append(frame, items)
+        self._frames.append(frame)
+        self._weights.append(items)
+        self._queued += items
+        ready = self._ready
+        if not ready.is_set():
+            ready.set()
         return True
 
     def _append(self, frame: bytes, items: int) -> None:
@@ -158,13 +166,30 @@ class Outbox:
         """
         frames = self._frames
         weights = self._weights
-        if (max_items <= 0 or max_items >= self._queued) and max_bytes <= 0:
-            batch = list(frames)
-            frames.clear()
-            taken = self._queued
-            if not self._by_items:
-                self._taken.extend(weights)
-            weights.clear()
+        whole = len(frames)
+        if self._queued == whole:  # one item per frame (`send()`): items are frames
+            whole = whole if max_items <= 0 else min(whole, max_items)
+            if max_bytes > 0 and sum(map(len, islice(frames, whole))) > max_bytes:
+                whole = 0  # too many bytes: frame by frame below
+        elif (max_items <= 0 or max_items >= self._queued) and max_bytes <= 0:
+            whole = len(frames)  # all of them
+        else:
+            whole = 0
+        if whole:
+            if whole == len(frames):
+                batch = list(frames)
+                frames.clear()
+                if not self._by_items:
+                    self._taken.extend(weights)
+                taken = self._queued
+                weights.clear()
+            else:
+                batch = [frames.popleft() for _ in range(whole)]
+                for _ in range(whole):
+                    weights.popleft()
+                if not self._by_items:
+                    self._taken.extend(repeat(1, whole))
+                taken = whole
         else:
             batch = []
             taken = size = 0

@@ -278,7 +278,7 @@ class SenderLink(Link):
         self._queued = before + items
         if (before + items) // _BATCH > before // _BATCH:
             self._ship_now()  # a full batch: it need not wait for the producer to yield
-        else:
+        elif not self._flush_scheduled:
             self._schedule_ship()
         return True
 
