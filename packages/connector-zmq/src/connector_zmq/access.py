@@ -52,6 +52,7 @@ __all__ = [
     "Gate",
     "credentials",
     "gate_for",
+    "listen_guarded",
     "secure_client",
     "secure_server",
 ]
@@ -186,6 +187,11 @@ class Gate:
         finally:
             self.socket.close(0)
 
+    def serve_waiting(self) -> None:
+        """Answers every authentication request waiting now (for an owner's poll loop)."""
+        while self.serve_one():
+            pass
+
     def serve_one(self, *, block: bool = False) -> bool:
         """Answers one authentication request; False when none was waiting (and not `block`).
 
@@ -235,3 +241,30 @@ def gate_for(context: zmq.Context[Any]) -> Gate:
             gate = _GATES[context] = Gate(context)
             gate.start()
         return gate
+
+
+def listen_guarded(
+    context: zmq.Context[Any], bind_host: str, codec: Codec
+) -> tuple[zmq.Socket[bytes], str, Gate | None]:
+    """A ROUTER of the private `context`, bound on `bind_host`, that admits only members.
+
+    Returns the socket, its address and its context's `Gate`, which the caller serves
+    (`Gate.serve_waiting` when its socket is readable) and closes; None when `codec` does
+    not sign (the NULL mechanism: nothing to serve).
+
+    Args:
+        context: A plain context of the caller's own (no other ZAP handler in it).
+        bind_host: The interface to listen on.
+        codec: The connection's codec: its key decides who gets in.
+
+    Raises:
+        ChannelSetupError: If the host cannot be bound, or no file descriptor is left.
+    """
+    gate = Gate(context) if codec.signed else None
+    try:
+        sock, address = p.listen(context, bind_host, lambda s: secure_server(s, codec, gate))
+    except BaseException:
+        if gate is not None:
+            gate.socket.close(0)
+        raise
+    return sock, address, gate

@@ -40,9 +40,7 @@ nobody new can join and receivers do not learn of the end.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
-import os
 import threading
 import time
 import weakref
@@ -55,6 +53,7 @@ from connector_core.lifecycle import Edges, Lifecycle
 from connector_core.serde import Codec
 from connector_zmq import access
 from connector_zmq import protocol as p
+from connector_zmq.signal_pipe import SignalPipe
 from connector_zmq.watch import ProcessWatch
 
 __all__ = ["Rendezvous"]
@@ -105,22 +104,14 @@ class Rendezvous:
         self._pubsub = pubsub
         self._codec = codec
         self._ctx = zmq.Context()
-        gate: access.Gate | None = None
-        try:
-            # its own gate, served by its own loop: no thread of its own for authentication
-            gate = access.Gate(self._ctx) if codec.signed else None
-            self._sock, self.address = p.listen(
-                self._ctx, bind_host, lambda sock: access.secure_server(sock, codec, gate)
+        try:  # its gate is served by the loop below: no thread of its own for authentication
+            self._sock, self.address, self._gate = access.listen_guarded(
+                self._ctx, bind_host, codec
             )
         except BaseException:
-            if gate is not None:
-                gate.socket.close(0)
             self._ctx.term()
             raise
-        self._gate = gate
-        self._stop_r, self._stop_w = os.pipe()
-        self._pipe_lock = threading.Lock()
-        self._pipe_open = True
+        self._signals = SignalPipe()
         self._orphaned = False
         self._idle_at: float | None = None
         self._life: Lifecycle[bytes] = Lifecycle()
@@ -162,18 +153,12 @@ class Rendezvous:
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stops the thread (if still running) and waits for it to release everything."""
         if self._thread.is_alive():
-            self._signal(_STOP)
+            self._signals.send(_STOP)
             self._thread.join(timeout)
 
     def orphan(self) -> None:
         """Says the creating connector is gone: stop once nobody is connected (see above)."""
-        self._signal(_ORPHAN)
-
-    def _signal(self, what: bytes) -> None:
-        with self._pipe_lock:
-            if self._pipe_open:
-                with contextlib.suppress(OSError):
-                    os.write(self._stop_w, what)
+        self._signals.send(_ORPHAN)
 
     def join(self, timeout: float | None = 5.0) -> None:
         """Waits for the thread to finish on its own (after the connection is over)."""
@@ -206,20 +191,19 @@ class Rendezvous:
     def _run(self) -> None:
         poller = self._poller
         poller.register(self._sock, zmq.POLLIN)
-        poller.register(self._stop_r, zmq.POLLIN)
+        poller.register(self._signals.fd, zmq.POLLIN)
         if self._gate is not None:
             poller.register(self._gate.socket, zmq.POLLIN)
         try:
             while not self._done():
                 events = dict(poller.poll(self._timeout_ms()))
-                if self._stop_r in events:
-                    signals = os.read(self._stop_r, 64)
+                if self._signals.fd in events:
+                    signals = self._signals.receive()
                     if _STOP in signals:
                         break
                     self._orphaned = True
                 if self._gate is not None and self._gate.socket in events:
-                    while self._gate.serve_one():
-                        pass
+                    self._gate.serve_waiting()
                 for pid in self._watch.exited(events):
                     self._process_died(pid)
                 if self._end_at is not None and time.monotonic() >= self._end_at:
@@ -245,10 +229,7 @@ class Rendezvous:
                 self._gate.socket.close(linger=0)
             self._watch.close()
             self._ctx.term()
-            with self._pipe_lock:
-                self._pipe_open = False
-                os.close(self._stop_r)
-                os.close(self._stop_w)
+            self._signals.close()
             _RUNNING.discard(self)
 
     def _reject(self, what: str, exc: BaseException | None = None) -> None:
