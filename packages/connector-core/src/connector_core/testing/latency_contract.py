@@ -31,7 +31,7 @@ class LatencyScenarioContract:
     backend: ClassVar[str]
     """The backend's name, as its rows give it."""
     bench_module: ClassVar[str]
-    """The backend's benchmark module (e.g. `"connector_mybackend.bench"`); its `run(quick)` runs it."""
+    """The backend's benchmark module (e.g. `"connector_x.bench"`); its `run(quick)` runs it."""
 
     def test_the_latency_scenario_gives_one_p50_row_beside_the_bare_transport(
         self, monkeypatch: pytest.MonkeyPatch

@@ -57,7 +57,7 @@ class ProviderContract:
     """The providers a backend adds to `DI`: subclass as `Test<Backend>Providers`."""
 
     module: ClassVar[str]
-    """The backend's module that registers the providers (e.g. `"connector_mybackend.di"`)."""
+    """The backend's module that registers the providers (e.g. `"connector_x.di"`)."""
     provider_names: ClassVar[tuple[str, ...]]
     """Every provider name the backend declares; user code injects the first."""
 
