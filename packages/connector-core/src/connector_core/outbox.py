@@ -102,22 +102,18 @@ class Outbox:
         """
         if self._error is not None or self._closed:
             self._check()
-        held = self._queued + self._inflight  # `full(items)`, inlined: once per item sent
-        if self._room or (0 < self._maxsize < held + items and held > 0):
+        if self._room or self.full(items):
             return False  # waiters first: a frame never overtakes one queued before it
-        self._frames.append(frame)
-        self._weights.append(items)
-        self._queued += items
-        ready = self._ready
-        if not ready.is_set():
-            ready.set()
+        self._append(frame, items)
         return True
 
     def _append(self, frame: bytes, items: int) -> None:
         self._frames.append(frame)
         self._weights.append(items)
         self._queued += items
-        self._ready.set()
+        ready = self._ready
+        if not ready.is_set():  # set once per batch, not once per frame
+            ready.set()
 
     async def put(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame`, waiting for room in FIFO order with other waiting senders.
