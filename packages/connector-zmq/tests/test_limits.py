@@ -62,16 +62,9 @@ async def test_a_member_sending_beyond_its_credit_has_the_excess_dropped() -> No
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=maxsize)
     receiver = await connector.connect_recv()
     link = _receiver_link(receiver)
-    rogue = zmq.asyncio.Context.instance().socket(zmq.DEALER)
-    rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
-    rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
-    access.secure_client(rogue, connector.codec)  # a member: it holds the key
-    rogue.connect(link._data.getsockopt_string(zmq.LAST_ENDPOINT))
+    rogue, credit = await _rogue_member(connector, receiver)
+    assert credit == window
     codec = connector.codec  # a member: it holds the key, but ignores its credit
-    await rogue.send_multipart([b"", p.HELLO, p.credentials(codec, b"rogue-member")])
-    async with asyncio.timeout(STEP_TIMEOUT):
-        granted = await rogue.recv_multipart()
-    assert granted[1:] == [p.CREDIT, p.pack_count(window)]
     for i in range(window + 5):
         await rogue.send(codec.seal([i], b"rogue-id", i + 1))
     async with asyncio.timeout(STEP_TIMEOUT):
