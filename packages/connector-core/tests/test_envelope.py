@@ -9,6 +9,7 @@ import pytest
 from connector_core.codec import TAG_SIZE, Codec, MessageRejectedError
 from connector_core.envelope import HEADER, ReplayGuard, connection_id
 from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
+from connector_core.payload import LIST
 from connector_core.serializers import JsonSerializer
 
 SENDER = b"s" * 8
@@ -71,10 +72,10 @@ def test_an_unserializable_item_fails_the_seal_naming_its_type(codec: Codec) -> 
 
 
 def test_a_payload_that_is_not_the_announced_list_is_a_decode_error(codec: Codec) -> None:
-    with pytest.raises(ChannelDecodeError, match="list of 3"):
-        codec.loads_items(pickle.dumps([1, 2]), 3)
-    with pytest.raises(ChannelDecodeError):
-        codec.loads_items(pickle.dumps({"not": "a list"}))
+    with pytest.raises(ChannelDecodeError, match="not the 3 its header states"):
+        codec.loads_items(pickle.dumps([1, 2]) + LIST, 3)
+    with pytest.raises(ChannelDecodeError, match="not a list"):
+        codec.loads_items(pickle.dumps({"not": "a list"}) + LIST)
 
 
 def test_the_guard_admits_each_sequence_once() -> None:

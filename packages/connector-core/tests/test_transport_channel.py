@@ -22,6 +22,7 @@ from connector_core import (
     ChannelSerializationError,
     Codec,
 )
+from connector_core.payload import LIST
 from connector_core.testing import error_in_another_loop
 from connector_core.transport import RecvTransport, SendTransport, Verifier
 from connector_core.transport_channel import BATCH_BYTES, TransportChannel
@@ -121,7 +122,7 @@ class FakeReceiver:
 
 
 def _payload(codec: Codec, item: Any) -> bytes:
-    return codec.serializer.dumps([item])
+    return codec.serializer.dumps([item]) + LIST
 
 
 def _item_of(codec: Codec, frame: bytes) -> Any:
@@ -525,7 +526,7 @@ async def test_send_many_frames_carry_increasing_sequence_numbers() -> None:
 async def test_recv_many_takes_what_the_transport_holds_without_waiting() -> None:
     channel, rx, codec = _receiving()
     for payload in ([1, 2], [3], [4, 5, 6]):
-        rx.deliver(codec.serializer.dumps(payload))
+        rx.deliver(codec.serializer.dumps(payload) + LIST)
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv_many(100) == [1, 2, 3, 4, 5, 6]
     assert channel.statistics().received == 6
@@ -533,7 +534,7 @@ async def test_recv_many_takes_what_the_transport_holds_without_waiting() -> Non
 
 async def test_recv_many_leaves_the_items_beyond_max_items_for_the_next_call() -> None:
     channel, rx, codec = _receiving()
-    rx.deliver(codec.serializer.dumps([1, 2, 3, 4, 5]))
+    rx.deliver(codec.serializer.dumps([1, 2, 3, 4, 5]) + LIST)
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv_many(2) == [1, 2]
         assert await channel.recv() == 3
@@ -542,9 +543,9 @@ async def test_recv_many_leaves_the_items_beyond_max_items_for_the_next_call() -
 
 async def test_recv_many_returns_the_items_before_an_undecodable_payload_then_raises() -> None:
     channel, rx, codec = _receiving()
-    rx.deliver(codec.serializer.dumps([1, 2]))
+    rx.deliver(codec.serializer.dumps([1, 2]) + LIST)
     rx.deliver(b"not a pickle")
-    rx.deliver(codec.serializer.dumps([3]))
+    rx.deliver(codec.serializer.dumps([3]) + LIST)
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv_many(10) == [1, 2]
         with pytest.raises(ChannelDecodeError):
@@ -558,14 +559,14 @@ async def test_a_cancelled_recv_many_takes_nothing() -> None:
     waiting.cancel()
     with pytest.raises(asyncio.CancelledError):
         await waiting
-    rx.deliver(codec.serializer.dumps(["kept"]))
+    rx.deliver(codec.serializer.dumps(["kept"]) + LIST)
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv_many(10) == ["kept"]
 
 
 async def test_close_gives_the_items_taken_and_not_returned_back_before_closing() -> None:
     channel, rx, codec = _receiving()
-    rx.deliver(codec.serializer.dumps([1, 2, 3, 4]))
+    rx.deliver(codec.serializer.dumps([1, 2, 3, 4]) + LIST)
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv() == 1
         await channel.close()
@@ -577,7 +578,7 @@ async def test_close_gives_the_items_taken_and_not_returned_back_before_closing(
 
 async def test_close_with_nothing_held_gives_nothing_back() -> None:
     channel, rx, codec = _receiving()
-    rx.deliver(codec.serializer.dumps([1]))
+    rx.deliver(codec.serializer.dumps([1]) + LIST)
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv() == 1
         await channel.close()
@@ -589,3 +590,44 @@ async def test_send_bytes_passes_the_items_a_frame_carries() -> None:
     frame = channel.seal_bytes(channel.codec.serializer.dumps([1, 2]), items=2)
     await channel.send_bytes(frame, items=2)
     assert tx.items == [2]
+
+
+class FakeItemSender(FakeSender):
+    """A send transport that takes `send()`'s items unsealed and seals them in runs."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.payloads: list[bytes] = []
+        self.seal: Any = None
+
+    def seal_runs_with(self, seal: Any) -> None:
+        self.seal = seal
+
+    def try_send_item(self, payload: bytes) -> bool:
+        self.payloads.append(payload)
+        return True
+
+    async def send_item(self, payload: bytes) -> None:
+        self.payloads.append(payload)
+
+
+async def test_send_hands_an_item_sender_the_item_serialized_and_unsealed() -> None:
+    tx = FakeItemSender()
+    codec = Codec.generate()
+    channel = TransportChannel(sender=tx, codec=codec)
+    assert tx.seal is not None
+    await channel.send({"a": 1})
+    await channel.send(2)
+    assert tx.frames == []
+    assert [codec.loads(p) for p in tx.payloads] == [{"a": 1}, 2]
+    header, payload = codec.open(tx.seal(tx.payloads))
+    assert (header.items, codec.loads_items(payload)) == (2, [{"a": 1}, 2])
+    assert channel.statistics().sent == 2
+
+
+async def test_an_unserializable_item_reaches_no_item_sender() -> None:
+    tx = FakeItemSender()
+    channel = TransportChannel(sender=tx, codec=Codec.generate())
+    with pytest.raises(ChannelSerializationError):
+        await channel.send(lambda: None)
+    assert tx.payloads == []

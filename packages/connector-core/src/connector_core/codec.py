@@ -1,21 +1,14 @@
 """`Codec`: serializes and signs items into frames, and verifies frames before decoding them.
 
-A frame is one item on the wire:
-
-    frame = tag + payload        (signed, the default)
-    frame = payload              (signing switched off in settings)
-
-`payload` is the serializer's output (pickle by default, JSON as the safe choice) and `tag` is
-the 32-byte HMAC-SHA256 of the payload under the connector's key. The key is random per
-connector (or the shared secret from settings) and travels inside the connector when it is
-pickled, so every legitimate participant has it and nobody else does. A frame whose tag does
-not verify is dropped *before* its payload is deserialized: a foreign peer cannot make us
-unpickle anything.
+Frames are sealed in the signed envelope (`connector_core.envelope`; payload layouts in
+`connector_core.payload`) with HMAC-SHA256 under the connector's key, which travels inside
+the pickled connector: members have it, nobody else does. A frame whose tag does not verify
+is dropped *before* its payload is deserialized. (`sign`/`encode`/`verify`/`decode`: the
+bare form, tag + payload, for `SerdeChannel`s outside the envelope and control entries.)
 """
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import logging
 import secrets
@@ -23,13 +16,13 @@ from typing import Any
 
 from connector_core.envelope import HEADER, NO_CONNECTION, VERSION, Header, connection_id
 from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
+from connector_core.keyed_hash import keyed_states, tag
+from connector_core.payload import LIST, items_body, read_items
 from connector_core.serializers import PickleSerializer, Serializer
 
 __all__ = ["TAG_SIZE", "Codec", "MessageRejectedError"]
 
 _log = logging.getLogger(__name__)
-
-_BLOCK = 64  # SHA-256's block size in bytes
 
 TAG_SIZE = 32
 """Length in bytes of the HMAC-SHA256 tag that prefixes a signed frame."""
@@ -51,7 +44,15 @@ class Codec:
     Picklable: the key travels with it, so copies in other processes verify each other.
     """
 
-    __slots__ = ("_inner", "_key", "_outer", "_warned_unsigned", "connection", "serializer")
+    __slots__ = (
+        "_in_place",
+        "_inner",
+        "_key",
+        "_outer",
+        "_warned_unsigned",
+        "connection",
+        "serializer",
+    )
 
     def __init__(self, serializer: Serializer | None = None, key: bytes | None = None) -> None:
         """Creates a codec.
@@ -75,6 +76,7 @@ class Codec:
             if len(key) < 16:
                 raise ValueError("the signing key must be at least 16 bytes long")
         self.serializer = serializer
+        self._in_place = type(serializer) is PickleSerializer  # reads a payload in place
         self._set_key(key)
         self._warned_unsigned = False
         self.connection = NO_CONNECTION
@@ -96,34 +98,18 @@ class Codec:
 
     @classmethod
     def generate(cls, serializer: Serializer | None = None, sign: bool = True) -> Codec:
-        """Returns a codec with a fresh random 32-byte key (or unsigned if `sign` is False).
+        """Returns a new codec with a fresh random 32-byte key (or unsigned if `sign` is False).
 
         Args:
             serializer: Optional; defaults to `PickleSerializer`.
             sign: Optional; False makes an unsigned codec.
-
-        Returns:
-            The new codec.
         """
         return cls(serializer, secrets.token_bytes(32) if sign else None)
 
     def _set_key(self, key: bytes | None) -> None:
-        # HMAC (RFC 2104) with the keyed inner and outer hash states computed once: each
-        # tag then costs two hash-state copies instead of re-keying (about half the time).
         self._key = key
-        if key is None:
-            return
-        block = key if len(key) <= _BLOCK else hashlib.sha256(key).digest()
-        block = block.ljust(_BLOCK, b"\0")
-        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
-        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
-
-    def _tag(self, payload: bytes) -> bytes:
-        inner = self._inner.copy()
-        inner.update(payload)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return outer.digest()
+        if key is not None:
+            self._inner, self._outer = keyed_states(key)
 
     @property
     def signed(self) -> bool:
@@ -141,7 +127,7 @@ class Codec:
         """
         if self._key is None:
             return payload
-        return self._tag(payload) + payload
+        return tag(self._inner, self._outer, payload) + payload
 
     def encode(self, item: Any) -> bytes:
         """Serializes and signs one item.
@@ -155,14 +141,7 @@ class Codec:
         Raises:
             ChannelSerializationError: If the serializer cannot handle `item`.
         """
-        try:
-            payload = self.serializer.dumps(item)
-        except Exception as exc:
-            raise ChannelSerializationError(
-                f"cannot serialize {type(item).__name__} item with the "
-                f"{self.serializer.name} serializer: {exc}"
-            ) from exc
-        return self.sign(payload)
+        return self.sign(self.dumps_item(item))
 
     def verify(self, frame: bytes) -> bytes:
         """Checks a frame's tag and returns its payload.
@@ -184,7 +163,7 @@ class Codec:
             raise MessageRejectedError(f"frame of {len(frame)} bytes is shorter than a tag")
         view = memoryview(frame)
         payload = bytes(view[TAG_SIZE:])
-        expected = self._tag(payload)
+        expected = tag(self._inner, self._outer, payload)
         if not hmac.compare_digest(expected, view[:TAG_SIZE]):
             raise MessageRejectedError("HMAC tag does not verify")
         return payload
@@ -200,8 +179,25 @@ class Codec:
 
     # -- the envelope (connector_core.envelope) ----------------------------------------------
 
+    def dumps_item(self, item: Any) -> bytes:
+        """Serializes one item for `seal_items` (an `ITEMS` payload, `connector_core.payload`).
+
+        Args:
+            item: The item.
+
+        Raises:
+            ChannelSerializationError: If the serializer cannot handle it.
+        """
+        try:
+            return self.serializer.dumps(item)
+        except Exception as exc:
+            raise ChannelSerializationError(
+                f"cannot serialize {type(item).__name__} item with the "
+                f"{self.serializer.name} serializer: {exc}"
+            ) from exc
+
     def seal(self, items: list[Any], sender: bytes, seq: int) -> bytes:
-        """Serializes `items` as one frame in the signed envelope.
+        """Serializes `items` as one frame in the signed envelope (a `LIST` payload).
 
         Args:
             items: The items the frame carries, in order.
@@ -222,15 +218,7 @@ class Codec:
                 f"cannot serialize {', '.join(kinds)} item(s) with the "
                 f"{self.serializer.name} serializer: {exc}"
             ) from exc
-        header = _pack_header(VERSION, self.connection, sender, seq, len(items))
-        if self._key is None:
-            return header + payload
-        inner = self._inner.copy()  # as in seal_payload, inlined: this is the hot path
-        inner.update(header)
-        inner.update(payload)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        return b"".join((outer.digest(), header, payload))
+        return self.seal_payload(payload, sender, seq, len(items))
 
     def seal_payload(self, payload: bytes, sender: bytes, seq: int, items: int) -> bytes:
         """Seals an already serialized list of items as one frame (see `seal`).
@@ -244,15 +232,50 @@ class Codec:
         Returns:
             The frame.
         """
-        header = HEADER.pack(VERSION, self.connection, sender, seq, items)
+        return self.reseal(payload + LIST, sender, seq, items)
+
+    def reseal(self, payload: bytes, sender: bytes, seq: int, items: int) -> bytes:
+        """Seals a payload that `open()` returned (either layout) again, as a new frame.
+
+        Args:
+            payload: An opened frame's payload, its layout byte included.
+            sender: The sealing party's id (`SENDER_SIZE` bytes).
+            seq: The party's sequence number for this frame (from 1).
+            items: How many items it holds.
+        """
+        return self._sealed([_pack_header(VERSION, self.connection, sender, seq, items), payload])
+
+    def seal_items(self, payloads: list[bytes], sender: bytes, seq: int) -> bytes:
+        """Seals items serialized one by one (`dumps_item`) as one frame (an `ITEMS` payload).
+
+        Args:
+            payloads: The serialized items, in order.
+            sender: The sending party's id (`SENDER_SIZE` bytes).
+            seq: The party's sequence number for this frame (from 1).
+
+        Returns:
+            The frame.
+        """
+        pieces = items_body(payloads)
+        pieces.insert(0, _pack_header(VERSION, self.connection, sender, seq, len(payloads)))
+        return self._sealed(pieces)
+
+    def _sealed(self, pieces: list[bytes]) -> bytes:
+        """The frame of header and payload `pieces`: tagged when signing, joined once."""
         if self._key is None:
-            return header + payload
+            return b"".join(pieces)
         inner = self._inner.copy()
-        inner.update(header)
-        inner.update(payload)
+        if len(pieces) > 8 and sum(map(len, pieces)) < _SLICE_LIMIT:
+            body = b"".join(pieces)  # many small pieces: one join beats an update each
+            inner.update(body)
+            pieces = [body]
+        else:
+            for piece in pieces:
+                inner.update(piece)
         outer = self._outer.copy()
         outer.update(inner.digest())
-        return b"".join((outer.digest(), header, payload))
+        pieces.insert(0, outer.digest())
+        return b"".join(pieces)
 
     def open(self, frame: bytes) -> tuple[Header, bytes]:
         """Verifies a sealed frame and returns its header and (still serialized) payload.
@@ -290,36 +313,24 @@ class Codec:
         payload = frame[body:] if data is frame else bytes(data[body:])
         return _new_header(Header, (connection, sender, seq, count)), payload
 
-    def items_in(self, frame: bytes) -> int:
-        """Items a sealed frame says it carries (at least 1), read without verifying it.
-
-        For a transport's own accounting of frames that were sealed here or verified
-        already (an outbox, a hub that counts room); never to trust a frame from the wire.
-
-        Args:
-            frame: A frame sealed by a codec with the same signing setting.
-        """
-        start = 0 if self._key is None else TAG_SIZE
-        if len(frame) < start + _HEADER_SIZE:
-            return 1
-        count: int = _unpack_header(frame, start)[4]
-        return max(1, count)
-
     def loads_items(self, payload: bytes, count: int | None = None) -> list[Any]:
-        """Deserializes the item list of an opened frame.
+        """Deserializes the items of an opened frame's payload (either layout).
 
         Args:
             payload: What `open()` returned.
             count: Optional; the item count from the header, checked when given.
 
         Raises:
-            ChannelDecodeError: If the payload is not a list of that many items.
+            ChannelDecodeError: If the payload does not hold that many items that decode.
         """
-        items = self.loads(payload)
-        if not isinstance(items, list) or (count is not None and len(items) != count):
+        try:
+            items = read_items(payload, self.serializer.loads, self._in_place)
+        except Exception as exc:
+            raise self._undecodable(payload, exc) from exc
+        if count is not None and len(items) != count:
             raise ChannelDecodeError(
-                f"discarded a message of {len(payload)} bytes that holds no list of "
-                f"{count if count is not None else 'its'} items"
+                f"discarded a message of {len(payload)} bytes that holds {len(items)} items, "
+                f"not the {count} its header states"
             )
         return items
 
@@ -353,10 +364,13 @@ class Codec:
         try:
             return self.serializer.loads(payload)
         except Exception as exc:
-            raise ChannelDecodeError(
-                f"discarded a message of {len(payload)} bytes that the {self.serializer.name} "
-                f"serializer cannot decode: {exc!r}"
-            ) from exc
+            raise self._undecodable(payload, exc) from exc
+
+    def _undecodable(self, payload: bytes, exc: Exception) -> ChannelDecodeError:
+        return ChannelDecodeError(
+            f"discarded a message of {len(payload)} bytes that the {self.serializer.name} "
+            f"serializer cannot decode: {exc!r}"
+        )
 
     def __eq__(self, other: object) -> bool:
         return (
@@ -379,5 +393,6 @@ class Codec:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self._warned_unsigned = False
         self.serializer = state[0]
+        self._in_place = type(self.serializer) is PickleSerializer
         self._set_key(state[1])
         self.connection = state[2] if len(state) > 2 else NO_CONNECTION

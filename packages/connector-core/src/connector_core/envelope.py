@@ -5,7 +5,7 @@ Every data frame a channel sends is sealed by its connector's `Codec` as
     frame  = tag | header | payload           (tag: 32 bytes, absent when signing is off)
     header = version:u8 connection:16 sender:8 seq:u64 count:u32
     tag    = HMAC-SHA256(key, header | payload)
-    payload = the serializer's output for a list of `count` items
+    payload = `count` items, in one of the layouts of `connector_core.payload`
 
 so the signature covers *who* sent it (the sender's random id), *where* (the connection id,
 derived from the connection's name, so two connections that share a secret still reject each
@@ -37,7 +37,7 @@ __all__ = [
     "connection_id",
 ]
 
-VERSION: Final = 1
+VERSION: Final = 2
 """The envelope version this library writes and reads."""
 
 HEADER: Final = struct.Struct("!B16s8sQI")

@@ -6,17 +6,31 @@ nothing). The flusher task awaits `ready()` and `take()`s everything queued the 
 free, so a lone frame leaves at once and a burst leaves in batches; what it took counts as
 held until it `settle()`s it. Room is counted in items, so the bound holds whatever the
 batching. `connector_core.transport` re-exports `Outbox`, the path backends import it from.
+
+Items may also come unsealed (`offer_item()`/`put_item()`: one item serialized by its
+`send()`): consecutive ones queue as a *run*, and `take()` seals each run it takes as one
+frame with the sealer the channel gave (`seal_runs_with()`). One signature then covers what
+the producer sent while the flusher was busy, however many `send()` calls that was; a lone
+item is a run of one and leaves as soon as the flusher is free.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
+from collections.abc import Callable
 from itertools import islice, repeat
+from typing import cast
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.waiting_line import WaitingLine
 
-__all__ = ["Outbox"]
+__all__ = ["RUN_BYTES", "Outbox"]
+
+RUN_BYTES = 1 << 20
+"""A run of unsealed items holds about this many bytes at most (1 MiB): then one starts."""
+
+_ITEM_OVERHEAD = 8  # bytes a run's frame adds per item (`connector_core.payload`) and more
 
 
 class Outbox:
@@ -45,6 +59,9 @@ class Outbox:
         "_queued",
         "_ready",
         "_room",
+        "_run_bytes",
+        "_run_items",
+        "_seal",
         "_settled",
         "_taken",
         "_weights",
@@ -60,13 +77,16 @@ class Outbox:
         """
         self._maxsize = maxsize
         self._by_items = release_by_items
-        self._frames: deque[bytes] = deque()
-        self._weights: deque[int] = deque()  # items of each queued frame
+        self._frames: deque[bytes | list[bytes]] = deque()  # frames, and runs of items
+        self._weights: deque[int] = deque()  # items of each queued frame (or run)
+        self._seal: Callable[[list[bytes]], bytes] | None = None
+        self._run_items = 0  # the most items a run holds (`seal_runs_with`)
+        self._run_bytes = 0  # bytes of the last queued run
         self._taken: deque[int] = deque()  # items of each taken, unsettled frame (by frames)
         self._queued = 0  # items queued
         self._inflight = 0  # items taken and not yet settled
         self._ready = asyncio.Event()
-        self._room: deque[asyncio.Future[None]] = deque()
+        self._room = WaitingLine()
         self._settled: asyncio.Event | None = None
         self._error: BaseException | None = None
         self._closed = False
@@ -90,8 +110,17 @@ class Outbox:
         return len(self._frames)
 
     def first_items(self) -> int:
-        """Items of the first queued frame (0 when none is queued)."""
-        return self._weights[0] if self._weights else 0
+        """Items the first queued frame needs room for (0 when none is queued).
+
+        A run of unsealed items can be split: it needs room for one.
+        """
+        if not self._weights:
+            return 0
+        return 1 if type(self._frames[0]) is list else self._weights[0]
+
+    def queued_items(self) -> int:
+        """Items queued and not yet taken."""
+        return self._queued
 
     def offer(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if there is room now; False when full.
@@ -115,35 +144,85 @@ class Outbox:
         if not ready.is_set():  # set once per batch, not once per frame
             ready.set()
 
+    def seal_runs_with(self, seal: Callable[[list[bytes]], bytes], run_items: int) -> None:
+        """Lets the outbox take unsealed items (`offer_item`), sealed in runs by `seal`.
+
+        Args:
+            seal: Seals serialized items, in order, as one frame (the channel's, which
+                numbers its frames).
+            run_items: The most items one run (so one frame) holds.
+        """
+        self._seal = seal
+        self._run_items = max(1, run_items)
+
+    def offer_item(self, payload: bytes) -> bool:
+        """Queues one serialized, unsealed item if there is room now; False when full.
+
+        It joins the run queued last if that has room (`run_items`, and about
+        `RUN_BYTES`), else starts one.
+
+        Raises:
+            ChannelClosedError: If the outbox was closed.
+            BaseException: The error the outbox failed with.
+        """
+        if self._error is not None or self._closed:
+            self._check()
+        if self._room or self.full(1):
+            return False
+        self._append_item(payload)
+        return True
+
+    def _append_item(self, payload: bytes) -> None:
+        frames = self._frames
+        size = len(payload)
+        if frames:
+            last = frames[-1]
+            if (
+                type(last) is list
+                and len(last) < self._run_items
+                and self._run_bytes + size <= RUN_BYTES
+            ):
+                last.append(payload)
+                self._weights[-1] += 1
+                self._run_bytes += size
+                self._queued += 1
+                return  # not the first entry: the ready event is set already
+        frames.append([payload])
+        self._weights.append(1)
+        self._run_bytes = size
+        self._queued += 1
+        ready = self._ready
+        if not ready.is_set():
+            ready.set()
+
+    async def put_item(self, payload: bytes) -> None:
+        """Queues one unsealed item (as `offer_item`), waiting for room like `put()`.
+
+        Raises:
+            BaseException: The error the outbox failed with (nothing was queued).
+        """
+        if not self.offer_item(payload):
+            await self._room_for(1)
+            self._append_item(payload)
+            self._wake_room()
+
     async def put(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame`, waiting for room in FIFO order with other waiting senders.
 
         Raises:
             BaseException: The error the outbox failed with (nothing was queued).
         """
-        if self.offer(frame, items):
-            return
-        head = False  # woken without room for all our items: keep the head of the line
-        while True:
-            fut = asyncio.get_running_loop().create_future()
-            if head:
-                self._room.appendleft(fut)
-            else:
-                self._room.append(fut)
-            try:
-                await fut
-            except BaseException:
-                if fut in self._room:
-                    self._room.remove(fut)
-                self._wake_room()  # pass an unused wake-up on to the next waiter
-                raise
-            self._room.remove(fut)  # woken: the room is ours, the next waiter stays put
-            self._check()
-            if not self.full(items):
-                self._append(frame, items)
-                self._wake_room()
-                return
-            head = True
+        if not self.offer(frame, items):
+            await self._room_for(items)
+            self._append(frame, items)
+            self._wake_room()
+
+    async def _room_for(self, items: int) -> None:
+        """Waits, in line with the other waiting senders, until `items` fit (then returns)."""
+        await self._room.wait_turn(items, self._fits, self._check)
+
+    def _fits(self, items: int) -> bool:
+        return not self.full(items)
 
     async def ready(self) -> None:
         """Waits until at least one frame is queued (returns at once if one is)."""
@@ -154,6 +233,9 @@ class Outbox:
     def take(self, max_items: int = 0, max_bytes: int = 0) -> list[bytes]:
         """Takes queued frames for the flusher; they count as held until `settle()`.
 
+        A run of unsealed items is sealed into one frame as it is taken (split where a
+        limit falls inside it: the rest stays first in line).
+
         Args:
             max_items: Stop before exceeding this many items, but take at least one frame
                 (`<= 0`: all).
@@ -161,47 +243,102 @@ class Outbox:
                 (`<= 0`: no byte limit).
         """
         frames = self._frames
+        if self._seal is None and self._queued == len(frames):  # `send()` frames of one item
+            whole = len(frames) if max_items <= 0 else min(len(frames), max_items)
+            if max_bytes <= 0 or sum(map(len, islice(frames, whole))) <= max_bytes:
+                return self._take_singles(whole)
         weights = self._weights
-        whole = len(frames)
-        if self._queued == whole:  # one item per frame (`send()`): items are frames
-            whole = whole if max_items <= 0 else min(whole, max_items)
-            if max_bytes > 0 and sum(map(len, islice(frames, whole))) > max_bytes:
-                whole = 0  # too many bytes: frame by frame below
-        elif (max_items <= 0 or max_items >= self._queued) and max_bytes <= 0:
-            whole = len(frames)  # all of them
-        else:
-            whole = 0
-        if whole:
-            if whole == len(frames):
-                batch = list(frames)
-                frames.clear()
-                if not self._by_items:
-                    self._taken.extend(weights)
-                taken = self._queued
-                weights.clear()
+        batch: list[bytes] = []
+        taken = size = 0
+        while frames:
+            entry = frames[0]
+            weight = weights[0]
+            if type(entry) is list:
+                frame, weight = self._seal_run(
+                    max_items - taken if max_items > 0 else weight,
+                    max(1, max_bytes - size) if max_bytes > 0 else 0,
+                    not batch,
+                )
+                if not weight:
+                    break  # nothing of it fits beside what is taken
             else:
-                batch = [frames.popleft() for _ in range(whole)]
-                for _ in range(whole):
-                    weights.popleft()
-                if not self._by_items:
-                    self._taken.extend(repeat(1, whole))
-                taken = whole
-        else:
-            batch = []
-            taken = size = 0
-            while frames:
-                weight = weights[0]
-                size += len(frames[0])
-                if batch and ((0 < max_items < taken + weight) or (0 < max_bytes < size)):
+                frame = cast(bytes, entry)
+                if batch and (
+                    (0 < max_items < taken + weight) or (0 < max_bytes < size + len(frame))
+                ):
                     break
-                batch.append(frames.popleft())
+                frames.popleft()
                 weights.popleft()
-                taken += weight
-                if not self._by_items:
-                    self._taken.append(weight)
+            batch.append(frame)
+            taken += weight
+            size += len(frame)
+            if not self._by_items:
+                self._taken.append(weight)
+            if frames and frames[0] is entry:
+                break  # a run split by a limit: the rest waits
         self._queued -= taken
         self._inflight += taken
         return batch
+
+    def _seal_run(self, items: int, max_bytes: int, first: bool) -> tuple[bytes, int]:
+        """Seals the first queued run, or as much of it as fits, as one frame.
+
+        Args:
+            items: Items that may still be taken.
+            max_bytes: Bytes that may still be taken (`<= 0`: no byte limit).
+            first: Nothing is taken yet: take one item at least.
+
+        Returns:
+            The frame and the items it holds (`(b"", 0)` when none fit).
+        """
+        run = cast(list[bytes], self._frames[0])
+        weight = self._weights[0]
+        count = self._run_part(run, items, max_bytes)
+        if count == 0:
+            if not first:
+                return b"", 0
+            count = 1
+        if count == weight:
+            self._frames.popleft()
+            self._weights.popleft()
+        else:
+            run, rest = run[:count], run
+            del rest[:count]
+            self._weights[0] = weight - count
+            if rest is self._frames[-1]:
+                self._run_bytes = sum(map(len, rest))
+        assert self._seal is not None  # runs come only after `seal_runs_with`
+        return self._seal(run), count
+
+    @staticmethod
+    def _run_part(run: list[bytes], items: int, max_bytes: int) -> int:
+        """How many of a run's first items fit `items` and (if > 0) `max_bytes`."""
+        count = min(len(run), max(0, items))
+        if max_bytes <= 0:
+            return count
+        size = _ITEM_OVERHEAD
+        for index in range(count):
+            size += len(run[index]) + _ITEM_OVERHEAD
+            if size > max_bytes:
+                return index
+        return count
+
+    def _take_singles(self, whole: int) -> list[bytes]:
+        """Takes the first `whole` frames, each of one item (the common `send()` case)."""
+        frames = self._frames
+        if whole == len(frames):
+            batch = list(frames)
+            frames.clear()
+            self._weights.clear()
+        else:
+            batch = [frames.popleft() for _ in range(whole)]
+            for _ in range(whole):
+                self._weights.popleft()
+        if not self._by_items:
+            self._taken.extend(repeat(1, whole))
+        self._queued -= whole
+        self._inflight += whole
+        return batch  # type: ignore[return-value]  # no runs without a sealer
 
     def settle(self, count: int) -> None:
         """Releases the room of `count` frames taken earlier, in the order taken.
@@ -228,9 +365,7 @@ class Outbox:
 
     def _wake_room(self) -> None:
         if self._room and not self.full():
-            fut = self._room[0]
-            if not fut.done():
-                fut.set_result(None)
+            self._room.wake_first()
 
     async def empty(self) -> None:
         """Waits until every frame was taken and settled.
@@ -249,7 +384,7 @@ class Outbox:
     def fail(self, exc: BaseException) -> None:
         """Fails the outbox: waiting and later `put()`s, and `empty()`, raise `exc`."""
         self._error = exc
-        self._wake_all()
+        self._room.wake_all()
         if self._settled is not None:
             self._settled.set()
         self._ready.set()
@@ -260,9 +395,4 @@ class Outbox:
         What is queued stays queued for the flusher; `empty()` waits for it.
         """
         self._closed = True
-        self._wake_all()
-
-    def _wake_all(self) -> None:
-        for fut in self._room:
-            if not fut.done():
-                fut.set_result(None)
+        self._room.wake_all()

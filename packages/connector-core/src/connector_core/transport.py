@@ -29,13 +29,14 @@ lone frame leaves at once and a burst leaves in batches.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Protocol, runtime_checkable
 
 from connector_core.codec import Codec, MessageRejectedError
 from connector_core.envelope import ReplayGuard
 from connector_core.outbox import Outbox
 
-__all__ = ["Outbox", "RecvTransport", "SendTransport", "Verifier"]
+__all__ = ["ItemSender", "Outbox", "RecvTransport", "SendTransport", "Verifier"]
 
 _log = logging.getLogger(__name__)
 
@@ -65,6 +66,30 @@ class SendTransport(Protocol):
 
     def peer_counts(self) -> tuple[int, int]:
         """Open (senders, receivers) of the connection that this side knows of."""
+        ...
+
+
+@runtime_checkable
+class ItemSender(Protocol):
+    """A send transport that also takes items unsealed, and seals them in runs as it sends.
+
+    The channel hands it each `send()`'s item serialized (`Codec.dumps_item`) and gives it
+    the sealer, once, before the first item. Items queued while the transport is busy leave
+    together, sealed as one frame: one signature per run instead of one per item. A
+    transport that has an `Outbox` gets this from it (`Outbox.seal_runs_with`,
+    `offer_item`, `put_item`).
+    """
+
+    def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
+        """Keeps `seal` (serialized items in, one sealed frame out) for the runs it sends."""
+        ...
+
+    def try_send_item(self, payload: bytes) -> bool:
+        """Takes one serialized item now if there is room; False when full."""
+        ...
+
+    async def send_item(self, payload: bytes) -> None:
+        """Takes one serialized item, waiting for room; if cancelled, took nothing."""
         ...
 
 

@@ -22,24 +22,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import secrets
 from collections import deque
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any, cast
 
 from connector_core.channel import CHAN_MAXSIZE, check_max_items
 from connector_core.codec import Codec
-from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
+from connector_core.sealer import BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
-from connector_core.transport import RecvTransport, SendTransport
+from connector_core.transport import ItemSender, RecvTransport, SendTransport
 
 __all__ = ["BATCH_BYTES", "TransportChannel"]
 
 _log = logging.getLogger(__name__)
-
-BATCH_BYTES: Final = 1 << 20
-"""`send_many()` splits a batch whose frame would exceed this many bytes (1 MiB) in parts."""
 
 
 class TransportChannel(SerdeChannel):
@@ -85,8 +81,12 @@ class TransportChannel(SerdeChannel):
         self._loop = loop
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
-        self._party = secrets.token_bytes(SENDER_SIZE)  # this sender's id in the envelope
-        self._seq = 0  # the sequence number of the last frame sealed here
+        self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
+        # a transport that seals runs of items itself: `send()` hands it items serialized
+        self._item_tx: ItemSender | None = None
+        if isinstance(cast(object, sender), ItemSender):
+            self._item_tx = cast(ItemSender, sender)
+            self._item_tx.seal_runs_with(self._sealer.items)
         self._items: deque[Any] = deque()  # items of a received frame not yet returned
         self._decode_error: ChannelDecodeError | None = None  # owed to the next recv()
 
@@ -135,10 +135,15 @@ class TransportChannel(SerdeChannel):
         tx = self._tx
         if tx is None:
             tx = self._sender()
-        self._seq += 1
-        frame = self.codec.seal([msg], self._party, self._seq)
-        if not tx.try_send(frame):
-            await tx.send(frame)
+        payload = self.codec.dumps_item(msg)
+        item_tx = self._item_tx
+        if item_tx is not None:  # sealed with the run it joins, when the transport sends it
+            if not item_tx.try_send_item(payload):
+                await item_tx.send_item(payload)
+        else:
+            frame = self._sealer.items([payload])
+            if not tx.try_send(frame):
+                await tx.send(frame)
         self._sent += 1
 
     async def send_many(self, items: Iterable[Any]) -> None:
@@ -167,27 +172,10 @@ class TransportChannel(SerdeChannel):
         limit = max(1, tx.batch_items)
         if self._maxsize > 0:
             limit = min(limit, self._maxsize)
-        for frame, count in self._seal_batches(batch, limit):
+        for frame, count in self._sealer.batches(batch, limit):
             if not tx.try_send(frame, count):
                 await tx.send(frame, count)
             self._sent += count
-
-    def _seal_batches(self, items: list[Any], limit: int) -> list[tuple[bytes, int]]:
-        """Seals `items` as frames of at most `limit` items and about `BATCH_BYTES` each."""
-        frames: list[tuple[bytes, int]] = []
-        start, total = 0, len(items)
-        size = limit
-        while start < total:
-            size = min(size, total - start)
-            frame = self.codec.seal(items[start : start + size], self._party, self._seq + 1)
-            if len(frame) > BATCH_BYTES and size > 1:
-                size = max(1, size * BATCH_BYTES // len(frame))  # the same items, in parts
-                continue
-            self._seq += 1
-            frames.append((frame, size))
-            start += size
-            size = limit
-        return frames
 
     def seal_bytes(self, payload: bytes, items: int = 1) -> bytes:
         """Seals a serialized list of items as this sender's next frame (for `send_bytes`).
@@ -196,8 +184,7 @@ class TransportChannel(SerdeChannel):
             payload: The serializer's output for a list of items.
             items: How many items it holds.
         """
-        self._seq += 1
-        return self.codec.seal_payload(payload, self._party, self._seq, items)
+        return self._sealer.payload(payload, items)
 
     async def send_bytes(self, msg: bytes, items: int = 1) -> None:
         """Sends one frame as it is (it must be sealed to be accepted: `seal_bytes`).
@@ -368,8 +355,7 @@ class TransportChannel(SerdeChannel):
         items = self._items
         if not items:
             return
-        self._seq += 1
-        frame = self.codec.seal(list(items), self._party, self._seq)
+        frame = self._sealer.batch(list(items))
         count = len(items)
         items.clear()
         rx.give_back(frame, count)

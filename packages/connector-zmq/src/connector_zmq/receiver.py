@@ -310,7 +310,7 @@ class ReceiverLink(Link):
                 await self._collect()
                 # sealed again by this receiver, a member of the connection, as a sender of
                 # its own: the others accept them once each
-                party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.seal_payload
+                party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.reseal
                 leftovers = self._given_back + [
                     seal(payload, party, seq, items)
                     for seq, (payload, items) in enumerate(self._queue.items, 1)

@@ -20,7 +20,9 @@ queued that credits allow, in messages of up to `MAX_BATCH_ITEMS` items,
 `connector_core.framing`) by a callback the first `send()` schedules, which runs as soon as
 the producer yields, and by the pump when credits arrive. So batches form only while the
 producer is busy: a lone item leaves at once, with no timer, and a full batch leaves
-without waiting at all.
+without waiting at all. A `send()`'s item comes serialized but unsealed (core's
+`ItemSender`): the items queued while the link was busy form a run, sealed as one frame
+(one signature) when it is shipped.
 
 - pipeline: a batch goes to the next receiver (round robin) that has credit, a burst being
   shared out among the receivers; with no receiver connected, items wait here (closing
@@ -38,12 +40,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import deque
+from collections.abc import Callable
 
 import zmq
 
 from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSerializationError
 from connector_core.framing import pack_frames
+from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_zmq import access
 from connector_zmq import protocol as p
@@ -72,6 +75,8 @@ class SenderLink(Link):
     batch_items: int
     """The most items one frame may carry: what a receiver's credits always come back to."""
 
+    _seal: Callable[[list[bytes]], bytes] | None = None  # the channel's, for runs of items
+
     async def open(self) -> None:
         """Registers with the rendezvous and connects to the live receivers.
 
@@ -86,8 +91,8 @@ class SenderLink(Link):
         )
         # settled in items, as receivers give credits back
         self._outbox = Outbox(self._maxsize, release_by_items=True)
-        self._queued = 0  # items in the outbox not yet taken
-        self._weights: deque[int] = deque()  # items of each frame not yet taken, in order
+        if self._seal is not None:
+            self._outbox.seal_runs_with(self._seal, self.batch_items)
         self._held = 0  # items taken from the outbox and not yet credited back
         self._peers: dict[bytes, _Peer] = {}
         self._ring: list[_Peer] = []
@@ -194,12 +199,12 @@ class SenderLink(Link):
         """Sends what is queued while credits allow, in batches; the rest waits for credits.
 
         Credits count items: the first queued frame goes only to a receiver (pubsub: only
-        once every receiver) with credit for all of its items, beyond `_reserve`.
+        once every receiver) with credit for all of its items, beyond `_reserve` (a run of
+        items sealed as it is taken needs room for one: it is cut to the room there is).
         """
         outbox = self._outbox
-        weights = self._weights
-        while self._queued:
-            need = weights[0]  # the first queued frame's items
+        while queued := outbox.queued_items():
+            need = outbox.first_items()
             if self._pubsub:
                 targets = self._ring
                 room = min((peer.credit for peer in targets), default=max(need, p.MAX_BATCH_ITEMS))
@@ -210,17 +215,12 @@ class SenderLink(Link):
                 # spread a burst over the receivers that can take some of it now
                 want = need + self._reserve
                 able = sum(1 for other in self._ring if other.credit >= want)
-                share = max(need, -(-self._queued // able))
+                share = max(need, -(-queued // able))
                 targets, room = [peer], min(peer.credit - self._reserve, share)
             if room < need:
                 return
             batch = outbox.take(min(room, p.MAX_BATCH_ITEMS), p.MAX_BATCH_BYTES)
-            if len(batch) == len(weights):  # all of it (a lone item, a burst)
-                count = self._queued
-                self._queued = 0
-                weights.clear()
-            else:
-                count = self._taken(len(batch))
+            count = queued - outbox.queued_items()
             if not targets:  # pubsub with nobody subscribed: the items go to nobody
                 outbox.settle(count)
                 continue
@@ -230,21 +230,6 @@ class SenderLink(Link):
                 peer.credit -= count
                 peer.unacked += count
             self._held += count  # one more each: pipeline's sum, and pubsub's maximum
-
-    def _taken(self, frames: int) -> int:
-        """Accounts for the first `frames` queued frames taken from the outbox: their items.
-
-        `self._weights` mirrors the outbox's queue (the items of each frame, in order).
-        """
-        weights = self._weights
-        if self._queued == len(weights):  # one item each (`send()`): nothing to add up
-            for _ in range(frames):
-                weights.popleft()
-            count = frames
-        else:
-            count = sum(weights.popleft() for _ in range(frames))
-        self._queued -= count
-        return count
 
     def _next_peer(self, need: int) -> _Peer | None:
         """The next receiver, round robin, with credit for `need` items; None if none has."""
@@ -260,6 +245,13 @@ class SenderLink(Link):
                 return peer
         return None
 
+    def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
+        """Seals runs of items from `send()` with `seal` as they are shipped (`ItemSender`)."""
+        self._seal = seal
+        outbox = getattr(self, "_outbox", None)
+        if outbox is not None:
+            outbox.seal_runs_with(seal, self.batch_items)
+
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now; False when full.
 
@@ -268,19 +260,35 @@ class SenderLink(Link):
             ChannelError: If the link failed.
         """
         if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(frame)
+            raise _too_large(len(frame))
         if items < 1:
             items = 1
         if not self._outbox.offer(frame, items):
             return False
-        self._weights.append(items)
-        before = self._queued
-        self._queued = before + items
-        if (before + items) // _BATCH > before // _BATCH:
+        self._queued_now(items)
+        return True
+
+    def try_send_item(self, payload: bytes) -> bool:
+        """Queues one serialized item if the outbox has room now; False when full.
+
+        Raises:
+            ChannelSerializationError: If the item, sealed, is larger than `MAX_ITEM_BYTES`.
+            ChannelError: If the link failed.
+        """
+        if len(payload) > p.MAX_ITEM_BYTES - ITEM_OVERHEAD:
+            raise _too_large(len(payload) + ITEM_OVERHEAD)
+        if not self._outbox.offer_item(payload):
+            return False
+        self._queued_now(1)
+        return True
+
+    def _queued_now(self, items: int) -> None:
+        """After queueing `items`: ships a full batch now, else makes sure a flush comes."""
+        after = self._outbox.queued_items()
+        if after // _BATCH > (after - items) // _BATCH:
             self._ship_now()  # a full batch: it need not wait for the producer to yield
         elif not self._flush_scheduled:
             self._schedule_ship()
-        return True
 
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
@@ -291,12 +299,21 @@ class SenderLink(Link):
             ChannelError: If the link failed.
         """
         if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(frame)
-        if items < 1:
-            items = 1
-        await self._outbox.put(frame, items)
-        self._queued += items
-        self._weights.append(items)
+            raise _too_large(len(frame))
+        await self._outbox.put(frame, max(1, items))
+        self._schedule_ship()
+
+    async def send_item(self, payload: bytes) -> None:
+        """Queues one serialized item, waiting for room; if cancelled, queued nothing.
+
+        Raises:
+            ChannelSerializationError: If the item, sealed, is larger than `MAX_ITEM_BYTES`.
+            ChannelClosedError: If the link is closed (also while waiting).
+            ChannelError: If the link failed.
+        """
+        if len(payload) > p.MAX_ITEM_BYTES - ITEM_OVERHEAD:
+            raise _too_large(len(payload) + ITEM_OVERHEAD)
+        await self._outbox.put_item(payload)
         self._schedule_ship()
 
     def _schedule_ship(self) -> None:
@@ -311,7 +328,7 @@ class SenderLink(Link):
             return
         self._flush_scheduled = True
         self._loop.call_soon(self._flush)
-        if len(self._weights) == 1 and self._task is not None:
+        if self._outbox.queued_frames() == 1 and self._task is not None:
             self._ship_now()
 
     def _flush(self) -> None:
@@ -338,7 +355,7 @@ class SenderLink(Link):
         self._reserve = 0  # what is left may use every receiver's whole window
         self._outbox.close()  # blocked sends raise ChannelClosedError
         try:
-            while self._queued and self._ring and self._error is None:
+            while self._outbox.queued_items() and self._ring and self._error is None:
                 self._kick()
                 self._changed.clear()
                 await self._changed.wait()
@@ -346,9 +363,7 @@ class SenderLink(Link):
             await self._stop_pump()
         with contextlib.suppress(zmq.ZMQError):
             self._drain()
-        leftovers = self._outbox.take() if self._queued else []
-        self._queued = 0
-        self._weights.clear()
+        leftovers = self._outbox.take() if self._outbox.queued_items() else []
         connected = [rid.decode() for rid in self._peers]
         for peer in self._ring:
             with contextlib.suppress(zmq.ZMQError):
@@ -360,16 +375,16 @@ class SenderLink(Link):
 
     def buffered(self) -> int:
         """Items waiting in this sender's queue (not yet sent to a receiver), in any frame."""
-        return self._queued
+        return self._outbox.queued_items()
 
     def peer_counts(self) -> tuple[int, int]:
         """This sender (open or not) and the receivers it is connected to."""
         return (0 if self._closing else 1, len(self._peers))
 
 
-def _too_large(frame: bytes) -> ChannelSerializationError:
+def _too_large(size: int) -> ChannelSerializationError:
     return ChannelSerializationError(
-        f"the item is {len(frame)} bytes serialized and signed, over the "
+        f"the item is {size} bytes serialized and signed, over the "
         f"{p.MAX_ITEM_BYTES} bytes ({p.MAX_ITEM_BYTES // 2**20} MiB) a ZMQ channel carries "
         "(connector_zmq.protocol.MAX_ITEM_BYTES): nothing was sent; send it in parts, or "
         "store it elsewhere and send a reference"

@@ -1,0 +1,105 @@
+"""`Sealer`: one sending party's frames, numbered and sealed in the signed envelope.
+
+Every frame a channel sends carries its random sender id and the next number of its
+sequence (`connector_core.envelope`), so receivers can tell a replay from a new frame. The
+sealer owns both and seals every kind of frame a channel makes: a `send_many()` batch (split
+by `batches` into frames of a bounded size), a run of items serialized one by one (sealed by
+the transport's flusher, `items`), a payload serialized by the caller (`payload`), and what
+a closing receiver gives back.
+"""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any, Final
+
+from connector_core.codec import TAG_SIZE, Codec
+from connector_core.envelope import HEADER, SENDER_SIZE
+
+__all__ = ["BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
+
+ITEM_OVERHEAD: Final = TAG_SIZE + HEADER.size + 9
+"""Bytes a serialized item grows by when sealed alone (tag, header, count, length, layout)."""
+
+BATCH_BYTES: Final = 1 << 20
+"""`send_many()` splits a batch whose frame would exceed this many bytes (1 MiB) in parts."""
+
+
+class Sealer:
+    """Seals frames for one sending party, numbering them from 1."""
+
+    __slots__ = ("codec", "party", "seq")
+
+    def __init__(self, codec: Codec) -> None:
+        """Creates a sealer with a fresh random party id.
+
+        Args:
+            codec: The connection's codec.
+        """
+        self.codec = codec
+        self.party = secrets.token_bytes(SENDER_SIZE)
+        self.seq = 0
+        """The sequence number of the last frame sealed here."""
+
+    def items(self, payloads: list[bytes]) -> bytes:
+        """Seals items serialized one by one (`Codec.dumps_item`) as the next frame.
+
+        Args:
+            payloads: The serialized items, in order.
+        """
+        self.seq += 1
+        return self.codec.seal_items(payloads, self.party, self.seq)
+
+    def batch(self, items: list[Any]) -> bytes:
+        """Serializes and seals `items` as the next frame.
+
+        Args:
+            items: The items, in order.
+
+        Raises:
+            ChannelSerializationError: If an item cannot be serialized (no number is used).
+        """
+        frame = self.codec.seal(items, self.party, self.seq + 1)
+        self.seq += 1
+        return frame
+
+    def payload(self, payload: bytes, items: int) -> bytes:
+        """Seals a serialized list of items as the next frame.
+
+        Args:
+            payload: The serializer's output for a list of items.
+            items: How many items it holds.
+        """
+        self.seq += 1
+        return self.codec.seal_payload(payload, self.party, self.seq, items)
+
+    def batches(self, items: list[Any], limit: int) -> list[tuple[bytes, int]]:
+        """Seals `items` as frames of at most `limit` items and about `BATCH_BYTES` each.
+
+        Every frame is sealed before this returns, so an item that cannot be serialized
+        raises before any frame is sent.
+
+        Args:
+            items: The items, in order.
+            limit: The most items one frame may carry.
+
+        Returns:
+            The frames, each with the items it carries.
+
+        Raises:
+            ChannelSerializationError: If an item cannot be serialized.
+        """
+        frames: list[tuple[bytes, int]] = []
+        start, total = 0, len(items)
+        size = limit
+        while start < total:
+            size = min(size, total - start)
+            frame = self.codec.seal(items[start : start + size], self.party, self.seq + 1)
+            if len(frame) > BATCH_BYTES and size > 1:
+                size = max(1, size * BATCH_BYTES // len(frame))  # the same items, in parts
+                continue
+            self.seq += 1
+            frames.append((frame, size))
+            start += size
+            size = limit
+        return frames
