@@ -9,6 +9,8 @@ that a group still needs (`held`, the sum of the `n` of those entries). Items st
 the outbox after they were added, until `held` shows they could have left the stream: so a
 sender never has more than `maxsize` items between its `send()` and its receivers. A frame
 carries at most `batch_items` items (`MAX_BATCH_ITEMS`, and `maxsize`), so it always fits.
+`send()`'s items come serialized and unsealed (core's `ItemSender`): those queued while the
+flusher was busy are sealed as one frame, one signature, when it takes them.
 Waiting (for room in the stream, or for what it added to be taken) is a blocking read of
 `sig`, woken by the next acknowledgement, bounded by the `block` setting; a sender that waits
 longer than the claim idle time drops the groups of subscribers found dead
@@ -23,7 +25,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections import deque
+from collections.abc import Callable
 from typing import Final
 
 from connector_core.codec import Codec
@@ -70,8 +72,6 @@ class RedisSender:
         self.batch_items = min(MAX_BATCH_ITEMS, maxsize) if maxsize > 0 else MAX_BATCH_ITEMS
         """Items one frame may carry: one entry's worth, and never more than `maxsize`."""
         self._outbox = Outbox(maxsize, release_by_items=True)
-        self._weights: deque[int] = deque()
-        """Items of each frame queued in the outbox (its own weights, in the same order)."""
         self._added = 0
         """Items added to the stream and still counted in the outbox."""
         self._blocked = 0
@@ -88,14 +88,37 @@ class RedisSender:
 
     # -- SendTransport -----------------------------------------------------------------------
 
+    def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
+        """Seals runs of `send()`'s items with `seal` as they are added (core `ItemSender`)."""
+        self._outbox.seal_runs_with(seal, self.batch_items)
+
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now (never waits)."""
-        items = max(1, items)
-        if self._outbox.offer(frame, items):
-            self._weights.append(items)
+        if self._outbox.offer(frame, max(1, items)):
             self._wake()
             return True
         return False
+
+    def try_send_item(self, payload: bytes) -> bool:
+        """Queues one serialized item if the outbox has room now (never waits)."""
+        if self._outbox.offer_item(payload):
+            self._wake()
+            return True
+        return False
+
+    async def send_item(self, payload: bytes) -> None:
+        """Queues one serialized item, waiting for room; if cancelled, queued nothing.
+
+        Raises:
+            ChannelError: If adding to the stream failed (the Redis error is its cause).
+        """
+        self._blocked += 1  # the flusher waits for acknowledgements on its behalf
+        try:
+            self._wake()
+            await self._outbox.put_item(payload)
+        finally:
+            self._blocked -= 1
+        self._wake()
 
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
@@ -103,14 +126,12 @@ class RedisSender:
         Raises:
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
-        items = max(1, items)
         self._blocked += 1  # the flusher waits for acknowledgements on its behalf
         try:
             self._wake()
-            await self._outbox.put(frame, items)
+            await self._outbox.put(frame, max(1, items))
         finally:
             self._blocked -= 1
-        self._weights.append(items)  # no await since put() queued it: still in step
         self._wake()
 
     def buffered(self) -> int:
@@ -158,7 +179,7 @@ class RedisSender:
     # -- the flusher -----------------------------------------------------------------------
 
     def _outbox_queued(self) -> int:
-        return len(self._outbox) - self._added
+        return self._outbox.queued_items()
 
     def _wake(self) -> None:
         self._work.set()
@@ -185,9 +206,9 @@ class RedisSender:
                 self._idle.clear()
                 self._busy = True
                 room = self.maxsize - self._added if self.maxsize > 0 else MAX_BATCH_ITEMS
+                queued = outbox.queued_items()
                 frames = outbox.take(max(1, min(room, MAX_BATCH_ITEMS)), MAX_BATCH_BYTES)
-                weights = self._weights
-                items = sum(weights.popleft() for _ in frames)
+                items = queued - outbox.queued_items()
                 try:
                     await self._add_entry(DATA, pack_frames(frames), items)
                 except BaseException as exc:
