@@ -56,6 +56,7 @@ from connector_zmq.waiting import next_message
 __all__ = ["SenderLink"]
 
 _BATCH = p.MAX_BATCH_ITEMS
+_ZERO_COPY_BYTES = 64 * 1024  # frames from this size go to ZeroMQ without a copy
 
 
 class _Peer:
@@ -225,8 +226,9 @@ class SenderLink(Link):
                 outbox.settle(count)
                 continue
             parts = batch if len(batch) == 1 else [b"", p.BATCH, pack_frames(batch)]
+            copy = len(parts[-1]) < _ZERO_COPY_BYTES  # a large frame is lent, not copied
             for peer in targets:
-                peer.sock.send_multipart(parts, zmq.NOBLOCK)
+                peer.sock.send_multipart(parts, zmq.NOBLOCK, copy=copy)
                 peer.credit -= count
                 peer.unacked += count
             self._held += count  # one more each: pipeline's sum, and pubsub's maximum
