@@ -63,11 +63,14 @@ _SEQ = itertools.count(1)
 def _signed(*payloads: bytes, items: int = 1) -> bytes:
     """A batch body whose frames are sealed with the connection's key, each one new.
 
+    The payloads are sealed as they are (`Codec.reseal` adds no layout byte), so the
+    consumer hands out exactly these bytes.
+
     Args:
         *payloads: The payload of each frame.
         items: Optional; how many items each frame says it carries (`send_many()`).
     """
-    return pack_frames([CODEC.seal_payload(p, b"sender-1", next(_SEQ), items) for p in payloads])
+    return pack_frames([CODEC.reseal(p, b"sender-1", next(_SEQ), items) for p in payloads])
 
 
 def _frames(consumer: Consumer) -> list[bytes]:
@@ -212,7 +215,7 @@ async def test_a_body_without_a_verified_frame_is_rejected_at_once(body: bytes) 
 async def test_a_message_mixing_verified_and_forged_frames_hands_out_only_the_verified() -> None:
     consumer = _consumer("q-mixed")
     channel = FakeAMQPChannel()
-    good = [CODEC.seal_payload(p, b"sender-1", next(_SEQ), 1) for p in (b"a", b"b")]
+    good = [CODEC.reseal(p, b"sender-1", next(_SEQ), 1) for p in (b"a", b"b")]
     body = pack_frames([good[0], b"\0" * 32 + b"forged", good[1]])
     mixed = FakeMessage(body, "s-1.0", channel, 1)
     after = FakeMessage(_signed(b"c"), "s-1.1", channel, 2)

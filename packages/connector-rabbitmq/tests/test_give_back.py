@@ -109,7 +109,7 @@ async def _receiver_holding_a_batch(timeout: float | None = None) -> Setup:
     channel = FakeChannel(events)
     queue: Any = FakeQueue(channel)
     receiver = RabbitMQReceiver(queue, 4, Verifier(CODEC, "test receiver"), timeout=timeout)
-    body = pack_frames([CODEC.seal_payload(b"abc", b"sender-1", next(_SEQ), 3)])
+    body = pack_frames([CODEC.reseal(b"abc", b"sender-1", next(_SEQ), 3)])
     batch = FakeMessage(body, "s-1.0", channel, 1, events)
     await receiver.consumer._on_message(batch)  # type: ignore[arg-type]
     assert receiver.try_recv() == b"abc"
@@ -195,8 +195,8 @@ async def test_taking_back_a_frame_of_a_message_still_in_the_fifo_leaves_the_mes
     queue: Any = FakeQueue(channel)
     consumer = RabbitMQReceiver(queue, 4, Verifier(CODEC, "test receiver")).consumer
     frames = [
-        CODEC.seal_payload(b"ab", b"sender-1", next(_SEQ), 2),
-        CODEC.seal_payload(b"c", b"sender-1", next(_SEQ), 1),
+        CODEC.reseal(b"ab", b"sender-1", next(_SEQ), 2),
+        CODEC.reseal(b"c", b"sender-1", next(_SEQ), 1),
     ]
     message: Any = FakeMessage(pack_frames(frames), "s-1.7", channel, 1, events)
     await consumer._on_message(message)
