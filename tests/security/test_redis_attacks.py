@@ -234,7 +234,7 @@ async def test_a_forged_close_or_leave_control_entry_changes_nothing(
     assert f"forged a {kind} control entry" in said
     assert await reads.past(said) == 1  # the receiver read it, and dropped it
     stats = receiver.statistics()
-    assert (stats.senders, stats.receivers) == (1, 1)
+    assert (stats.senders, stats.receivers, stats.rejected) == (1, 1, 1)
     await _send(sender, range(3, 6))  # a stream ended by the forgery would lose these
     await sender.close()
 
@@ -281,7 +281,7 @@ async def test_copies_of_captured_control_entries_are_dropped(
     assert "replayed 2 control entries" in said  # the receiver's join, the sender's open
     assert await reads.past(said) == 2
     stats = receiver.statistics()
-    assert (stats.senders, stats.receivers) == (1, 1)
+    assert (stats.senders, stats.receivers, stats.rejected) == (1, 1, 2)
     await _send(sender, range(6))
     await sender.close()
 

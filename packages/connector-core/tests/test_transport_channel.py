@@ -631,3 +631,15 @@ async def test_an_unserializable_item_reaches_no_item_sender() -> None:
     with pytest.raises(ChannelSerializationError):
         await channel.send(lambda: None)
     assert tx.payloads == []
+
+
+class FakeControlSender(FakeSender):
+    """A send transport that also dropped forged control messages of its backend."""
+
+    def control_rejected(self) -> int:
+        return 3
+
+
+async def test_a_senders_dropped_control_messages_count_in_its_statistics() -> None:
+    channel = TransportChannel(sender=FakeControlSender(), codec=Codec.generate())
+    assert channel.statistics().rejected == 3

@@ -36,7 +36,14 @@ from connector_core.codec import Codec, MessageRejectedError
 from connector_core.envelope import ReplayGuard
 from connector_core.outbox import Outbox
 
-__all__ = ["ItemSender", "Outbox", "RecvTransport", "SendTransport", "Verifier"]
+__all__ = [
+    "ControlRejections",
+    "ItemSender",
+    "Outbox",
+    "RecvTransport",
+    "SendTransport",
+    "Verifier",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -90,6 +97,19 @@ class ItemSender(Protocol):
 
     async def send_item(self, payload: bytes) -> None:
         """Takes one serialized item, waiting for room; if cancelled, took nothing."""
+        ...
+
+
+@runtime_checkable
+class ControlRejections(Protocol):
+    """A transport that also verifies its backend's own control messages (a control log).
+
+    What it dropped there counts in the channel's `statistics().rejected`, beside the data
+    frames its `Verifier` dropped, on a sending channel as on a receiving one.
+    """
+
+    def control_rejected(self) -> int:
+        """Control messages (entries, markers) dropped so far as failing verification."""
         ...
 
 

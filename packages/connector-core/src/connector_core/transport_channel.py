@@ -31,7 +31,7 @@ from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
 from connector_core.sealer import BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
-from connector_core.transport import ItemSender, RecvTransport, SendTransport
+from connector_core.transport import ControlRejections, ItemSender, RecvTransport, SendTransport
 
 __all__ = ["BATCH_BYTES", "TransportChannel"]
 
@@ -83,6 +83,11 @@ class TransportChannel(SerdeChannel):
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
         # a transport that seals runs of items itself: `send()` hands it items serialized
+        self._control: list[ControlRejections] = [
+            cast(ControlRejections, t)
+            for t in (sender, receiver)
+            if isinstance(cast(object, t), ControlRejections)
+        ]  # transports that also count forged control messages
         self._item_tx: ItemSender | None = None
         if isinstance(cast(object, sender), ItemSender):
             self._item_tx = cast(ItemSender, sender)
@@ -372,7 +377,8 @@ class TransportChannel(SerdeChannel):
 
     def _rejected_count(self) -> int:
         rx = self._rx
-        return self._rejected + (rx.verifier.rejected if rx is not None else 0)
+        control = sum(t.control_rejected() for t in self._control)
+        return self._rejected + control + (rx.verifier.rejected if rx is not None else 0)
 
     def __reduce__(self) -> Any:
         raise TypeError(

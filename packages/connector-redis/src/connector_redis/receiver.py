@@ -154,6 +154,13 @@ class RedisReceiver:
             self._arrived.clear()
             await self._arrived.wait()
 
+    def control_rejected(self) -> int:
+        """Control entries and end markers dropped as failing verification.
+
+        Core's `ControlRejections`: they count in the channel's `statistics().rejected`.
+        """
+        return self.log.rejected
+
     def buffered(self) -> int:
         """Items held here and not yet taken (a payload of `send_many()` holds several)."""
         return self._count

@@ -134,6 +134,13 @@ class RedisSender:
             self._blocked -= 1
         self._wake()
 
+    def control_rejected(self) -> int:
+        """Control entries and end markers dropped as failing verification.
+
+        Core's `ControlRejections`: they count in the channel's `statistics().rejected`.
+        """
+        return self.log.rejected
+
     def buffered(self) -> int:
         """Items queued here and not yet added to the stream."""
         return len(self._outbox) - self._added
