@@ -9,8 +9,11 @@ need no fixture to open or close one.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import socket
+import subprocess
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import pytest
@@ -40,3 +43,20 @@ def broker() -> str:
             "`rabbitmq-server -detached` or set RABBITMQ_URL"
         )
     return broker_url()
+
+
+async def _drop_every_connection() -> None:
+    dropper = await asyncio.create_subprocess_exec(
+        "rabbitmqctl",
+        "close_all_connections",
+        "fault test: connections dropped on purpose",
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    assert await dropper.wait() == 0
+
+
+@pytest.fixture
+def drop_every_connection(broker: str) -> Callable[[], Awaitable[None]]:
+    """Drops every client connection of the broker (`rabbitmqctl`, on the broker's host)."""
+    return _drop_every_connection

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
 from collections import Counter
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aio_pika
@@ -71,7 +71,7 @@ async def test_killed_receivers_unacknowledged_messages_go_to_the_others(broker:
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
 async def test_stream_survives_the_broker_dropping_every_connection(
-    broker: str, mode: ConnectorMode
+    drop_every_connection: Callable[[], Awaitable[None]], mode: ConnectorMode
 ) -> None:
     connector = _connector(mode, maxsize=500)
     receiver = await connector.connect_recv()
@@ -83,14 +83,7 @@ async def test_stream_survives_the_broker_dropping_every_connection(
             got.append(await receiver.recv())
         # The sender is blocked by backpressure now, with messages in flight, queued and
         # prefetched: drop every connection before taking more.
-        dropper = await asyncio.create_subprocess_exec(
-            "rabbitmqctl",
-            "close_all_connections",
-            "fault test: connections dropped on purpose",
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        assert await dropper.wait() == 0
+        await drop_every_connection()
         assert not producer.done()
         got += await drain(receiver, timeout=PROCESS_TIMEOUT)
         await producer

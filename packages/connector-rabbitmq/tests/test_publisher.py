@@ -6,11 +6,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import aiormq
 import pytest
 
+from connector_core.codec import Codec
 from connector_core.framing import unpack_frames
+from connector_rabbitmq.messages import OVERHEAD, open_claim
+from connector_rabbitmq.parts import PartSender, PartSettings
 from connector_rabbitmq.publisher import Publisher
 from connector_rabbitmq.recovery import ChannelGoneError
+from connector_rabbitmq.topology import Names
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -64,3 +69,61 @@ async def test_a_message_carries_at_most_batch_items_items_whatever_its_frames_w
     messages = [unpack_frames(body) for body in exchange.bodies]
     assert [f for frames in messages for f in frames] == list(weights)
     assert [sum(weights[f] for f in frames) for frames in messages] == [3, 3, 2]
+
+
+class SmallBroker:
+    """An AMQP channel (robust and underlying at once) whose broker refuses bodies over
+    `limit` bytes as RabbitMQ does; it keeps the parts it accepted and the queues deleted."""
+
+    is_closed = False
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self.parts: list[Any] = []
+        self.deleted: list[str] = []
+
+    async def get_underlay_channel(self) -> SmallBroker:
+        return self
+
+    async def ready(self) -> None:
+        pass
+
+    async def exchange_declare(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    async def queue_declare(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    async def queue_bind(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    async def queue_delete(self, name: str) -> None:
+        self.deleted.append(name)
+
+    async def basic_publish(self, body: bytes, **properties: Any) -> None:
+        if len(body) > self.limit:
+            raise aiormq.exceptions.ChannelPreconditionFailed(
+                f"PRECONDITION_FAILED - message size {len(body)} is larger than configured "
+                f"max size {self.limit}"
+            )
+        self.parts.append(properties["properties"].message_id)
+
+
+async def test_a_part_the_broker_refuses_cuts_the_frame_again_in_parts_that_fit() -> None:
+    broker: Any = SmallBroker(limit=1000)
+    exchange: Any = RecordingExchange()
+    names = Names("job", "a.out..b.in")
+    codec = Codec.generate()
+    parts = PartSender(broker, names, PartSettings(4000, 10**6, 60.0), codec, "s-1")
+    publisher = Publisher(broker, exchange, "", "s-1", 8, 8, parts=parts)
+    assert publisher.outbox.offer(bytes(10_000))
+    publisher.start()
+    await publisher.flush()
+    await publisher.stop()
+    assert parts.part_size == 1000 - OVERHEAD
+    assert broker.deleted == [names.part_queue("s-1.0")]  # the first try's parts
+    assert broker.parts == [f"s-1.0.{index}" for index in range(11)]
+    assert publisher.take_refused() is None
+    (body,) = exchange.bodies
+    claim = open_claim(codec, body, "s-1.0", "s-1")
+    assert (claim.parts, claim.size, claim.part_size) == (11, 10_000, 1000 - OVERHEAD)

@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 from dependency_injector import providers
+from pydantic import ValidationError
 
 from connector_core.di import DI
 from connector_core.settings import Settings, settings_classes
 from connector_core.spec import ConnectorMode
 from connector_core.testing import unique_spec
 from connector_rabbitmq import RabbitMQConnector
-from connector_rabbitmq.settings import DEFAULT_END_GRACE, DEFAULT_URL, RabbitMQSettings
+from connector_rabbitmq.parts import PartSettings
+from connector_rabbitmq.settings import (
+    DEFAULT_END_GRACE,
+    DEFAULT_MAX_ITEM_SIZE,
+    DEFAULT_PART_SIZE,
+    DEFAULT_URL,
+    RabbitMQSettings,
+)
 
 VARIABLES = (
     "RABBITMQ_URL",
@@ -18,6 +28,9 @@ VARIABLES = (
     "CONNECTOR_RABBITMQ_CONNECT_TIMEOUT",
     "CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT",
     "CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE",
+    "CONNECTOR_RABBITMQ_PART_SIZE",
+    "CONNECTOR_RABBITMQ_MAX_ITEM_SIZE",
+    "CONNECTOR_RABBITMQ_PART_EXPIRES",
     "CONNECTOR_END_GRACE",
 )
 
@@ -91,3 +104,38 @@ def test_a_rabbitmq_setting_given_to_the_common_settings_says_where_it_belongs()
 
 def test_the_settings_class_is_declared_under_the_settings_entry_points() -> None:
     assert settings_classes()["rabbitmq"] is RabbitMQSettings
+
+
+def test_large_items_cross_in_parts_of_4_mib_up_to_256_mib_by_default() -> None:
+    settings = RabbitMQSettings(_env_file=None)
+    assert settings.part_size is None
+    assert settings.effective_part_size == DEFAULT_PART_SIZE == 4 * 1024 * 1024
+    assert settings.max_item_size == DEFAULT_MAX_ITEM_SIZE == 256 * 1024 * 1024
+    assert settings.part_expires == 3600.0
+
+
+def test_the_default_part_size_fits_a_smaller_message_size() -> None:
+    assert RabbitMQSettings(max_message_size=1000).effective_part_size == 992
+
+
+def test_a_part_size_that_leaves_no_room_below_the_message_size_is_refused() -> None:
+    with pytest.raises(ValidationError, match="set CONNECTOR_RABBITMQ_PART_SIZE to at most 1992"):
+        RabbitMQSettings(max_message_size=2000, part_size=2000)
+    with pytest.raises(ValidationError, match="greater than or equal to 1024"):
+        RabbitMQSettings(part_size=100)
+    with pytest.raises(ValidationError, match="greater than 0"):
+        RabbitMQSettings(max_item_size=0)
+
+
+def test_the_part_settings_read_the_rabbitmq_prefix_and_travel_with_the_connector(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CONNECTOR_RABBITMQ_PART_SIZE", "65536")
+    monkeypatch.setenv("CONNECTOR_RABBITMQ_MAX_ITEM_SIZE", "1000000")
+    monkeypatch.setenv("CONNECTOR_RABBITMQ_PART_EXPIRES", "60")
+    connector = RabbitMQConnector(
+        unique_spec(ConnectorMode.PIPELINE), rabbitmq_settings=RabbitMQSettings()
+    )
+    assert connector.parts == PartSettings(65536, 1_000_000, 60.0)
+    assert connector.parts.arguments == {"x-expires": 60_000}
+    assert pickle.loads(pickle.dumps(connector)).parts == connector.parts

@@ -33,9 +33,12 @@ connecting after the end is refused). How each receiver knows it has everything 
 What a closing sender or receiver does is in `connector_rabbitmq.sender` and
 `connector_rabbitmq.receiver`; how the last party cleans up in `connector_rabbitmq.membership`.
 
-Bounds: a broker unreachable for `RabbitMQSettings.unreachable_timeout` seconds makes
-`send()` and `close()` raise `ChannelError`; an item larger than a broker message
-(`RabbitMQSettings.max_message_size`) fails its `send()` with `ChannelSerializationError`.
+Large items: an item larger than `RabbitMQSettings.part_size` (serialized and signed)
+crosses the broker in parts, in a queue of its own named by a small claim message that
+takes the item's place in the queue (`connector_rabbitmq.parts`). Bounds: a broker
+unreachable for `RabbitMQSettings.unreachable_timeout` seconds makes `send()` and `close()`
+raise `ChannelError`; an item larger than `RabbitMQSettings.max_item_size` fails its
+`send()` (or `send_many()`, at the frame that holds it) with `ChannelSerializationError`.
 
 What a crash loses: nothing the broker confirmed. A sender killed before `close()` returned
 can lose what it had buffered (at most one batch plus its buffer) and the connection never

@@ -41,6 +41,9 @@ async def delete_connection(
 ) -> bool:
     """Deletes the queues, exchanges and control log of one connection.
 
+    Queues of parts (`connector_rabbitmq.parts`) are deleted by their receivers, or by the
+    broker once unused for `part_expires`; their names are not known here.
+
     Args:
         connection: An open broker connection.
         names: The connection's names.
@@ -85,7 +88,7 @@ async def delete_connection(
         for queue in [*own_queues(names, queues), names.work, names.dead_letters, names.control]:
             if queue:
                 await channel.queue_delete(queue)
-        for exchange in (names.work, names.fanout, names.dead_letter_exchange):
+        for exchange in (names.work, names.fanout, names.parts, names.dead_letter_exchange):
             await channel.exchange_delete(exchange)
         return True
     finally:
@@ -127,7 +130,8 @@ async def leftovers(
         connection left nothing behind.
     """
     checks = [("queue", q) for q in (names.work, names.control, names.dead_letters, *queues)]
-    checks += [("exchange", e) for e in (names.work, names.fanout, names.dead_letter_exchange)]
+    exchanges = (names.work, names.fanout, names.parts, names.dead_letter_exchange)
+    checks += [("exchange", e) for e in exchanges]
     found: list[str] = []
     for kind, name in checks:
         robust = connection.channel(publisher_confirms=False)

@@ -37,6 +37,7 @@ from connector_rabbitmq.channel import RabbitMQChannel
 from connector_rabbitmq.connection import release
 from connector_rabbitmq.control import CLOSE, JOIN, OPEN, ControlLog
 from connector_rabbitmq.membership import Membership
+from connector_rabbitmq.parts import part_settings
 from connector_rabbitmq.receiver import RabbitMQReceiver
 from connector_rabbitmq.sender import RabbitMQSender
 from connector_rabbitmq.settings import DEFAULT_END_GRACE, RabbitMQSettings
@@ -67,6 +68,7 @@ class RabbitMQConnector(JobConnector):
         "unreachable_timeout",
         "connect_timeout",
         "max_message_size",
+        "parts",
     )
 
     @inject
@@ -94,8 +96,9 @@ class RabbitMQConnector(JobConnector):
                 signing, `end_grace`.
             rabbitmq_settings: Optional; connector-rabbitmq's own settings (from
                 `DI.rabbitmq_settings`): `connect_timeout` (also how long a new control
-                stream may take to become ready), `unreachable_timeout` and
-                `max_message_size`.
+                stream may take to become ready), `unreachable_timeout`,
+                `max_message_size` and how large items cross in parts (`part_size`,
+                `max_item_size`, `part_expires`: `connector_rabbitmq.parts`).
             **kwargs: Passed to `JobConnector`: `maxsize` (the capacity of each channel, in
                 items; `<= 0`: unbounded), `job_id` (scopes the broker names of this run;
                 default `DI.job_id`) and `serializer` (overrides `CONNECTOR_SERIALIZER`).
@@ -122,6 +125,8 @@ class RabbitMQConnector(JobConnector):
         self.unreachable_timeout = rabbitmq_settings.unreachable_timeout
         self.connect_timeout = rabbitmq_settings.connect_timeout
         self.max_message_size = rabbitmq_settings.max_message_size
+        self.parts = part_settings(rabbitmq_settings)
+        """How large items cross the broker (`connector_rabbitmq.parts`)."""
 
     @property
     def names(self) -> Names:
@@ -193,6 +198,7 @@ class RabbitMQConnector(JobConnector):
                 membership,
                 unreachable_timeout=self.unreachable_timeout,
                 max_message_size=self.max_message_size,
+                parts=self.parts,
             )
             channel = self._channel(sender=sender)
             log = membership.log
@@ -229,7 +235,12 @@ class RabbitMQConnector(JobConnector):
             queue = await self._declare_recv(data, party)
             verifier = Verifier(self.codec, "RabbitMQChannel")
             receiver = RabbitMQReceiver(
-                queue, self.limits.prefetch, verifier, membership, self.unreachable_timeout
+                queue,
+                self.limits.prefetch,
+                verifier,
+                membership,
+                self.unreachable_timeout,
+                self.parts,
             )
             channel = self._channel(receiver=receiver)
             log = membership.log

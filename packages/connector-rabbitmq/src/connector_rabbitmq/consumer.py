@@ -19,6 +19,12 @@ takes them from:
   deserialize raises `ChannelDecodeError` from `recv()` and its message is acknowledged
   normally: its sender holds the key, so retrying it cannot help.
 
+A claim (a large frame whose parts wait in a queue of their own, `connector_rabbitmq.parts`)
+is verified on arrival too, by the `Reassembler` (`connector_rabbitmq.reassembly`): a
+forged one is dead-lettered at once; a verified one waits in the FIFO, `pending`, until its
+parts have been read and make a verified payload, and holds back what came after it. Before
+a claim is acknowledged (or dead-lettered), its queue of parts is deleted.
+
 Items, not frames, are what `maxsize` bounds (`connector_rabbitmq.topology`). When the last
 frame handed out of a message carries several items, the channel keeps the ones it has not
 returned yet; the message is then `held`, unacknowledged, until the channel comes back for
@@ -45,14 +51,16 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict, deque
-from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Final
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
 from connector_core.framing import FramingError, unpack_frames
 from connector_core.transport import Verifier
-from connector_rabbitmq.messages import EOS
+from connector_rabbitmq.delivery import Delivery
+from connector_rabbitmq.messages import CLAIM, EOS
+from connector_rabbitmq.parts import DEFAULT_PARTS
+from connector_rabbitmq.reassembly import Reassembler
 
 __all__ = ["Consumer", "Delivery", "HandedLog", "handed_log"]
 
@@ -90,48 +98,6 @@ def handed_log(queue_name: str) -> HandedLog:
     return log
 
 
-@dataclass(eq=False)
-class Delivery:
-    """One AMQP message in the local FIFO and how far it has been handed out."""
-
-    message: AbstractIncomingMessage
-    frames: list[bytes] | None
-    """The verified payloads; None for an end-of-stream marker."""
-    items: list[int] = field(default_factory=list)
-    """The item count of each verified payload (`Verifier.accept_items`)."""
-    bad: bool = False
-    """A frame failed verification: dead-letter it instead of acknowledging."""
-    index: int = 0
-    """Frames handed out (or skipped as duplicates) so far."""
-    done: bool = False
-    amqp_channel: Any = field(default=None)
-    """The AMQP channel it arrived on (acks must go there)."""
-
-    def __post_init__(self) -> None:
-        with contextlib.suppress(Exception):
-            self.amqp_channel = self.message.channel
-
-    @property
-    def is_eos(self) -> bool:
-        """True for a sender's end-of-stream marker."""
-        return self.frames is None
-
-    @property
-    def sender(self) -> str:
-        """The sender id (`app_id`) of the message."""
-        return self.message.app_id or ""
-
-    @property
-    def message_id(self) -> str:
-        """The message id, or a stand-in for a message that has none (a forged one)."""
-        return self.message.message_id or f"tag-{self.message.delivery_tag}"
-
-    def stale(self) -> bool:
-        """True when its AMQP channel died: it cannot be acked and will be redelivered."""
-        channel = self.amqp_channel
-        return channel is None or bool(channel.is_closed)
-
-
 class Consumer:
     """Consumes one queue into a local FIFO of verified frames; acks what was handed out."""
 
@@ -142,6 +108,7 @@ class Consumer:
         prefetch: int,
         verifier: Verifier,
         notify: asyncio.Event | None = None,
+        claims: Reassembler | None = None,
     ) -> None:
         """Creates the consumer; `start()` subscribes.
 
@@ -150,7 +117,10 @@ class Consumer:
             queue: The queue to consume.
             prefetch: Unacknowledged messages the broker may push (`basic.qos`).
             verifier: Checks every frame on arrival and counts the ones it drops.
-            notify: Optional; an event set whenever a message arrives.
+            notify: Optional; an event set whenever a message arrives (or a claim's
+                parts have been read).
+            claims: Optional; reads the parts of the claims that arrive (default: one
+                with the default settings, for a receiver of no subscriber id).
         """
         self.channel = channel
         self.queue = queue
@@ -160,6 +130,7 @@ class Consumer:
         self.handed = handed_log(queue.name)
         self.duplicates = 0
         self.arrived = notify if notify is not None else asyncio.Event()
+        self.claims = claims or Reassembler(verifier, DEFAULT_PARTS, "", self.arrived)
         self._tag: str | None = None
         self.held: Delivery | None = None
         """The message whose last frame, of several items, was handed out last: it is
@@ -192,14 +163,16 @@ class Consumer:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.type == EOS:
-            self.fifo.append(Delivery(message, None))
+            delivery = Delivery(message, None)
+        elif message.type == CLAIM:  # verified now, its parts read in turn
+            delivery = self.claims.admit(message, self.handed.handed(message.message_id or ""))
         else:
             frames, items, bad = self._verify(message.body, bool(message.redelivered))
             delivery = Delivery(message, frames, items, bad=bad)
-            if not frames:
-                self.finish(delivery)  # nothing verified: dead-letter it now
-                return
-            self.fifo.append(delivery)
+        if delivery.frames == [] and not delivery.pending:
+            self.finish(delivery)  # nothing verified: dead-letter it now
+            return
+        self.fifo.append(delivery)
         self.arrived.set()
 
     def _verify(self, body: bytes, redelivered: bool) -> tuple[list[bytes], list[int], bool]:
@@ -243,6 +216,8 @@ class Consumer:
             frames = head.frames
             if frames is None:
                 return head
+            if head.pending:
+                return None  # its parts are being read (`reassembly`)
             handed = self.handed.handed(head.message_id)
             while head.index < len(frames) and head.index < handed:
                 head.index += 1  # a redelivered copy: skip what was already handed out
@@ -290,6 +265,15 @@ class Consumer:
             return last
         return None
 
+    async def requeue(self, delivery: Delivery) -> None:
+        """Gives a message back to the broker (`nack`), the parts taken for its claim first."""
+        if delivery.stale():
+            return
+        with contextlib.suppress(Exception):
+            for tag in delivery.part_tags:
+                await delivery.amqp_channel.basic_reject(tag, requeue=True)
+            await delivery.message.nack(requeue=True)
+
     def finish(self, delivery: Delivery) -> None:
         """Removes a fully handled delivery from the FIFO and queues its ack (or reject)."""
         if self.fifo and self.fifo[0] is delivery:
@@ -320,6 +304,7 @@ class Consumer:
                 delivery = finished.popleft()
                 if delivery.stale():
                     continue
+                await _delete_parts(delivery)  # before its claim is acknowledged
                 if (
                     last_good is not None
                     and last_good.message.channel is not delivery.message.channel
@@ -333,8 +318,16 @@ class Consumer:
             if finished and finished[0].bad:
                 bad = finished.popleft()
                 if not bad.stale():
+                    await _delete_parts(bad)
                     with contextlib.suppress(Exception):
                         await bad.message.reject(requeue=False)
+
+
+async def _delete_parts(delivery: Delivery) -> None:
+    """Deletes the queue of parts read for a claim, if any (they were handed out or junk)."""
+    if delivery.part_queue is not None:
+        with contextlib.suppress(Exception):
+            await delivery.amqp_channel.queue_delete(delivery.part_queue)
 
 
 async def _ack(delivery: Delivery) -> None:

@@ -15,7 +15,9 @@ each with a publisher confirm, and each reader folds them, in log order, into a
   `connect_recv()` returns);
 - `leave <receiver>`: a receiver closed;
 - `end <party>`: the connection has stayed *quiescent* (every sender that opened has closed)
-  for the grace period, or the last party closed while it was quiescent.
+  for the grace period, or the last party closed while it was quiescent;
+- `sync <marker>`: changes nothing; a pubsub sender reads the log up to one it appended to
+  know every receiver that joined before (`connector_rabbitmq.parts`).
 
 The connection *ends* at the first `end` event folded while it is quiescent
 (`LogState.end_senders`): each reader feeds the events into a core `Lifecycle` with a grace
@@ -63,6 +65,7 @@ __all__ = [
     "JOIN",
     "LEAVE",
     "OPEN",
+    "SYNC",
     "ControlLog",
     "ControlLogGoneError",
     "LogState",
@@ -77,7 +80,8 @@ DRAINED: Final = "drained"
 JOIN: Final = "join"
 LEAVE: Final = "leave"
 END: Final = "end"
-_KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END})
+SYNC: Final = "sync"
+_KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END, SYNC})
 _PREFETCH = 256
 
 

@@ -22,7 +22,8 @@ from aio_pika.abc import AbstractRobustChannel, AbstractRobustConnection
 from connector_core.spec import ConnectorMode
 from connector_rabbitmq.cleanup import delete_connection
 from connector_rabbitmq.connection import CLOSE_TIMEOUT, release
-from connector_rabbitmq.control import END, ControlLog, ControlLogGoneError
+from connector_rabbitmq.control import END, SYNC, ControlLog, ControlLogGoneError
+from connector_rabbitmq.recovery import BrokerUnreachableError
 from connector_rabbitmq.topology import Names
 
 __all__ = ["Membership", "last_one_out"]
@@ -45,6 +46,8 @@ class Membership:
     channels: list[AbstractRobustChannel] = field(default_factory=list)
     """AMQP channels this channel owns (closed on close)."""
     released: bool = False
+    syncs: int = 0
+    """`sync` entries this party appended (`subscribers()`)."""
 
     async def close(self) -> None:
         """Closes the AMQP channels and hands the broker connection back (once)."""
@@ -56,6 +59,32 @@ class Membership:
                 async with asyncio.timeout(CLOSE_TIMEOUT):
                     await channel.close()
         await release(self.connection)
+
+    async def subscribers(self) -> list[str]:
+        """The receivers that have joined and not left, per the log read up to now.
+
+        Appends a `sync` entry and reads the log up to it (starting to read it if this
+        party had stopped), so every receiver whose join was appended before is listed: a
+        pubsub sender makes the part queues of a large item for them
+        (`connector_rabbitmq.parts`).
+
+        Raises:
+            ControlLogGoneError: If the log was deleted (the connection is over).
+            BrokerUnreachableError: If the entry is not read back within the log's
+                `unreachable_timeout`.
+        """
+        log = self.log
+        self.syncs += 1
+        marker = f"{self.party}#{self.syncs}"
+        try:
+            async with asyncio.timeout(log.unreachable_timeout):
+                if not log.reading:
+                    await log.start()
+                await log.append(SYNC, marker)
+                state = await log.wait_for(SYNC, marker)
+        except TimeoutError:
+            raise BrokerUnreachableError(log.unreachable_timeout or 0.0) from None
+        return sorted(state.live_receivers())
 
     def peer_counts(self) -> tuple[int, int]:
         """Open senders and live receivers of the connection, per the control log."""

@@ -11,6 +11,11 @@ confirms it, the outbox fills, so batches grow with load and a lone item still g
 the next loop iteration. The outbox holds two batches of items (the one being filled and
 the one awaiting its confirm); a full outbox makes `send()` wait for room.
 
+A frame larger than the part size goes alone, as parts in a queue of their own and a claim
+in its place (`connector_rabbitmq.parts`); `check_size()` refuses, before it is queued, a
+frame larger than `max_item_size`. A publisher without a `PartSender` (a sender made
+directly from an exchange) cannot split: it refuses a frame larger than `max_message_size`.
+
 When the broker refuses a message (`basic.nack`: a full queue with
 `x-overflow=reject-publish`, which is how backpressure reaches the sender) or the connection
 drops before the confirm, the *same* message is published again, after a short backoff or
@@ -20,10 +25,11 @@ of a message that had in fact arrived is a duplicate that receivers drop by its 
 Bounded waits: while the connection is lost, publishing waits for it to come back for at
 most `unreachable_timeout` seconds, then the outbox fails with `BrokerUnreachableError` (the
 sender reports the items not confirmed). A message larger than the broker's
-`max_message_size` is refused by the broker (it closes the AMQP channel): the publisher
-learns the limit from the refusal, splits a batch of several frames, and drops a single
-frame that does not fit (its item, or the items of one `send_many()` frame), reporting it
-once (`take_refused()`), instead of republishing it.
+`max_message_size` (a setting above the broker's own) is refused by the broker (it closes the
+AMQP channel): the publisher learns the limit from the refusal, splits a batch of several
+frames, sends a single frame that does not fit in parts (smaller ones, if a part was
+refused), and without a `PartSender` drops it, reporting it once (`take_refused()`),
+instead of republishing it.
 """
 
 from __future__ import annotations
@@ -43,6 +49,7 @@ from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 from connector_core.exceptions import ChannelError, ChannelSerializationError
 from connector_core.transport import Outbox
 from connector_rabbitmq.messages import OVERHEAD, batch_message, marker_message, split
+from connector_rabbitmq.parts import PartSender
 from connector_rabbitmq.recovery import BrokerUnreachableError, ChannelGoneError, wait_until_open
 from connector_rabbitmq.topology import MAX_BATCH_BYTES
 
@@ -80,6 +87,7 @@ class Publisher:
         buffer_limit: int | None,
         unreachable_timeout: float | None = None,
         max_message_size: int | None = None,
+        parts: PartSender | None = None,
     ) -> None:
         """Creates the publisher; its flusher starts with the first frame (`start()`).
 
@@ -95,6 +103,8 @@ class Publisher:
                 back before failing with `BrokerUnreachableError` (None: no limit).
             max_message_size: Optional; the broker's largest message body in bytes
                 (None: no limit known until the broker refuses one).
+            parts: Optional; sends frames larger than its part size in parts (None: such
+                frames are refused when larger than `max_message_size`).
         """
         self.channel = channel
         self.exchange = exchange
@@ -103,6 +113,7 @@ class Publisher:
         self.batch_items = batch_items
         self.unreachable_timeout = unreachable_timeout
         self.max_message_size = max_message_size
+        self.parts = parts
         self.outbox = Outbox(0 if buffer_limit is None else 2 * buffer_limit)
         self.messages = 0
         """AMQP data messages published so far (retries not counted)."""
@@ -118,18 +129,30 @@ class Publisher:
             )
 
     def check_size(self, frame: int, items: int = 1) -> None:
-        """Refuses a frame that no broker message could carry, before it is queued.
+        """Refuses a frame larger than the largest item, before it is queued.
 
         Args:
             frame: The frame's size in bytes (serialized and signed).
             items: Optional; the items it carries (several for a frame of `send_many()`).
 
         Raises:
-            ChannelSerializationError: If the frame is larger than `max_message_size`.
+            ChannelSerializationError: If the frame is larger than `max_item_size`, or
+                (without a `PartSender`) than `max_message_size`.
         """
+        what = "the item is" if items == 1 else f"a batch of {items} items is"
+        parts = self.parts
+        if parts is not None:
+            largest = parts.settings.max_item_size
+            if frame > largest:
+                raise ChannelSerializationError(
+                    f"{what} {frame} bytes serialized and signed, more than the largest item "
+                    f"of {largest} bytes (CONNECTOR_RABBITMQ_MAX_ITEM_SIZE); nothing was sent: "
+                    "send smaller items, or raise CONNECTOR_RABBITMQ_MAX_ITEM_SIZE in every "
+                    "process of the connection"
+                )
+            return
         limit = self.max_message_size
         if limit is not None and frame + OVERHEAD > limit:
-            what = "the item is" if items == 1 else f"a batch of {items} items is"
             raise ChannelSerializationError(
                 f"{what} {frame} bytes serialized and signed, more than a RabbitMQ "
                 f"message holds: the broker's max_message_size is {limit} bytes "
@@ -176,8 +199,13 @@ class Publisher:
         try:
             while True:
                 await outbox.ready()
-                for run in split(outbox.take(self.batch_items, self.batch_bytes), self.batch_bytes):
-                    await self._publish_frames(run)
+                taken = outbox.take(self.batch_items, self.batch_bytes)
+                alone = None if self.parts is None else self.parts.part_size
+                for run in split(taken, self.batch_bytes, alone):
+                    if alone is not None and len(run[0]) > alone:
+                        await self._publish_large(run[0])
+                    else:
+                        await self._publish_frames(run)
                     outbox.settle(len(run))
         except asyncio.CancelledError:
             raise
@@ -195,7 +223,10 @@ class Publisher:
         except MessageTooLargeError as exc:
             self.max_message_size = exc.limit
             if len(frames) == 1:
-                self._refused.append(exc)
+                if self.parts is not None and self.parts.shrink(exc.limit):
+                    await self._publish_large(frames[0])
+                else:
+                    self._refused.append(exc)
                 return
             runs = split(frames, self.batch_bytes)
             if len(runs) == 1:
@@ -204,23 +235,52 @@ class Publisher:
             for run in runs:
                 await self._publish_frames(run)
 
-    async def publish(self, message: aio_pika.Message) -> None:
+    async def _publish_large(self, frame: bytes) -> None:
+        """Publishes `frame` in parts, then its claim (see `connector_rabbitmq.parts`)."""
+        parts = self.parts
+        assert parts is not None
+        claim_id = f"{self.sender_id}.{self.messages}"
+        self.messages += 1
+        while True:
+            try:
+                claim = await parts.claim(frame, claim_id, self.publish)
+                break
+            except MessageTooLargeError as exc:  # a part: cut the frame again, smaller
+                self.max_message_size = exc.limit
+                if not parts.shrink(exc.limit):
+                    self._refused.append(exc)
+                    return
+        await self.publish(claim)
+
+    async def publish(
+        self,
+        message: aio_pika.Message,
+        exchange: AbstractExchange | None = None,
+        routing_key: str | None = None,
+    ) -> None:
         """Publishes `message` until the broker confirms it, outside the outbox.
 
         A refusal of a full queue is retried with backoff, a lost connection once it is
         back (see the module); a cancelled call may have published it.
+
+        Args:
+            message: The message.
+            exchange: Optional; where to publish it (default: the publisher's exchange).
+            routing_key: Optional; its routing key (default: the publisher's).
 
         Raises:
             MessageTooLargeError: If the broker refused it as too large.
             BrokerUnreachableError: If the connection stayed lost `unreachable_timeout`.
             ChannelGoneError: If the AMQP channel was closed on purpose.
         """
+        target = self.exchange if exchange is None else exchange
+        key = self.routing_key if routing_key is None else routing_key
         backoff = _BACKOFF_MIN
         while True:
             if self.channel.is_closed:
                 await self._reconnected()  # publish() itself would wait without a limit
             try:
-                await self.exchange.publish(message, routing_key=self.routing_key, mandatory=False)
+                await target.publish(message, routing_key=key, mandatory=False)
                 return
             except aiormq.exceptions.ChannelPreconditionFailed as exc:
                 limit = _BROKER_LIMIT.search(str(exc))

@@ -7,8 +7,10 @@ for one; `buffered()` counts the items of the payloads it holds (a frame sealed 
 markers and asks `connector_rabbitmq.ending` whether the connection is over; then it raises
 `ChannelClosedError`, and core's channel closes the receiver.
 
-Close (`close()`, or core's channel at the end of the connection): stop consuming, give
-back the items the channel took and did not return (below), acknowledge what was handed
+Close (`close()`, or core's channel at the end of the connection): stop consuming and
+reading parts (a claim half read goes back to the broker with its parts when the AMQP
+channel closes: `connector_rabbitmq.reassembly`), give back the items the channel took and
+did not return (below), acknowledge what was handed
 out, delete the subscriber's queue (pubsub), append `leave` to the control log and clean up
 if last (`membership.last_one_out`). Closing the AMQP channels afterwards returns what was
 not handed out to the broker, for the other receivers. A receiver of an unreachable broker
@@ -51,7 +53,9 @@ from connector_rabbitmq.control import LEAVE
 from connector_rabbitmq.ending import EndWatch
 from connector_rabbitmq.membership import Membership, last_one_out
 from connector_rabbitmq.messages import batch_message
+from connector_rabbitmq.parts import DEFAULT_PARTS, PartSettings
 from connector_rabbitmq.publisher import Publisher
+from connector_rabbitmq.reassembly import Reassembler
 from connector_rabbitmq.recovery import BrokerUnreachableError, ShieldedSteps
 
 __all__ = ["GIVE_BACK_WAIT", "RabbitMQReceiver"]
@@ -72,6 +76,7 @@ class RabbitMQReceiver:
         verifier: Verifier,
         membership: Membership | None = None,
         timeout: float | None = None,
+        parts: PartSettings = DEFAULT_PARTS,
     ) -> None:
         """Creates a receiver of `queue` (consumed on the AMQP channel it was declared on).
 
@@ -82,9 +87,15 @@ class RabbitMQReceiver:
             membership: Optional; ties the receiver to its connection (None for one made
                 directly from a queue).
             timeout: Optional; seconds leaving may take (None: no limit).
+            parts: Optional; the largest item it reassembles from parts, and the arguments
+                of part queues (`connector_rabbitmq.parts`).
         """
         self.wakeup = asyncio.Event()
-        self.consumer = Consumer(cast(Any, queue).channel, queue, prefetch, verifier, self.wakeup)
+        self.party = membership.party if membership is not None else f"r-{uuid.uuid4().hex[:12]}"
+        """The receiver's id: the sender id of the messages it gives back."""
+        claims = Reassembler(verifier, parts, self.party, self.wakeup)
+        channel = cast(Any, queue).channel
+        self.consumer = Consumer(channel, queue, prefetch, verifier, self.wakeup, claims)
         self.verifier = verifier
         self.membership = membership
         self.timeout = timeout
@@ -93,8 +104,6 @@ class RabbitMQReceiver:
         self.ended = False
         self.closed = False
         self._steps = ShieldedSteps()
-        self.party = membership.party if membership is not None else f"r-{uuid.uuid4().hex[:12]}"
-        """The receiver's id: the sender id of the messages it gives back."""
         self.given_back: deque[tuple[bytes, int]] = deque()
         """Frames (and their item counts) the channel gave back, not yet in the queue."""
         self._given = 0
@@ -144,8 +153,8 @@ class RabbitMQReceiver:
             if await self._steps.run("over", partial(self.end.connection_over, consumer)):
                 self.ended = True
                 continue
-            if consumer.fifo:
-                continue
+            if consumer.fifo and not consumer.fifo[0].pending:
+                continue  # arrived meanwhile; a claim being read wakes this up when done
             limit, self.end.wait_limit = self.end.wait_limit, None
             if limit is None:
                 await self.wakeup.wait()
@@ -176,6 +185,7 @@ class RabbitMQReceiver:
         try:
             async with asyncio.timeout(self.timeout):
                 await consumer.cancel()
+                await consumer.claims.stop()  # a claim being read goes back with its channel
                 await self._hand_on()
                 await consumer.flush_acks()
                 if membership is not None:
@@ -234,9 +244,8 @@ class RabbitMQReceiver:
                 exc,
             )
             held = consumer.take_back_last()
-            if held is not None and not held.stale():
-                with contextlib.suppress(Exception):
-                    await held.message.nack(requeue=True)
+            if held is not None:
+                await consumer.requeue(held)
 
     def buffered(self) -> int:
         """Items of the verified payloads held and not yet handed out."""

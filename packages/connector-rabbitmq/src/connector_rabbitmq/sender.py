@@ -8,10 +8,13 @@ Room is counted in items: a frame sealed by `send_many()` takes as many units of
 outbox as it carries items, and `buffered()` reports items. `batch_items` (the most items
 `send_many()` seals in one frame) is `Limits.batch_items`, the most items the publisher
 packs into one AMQP message, so that every message carries at most that many items and the
-broker's limits, which count messages, bound items (`connector_rabbitmq.topology`). When
-the broker's largest message (`max_message_size`, the setting or the limit learnt from a
-refusal) cannot hold a frame of core's batch size (`BATCH_BYTES`), it is 1: an item that
-fits a message alone never fails its `send_many()` for having been sealed with others.
+broker's limits, which count messages, bound items (`connector_rabbitmq.topology`). A frame
+larger than the part size crosses in parts (`connector_rabbitmq.parts`), so no frame is too
+large for the broker. A sender made directly from an exchange cannot send parts: when the
+broker's largest message (`max_message_size`, the setting or the limit learnt from a
+refusal) cannot hold a frame of core's batch size (`BATCH_BYTES`), its `batch_items` is 1:
+an item that fits a message alone never fails its `send_many()` for having been sealed
+with others.
 
 Close protocol, for a sender of a connection (`membership`): refuse new frames, flush (wait
 for every confirm), append `close` to the control log, then publish the end-of-stream marker
@@ -28,10 +31,12 @@ from typing import Any, cast
 from aio_pika.abc import AbstractExchange
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.spec import ConnectorMode
 from connector_core.transport_channel import BATCH_BYTES
 from connector_rabbitmq.control import CLOSE
 from connector_rabbitmq.membership import Membership, last_one_out
 from connector_rabbitmq.messages import OVERHEAD, marker_body
+from connector_rabbitmq.parts import PartSender, PartSettings
 from connector_rabbitmq.publisher import (
     MessageTooLargeError,
     Publisher,
@@ -68,6 +73,7 @@ class RabbitMQSender:
         membership: Membership | None = None,
         unreachable_timeout: float | None = None,
         max_message_size: int | None = None,
+        parts: PartSettings | None = None,
     ) -> None:
         """Creates a sender that publishes to `exchange` (its channel has confirms on).
 
@@ -80,10 +86,26 @@ class RabbitMQSender:
             unreachable_timeout: Optional; seconds a lost broker may stay away before
                 sending fails, and the last party's cleanup may take (None: no limit).
             max_message_size: Optional; the broker's largest message in bytes.
+            parts: Optional; how frames larger than a part cross the broker (used with a
+                `membership` only: see the module).
         """
         party = membership.party if membership is not None else f"s-{uuid.uuid4().hex[:12]}"
+        channel = cast(Any, exchange).channel
+        part_sender = None
+        codec = membership.log.codec if membership is not None else None
+        if membership is not None and parts is not None and codec is not None:
+            pubsub = membership.mode is ConnectorMode.PUBSUB
+            part_sender = PartSender(
+                channel,
+                membership.names,
+                parts,
+                codec,
+                party,
+                membership.subscribers if pubsub else None,
+                unreachable_timeout,
+            )
         self.publisher = Publisher(
-            cast(Any, exchange).channel,
+            channel,
             exchange,
             routing_key,
             sender_id=party,
@@ -91,11 +113,14 @@ class RabbitMQSender:
             buffer_limit=limits.sender_buffer,
             unreachable_timeout=unreachable_timeout,
             max_message_size=max_message_size,
+            parts=part_sender,
         )
         self.membership = membership
         self.timeout = unreachable_timeout
-        self.batch_items = frame_items(limits.batch_items, max_message_size)
+        self.batch_items = limits.batch_items
         """The most items one frame may carry (`send_many()`; see the module)."""
+        if part_sender is None:
+            self.batch_items = frame_items(limits.batch_items, max_message_size)
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room for them now.
@@ -160,8 +185,8 @@ class RabbitMQSender:
         publisher = self.publisher
         refused = publisher.take_refused()
         if refused is not None:
-            # the broker's limit, learnt from its refusal, may be too small for a batch
-            self.batch_items = frame_items(self.batch_items, publisher.max_message_size)
+            if publisher.parts is None:  # the limit learnt may be too small for a batch
+                self.batch_items = frame_items(self.batch_items, publisher.max_message_size)
             raise refused_error(refused)
 
     async def close(self) -> None:

@@ -7,6 +7,8 @@ queue or an exchange, and `connector_rabbitmq.purge` can find everything of one 
   queue bound to it that every receiver consumes (same name);
 - `<prefix>.fanout`: pubsub; the fanout exchange where senders publish;
 - `<prefix>.sub.<receiver id>`: pubsub; one queue per subscriber, bound to the fanout;
+- `<prefix>.parts` / `<prefix>.part.<claim id>[.<receiver id>]`: the direct exchange and
+  the queues where the parts of large items wait for their claim (`connector_rabbitmq.parts`);
 - `<prefix>.ctl`: the control log, a stream (see `connector_rabbitmq.control`);
 - `<prefix>.dlx` / `<prefix>.dead`: the dead-letter exchange and the durable queue that
   keeps rejected messages (forged or malformed ones: a frame in them failed verification)
@@ -134,9 +136,22 @@ class Names:
         """The durable queue that keeps rejected messages for inspection."""
         return f"{self.prefix}.dead"
 
+    @property
+    def parts(self) -> str:
+        """The direct exchange that routes the parts of large items to their queues."""
+        return f"{self.prefix}.parts"
+
     def subscriber(self, receiver_id: str) -> str:
         """Pubsub: the queue of one subscriber."""
-        name = f"{self.prefix}.sub.{receiver_id}"
-        if len(name) > _MAX_NAME:
-            raise ValueError(f"queue name too long: {name!r}")
-        return name
+        return _checked(f"{self.prefix}.sub.{receiver_id}")
+
+    def part_queue(self, claim_id: str, receiver_id: str | None = None) -> str:
+        """The queue of the parts of one large frame (pubsub: of one of its subscribers)."""
+        name = f"{self.prefix}.part.{claim_id}"
+        return _checked(name if receiver_id is None else f"{name}.{receiver_id}")
+
+
+def _checked(name: str) -> str:
+    if len(name) > _MAX_NAME:
+        raise ValueError(f"queue name too long: {name!r}")
+    return name
