@@ -92,7 +92,7 @@ __all__ = ["DEFAULT_PARTS", "WINDOW", "PartSender", "PartSettings", "Publish", "
 _log = logging.getLogger(__name__)
 
 WINDOW: Final = 4
-"""Parts a sender publishes before it waits for the broker's confirm of the first."""
+"""Parts of a frame a sender has published and the broker not yet confirmed, at most."""
 
 _REFUSALS = (
     aiormq.exceptions.ChannelAccessRefused,
@@ -186,7 +186,8 @@ class PartSender:
             return False
         _log.warning(
             "the broker refused a part of %d bytes (its max_message_size is %d): cutting "
-            "parts of %d bytes; set CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE=%d",
+            "parts of %d bytes; set CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE=%d (and a part_size "
+            "below it, or none)",
             self.part_size,
             limit,
             smaller,

@@ -76,6 +76,7 @@ class Reassembler:
         self.notify = notify
         self._waiting: deque[Delivery] = deque()
         self._task: asyncio.Task[None] | None = None
+        self._stopped = False
 
     def admit(self, message: AbstractIncomingMessage, handed: int) -> Delivery:
         """The `Delivery` of a claim that arrived; reading its parts starts in turn.
@@ -102,13 +103,16 @@ class Reassembler:
             delivery.part_queue = claim.queue_for(self.party)
             return delivery
         delivery.pending = True
+        if self._stopped:
+            return delivery  # its receiver is closing: the broker gives it back
         self._waiting.append(delivery)
-        if self._task is None:
+        if self._task is None or self._task.done():
             self._task = asyncio.get_running_loop().create_task(self._run())
         return delivery
 
     async def stop(self) -> None:
         """Stops reading (a claim being read stays pending; the broker gives it back)."""
+        self._stopped = True
         task, self._task = self._task, None
         self._waiting.clear()
         if task is not None:
