@@ -275,18 +275,24 @@ async def test_a_claim_forged_without_the_key_is_rejected_and_names_nothing_read
     await receiver.close()
 
 
-async def _publish_claim(connector: RabbitMQConnector, claim: Claim, parts: list[bytes]) -> None:
-    """Publishes `parts` to a queue and a claim signed with the connector's key naming it."""
+async def _publish_claim(
+    connector: RabbitMQConnector, claim: Claim, parts: list[bytes], queue: str | None = None
+) -> None:
+    """Publishes `parts` to a queue (`claim.queue` unless given) and a claim signed with the
+    connector's key naming it."""
+    queue = queue or claim.queue
     conn = await _conn()
     channel = await conn.channel()
     try:
         raw = await channel.get_underlay_channel()
-        await raw.queue_declare(claim.queue, durable=True, arguments=connector.parts.arguments)
+        await raw.queue_declare(queue, durable=True, arguments=connector.parts.arguments)
         for index, part in enumerate(parts):
             message = part_message(part, claim.claim_id, index, claim.sender)
-            await channel.default_exchange.publish(message, routing_key=claim.queue)
-        work = await channel.get_exchange(connector.names.work)
-        await work.publish(claim_message(connector.codec, claim), routing_key="")
+            await channel.default_exchange.publish(message, routing_key=queue)
+        names = connector.names
+        pubsub = connector.spec.mode is ConnectorMode.PUBSUB
+        data = await channel.get_exchange(names.fanout if pubsub else names.work)
+        await data.publish(claim_message(connector.codec, claim), routing_key="")
     finally:
         await channel.close()
 
@@ -363,3 +369,33 @@ async def test_large_items_survive_the_broker_dropping_every_connection(
     subs = [transport_of(receiver, RabbitMQReceiver).party] if mode is ConnectorMode.PUBSUB else []
     queues = _part_queues(connector, sender, subs)
     assert await leftovers(await _conn(), connector.names, queues) == []
+
+
+async def test_a_subscriber_not_named_by_a_claim_acknowledges_it_and_reads_nothing(
+    broker: str,
+) -> None:
+    # A subscriber that joined after the sender listed the subscribers of a large item.
+    connector = _connector(ConnectorMode.PUBSUB)
+    receiver = await connector.connect_recv()
+    idle = await connector.connect_recv()  # keeps the connection (and its dead letters)
+    sender = await connector.connect_send()
+    base = connector.names.part_queue("s-earlier.0")
+    queue = f"{base}.r-someone-else"
+    claim = Claim("s-earlier", "s-earlier.0", base, 1, 1000, 1000, ("r-someone-else",))
+    await _publish_claim(connector, claim, [bytes(1000)], queue)
+    await sender.send("after")
+    await sender.close()
+    assert await drain(receiver) == ["after"]
+    assert receiver.statistics().rejected == 0
+    await receiver.close()  # its acks (or a reject) reached the broker
+    conn = await _conn()
+    channel = await conn.channel()
+    try:
+        raw = await channel.get_underlay_channel()
+        assert await queue_length(raw, connector.names.dead_letters) == 0  # acknowledged
+        assert await queue_length(raw, queue) == 1  # not read
+        await raw.queue_delete(queue)
+    finally:
+        await channel.close()
+    assert await drain(idle) == ["after"]
+    await idle.close()
