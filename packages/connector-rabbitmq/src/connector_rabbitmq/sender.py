@@ -2,7 +2,9 @@
 
 `try_send()`/`send()` queue a frame in the publisher's outbox (`connector_rabbitmq.publisher`
 publishes it with a confirm), after refusing one no broker message could carry. `flush()`
-waits for every confirm so far.
+waits for every confirm so far. `send()`'s items come serialized and unsealed (core's
+`ItemSender`): those queued while the publisher awaits a confirm form a run, sealed as one
+frame (one signature) when it takes them.
 
 Room is counted in items: a frame sealed by `send_many()` takes as many units of the
 outbox as it carries items, and `buffered()` reports items. `batch_items` (the most items
@@ -26,11 +28,13 @@ directly from an exchange (no membership) only flushes.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Coroutine
 from typing import Any, cast
 
 from aio_pika.abc import AbstractExchange
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.spec import ConnectorMode
 from connector_core.transport_channel import BATCH_BYTES
 from connector_rabbitmq.control import CLOSE
@@ -122,6 +126,10 @@ class RabbitMQSender:
         if part_sender is None:
             self.batch_items = frame_items(limits.batch_items, max_message_size)
 
+    def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
+        """Seals runs of `send()`'s items with `seal` as they are taken (core `ItemSender`)."""
+        self.publisher.outbox.seal_runs_with(seal, self.batch_items)
+
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room for them now.
 
@@ -129,16 +137,33 @@ class RabbitMQSender:
             False when the outbox is full (nothing was queued).
 
         Raises:
-            ChannelSerializationError: If `frame` is larger than a broker message, or the
-                broker refused an earlier item as too large.
+            ChannelSerializationError: If `frame` is larger than the largest item (or a
+                broker message, without parts), or the broker refused an earlier item.
             ChannelClosedError: If the sender is closing.
             ChannelError: If publishing failed for good.
         """
-        publisher = self.publisher
-        publisher.check_size(len(frame), items)
+        self._admit(len(frame), items)
+        return self._queued(self.publisher.outbox.offer, frame, items)
+
+    def try_send_item(self, payload: bytes) -> bool:
+        """Queues one serialized item (sealed with its run when taken) if there is room now.
+
+        Raises:
+            ChannelSerializationError: As `try_send()`, for the item sealed alone.
+            ChannelClosedError: If the sender is closing.
+            ChannelError: If publishing failed for good.
+        """
+        self._admit(len(payload) + ITEM_OVERHEAD, 1)
+        return self._queued(self.publisher.outbox.offer_item, payload)
+
+    def _admit(self, size: int, items: int) -> None:
+        self.publisher.check_size(size, items)
         self._raise_refused()
+
+    def _queued(self, offer: Callable[..., bool], *args: Any) -> bool:
+        publisher = self.publisher
         try:
-            queued = publisher.outbox.offer(frame, items)
+            queued = offer(*args)
         except ChannelClosedError:
             raise
         except Exception as exc:
@@ -157,12 +182,25 @@ class RabbitMQSender:
             ChannelClosedError: If the sender closes while waiting.
             ChannelError: If publishing failed for good.
         """
+        self._admit(len(frame), items)
+        await self._wait_queued(self.publisher.outbox.put(frame, items))
+
+    async def send_item(self, payload: bytes) -> None:
+        """Queues one serialized item, waiting for room; a cancelled call queued nothing.
+
+        Raises:
+            ChannelSerializationError: As `try_send_item()`.
+            ChannelClosedError: If the sender closes while waiting.
+            ChannelError: If publishing failed for good.
+        """
+        self._admit(len(payload) + ITEM_OVERHEAD, 1)
+        await self._wait_queued(self.publisher.outbox.put_item(payload))
+
+    async def _wait_queued(self, put: Coroutine[Any, Any, None]) -> None:
         publisher = self.publisher
-        publisher.check_size(len(frame), items)
-        self._raise_refused()
         publisher.start()
         try:
-            await publisher.outbox.put(frame, items)
+            await put
         except ChannelClosedError:
             raise
         except Exception as exc:
