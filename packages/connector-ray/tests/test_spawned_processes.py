@@ -18,9 +18,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import ray
 
 from connector_core import ConnectorMode, ConnectorSpec
-from connector_ray import RayConnector
+from connector_core.testing import drain
+from connector_ray import NAMESPACE, RayConnector
+from connector_ray.settings import RaySettings
 
 pytestmark = [pytest.mark.ray, pytest.mark.crossprocess, pytest.mark.timeout(240)]
 
@@ -93,3 +96,28 @@ async def test_two_sender_and_two_receiver_processes_share_one_connection(
     else:
         for items in received:
             assert sorted(tuple(item) for item in items) == sorted(expected)
+
+
+async def test_large_items_outlive_a_sender_process_that_exited_after_close() -> None:
+    """Its process owned their objects: its close handed the queued ones to the hub."""
+    tag = uuid.uuid4().hex[:8]
+    spec = ConnectorSpec(f"src-{tag}.out", f"dst-{tag}.in", ConnectorMode.PIPELINE)
+    connector = RayConnector(spec, maxsize=8, ray_settings=RaySettings(large_frame_bytes=4096))
+    receiver = await connector.connect_recv()
+    sender = await _start(connector, "send", "big", "5", str(64 * 1024))
+    try:
+        await _ready(sender)
+        assert sender.stdin is not None
+        sender.stdin.write(b"go\n")
+        await sender.stdin.drain()
+        assert await _result(sender) == 5  # it closed and exited: its objects are gone
+    finally:
+        if sender.returncode is None:
+            sender.kill()
+            await sender.wait()
+    hub: Any = ray.get_actor(connector.actor_name, namespace=NAMESPACE)
+    status = await asyncio.wait_for(hub.status.remote(), _STEP)
+    assert (status["buffered"], status["refs"]) == (5, 0)
+    items = await drain(receiver, _STEP)
+    assert [tuple(item) for item in items] == [("big", i, bytes([i]) * 64 * 1024) for i in range(5)]
+    assert receiver.statistics().rejected == 0

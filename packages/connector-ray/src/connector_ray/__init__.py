@@ -1,11 +1,13 @@
 """connector-ray: connector channels across a Ray cluster.
 
 `RayConnector` (backend name `ray`) keeps each connection's state in one named Ray actor and
-batches messages to it; `RayChannel` is one end. See `connector_ray.channel` for the
-topology and `connector_ray.connector` for how copies of a connector find each other.
+batches messages to it; `RayChannel` is one end. Large items (1 MiB and more, by default)
+cross Ray's object store beside that actor, which queues only a small entry for each (see
+`connector_ray.large`). See `connector_ray.channel` for the topology and
+`connector_ray.connector` for how copies of a connector find each other.
 
 The public names are imported on first use: a hub actor's worker process imports only
-`connector_ray.hub` (no pydantic, no connector-core), which keeps actor start-up short.
+`connector_ray.hub` and the modules it needs, which keeps actor start-up short.
 """
 
 from __future__ import annotations

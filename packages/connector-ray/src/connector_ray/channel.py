@@ -4,7 +4,9 @@ Every connection has one hub actor (`connector_ray.hub`), found by name from any
 cluster. A channel is core's `TransportChannel` (codec, counters, closed flag, event loop,
 close) over this backend's transports, which batch their traffic to the hub (an actor call
 costs about a millisecond): `connector_ray.sender` and `connector_ray.receiver`, sharing a
-`connector_ray.link.HubLink`. The package README ("How it works") tells the whole story.
+`connector_ray.link.HubLink`. Frames of `large_frame_bytes` and more cross Ray's object store
+and the hub queues only an entry for each (`connector_ray.large`). The package README ("How
+it works") tells the whole story.
 
 Loops: a channel belongs to the event loop it was connected in (a standalone channel: the loop
 of its first use), where its tasks live; awaited from another loop it raises `ChannelError`.
@@ -18,6 +20,7 @@ from typing import Any
 from connector_core.channel import CHAN_MAXSIZE
 from connector_core.codec import Codec
 from connector_core.transport_channel import TransportChannel
+from connector_ray.large import LargeFrames
 from connector_ray.link import HubLink
 from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
 from connector_ray.receiver import RayReceiver
@@ -34,6 +37,9 @@ class RayChannel(TransportChannel):
     that is both its own sender and receiver, on a private hub actor created at first use;
     after `close()` it still returns what it holds, then `recv()` raises
     `ChannelClosedError`, and its actor is killed.
+
+    Frames of 1 MiB and more (a standalone channel's; a connector's follow its
+    `large_frame_bytes`) go through Ray's object store (`connector_ray.large`).
 
     `statistics().buffered` counts the items in this channel's outbox and inbox;
     `senders`/`receivers` are the hub's counts as of this channel's last call.
@@ -71,7 +77,7 @@ class RayChannel(TransportChannel):
             bound = maxsize if isinstance(maxsize, int) else 0  # Channel rejects the rest
             batch = batch_limit(batch_size, bound)
             link = HubLink.standalone(bound, options)
-            kwargs["sender"] = RaySender(link, batch, bound)
+            kwargs["sender"] = RaySender(link, batch, bound, LargeFrames(codec))
             kwargs["receiver"] = RayReceiver(link, codec, batch, pubsub=False)
             kwargs["recv_after_close"] = True
         super().__init__(maxsize=maxsize, codec=codec, **kwargs)

@@ -1,12 +1,14 @@
 """`RayConnector`: connections across a Ray cluster (registered as backend `ray`).
 
 A connector is a small picklable description: spec, `maxsize`, batch size, hub actor options,
-the signing codec (key included), the job id and the Ray cluster's address. Building one does
-no I/O. `connect_send()` / `connect_recv()` initialise Ray if needed (one log line), create or
-find the connection's hub actor by name (`connector-<job id>-<spec id>` in Ray namespace
-`connector`, see `connector_ray.runtime`) and register one sender or receiver with it. A copy
-of the connector, passed to a Ray task or actor or pickled to a plain process (which joins the
-cluster at the carried address), therefore finds the same actor and joins the same connection.
+the signing codec (key included), the job id, the Ray cluster's address and the size from which
+frames go through Ray's object store (`large_frame_bytes`, see `connector_ray.large`). Building
+one does no I/O. `connect_send()` / `connect_recv()` initialise Ray if needed (one log line),
+create or find the connection's hub actor by name (`connector-<job id>-<spec id>` in Ray
+namespace `connector`, see `connector_ray.runtime`) and register one sender or receiver with
+it. A copy of the connector, passed to a Ray task or actor or pickled to a plain process (which
+joins the cluster at the carried address), therefore finds the same actor and joins the same
+connection.
 
 Pickling carries a concrete address: if the connector was given none and Ray is not running
 in this process yet, pickling initialises Ray first (the same one log line). Without that,
@@ -48,6 +50,7 @@ from connector_ray.hub_protocol import (
     hub_proof,
     hub_verifier,
 )
+from connector_ray.large import LargeFrames
 from connector_ray.link import HubLink
 from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
 from connector_ray.receiver import RayReceiver
@@ -92,8 +95,8 @@ class RayConnector(Connector):
                 `CONNECTOR_JOB_ID` setting, else a fresh id per connector).
             serializer: Optional; a serializer object or name overriding the setting.
             settings: Optional; the settings to use (default: injected by `DI`).
-            ray_settings: Optional; connector-ray's own settings (`address`), from
-                `DI.ray_settings` by default.
+            ray_settings: Optional; connector-ray's own settings (`address`,
+                `large_frame_bytes`), from `DI.ray_settings` by default.
             **kwargs: Passed to `Connector`.
 
         Raises:
@@ -108,6 +111,7 @@ class RayConnector(Connector):
         self.job_id = check_job_id(job_id or settings.job_id or new_job_id())
         self.codec = settings.make_codec(serializer).bound(f"ray:{self.job_id}:{self.spec.id}")
         self._address = address or ray_settings.address
+        self.large_frame_bytes = ray_settings.large_frame_bytes
 
     @property
     def actor_name(self) -> str:
@@ -180,12 +184,15 @@ class RayConnector(Connector):
         link = HubLink(handle, self.actor_name, role, reply)
         pubsub = self.spec.mode is ConnectorMode.PUBSUB
         end: dict[str, Any] = (
-            {"sender": RaySender(link, self._batch, self.maxsize)}
+            {"sender": RaySender(link, self._batch, self.maxsize, self._large())}
             if role == SEND
             else {"receiver": RayReceiver(link, self.codec, self._batch, pubsub=pubsub)}
         )
         loop = asyncio.get_running_loop()
         return RayChannel(maxsize=self.maxsize, codec=self.codec, loop=loop, **end)
+
+    def _large(self) -> LargeFrames:
+        return LargeFrames(self.codec, self.large_frame_bytes)
 
     def _ended(self, role: str) -> RayChannel:
         """A sender may not join an ended connection; a receiver gets an ended channel."""

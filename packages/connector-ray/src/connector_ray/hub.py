@@ -19,6 +19,9 @@ frame, or the call is `DENIED`: a keyless caller cannot make the hub miscount.
 Trust: the hub serves only callers that prove the connection's key and answers anyone else
 `DENIED` without effect (see `connector_ray.hub_protocol`).
 
+Large frames wait here as a `RefEntry` to Ray's object store (`connector_ray.large`), weigh
+their items and are not fetched, but when their sender closes (`connector_ray.hub_refs`).
+
 Backpressure is enforced here: `put` waits until the first frame's items fit in the FIFO's
 free room (pubsub: the fullest subscriber FIFO's), then accepts the longest prefix of whole
 frames that fits and returns how many frames that is; the sender keeps the rest. A frame is
@@ -34,19 +37,18 @@ sender and receiver that connected has gone, the reply says `release` (once): th
 this actor (`ray.kill`), so nothing outlives the connection. Pipeline frames that no receiver
 ever came for keep the hub until a first receiver has come.
 
-This module imports no Ray: the class is wrapped with `ray.remote` by `connector_ray.runtime`,
-which keeps it testable and lets it be read on its own.
+The class is wrapped with `ray.remote` by `connector_ray.runtime`; it runs without Ray (only
+a `RefEntry` needs one), which keeps it testable and lets it be read on its own.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
-import secrets
+from collections.abc import Sequence
 
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
-from connector_ray.hub_fifo import FrameFifo
+from connector_ray.hub_fifo import FrameFifo, held
 from connector_ray.hub_protocol import (
     ABORTED,
     DENIED,
@@ -58,15 +60,17 @@ from connector_ray.hub_protocol import (
     RELEASED,
     SEND,
     UNKNOWN,
+    Entry,
+    HubGate,
     Reply,
-    hub_verifier,
     well_formed,
 )
+from connector_ray.hub_refs import RefLedger, hand_over, stamped
 
 __all__ = ["ChannelHub"]
 
 
-def _weights(frames: list[bytes], counts: list[int] | None) -> list[int]:
+def _weights(frames: Sequence[Entry], counts: list[int] | None) -> list[int]:
     """The items of each frame: `counts` as the caller stated them, or one each."""
     return counts if counts is not None else [1] * len(frames)
 
@@ -93,12 +97,12 @@ class ChannelHub:
         """
         self._pubsub = pubsub
         self._maxsize = maxsize
-        self._verifier = verifier
+        self._gate = HubGate(verifier)
         self._shared = FrameFifo()
         self._life: Lifecycle[int] = Lifecycle()
         self._aborting: set[int] = set()
         self._receivers: dict[int, _Receiver] = {}
-        self._tokens: dict[int, bytes] = {}
+        self._ledger = RefLedger()
         self._next_id = 1
         self._released = False
         self._changed: asyncio.Condition | None = None
@@ -118,7 +122,7 @@ class ChannelHub:
     def _reply(
         self,
         status: str,
-        frames: list[bytes] | None = None,
+        frames: list[Entry] | None = None,
         accepted: int = 0,
         ident: int = 0,
         release: bool = False,
@@ -137,9 +141,7 @@ class ChannelHub:
 
     def _denied(self, ident: object, token: object) -> Reply | None:
         """`DENIED` unless `token` is the one handed to `ident` by `register`."""
-        known = self._tokens.get(ident) if isinstance(ident, int) else None
-        ok = known is not None and isinstance(token, bytes) and hmac.compare_digest(known, token)
-        return None if ok else self._reply(DENIED)
+        return None if self._gate.knows(ident, token) else self._reply(DENIED)
 
     def _fifos(self) -> list[FrameFifo]:
         if self._pubsub:
@@ -157,12 +159,12 @@ class ChannelHub:
         return self._maxsize - held, held == 0
 
     def _refused(
-        self, ident: int, token: bytes, frames: list[bytes], counts: list[int] | None
+        self, ident: int, token: bytes, frames: object, counts: object, refs: bool = True
     ) -> Reply | None:
-        """`DENIED` for a wrong token, a frame that is not `bytes` or bad `counts`; else None."""
+        """`DENIED` for a wrong token, bad `counts` or a non-frame (`refs`: `RefEntry` is one)."""
         if denied := self._denied(ident, token):
             return denied
-        return None if well_formed(frames, counts) else self._reply(DENIED)
+        return None if well_formed(frames, counts, refs) else self._reply(DENIED)
 
     def _should_release(self) -> bool:
         life = self._life
@@ -196,10 +198,7 @@ class ChannelHub:
         Raises:
             ValueError: If `role` is neither `SEND` nor `RECV`.
         """
-        if self._verifier is not None and not (
-            isinstance(proof, bytes)
-            and hmac.compare_digest(hub_verifier(proof) or b"", self._verifier)
-        ):
+        if not self._gate.admits(proof):
             return self._reply(DENIED)
         if self._released:
             return self._reply(RELEASED)
@@ -216,27 +215,28 @@ class ChannelHub:
         else:
             raise ValueError(f"role must be {SEND!r} or {RECV!r}, got {role!r}")
         self._next_id += 1
-        token = self._tokens[ident] = secrets.token_bytes(16)
+        token = self._gate.issue(ident)
         await self._notify()
         return self._reply(OK, ident=ident, token=token)
 
     async def put(
-        self, sender: int, token: bytes, frames: list[bytes], counts: list[int] | None = None
+        self, sender: int, token: bytes, frames: Sequence[Entry], counts: list[int] | None = None
     ) -> Reply:
         """Appends whole frames, waiting until the first fits; accepts the prefix that fits.
 
         Args:
             sender: The sender's id.
             token: The sender's token.
-            frames: The frames, in order.
+            frames: The frames, in order (`bytes`, or `RefEntry` for large ones).
             counts: Optional; the items each frame carries (default: one each).
 
         Returns:
             `OK` with `accepted` frames (at least 1 unless `frames` is empty), `ABORTED` if
             the sender started closing while this waited, `NO_RECEIVERS` if the pipeline has
             no room for the first frame and every receiver closed, `UNKNOWN` if `sender` is
-            not an open sender here, `DENIED` if the token is wrong, a frame is not `bytes`
-            or `counts` is not one int >= 1 per frame (nothing is stored).
+            not an open sender here, `DENIED` if the token is wrong, a frame is neither
+            `bytes` nor a `RefEntry` or `counts` is not one int >= 1 per frame (nothing is
+            stored).
         """
         denied = self._refused(sender, token, frames, counts)
         if denied is not None:
@@ -245,6 +245,7 @@ class ChannelHub:
             return self._reply(UNKNOWN)
         if not frames:
             return self._reply(OK)
+        frames = stamped(frames, sender)
         weights = _weights(frames, counts)
         cond = self._cond()
         async with cond:
@@ -280,7 +281,8 @@ class ChannelHub:
         Returns:
             `OK` with frames, `END` when every sender closed and the FIFO is drained,
             `ABORTED` if the receiver started closing, `UNKNOWN` if it is not registered,
-            `DENIED` if the token is wrong.
+            `DENIED` if the token is wrong. Asking again says the receiver fetched the
+            large frames it was handed last.
         """
         denied = self._denied(receiver, token)
         if denied is not None:
@@ -288,6 +290,8 @@ class ChannelHub:
         state = self._receivers.get(receiver)
         if state is None:
             return self._reply(UNKNOWN)
+        if self._ledger.settle(receiver):
+            await self._notify()
         cond = self._cond()
         async with cond:
             fifo = state.fifo
@@ -295,12 +299,22 @@ class ChannelHub:
                 if state.aborted:
                     return self._reply(ABORTED)
                 if self._life.ended:
+                    self._ledger.settle(receiver)
                     self._life.leave_receiver(receiver)
                     return self._reply(END, release=self._maybe_release())
                 await cond.wait()
             frames = fifo.take(limit)
+            self._ledger.lend(receiver, frames)
             cond.notify_all()
         return self._reply(OK, frames=frames)
+
+    async def fetched(self, receiver: int, token: bytes) -> Reply:
+        """A receiver fetched the large frames of its last `get`: their senders may go."""
+        if denied := self._denied(receiver, token):
+            return denied
+        if self._ledger.settle(receiver):
+            await self._notify()
+        return self._reply(OK)
 
     async def abort_put(self, sender: int, token: bytes) -> Reply:
         """Wakes the sender's waiting `put`, which returns `ABORTED` (its channel is closing)."""
@@ -322,13 +336,15 @@ class ChannelHub:
         return self._reply(OK)
 
     async def close_sender(
-        self, sender: int, token: bytes, frames: list[bytes], counts: list[int] | None = None
+        self, sender: int, token: bytes, frames: Sequence[Entry], counts: list[int] | None = None
     ) -> Reply:
         """Appends a closing sender's last frames (even beyond `maxsize`) and removes it.
 
-        `counts` (optional) are the items of each frame, as for `put`. The last sender to
-        close ends the connection. A wrong token, a frame that is not `bytes` or bad
-        `counts` is answered `DENIED`, and nothing changes.
+        `counts` (optional) are the items of each frame, as for `put`. Its large frames
+        still queued are put inline first, and those handed to receivers fetched (at most
+        `hub_refs.LENT_WAIT` seconds): its process may exit once this returns. The last sender to
+        close ends the connection. A wrong token, a frame that is neither `bytes` nor a
+        `RefEntry` or bad `counts` is answered `DENIED`, and nothing changes.
         """
         denied = self._refused(sender, token, frames, counts)
         if denied is not None:
@@ -336,24 +352,29 @@ class ChannelHub:
         if not self._life.is_sender(sender):
             return self._reply(UNKNOWN)
         if frames:
+            frames = stamped(frames, sender)
             for fifo in self._fifos():
                 fifo.extend(frames, _weights(frames, counts))
+        await hand_over(self._fifos(), sender)
+        await self._ledger.wait_fetched(self._cond(), sender)
         self._aborting.discard(sender)
         self._life.close_sender(sender)
         await self._notify()
         return self._reply(OK, release=self._maybe_release())
 
     async def close_receiver(
-        self, receiver: int, token: bytes, frames: list[bytes], counts: list[int] | None = None
+        self, receiver: int, token: bytes, frames: Sequence[Entry], counts: list[int] | None = None
     ) -> Reply:
         """Removes a receiver; in a pipeline its untaken `frames` go back to the front.
 
-        `counts` (optional) are the items of each frame, as for `put`; bad `counts` are
-        answered `DENIED`, and nothing changes.
+        `counts` (optional) are the items of each frame, as for `put`; bad `counts`, or a
+        frame that is not `bytes` (a receiver gives back what it fetched), are answered
+        `DENIED`, and nothing changes.
         """
-        denied = self._refused(receiver, token, frames, counts)
+        denied = self._refused(receiver, token, frames, counts, refs=False)
         if denied is not None:
             return denied
+        self._ledger.settle(receiver)
         state = self._receivers.pop(receiver, None)
         if state is None:
             return self._reply(UNKNOWN, release=self._maybe_release())
@@ -364,11 +385,16 @@ class ChannelHub:
         return self._reply(OK, release=self._maybe_release())
 
     async def status(self) -> dict[str, int | bool]:
-        """Returns the hub's counters (for tests and diagnostics)."""
+        """Returns the hub's counters (for tests and diagnostics).
+
+        `buffered`, `refs` and `inline_bytes` are those of the fullest FIFO (`held`);
+        `fetching` counts the receivers handed large frames they have not said they fetched.
+        """
         return {
             "senders": self._life.sender_count,
             "receivers": len(self._receivers),
-            "buffered": max((f.items for f in self._fifos()), default=0),
+            **held(self._fifos()),
+            "fetching": self._ledger.fetching(),
             "ended": self._life.ended,
             "released": self._released,
         }

@@ -9,15 +9,20 @@ prove the connection's key. Its *verifier* is the SHA-256 of the registration pr
 `HMAC(key, "connector-ray hub-auth")` (`hub_proof`): neither key nor proof is among its
 arguments (signing switched off: no key, and the hub registers anyone). `register` must
 present the proof and returns a random per-participant token; every later call names its id
-*and* that token, or is answered `DENIED` without effect. Frames must be `bytes`: anything
-else, and `counts` that are not one int >= 1 per frame, is refused before it is stored
-(`well_formed`).
+*and* that token, or is answered `DENIED` without effect. A frame must be `bytes`, or, from
+a sender, a `RefEntry` (a large frame left in Ray's object store, see `connector_ray.large`):
+anything else, and `counts` that are not one int >= 1 per frame, is refused before it is
+stored (`well_formed`).
 """
 
 from __future__ import annotations
 
 import hashlib
-from typing import Final, NamedTuple
+import hmac
+import secrets
+from typing import Any, Final, NamedTuple, TypeAlias
+
+from ray import ObjectRef
 
 from connector_core.codec import TAG_SIZE, Codec
 
@@ -32,6 +37,9 @@ __all__ = [
     "RELEASED",
     "SEND",
     "UNKNOWN",
+    "Entry",
+    "HubGate",
+    "RefEntry",
     "Reply",
     "hub_proof",
     "hub_verifier",
@@ -78,12 +86,63 @@ def hub_verifier(proof: bytes | None) -> bytes | None:
     return None if proof is None else hashlib.sha256(proof).digest()
 
 
+class HubGate:
+    """Who may call a hub: a proof of the key to register, then the token handed out."""
+
+    __slots__ = ("_tokens", "_verifier")
+
+    def __init__(self, verifier: bytes | None) -> None:
+        """Creates the gate of a new hub.
+
+        Args:
+            verifier: `hub_verifier(proof)`, or `None` (signing switched off) to admit anyone.
+        """
+        self._verifier = verifier
+        self._tokens: dict[int, bytes] = {}
+
+    def admits(self, proof: object) -> bool:
+        """True if `proof` is the connection's registration proof (or none is required)."""
+        if self._verifier is None:
+            return True
+        given = hub_verifier(proof) if isinstance(proof, bytes) else None
+        return given is not None and hmac.compare_digest(given, self._verifier)
+
+    def issue(self, ident: int) -> bytes:
+        """Returns a new random token for a registered participant."""
+        token = self._tokens[ident] = secrets.token_bytes(16)
+        return token
+
+    def knows(self, ident: object, token: object) -> bool:
+        """True if `token` is the one issued to `ident`."""
+        known = self._tokens.get(ident) if isinstance(ident, int) else None
+        return known is not None and isinstance(token, bytes) and hmac.compare_digest(known, token)
+
+
+class RefEntry(NamedTuple):
+    """A large frame in Ray's object store, as a sender puts it in the hub and a receiver gets it.
+
+    The hub keeps it in its FIFOs like a frame and never fetches `ref` while its sender is
+    open (see `connector_ray.large`).
+    """
+
+    ref: ObjectRef[Any]
+    """The object holding the sealed frame (`bytes`), put by the sender's process."""
+    tag: bytes
+    """`connector_ray.large.LargeFrames.tag`: the receiver checks it before fetching `ref`."""
+    sender: int = 0
+    """The id of the sender that put it, written by the hub (a sender's own value is ignored)."""
+
+
+Entry: TypeAlias = bytes | RefEntry
+"""What a FIFO of the hub holds: a sealed frame, or a large one left in the object store."""
+
+
 class Reply(NamedTuple):
     """What every hub call returns."""
 
     status: str
     """One of the status constants of this module."""
-    frames: list[bytes]
+    frames: list[Entry]
     """`get`: the frames handed out (they are the caller's from now on)."""
     accepted: int
     """`put`: how many frames (not items) from the front of the batch were accepted."""
@@ -99,14 +158,22 @@ class Reply(NamedTuple):
     """`register`: the secret the caller presents with its id in every later call."""
 
 
-def well_formed(frames: object, counts: object) -> bool:
-    """True when `frames` is a list of `bytes` and `counts` is None or one int >= 1 per frame.
+def _ref_entry(entry: object) -> bool:
+    """True for a `RefEntry` of an `ObjectRef` and a `bytes` tag (its `sender` the hub sets)."""
+    return type(entry) is RefEntry and type(entry.ref) is ObjectRef and type(entry.tag) is bytes
+
+
+def well_formed(frames: object, counts: object, refs: bool = False) -> bool:
+    """True when `frames` is a list of frames and `counts` is None or one int >= 1 per frame.
 
     Args:
         frames: The frames of a `put`, `close_sender` or `close_receiver` call.
         counts: The items of each frame as the caller stated them (None: one each).
+        refs: Optional; True to accept a well-formed `RefEntry` beside `bytes` frames.
     """
-    if not (isinstance(frames, list) and all(type(f) is bytes for f in frames)):
+    if not isinstance(frames, list):
+        return False
+    if not all(type(f) is bytes or (refs and _ref_entry(f)) for f in frames):
         return False
     return counts is None or (
         isinstance(counts, list)

@@ -5,36 +5,54 @@ carrying up to `batch` items (at least one frame). That `get` is a task of the t
 of the `recv()` that started it: a cancelled `recv()` leaves it running, and its frames land
 in the inbox for the next one.
 
-Verification on arrival: when a batch arrives, anything that is not `bytes` is dropped, then
-every frame goes through the `Verifier` (`accept_items`); what fails is dropped and counted
-(`statistics().rejected`) before it is buffered. The inbox holds each verified payload with
-its frame as it arrived and the item count its verified header states; `buffered()` counts
-those items.
+Large frames: a batch may hand out entries for frames left in Ray's object store
+(`connector_ray.large`). The fetch task checks each entry's tag, fetches those that check out
+(`await ref`, so the event loop goes on) and then tells the hub it has them (`fetched`: their
+sender may now exit); an entry that fails either step becomes a `Dropped` in its place.
+
+Verification on arrival: when a batch arrives (its large frames fetched), anything that is
+not `bytes` is dropped, then every frame goes through the `Verifier` (`accept_items`); what
+fails is dropped and counted (`statistics().rejected`) before it is buffered. The inbox holds
+each verified payload with its frame as it arrived and the item count its verified header
+states; `buffered()` counts those items.
 
 End: the hub answers `END` once every sender has closed and this receiver's FIFO is drained;
 `recv()` then raises `ChannelClosedError` (the hub has already let this receiver go). Close:
 a pipeline receiver gives the frames it did not return back to the front of the hub's FIFO,
 with their item counts: first the frame the channel handed back (`give_back`: the items of a
 `send_many()` frame it took and did not return), then its inbox as it arrived (a
-subscriber's are its own and go). If the hub dies, `recv()` raises `ChannelError`.
+subscriber's are its own and go); a large frame goes back inline, as the receiver fetched it
+(the process that put it may have exited since). If the hub dies, `recv()` raises
+`ChannelError`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import deque
+from collections.abc import Sequence
+from typing import Any
 
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.transport import Verifier
 from connector_ray import runtime
-from connector_ray.hub_protocol import ABORTED, END, OK, Reply
-from connector_ray.link import HubLink
+from connector_ray.hub_protocol import ABORTED, END, OK, Entry, Reply
+from connector_ray.large import Dropped, LargeFrames
+from connector_ray.link import HubLink, Member
 
 __all__ = ["RayReceiver"]
 
 _log = logging.getLogger("connector_ray")
+
+_Kept = tuple[bytes, bytes, int]
+"""What the inbox holds of a verified frame: its payload, the frame, the items it carries."""
+_Admitted = tuple[list[_Kept], int]
+"""The frames of a batch that verified, and the items they carry."""
+_Fetched = tuple[Reply, _Admitted | None]
+"""A `get`'s reply, and its frames verified when it had large ones (None: it had none)."""
 
 
 class RayReceiver:
@@ -51,13 +69,14 @@ class RayReceiver:
             pubsub: True for a subscriber (its unread frames are its own).
         """
         self.verifier = Verifier(codec, "RayChannel")
+        self._large = LargeFrames(codec)
         self._link = link
         self._batch = batch
         self._pubsub = pubsub
-        self._inbox: deque[tuple[bytes, bytes, int]] = deque()  # (payload, frame, items)
+        self._inbox: deque[_Kept] = deque()
         self._inbox_items = 0
         self._given_back: list[tuple[bytes, int]] = []  # (frame, items), from the channel
-        self._pending: asyncio.Task[Reply] | None = None
+        self._pending: asyncio.Task[_Fetched] | None = None
         self._ended = False
         self._failure: ChannelError | None = None
         self._closed = False
@@ -95,19 +114,36 @@ class RayReceiver:
             await asyncio.wait([pending])
             self._absorb(pending)
 
-    async def _fetch(self) -> asyncio.Task[Reply]:
+    async def _fetch(self) -> asyncio.Task[_Fetched]:
         handle = await self._link.connect()
         if self._pending is not None:  # another recv() started one meanwhile
             return self._pending
         member = self._link.receiver
         assert member is not None  # registered by the connector, or by connect() just now
-        ref = handle.get.remote(*member, self._batch)
-        task = asyncio.get_running_loop().create_task(runtime.call("receive", ref))
+        task = asyncio.get_running_loop().create_task(self._get(handle, member))
         task.add_done_callback(self._absorb)
         self._pending = task
         return task
 
-    def _absorb(self, task: asyncio.Task[Reply]) -> None:
+    async def _get(self, handle: Any, member: Member) -> _Fetched:
+        """One `get`; with large frames, also fetches them (and tells the hub) and verifies.
+
+        Large frames are verified in a worker thread (hashing them lets go of the GIL), so
+        the event loop goes on meanwhile: only this task uses the verifier until it is done.
+        """
+        reply = await runtime.call("receive", handle.get.remote(*member, self._batch))
+        frames: list[Entry] = reply.frames
+        if reply.status != OK or all(type(f) is bytes for f in frames):
+            return reply, None
+        resolved = await self._large.resolve(frames)
+        told = asyncio.ensure_future(runtime.call("receive", handle.fetched.remote(*member)))
+        try:
+            return reply, await asyncio.to_thread(self._admit, resolved)
+        finally:
+            with contextlib.suppress(ChannelError):  # a hub gone meanwhile: the next get says so
+                await told
+
+    def _absorb(self, task: asyncio.Task[_Fetched]) -> None:
         """Takes in a finished fetch (once; from its callback or from recv)."""
         if self._pending is not task:
             return
@@ -120,28 +156,47 @@ class RayReceiver:
                 exc if isinstance(exc, ChannelError) else ChannelError(f"receive failed: {exc!r}")
             )
             return
-        self.arrived(task.result())
+        self.arrived(*task.result())
 
-    def arrived(self, reply: Reply) -> None:
-        """Takes in the hub's answer to a `get`: verifies its frames into the inbox."""
+    def arrived(self, reply: Reply, verified: _Admitted | None = None) -> None:
+        """Takes in the hub's answer to a `get`: verifies its frames into the inbox.
+
+        Args:
+            reply: The hub's answer.
+            verified: Optional; its frames as `_get` fetched and verified them (without it,
+                they are verified here and a large-frame entry is dropped as a non-frame).
+        """
         self._link.note(reply)
         if reply.status == OK:
-            verifier = self.verifier
-            accept = verifier.accept_items
-            inbox = self._inbox
-            for frame in reply.frames:
-                if type(frame) is not bytes:  # never decoded, whatever it is
-                    verifier.drop(f"a {type(frame).__name__} arrived where a frame was due")
-                    continue
-                accepted = accept(frame)
-                if accepted is not None:
-                    payload, items = accepted
-                    inbox.append((payload, frame, items))
-                    self._inbox_items += items
+            kept, items = self._admit(reply.frames) if verified is None else verified
+            self._inbox.extend(kept)
+            self._inbox_items += items
         elif reply.status == END:
             self._ended = True
         elif reply.status != ABORTED:
             self._failure = runtime.lost_state(reply)
+
+    def _admit(self, frames: Sequence[Entry | Dropped]) -> _Admitted:
+        """The frames that verify, with their payloads and items; the rest dropped and counted.
+
+        Args:
+            frames: A batch as it arrived (`bytes` frames; anything else is dropped).
+        """
+        verifier = self.verifier
+        accept = verifier.accept_items
+        kept: list[_Kept] = []
+        total = 0
+        for frame in frames:
+            if type(frame) is not bytes:  # never decoded, whatever it is
+                why = frame.reason if type(frame) is Dropped else None
+                verifier.drop(why or f"a {type(frame).__name__} arrived where a frame was due")
+                continue
+            accepted = accept(frame)
+            if accepted is not None:
+                payload, items = accepted
+                kept.append((payload, frame, items))
+                total += items
+        return kept, total
 
     def give_back(self, frame: bytes, items: int) -> None:
         """Keeps a frame of items the channel took and did not return, for `close()`.

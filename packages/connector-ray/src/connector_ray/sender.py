@@ -10,6 +10,12 @@ item count beside it; the hub accepts a frame only when its items fit in `maxsiz
 receiver slows the sender. The hub may accept only the front of a batch, in whole frames;
 the rest leaves first in the next call.
 
+Large frames (at least `large_frame_bytes`, on a connection that signs): `send()` stores
+each in Ray's object store (in a worker thread, so the event loop goes on meanwhile) before
+it queues it, and the flusher ships the `RefEntry` in its place (`connector_ray.large`); the
+hub counts its items like any frame's. This sender's process owns those objects, and its
+`close_sender` returns once the hub has taken over the ones it still queues.
+
 Close: the flusher stops (a `put` waiting at a full hub is woken by `abort_put`), and what
 the hub did not accept goes with `close_sender`, which may overshoot `maxsize` so that closing
 never waits on a stalled receiver. The last sender's close ends the connection. If the hub
@@ -21,12 +27,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from typing import Any
 
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.transport import Outbox
 from connector_ray import runtime
-from connector_ray.hub_protocol import ABORTED, NO_RECEIVERS, OK
+from connector_ray.hub_protocol import ABORTED, NO_RECEIVERS, OK, Entry, RefEntry
+from connector_ray.large import LargeFrames
 from connector_ray.link import HubLink, Member
 
 __all__ = ["RaySender"]
@@ -37,7 +45,9 @@ _log = logging.getLogger("connector_ray")
 class RaySender:
     """Implements `connector_core.transport.SendTransport` for the sender of `link`."""
 
-    def __init__(self, link: HubLink, batch: int, maxsize: int) -> None:
+    def __init__(
+        self, link: HubLink, batch: int, maxsize: int, large: LargeFrames | None = None
+    ) -> None:
         """Creates the transport of the sender registered in `link`.
 
         Args:
@@ -46,6 +56,7 @@ class RaySender:
             batch: The most items per `put` call, and per frame (`batch_items`); at most
                 a positive `maxsize`.
             maxsize: The channel's capacity in items (`<= 0`: unbounded).
+            large: Optional; which frames go through the object store (default: none).
         """
         self._link = link
         self._batch = batch
@@ -53,18 +64,31 @@ class RaySender:
         """The most items one frame may carry: a frame always fits in one `put` call."""
         self._outbox = Outbox(min(2 * batch, maxsize) if maxsize > 0 else 2 * batch)
         self._flusher: asyncio.Task[None] | None = None
-        self._unsent: list[bytes] = []  # taken from the outbox, not yet accepted by the hub
+        self._unsent: list[Entry] = []  # taken from the outbox, not yet accepted by the hub
         self._counts: list[int] = []  # the items of each unsent frame
         self._unsent_items = 0
         self._putting = False
         self._closed = False
+        self._large = large
+        at = large.smallest if large is not None else None
+        self._large_at = sys.maxsize if at is None else at  # frames from this size are staged
+        self._staged: dict[int, RefEntry] = {}  # by the id() of the queued frame it stands for
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
-        """Queues `frame` of `items` items if the outbox has room (False before first use)."""
-        return self._flusher is not None and self._outbox.offer(frame, max(1, items))
+        """Queues `frame` of `items` items if the outbox has room.
+
+        False before first use, and for a large frame (`send()` stores it first).
+        """
+        return (
+            self._flusher is not None
+            and len(frame) < self._large_at
+            and self._outbox.offer(frame, max(1, items))
+        )
 
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` of `items` items, waiting for room; links and starts the flusher.
+
+        A large frame is stored in the object store first (once per frame object queued).
 
         Raises:
             ChannelClosedError: If the channel was closed, also while waiting, or every
@@ -78,7 +102,17 @@ class RaySender:
             member = self._link.sender
             if self._flusher is None and member is not None:
                 self._flusher = asyncio.get_running_loop().create_task(self._flush(handle, member))
-        await self._outbox.put(frame, max(1, items))
+        key = id(frame)
+        if len(frame) < self._large_at or key in self._staged:
+            await self._outbox.put(frame, max(1, items))
+            return
+        assert self._large is not None  # _large_at is finite
+        self._staged[key] = await self._large.stage(frame)
+        try:
+            await self._outbox.put(frame, max(1, items))
+        except BaseException:
+            self._staged.pop(key, None)  # not queued: its object goes with the entry
+            raise
 
     def _take(self, room: int) -> None:
         """Moves queued frames, whole, to the unsent batch.
@@ -88,20 +122,26 @@ class RaySender:
                 carries when none is unsent.
         """
         outbox, unsent, counts = self._outbox, self._unsent, self._counts
+        start = len(unsent)
         if len(outbox) - self._unsent_items == outbox.queued_frames():  # one item each
             frames = outbox.take(room)
             unsent += frames
             counts += [1] * len(frames)
             self._unsent_items += len(frames)
-            return
-        taken = 0
-        while (weight := outbox.first_items()) and (
-            room <= 0 or taken + weight <= room or not unsent
-        ):
-            unsent += outbox.take(weight)  # exactly the first frame
-            counts.append(weight)
-            taken += weight
-        self._unsent_items += taken
+        else:
+            taken = 0
+            while (weight := outbox.first_items()) and (
+                room <= 0 or taken + weight <= room or not unsent
+            ):
+                unsent += outbox.take(weight)  # exactly the first frame
+                counts.append(weight)
+                taken += weight
+            self._unsent_items += taken
+        if self._staged:  # large frames leave as their entries
+            for i in range(start, len(unsent)):
+                entry = self._staged.pop(id(unsent[i]), None)
+                if entry is not None:
+                    unsent[i] = entry
 
     async def _flush(self, handle: Any, member: Member) -> None:
         outbox = self._outbox
