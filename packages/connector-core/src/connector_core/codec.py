@@ -326,7 +326,7 @@ class Codec:
         try:
             items = read_items(payload, self.serializer.loads, self._in_place)
         except Exception as exc:
-            raise self._undecodable(payload, exc) from exc
+            raise ChannelDecodeError(self._undecodable(payload, exc)) from exc
         if count is not None and len(items) != count:
             raise ChannelDecodeError(
                 f"discarded a message of {len(payload)} bytes that holds {len(items)} items, "
@@ -364,10 +364,10 @@ class Codec:
         try:
             return self.serializer.loads(payload)
         except Exception as exc:
-            raise self._undecodable(payload, exc) from exc
+            raise ChannelDecodeError(self._undecodable(payload, exc)) from exc
 
-    def _undecodable(self, payload: bytes, exc: Exception) -> ChannelDecodeError:
-        return ChannelDecodeError(
+    def _undecodable(self, payload: bytes, exc: Exception) -> str:
+        return (
             f"discarded a message of {len(payload)} bytes that the {self.serializer.name} "
             f"serializer cannot decode: {exc!r}"
         )
