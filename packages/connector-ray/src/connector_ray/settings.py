@@ -8,7 +8,7 @@ list it.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Any, Final
 
 from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
@@ -40,17 +40,23 @@ class RaySettings(SettingsBase):
     )
     large_frame_bytes: int = Field(
         default=DEFAULT_LARGE_FRAME_BYTES,
+        ge=MIN_LARGE_FRAME_BYTES,
         description="Frames (sealed items) of at least this many bytes go through Ray's "
         "object store, and only a small reference through the hub actor (signed "
         f"connections only). At least {MIN_LARGE_FRAME_BYTES}; default 1 MiB.",
     )
 
-    @field_validator("large_frame_bytes")
+    @field_validator("large_frame_bytes", mode="before")
     @classmethod
-    def _check_large_frame_bytes(cls, value: int) -> int:
-        if value < MIN_LARGE_FRAME_BYTES:
+    def _check_large_frame_bytes(cls, value: Any) -> Any:
+        # before pydantic's own bound check, whose message names neither variable nor advice
+        try:
+            number = int(value)
+        except (TypeError, ValueError):
+            return value  # not a number: pydantic's error says so
+        if number < MIN_LARGE_FRAME_BYTES:
             raise ValueError(
-                f"CONNECTOR_RAY_LARGE_FRAME_BYTES (RaySettings.large_frame_bytes) is {value}: "
+                f"CONNECTOR_RAY_LARGE_FRAME_BYTES (RaySettings.large_frame_bytes) is {number}: "
                 f"it must be at least {MIN_LARGE_FRAME_BYTES} bytes. Frames of that size and "
                 f"more go through Ray's object store; set e.g. {DEFAULT_LARGE_FRAME_BYTES} "
                 "(1 MiB, the default), or unset it"
