@@ -73,11 +73,12 @@ async def test_a_batch_the_hub_takes_in_part_is_finished_first_and_in_order() ->
     hub = _Hub(pubsub=False, maxsize=4)
     receiver = await hub.channel(RECV, batch=4, maxsize=4)
     sender = await hub.channel(SEND, batch=4, maxsize=4)
+    # one frame per item (a run of send()s would leave as one frame), counted in frames
     for i in range(3):
-        await sender.send(i)
+        await sender.send_many([i])
     await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 3)
     for i in range(3, 6):
-        await sender.send(i)  # the hub has room for one of them
+        await sender.send_many([i])  # the hub has room for one of them
     await hub.until(lambda: (3, 1) in hub.puts)
     await sender.close()
     assert await asyncio.wait_for(drain(receiver), DEADLINE) == list(range(6))

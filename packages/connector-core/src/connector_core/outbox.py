@@ -36,17 +36,12 @@ _ITEM_OVERHEAD = 8  # bytes a run's frame adds per item (`connector_core.payload
 class Outbox:
     """A bounded FIFO of frames between `send()` and a transport's flusher task.
 
-    Capacity is counted in *items*: a frame weighs the number of items it carries (one for
-    `send()`, up to the transport's `batch_items` for `send_many()`), so `maxsize` bounds
+    Capacity is counted in *items*: a frame weighs the items it carries, so `maxsize` bounds
     items whatever the batching. A frame heavier than the free room waits until it fits, or
-    until nothing else is held (so a frame heavier than `maxsize` itself still goes).
-
-    `offer()` takes a frame without waiting when there is room; `put()` waits for room
-    (cancellation-safe: a cancelled `put()` queued nothing). The flusher awaits `ready()`
-    and `take()`s everything queued at that moment, so batches form only while it is busy;
-    what it took counts as held until it `settle()`s it: by frames, in the order taken
-    (the default), or by items (`release_by_items=True`, for transports whose receivers
-    hand back credit in items). `fail(exc)` makes every waiting and later `put()` raise.
+    until nothing else is held. What the flusher took is settled by frames, in the order
+    taken (the default), or by items (`release_by_items=True`, for transports whose
+    receivers hand back credit in items). `fail(exc)` makes every waiting and later `put()`
+    raise.
     """
 
     __slots__ = (
@@ -230,7 +225,9 @@ class Outbox:
             self._ready.clear()
             await self._ready.wait()
 
-    def take(self, max_items: int = 0, max_bytes: int = 0) -> list[bytes]:
+    def take(
+        self, max_items: int = 0, max_bytes: int = 0, counts: list[int] | None = None
+    ) -> list[bytes]:
         """Takes queued frames for the flusher; they count as held until `settle()`.
 
         A run of unsealed items is sealed into one frame as it is taken (split where a
@@ -241,11 +238,14 @@ class Outbox:
                 (`<= 0`: all).
             max_bytes: Stop before exceeding this many bytes, but take at least one frame
                 (`<= 0`: no byte limit).
+            counts: Optional; gets the items of each frame taken appended, in order.
         """
         frames = self._frames
         if self._seal is None and self._queued == len(frames):  # `send()` frames of one item
             whole = len(frames) if max_items <= 0 else min(len(frames), max_items)
             if max_bytes <= 0 or sum(map(len, islice(frames, whole))) <= max_bytes:
+                if counts is not None:
+                    counts.extend(repeat(1, whole))
                 return self._take_singles(whole)
         weights = self._weights
         batch: list[bytes] = []
@@ -274,6 +274,8 @@ class Outbox:
             size += len(frame)
             if not self._by_items:
                 self._taken.append(weight)
+            if counts is not None:
+                counts.append(weight)
             if frames and frames[0] is entry:
                 break  # a run split by a limit: the rest waits
         self._queued -= taken

@@ -8,7 +8,10 @@ Everything is counted in items: a frame sealed by `send_many()` carries up to `b
 `min(2 * batch, maxsize)` items (then `send()` waits), and each `put` states every frame's
 item count beside it; the hub accepts a frame only when its items fit in `maxsize`: a slow
 receiver slows the sender. The hub may accept only the front of a batch, in whole frames;
-the rest leaves first in the next call.
+the rest leaves first in the next call. `send()`'s items come serialized and unsealed (core's
+`ItemSender`): those queued while a call is in flight form a run, sealed as one frame (one
+signature) when the flusher takes it; an item large enough for the object store is sealed
+alone at once and stored like a frame.
 
 Large frames (at least `large_frame_bytes`, on a connection that signs): `send()` stores
 each in Ray's object store (in a worker thread, so the event loop goes on meanwhile) before
@@ -28,9 +31,11 @@ import asyncio
 import contextlib
 import logging
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_ray import runtime
 from connector_ray.hub_protocol import ABORTED, NO_RECEIVERS, OK, Entry, RefEntry
@@ -73,6 +78,12 @@ class RaySender:
         at = large.smallest if large is not None else None
         self._large_at = sys.maxsize if at is None else at  # frames from this size are staged
         self._staged: dict[int, RefEntry] = {}  # by the id() of the queued frame it stands for
+        self._seal: Callable[[list[bytes]], bytes] | None = None  # the channel's, for runs
+
+    def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
+        """Seals runs of `send()`'s items with `seal` as they are taken (core `ItemSender`)."""
+        self._seal = seal
+        self._outbox.seal_runs_with(seal, self._batch)
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` of `items` items if the outbox has room.
@@ -85,6 +96,17 @@ class RaySender:
             and self._outbox.offer(frame, max(1, items))
         )
 
+    def try_send_item(self, payload: bytes) -> bool:
+        """Queues one serialized item (sealed with its run when taken) if there is room.
+
+        False before first use, and for an item large enough for the object store.
+        """
+        return (
+            self._flusher is not None
+            and len(payload) + ITEM_OVERHEAD < self._large_at
+            and self._outbox.offer_item(payload)
+        )
+
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` of `items` items, waiting for room; links and starts the flusher.
 
@@ -95,13 +117,7 @@ class RaySender:
                 receiver of the pipeline has closed and its buffer is full.
             ChannelError: If the hub actor is gone or lost this sender.
         """
-        if self._flusher is None:
-            handle = await self._link.connect()
-            if self._closed:
-                raise ChannelClosedError("the channel was closed while sending")
-            member = self._link.sender
-            if self._flusher is None and member is not None:
-                self._flusher = asyncio.get_running_loop().create_task(self._flush(handle, member))
+        await self._start()
         key = id(frame)
         if len(frame) < self._large_at or key in self._staged:
             await self._outbox.put(frame, max(1, items))
@@ -114,29 +130,46 @@ class RaySender:
             self._staged.pop(key, None)  # not queued: its object goes with the entry
             raise
 
+    async def send_item(self, payload: bytes) -> None:
+        """Queues one serialized item, waiting for room (as `send()`).
+
+        An item large enough for the object store is sealed alone at once and sent as a
+        frame: it is stored before it is queued.
+
+        Raises:
+            ChannelClosedError: As `send()`.
+            ChannelError: As `send()`.
+        """
+        if len(payload) + ITEM_OVERHEAD >= self._large_at and self._seal is not None:
+            await self.send(self._seal([payload]))
+            return
+        await self._start()
+        await self._outbox.put_item(payload)
+
+    async def _start(self) -> None:
+        """Links to the hub and starts the flusher, on first use."""
+        if self._flusher is None:
+            handle = await self._link.connect()
+            if self._closed:
+                raise ChannelClosedError("the channel was closed while sending")
+            member = self._link.sender
+            if self._flusher is None and member is not None:
+                self._flusher = asyncio.get_running_loop().create_task(self._flush(handle, member))
+
     def _take(self, room: int) -> None:
-        """Moves queued frames, whole, to the unsent batch.
+        """Moves queued frames (runs sealed as they go) to the unsent batch.
 
         Args:
-            room: The most items to move (`<= 0`: every frame); one frame moves whatever it
-                carries when none is unsent.
+            room: The most items to move (`<= 0`: every frame); a frame moves whatever it
+                carries when none is unsent, and a run is cut to the room.
         """
-        outbox, unsent, counts = self._outbox, self._unsent, self._counts
+        outbox, unsent = self._outbox, self._unsent
+        if unsent and room > 0 and outbox.first_items() > room:
+            return  # the first frame does not fit beside the unsent ones
         start = len(unsent)
-        if len(outbox) - self._unsent_items == outbox.queued_frames():  # one item each
-            frames = outbox.take(room)
-            unsent += frames
-            counts += [1] * len(frames)
-            self._unsent_items += len(frames)
-        else:
-            taken = 0
-            while (weight := outbox.first_items()) and (
-                room <= 0 or taken + weight <= room or not unsent
-            ):
-                unsent += outbox.take(weight)  # exactly the first frame
-                counts.append(weight)
-                taken += weight
-            self._unsent_items += taken
+        queued = outbox.queued_items()
+        unsent += outbox.take(room, counts=self._counts)
+        self._unsent_items += queued - outbox.queued_items()
         if self._staged:  # large frames leave as their entries
             for i in range(start, len(unsent)):
                 entry = self._staged.pop(id(unsent[i]), None)
