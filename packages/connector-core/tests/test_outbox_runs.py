@@ -142,3 +142,14 @@ async def test_a_put_item_waiting_on_a_closed_outbox_raises() -> None:
     with pytest.raises(ChannelClosedError):
         async with asyncio.timeout(DEADLINE):
             await waiting
+
+
+def test_take_reports_the_items_of_each_frame_it_took() -> None:
+    box, _ = _outbox()
+    box.offer_item(b"a")
+    box.offer_item(b"b")
+    box.offer(b"BATCH", 3)
+    box.offer_item(b"c")
+    counts: list[int] = []
+    assert box.take(counts=counts) == [b"a|b", b"BATCH", b"c"]
+    assert counts == [2, 3, 1]
