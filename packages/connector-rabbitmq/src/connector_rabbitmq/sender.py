@@ -156,6 +156,15 @@ class RabbitMQSender:
         self._admit(len(payload) + ITEM_OVERHEAD, 1)
         return self._queued(self.publisher.outbox.offer_item, payload)
 
+    def control_rejected(self) -> int:
+        """Control-log entries this sender dropped as unsigned or forged.
+
+        Core's `ControlRejections`: they count in the channel's `statistics().rejected`. (A
+        receiver's log counts them through its channel's verifier instead.)
+        """
+        membership = self.membership
+        return membership.log.rejected if membership is not None else 0
+
     def _admit(self, size: int, items: int) -> None:
         self.publisher.check_size(size, items)
         self._raise_refused()
