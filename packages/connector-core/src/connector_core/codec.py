@@ -232,7 +232,8 @@ class Codec:
         Returns:
             The frame.
         """
-        return self.reseal(payload + LIST, sender, seq, items)
+        header = _pack_header(VERSION, self.connection, sender, seq, items)
+        return self._sealed([header, payload, LIST])  # no `payload + LIST`: one join, no copy
 
     def reseal(self, payload: bytes, sender: bytes, seq: int, items: int) -> bytes:
         """Seals a payload that `open()` returned (either layout) again, as a new frame.
