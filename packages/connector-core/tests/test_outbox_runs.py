@@ -153,3 +153,12 @@ def test_take_reports_the_items_of_each_frame_it_took() -> None:
     counts: list[int] = []
     assert box.take(counts=counts) == [b"a|b", b"BATCH", b"c"]
     assert counts == [2, 3, 1]
+
+
+def test_the_same_frame_object_queued_twice_is_taken_twice_in_one_take() -> None:
+    box, _ = _outbox()
+    frame = b"FRAME"
+    box.offer(frame)
+    box.offer(frame)
+    assert box.take() == [frame, frame]
+    assert box.queued_items() == 0

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 from collections import deque
 from collections.abc import Callable
-from itertools import islice, repeat
 from typing import cast
 
 from connector_core.exceptions import ChannelClosedError
@@ -131,7 +130,7 @@ class Outbox:
         self._append(frame, items)
         return True
 
-    def _append(self, frame: bytes, items: int) -> None:
+    def _append(self, frame: bytes | list[bytes], items: int) -> None:
         self._frames.append(frame)
         self._weights.append(items)
         self._queued += items
@@ -182,13 +181,8 @@ class Outbox:
                 self._run_bytes += size
                 self._queued += 1
                 return  # not the first entry: the ready event is set already
-        frames.append([payload])
-        self._weights.append(1)
         self._run_bytes = size
-        self._queued += 1
-        ready = self._ready
-        if not ready.is_set():
-            ready.set()
+        self._append([payload], 1)  # a new run
 
     async def put_item(self, payload: bytes) -> None:
         """Queues one unsealed item (as `offer_item`), waiting for room like `put()`.
@@ -241,18 +235,13 @@ class Outbox:
             counts: Optional; gets the items of each frame taken appended, in order.
         """
         frames = self._frames
-        if self._seal is None and self._queued == len(frames):  # `send()` frames of one item
-            whole = len(frames) if max_items <= 0 else min(len(frames), max_items)
-            if max_bytes <= 0 or sum(map(len, islice(frames, whole))) <= max_bytes:
-                if counts is not None:
-                    counts.extend(repeat(1, whole))
-                return self._take_singles(whole)
         weights = self._weights
         batch: list[bytes] = []
         taken = size = 0
         while frames:
             entry = frames[0]
             weight = weights[0]
+            whole = weight
             if type(entry) is list:
                 frame, weight = self._seal_run(
                     max_items - taken if max_items > 0 else weight,
@@ -276,7 +265,7 @@ class Outbox:
                 self._taken.append(weight)
             if counts is not None:
                 counts.append(weight)
-            if frames and frames[0] is entry:
+            if weight < whole:
                 break  # a run split by a limit: the rest waits
         self._queued -= taken
         self._inflight += taken
@@ -324,23 +313,6 @@ class Outbox:
             if size > max_bytes:
                 return index
         return count
-
-    def _take_singles(self, whole: int) -> list[bytes]:
-        """Takes the first `whole` frames, each of one item (the common `send()` case)."""
-        frames = self._frames
-        if whole == len(frames):
-            batch = list(frames)
-            frames.clear()
-            self._weights.clear()
-        else:
-            batch = [frames.popleft() for _ in range(whole)]
-            for _ in range(whole):
-                self._weights.popleft()
-        if not self._by_items:
-            self._taken.extend(repeat(1, whole))
-        self._queued -= whole
-        self._inflight += whole
-        return batch  # type: ignore[return-value]  # no runs without a sealer
 
     def settle(self, count: int) -> None:
         """Releases the room of `count` frames taken earlier, in the order taken.
