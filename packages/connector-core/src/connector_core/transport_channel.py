@@ -82,12 +82,12 @@ class TransportChannel(SerdeChannel):
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
-        # a transport that seals runs of items itself: `send()` hands it items serialized
         self._control: list[ControlRejections] = [
             cast(ControlRejections, t)
             for t in (sender, receiver)
             if isinstance(cast(object, t), ControlRejections)
         ]  # transports that also count forged control messages
+        # a transport that seals runs of items itself: `send()` hands it items serialized
         self._item_tx: ItemSender | None = None
         if isinstance(cast(object, sender), ItemSender):
             self._item_tx = cast(ItemSender, sender)

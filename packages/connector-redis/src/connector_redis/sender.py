@@ -25,8 +25,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import Callable
-from typing import Final
+from collections.abc import Callable, Coroutine
+from typing import Any, Final
 
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError
@@ -94,17 +94,16 @@ class RedisSender:
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now (never waits)."""
-        if self._outbox.offer(frame, max(1, items)):
-            self._wake()
-            return True
-        return False
+        return self._queued(self._outbox.offer(frame, max(1, items)))
 
     def try_send_item(self, payload: bytes) -> bool:
         """Queues one serialized item if the outbox has room now (never waits)."""
-        if self._outbox.offer_item(payload):
+        return self._queued(self._outbox.offer_item(payload))
+
+    def _queued(self, queued: bool) -> bool:
+        if queued:
             self._wake()
-            return True
-        return False
+        return queued
 
     async def send_item(self, payload: bytes) -> None:
         """Queues one serialized item, waiting for room; if cancelled, queued nothing.
@@ -112,13 +111,7 @@ class RedisSender:
         Raises:
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
-        self._blocked += 1  # the flusher waits for acknowledgements on its behalf
-        try:
-            self._wake()
-            await self._outbox.put_item(payload)
-        finally:
-            self._blocked -= 1
-        self._wake()
+        await self._wait_queued(self._outbox.put_item(payload))
 
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
@@ -126,10 +119,14 @@ class RedisSender:
         Raises:
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
+        await self._wait_queued(self._outbox.put(frame, max(1, items)))
+
+    async def _wait_queued(self, put: Coroutine[Any, Any, None]) -> None:
+        """Awaits `put` (an outbox put) while the flusher knows a sender waits for room."""
         self._blocked += 1  # the flusher waits for acknowledgements on its behalf
         try:
             self._wake()
-            await self._outbox.put(frame, max(1, items))
+            await put
         finally:
             self._blocked -= 1
         self._wake()

@@ -76,8 +76,6 @@ class SenderLink(Link):
     batch_items: int
     """The most items one frame may carry: what a receiver's credits always come back to."""
 
-    _seal: Callable[[list[bytes]], bytes] | None = None  # the channel's, for runs of items
-
     async def open(self) -> None:
         """Registers with the rendezvous and connects to the live receivers.
 
@@ -92,8 +90,6 @@ class SenderLink(Link):
         )
         # settled in items, as receivers give credits back
         self._outbox = Outbox(self._maxsize, release_by_items=True)
-        if self._seal is not None:
-            self._outbox.seal_runs_with(self._seal, self.batch_items)
         self._held = 0  # items taken from the outbox and not yet credited back
         self._peers: dict[bytes, _Peer] = {}
         self._ring: list[_Peer] = []
@@ -248,11 +244,11 @@ class SenderLink(Link):
         return None
 
     def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
-        """Seals runs of items from `send()` with `seal` as they are shipped (`ItemSender`)."""
-        self._seal = seal
-        outbox = getattr(self, "_outbox", None)
-        if outbox is not None:
-            outbox.seal_runs_with(seal, self.batch_items)
+        """Seals runs of items from `send()` with `seal` as they are shipped (`ItemSender`).
+
+        Called by the channel, which is made once the link is open.
+        """
+        self._outbox.seal_runs_with(seal, self.batch_items)
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now; False when full.
