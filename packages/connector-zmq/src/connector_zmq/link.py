@@ -3,10 +3,12 @@
 A link is the transport under one `ZMQChannel` (`connector_core.transport`): the sending link
 is a `SendTransport`, the receiving link a `RecvTransport`. Each link owns its sockets (made
 from the process's `zmq.asyncio.Context`, with `MAXMSGSIZE` and a receive high-water mark)
-and one background task, the *pump*, that waits until a socket is readable (or it is
-kicked) and then handles everything queued there without blocking. User calls never await a
-ZeroMQ receive: they try the non-blocking operation first and otherwise wait on an
-`asyncio.Event` the pump sets, so cancelling them can never lose a message half-way.
+and one background task, the *pump*. A loop reader on each socket handles what arrives
+there in its callback, without blocking; the pump wakes only when kicked (a socket was
+added, or a send may have hidden a message's signal) and then handles everything queued.
+User calls never await a ZeroMQ receive: they try the non-blocking operation first and
+otherwise wait on an `asyncio.Event` that the readers and the pump set, so cancelling them
+can never lose a message half-way.
 """
 
 from __future__ import annotations
@@ -92,7 +94,6 @@ class Link(ABC):
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
-        self._drained_on_wake = False
         self._watched: dict[zmq.Socket[bytes], int] = {}
         self._closing = False
         self._woken: asyncio.Future[None] | None = None
@@ -202,6 +203,15 @@ class Link(ABC):
     def _drain(self) -> None:
         """Handles everything readable now, without blocking."""
 
+    def _drain_socket(self, sock: zmq.Socket[bytes]) -> None:
+        """Handles what `sock`, whose loop reader fired, holds (by default: `_drain`).
+
+        Enough on its own: a socket's FD is re-armed by reading it empty, and only an
+        operation on that socket can consume its signal (a send is followed by `_sent_on`).
+        """
+        del sock
+        self._drain()
+
     # -- the pump ----------------------------------------------------------------------------
 
     def _start(self) -> None:
@@ -216,7 +226,6 @@ class Link(ABC):
         arrives right in its callback, so a `recv()` waiting for a lone item resumes without
         waiting for the pump's turn.
         """
-        self._drained_on_wake = False
         sockets = self._watch()
         if any(events_of(sock) & POLLIN for sock in sockets):
             await yield_to_loop()
@@ -254,23 +263,24 @@ class Link(ABC):
     def _on_readable(self, sock: zmq.Socket[bytes]) -> None:
         """The loop's reader callback: drains at once if the pump waits, else resets the FD.
 
-        Nobody waiting means the pump is between waits and checks EVENTS before the next:
-        reading EVENTS here only stops the level-triggered reader from firing again.
+        The pump stays parked: `_drain_socket` read the socket until EVENTS said it was
+        empty, which re-arms its FD, so there is nothing for the pump to check (it wakes only
+        when kicked, or when `_sent_on` finds a message a send may have hidden): a lone item
+        costs no turn of the pump. Nobody waiting means the pump is between waits and checks
+        EVENTS before the next: reading EVENTS here only stops the level-triggered reader
+        from firing again.
         """
         woken = self._woken
         if woken is None or woken.done():
             events_of(sock)
             return
         try:
-            self._drain()
+            self._drain_socket(sock)
         except Exception as exc:
             if not woken.done():
                 woken.set_exception(exc)  # the pump fails with it
             return
         self._changed.set()
-        self._drained_on_wake = True
-        if not woken.done():  # _drain may have woken it (`_sent_on`)
-            woken.set_result(None)
 
     def _pump_waits(self) -> bool:
         """Whether the pump waits on its sockets now.
@@ -300,10 +310,9 @@ class Link(ABC):
     async def _pump(self) -> None:
         try:
             while True:
-                await self._wait_sockets()
-                if not self._drained_on_wake:  # woken by _kick or _sent_on
-                    self._drain()
-                    self._changed.set()
+                await self._wait_sockets()  # returns when kicked or `_sent_on` woke it
+                self._drain()
+                self._changed.set()
         except asyncio.CancelledError:
             self._unwatch_all()
             raise

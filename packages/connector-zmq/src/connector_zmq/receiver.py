@@ -140,6 +140,20 @@ class ReceiverLink(Link):
             self._leave_acked = True
 
     def _drain(self) -> None:
+        self._drain_data()
+        self._drain_control()
+        if not self._pubsub and not self._closing:
+            self._report_drained()
+
+    def _drain_socket(self, sock: zmq.Socket[bytes]) -> None:
+        if sock is self._data:
+            self._drain_data()
+        else:
+            self._drain_control()
+        if not self._pubsub and not self._closing:
+            self._report_drained()
+
+    def _drain_data(self) -> None:
         data = self._data
         while (msg := next_message(data)) is not None:
             if len(msg) == 2:
@@ -148,9 +162,6 @@ class ReceiverLink(Link):
                 self._on_link(msg[0], msg[2], msg[3:])
             else:
                 self.verifier.drop("a message in no layout of the connector-zmq protocol")
-        self._drain_control()
-        if not self._pubsub and not self._closing:
-            self._report_drained()
 
     def _on_link(self, sid: bytes, kind: bytes, rest: list[bytes]) -> None:
         if kind == p.BATCH:

@@ -57,6 +57,7 @@ __all__ = ["SenderLink"]
 
 _BATCH = p.MAX_BATCH_ITEMS
 _ZERO_COPY_BYTES = 64 * 1024  # frames from this size go to ZeroMQ without a copy
+_NOBLOCK = int(zmq.NOBLOCK)  # a plain int: pyzmq's flag enums cost more than the send
 
 
 class _Peer:
@@ -135,6 +136,7 @@ class SenderLink(Link):
         peer = _Peer(rid, sock)
         self._peers[rid] = peer
         self._ring.append(peer)
+        self._kick()  # the pump adds a reader for its socket (it stays parked otherwise)
 
     def _drop(self, rid: bytes) -> None:
         peer = self._peers.pop(rid, None)
@@ -221,10 +223,17 @@ class SenderLink(Link):
             if not targets:  # pubsub with nobody subscribed: the items go to nobody
                 outbox.settle(count)
                 continue
-            parts = batch if len(batch) == 1 else [b"", p.BATCH, pack_frames(batch)]
-            copy = len(parts[-1]) < _ZERO_COPY_BYTES  # a large frame is lent, not copied
+            if len(batch) == 1:  # a lone frame is a message of one part
+                frame = batch[0]
+                copy = len(frame) < _ZERO_COPY_BYTES  # a large frame is lent, not copied
+                for peer in targets:
+                    peer.sock.send(frame, _NOBLOCK, copy=copy)
+            else:
+                parts = [b"", p.BATCH, pack_frames(batch)]
+                copy = len(parts[-1]) < _ZERO_COPY_BYTES
+                for peer in targets:
+                    peer.sock.send_multipart(parts, _NOBLOCK, copy=copy)
             for peer in targets:
-                peer.sock.send_multipart(parts, zmq.NOBLOCK, copy=copy)
                 peer.credit -= count
                 peer.unacked += count
             self._held += count  # one more each: pipeline's sum, and pubsub's maximum
@@ -332,7 +341,9 @@ class SenderLink(Link):
     def _flush(self) -> None:
         """The outbox's flusher: runs once the producer yields, and ships what it queued."""
         self._flush_scheduled = False
-        if self._task is not None:  # else the link is closed (or closing has taken over)
+        # no task: the link is closed (or closing has taken over); nothing queued: a lone
+        # item already left in its send()
+        if self._task is not None and self._outbox.queued_items():
             self._ship_now()
 
     def _ship_now(self) -> None:
