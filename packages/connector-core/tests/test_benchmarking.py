@@ -11,6 +11,7 @@ import pytest
 from connector_core import AsyncioConnector, ConnectorMode, ConnectorSpec, bench
 from connector_core.benchmarking import (
     RATIO_OF_P50,
+    ROUND_TRIPS,
     ROW_KEYS,
     SCENARIOS_ENV,
     Comparison,
@@ -24,6 +25,8 @@ from connector_core.benchmarking import (
     run_scenarios,
 )
 from connector_core.benchmarking.machine import QUEUE_BASELINE, machine_scenarios
+from connector_core.benchmarking.measure import pooled
+from connector_core.benchmarking.scenarios import LATENCY_ROUNDS, latency_scenario
 from connector_core.benchmarking.table import COLUMNS, cells, meets_target
 
 
@@ -157,6 +160,31 @@ async def test_best_of_interleaves_the_trials_and_keeps_each_fastest() -> None:
     assert order == ["ours", "bare"] * 3
 
 
+def test_pooled_adds_up_messages_and_seconds_and_keeps_every_sample() -> None:
+    total = pooled([Measurement(2, 0.5, [1, 2]), Measurement(3, 1.5, [3])])
+    assert (total.messages, total.seconds, list(total.latencies_ns)) == (5, 2.0, [1, 2, 3])
+
+
+async def test_latency_scenario_alternates_bare_and_ours_in_rounds() -> None:
+    order: list[str] = []
+
+    async def bare(count: int) -> Measurement:
+        order.append("bare")
+        return Measurement(count, 0.1, [5_000] * count)
+
+    def make(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
+        order.append("ours")
+        return AsyncioConnector(ConnectorSpec("l.out", "l.in", mode=mode), maxsize=maxsize)
+
+    run = latency_scenario(make, bare, "bare pair")(True)
+    assert not isinstance(run, Comparison)  # the scenario is a coroutine function
+    comparison = await run
+    assert order == ["bare", "ours"] * LATENCY_ROUNDS
+    share = -(-ROUND_TRIPS[0] // LATENCY_ROUNDS)
+    assert comparison.bare.messages == comparison.ours.messages == share * LATENCY_ROUNDS
+    assert len(comparison.ours.latencies_ns) == share * LATENCY_ROUNDS
+
+
 def test_table_cells_show_the_ratio_and_both_latencies() -> None:
     text = cells(comparison_row("mine", _comparison()))
     assert len(text) == len(COLUMNS)
@@ -226,7 +254,12 @@ def test_asyncio_bench_latency_scenario_gives_a_well_formed_p50_row(
     monkeypatch.setenv(SCENARIOS_ENV, "latency")
     (row,) = bench.run(quick=True)
     assert tuple(row) == ROW_KEYS
-    assert (row["scenario"], row["messages"], row["baseline_messages"]) == ("latency 1x1", 200, 200)
+    count = -(-ROUND_TRIPS[0] // LATENCY_ROUNDS) * LATENCY_ROUNDS
+    assert (row["scenario"], row["messages"], row["baseline_messages"]) == (
+        "latency 1x1",
+        count,
+        count,
+    )
     for key in ("p50_us", "p99_us", "baseline_p50_us", "baseline_p99_us", "ratio"):
         assert isinstance(row[key], float), key
         assert row[key] > 0, key  # type: ignore[operator]

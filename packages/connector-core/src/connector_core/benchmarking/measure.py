@@ -24,6 +24,7 @@ __all__ = [
     "best_of",
     "expect_count",
     "percentile_us",
+    "pooled",
     "round_trips",
 ]
 
@@ -48,6 +49,19 @@ class Measurement:
     def rate(self) -> float:
         """Messages per second."""
         return self.messages / self.seconds
+
+
+def pooled(parts: Sequence[Measurement]) -> Measurement:
+    """One measurement of several runs of the same thing: their messages, time and samples.
+
+    Args:
+        parts: The runs.
+    """
+    return Measurement(
+        sum(part.messages for part in parts),
+        sum(part.seconds for part in parts),
+        [sample for part in parts for sample in part.latencies_ns],
+    )
 
 
 @dataclass(frozen=True)
