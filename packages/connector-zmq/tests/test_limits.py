@@ -45,6 +45,18 @@ async def test_an_item_over_the_size_limit_fails_its_send_and_the_channel_goes_o
     assert await drain(receiver) == ["small"]
 
 
+async def test_send_many_with_an_item_over_the_size_limit_sends_none_of_them() -> None:
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
+    receiver = await connector.connect_recv()
+    sender = await connector.connect_send()
+    with pytest.raises(ChannelSerializationError, match="nothing was sent"):
+        await sender.send_many(["head", "next", b"x" * p.MAX_ITEM_BYTES, "tail"])
+    assert sender.statistics().sent == 0
+    await sender.send("after")
+    await sender.close()
+    assert await drain(receiver) == ["after"]
+
+
 async def test_an_item_at_the_size_limit_arrives() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()

@@ -42,6 +42,7 @@ __all__ = [
     "Outbox",
     "RecvTransport",
     "SendTransport",
+    "SizeLimited",
     "Verifier",
 ]
 
@@ -110,6 +111,22 @@ class ControlRejections(Protocol):
 
     def control_rejected(self) -> int:
         """Control messages (entries, markers) dropped so far as failing verification."""
+        ...
+
+
+@runtime_checkable
+class SizeLimited(Protocol):
+    """A send transport with a largest frame, which it can check before it takes any.
+
+    `send_many()` checks every frame of the call first, so an item too large for the
+    transport fails the call with nothing sent, not after the frames before it left.
+    """
+
+    def check_size(self, frame: int, items: int = 1) -> None:
+        """Raises `ChannelSerializationError` if a frame of `frame` bytes is too large.
+
+        `items` is how many items the frame carries (for the message).
+        """
         ...
 
 

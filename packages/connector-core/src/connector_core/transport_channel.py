@@ -31,7 +31,13 @@ from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
 from connector_core.sealer import BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
-from connector_core.transport import ControlRejections, ItemSender, RecvTransport, SendTransport
+from connector_core.transport import (
+    ControlRejections,
+    ItemSender,
+    RecvTransport,
+    SendTransport,
+    SizeLimited,
+)
 
 __all__ = ["BATCH_BYTES", "TransportChannel"]
 
@@ -92,6 +98,10 @@ class TransportChannel(SerdeChannel):
         if isinstance(cast(object, sender), ItemSender):
             self._item_tx = cast(ItemSender, sender)
             self._item_tx.seal_runs_with(self._sealer.items)
+        # a transport with a largest frame: `send_many()` checks every frame before sending
+        self._size_limit: SizeLimited | None = None
+        if isinstance(cast(object, sender), SizeLimited):
+            self._size_limit = cast(SizeLimited, sender)
         self._items: deque[Any] = deque()  # items of a received frame not yet returned
         self._decode_error: ChannelDecodeError | None = None  # owed to the next recv()
 
@@ -168,7 +178,8 @@ class TransportChannel(SerdeChannel):
         Raises:
             ChannelClosedError: If the channel is closed.
             ChannelError: If this channel cannot send, or belongs to another event loop.
-            ChannelSerializationError: If an item cannot be serialized (nothing is sent).
+            ChannelSerializationError: If an item cannot be serialized, or is larger than
+                the transport carries (nothing is sent).
         """
         self._check_loop()
         self._check_open()
@@ -177,7 +188,11 @@ class TransportChannel(SerdeChannel):
         limit = max(1, tx.batch_items)
         if self._maxsize > 0:
             limit = min(limit, self._maxsize)
-        for frame, count in self._sealer.batches(batch, limit):
+        frames = self._sealer.batches(batch, limit)
+        if self._size_limit is not None:
+            for frame, count in frames:  # every frame first: a frame too large sends none
+                self._size_limit.check_size(len(frame), count)
+        for frame, count in frames:
             if not tx.try_send(frame, count):
                 await tx.send(frame, count)
             self._sent += count

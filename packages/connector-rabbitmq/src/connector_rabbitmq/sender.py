@@ -165,6 +165,19 @@ class RabbitMQSender:
         membership = self.membership
         return membership.log.rejected if membership is not None else 0
 
+    def check_size(self, frame: int, items: int = 1) -> None:
+        """Refuses a frame larger than the largest item (core's `SizeLimited`).
+
+        Args:
+            frame: The frame's size in bytes.
+            items: Optional; the items it carries.
+
+        Raises:
+            ChannelSerializationError: If the frame is larger than `max_item_size`, or
+                (without parts) than the broker's `max_message_size`.
+        """
+        self.publisher.check_size(frame, items)
+
     def _admit(self, size: int, items: int) -> None:
         self.publisher.check_size(size, items)
         self._raise_refused()

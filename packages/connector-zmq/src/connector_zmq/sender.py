@@ -259,6 +259,19 @@ class SenderLink(Link):
         """
         self._outbox.seal_runs_with(seal, self.batch_items)
 
+    def check_size(self, frame: int, items: int = 1) -> None:
+        """Refuses a frame larger than `MAX_ITEM_BYTES` (core's `SizeLimited`).
+
+        Args:
+            frame: The frame's size in bytes.
+            items: Optional; the items it carries.
+
+        Raises:
+            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
+        """
+        if frame > p.MAX_ITEM_BYTES:
+            raise _too_large(frame, items)
+
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now; False when full.
 
@@ -267,7 +280,7 @@ class SenderLink(Link):
             ChannelError: If the link failed.
         """
         if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(len(frame))
+            raise _too_large(len(frame), items)
         if items < 1:
             items = 1
         if not self._outbox.offer(frame, items):
@@ -306,7 +319,7 @@ class SenderLink(Link):
             ChannelError: If the link failed.
         """
         if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(len(frame))
+            raise _too_large(len(frame), items)
         await self._outbox.put(frame, max(1, items))
         self._schedule_ship()
 
@@ -391,9 +404,10 @@ class SenderLink(Link):
         return (0 if self._closing else 1, len(self._peers))
 
 
-def _too_large(size: int) -> ChannelSerializationError:
+def _too_large(size: int, items: int = 1) -> ChannelSerializationError:
+    what = "the item is" if items <= 1 else f"a batch of {items} items is"
     return ChannelSerializationError(
-        f"the item is {size} bytes serialized and signed, over the "
+        f"{what} {size} bytes serialized and signed, over the "
         f"{p.MAX_ITEM_BYTES} bytes ({p.MAX_ITEM_BYTES // 2**20} MiB) a ZMQ channel carries "
         "(connector_zmq.protocol.MAX_ITEM_BYTES): nothing was sent; send it in parts, or "
         "store it elsewhere and send a reference"
