@@ -8,7 +8,9 @@ from __future__ import annotations
 import pytest
 
 from connector_core.settings import Settings, settings_classes
+from connector_redis.sender import ENTRY_OVERHEAD, largest_item
 from connector_redis.settings import DEFAULT_END_GRACE, DEFAULT_REDIS_URL, RedisSettings
+from connector_redis.store import DEFAULT_LARGEST_VALUE
 
 
 @pytest.fixture(autouse=True)
@@ -66,3 +68,15 @@ def test_an_unknown_keyword_is_refused() -> None:
 def test_the_url_never_shows_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2-secret@127.0.0.1:6379/0")
     assert "hunter2" not in repr(RedisSettings())
+
+
+def test_the_item_size_setting_lowers_the_largest_item_but_never_raises_it() -> None:
+    server = DEFAULT_LARGEST_VALUE
+    assert largest_item(server, None) == server - ENTRY_OVERHEAD
+    assert largest_item(server, 1000) == 1000
+    assert largest_item(2**20, 2**30) == 2**20 - ENTRY_OVERHEAD
+
+
+def test_the_item_size_setting_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CONNECTOR_REDIS_MAX_ITEM_SIZE", "65536")
+    assert RedisSettings().max_item_size == 65536

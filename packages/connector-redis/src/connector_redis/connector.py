@@ -33,7 +33,7 @@ from connector_redis.control import ControlLog, Party, open_body
 from connector_redis.entries import CLOSE, JOIN, OPEN, marker_body
 from connector_redis.keys import WORK_GROUP, Keys, subscriber_group
 from connector_redis.receiver import RedisReceiver
-from connector_redis.sender import RedisSender
+from connector_redis.sender import RedisSender, largest_item
 from connector_redis.settings import RedisSettings
 from connector_redis.store import Store
 
@@ -101,6 +101,7 @@ class RedisConnector(JobConnector):
         try:
             if not store.pubsub:
                 await store.ensure_work_group()
+            largest = largest_item(await store.largest_value(), settings.max_item_size)
             opened = await log.append(OPEN, open_body(self.shared))
             await log.read(until=opened)
         except BaseException as exc:
@@ -113,7 +114,7 @@ class RedisConnector(JobConnector):
                 f"connection {self.id} has ended (every sender closed): make a new connector "
                 "(or use a new job id) for a new stream"
             )
-        sender = RedisSender(log, self.codec, self.maxsize, settings)
+        sender = RedisSender(log, self.codec, self.maxsize, settings, largest)
         return RedisChannel(
             sender=sender, maxsize=self.maxsize, codec=self.codec, loop=asyncio.get_running_loop()
         )

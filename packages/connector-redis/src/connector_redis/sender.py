@@ -29,8 +29,9 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Final
 
 from connector_core.codec import Codec
-from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSerializationError
 from connector_core.framing import pack_frames
+from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_redis.client import release
 from connector_redis.control import ControlLog
@@ -38,8 +39,9 @@ from connector_redis.entries import CLOSE, DATA, MARKER, marker_body, seal_entry
 from connector_redis.keys import StreamId, parse_id, propose_id
 from connector_redis.liveness import reap
 from connector_redis.settings import RedisSettings
+from connector_redis.store import DEFAULT_LARGEST_VALUE
 
-__all__ = ["MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "RedisSender"]
+__all__ = ["ENTRY_OVERHEAD", "MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "RedisSender", "largest_item"]
 
 MAX_BATCH_ITEMS: Final = 256
 """Items one entry carries at most (also the most one frame of `send_many()` carries). Larger
@@ -48,13 +50,32 @@ fragmented: a million items through pubsub grew its RSS by 64 MB instead of 38 M
 test allows 64)."""
 MAX_BATCH_BYTES: Final = 1 << 20
 """Bytes of frames one entry carries at most (one larger frame goes alone)."""
+ENTRY_OVERHEAD: Final = 4096
+"""Bytes an entry adds to the frames it carries, at most: its tag, header and id, and the
+length of each of up to `MAX_BATCH_ITEMS` frames."""
+
+
+def largest_item(server_limit: int, setting: int | None) -> int:
+    """The largest frame one entry may carry, in bytes.
+
+    Args:
+        server_limit: The most bytes the server takes in one value (`Store.largest_value`).
+        setting: `RedisSettings.max_item_size` (None: unset).
+    """
+    largest = server_limit - ENTRY_OVERHEAD
+    return largest if setting is None else min(largest, setting)
 
 
 class RedisSender:
     """The send transport of one sender (see the module docstring)."""
 
     def __init__(
-        self, log: ControlLog, codec: Codec, maxsize: int, settings: RedisSettings
+        self,
+        log: ControlLog,
+        codec: Codec,
+        maxsize: int,
+        settings: RedisSettings,
+        max_item_size: int = DEFAULT_LARGEST_VALUE - ENTRY_OVERHEAD,
     ) -> None:
         """Creates the transport; its flusher starts with the first frame.
 
@@ -63,7 +84,12 @@ class RedisSender:
             codec: The connection's codec (bound to it).
             maxsize: Items between `send()` and the receivers at most (`<= 0`: unbounded).
             settings: The backend's settings (block, claim idle).
+            max_item_size: Optional; the largest frame, in bytes, that one entry may carry
+                (`largest_item()`); Redis's default limit by default.
         """
+        self.max_item_size = max_item_size
+        """The largest frame `send()` accepts (`check_size`)."""
+        self._entry_bytes = min(MAX_BATCH_BYTES, max_item_size)
         self.log = log
         self.store = log.store
         self.codec = codec
@@ -92,12 +118,41 @@ class RedisSender:
         """Seals runs of `send()`'s items with `seal` as they are added (core `ItemSender`)."""
         self._outbox.seal_runs_with(seal, self.batch_items)
 
+    def check_size(self, frame: int, items: int = 1) -> None:
+        """Refuses a frame larger than one entry holds (core's `SizeLimited`).
+
+        Args:
+            frame: The frame's size in bytes (serialized and signed).
+            items: Optional; the items it carries.
+
+        Raises:
+            ChannelSerializationError: If the frame is larger than `max_item_size`.
+        """
+        if frame > self.max_item_size:
+            what = "the item is" if items <= 1 else f"a batch of {items} items is"
+            raise ChannelSerializationError(
+                f"{what} {frame} bytes serialized and signed, more than the "
+                f"{self.max_item_size} bytes one Redis stream entry carries here (the "
+                "server's proto-max-bulk-len, or CONNECTOR_REDIS_MAX_ITEM_SIZE); nothing was "
+                "sent: send smaller items, or store large ones elsewhere and send a reference"
+            )
+
     def try_send(self, frame: bytes, items: int = 1) -> bool:
-        """Queues `frame` (carrying `items` items) if the outbox has room now (never waits)."""
+        """Queues `frame` (carrying `items` items) if the outbox has room now (never waits).
+
+        Raises:
+            ChannelSerializationError: If the frame is larger than `max_item_size`.
+        """
+        self.check_size(len(frame), items)
         return self._queued(self._outbox.offer(frame, max(1, items)))
 
     def try_send_item(self, payload: bytes) -> bool:
-        """Queues one serialized item if the outbox has room now (never waits)."""
+        """Queues one serialized item if the outbox has room now (never waits).
+
+        Raises:
+            ChannelSerializationError: If the item, sealed, is larger than `max_item_size`.
+        """
+        self.check_size(len(payload) + ITEM_OVERHEAD)
         return self._queued(self._outbox.offer_item(payload))
 
     def _queued(self, queued: bool) -> bool:
@@ -109,16 +164,20 @@ class RedisSender:
         """Queues one serialized item, waiting for room; if cancelled, queued nothing.
 
         Raises:
+            ChannelSerializationError: If the item, sealed, is larger than `max_item_size`.
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
+        self.check_size(len(payload) + ITEM_OVERHEAD)
         await self._wait_queued(self._outbox.put_item(payload))
 
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
 
         Raises:
+            ChannelSerializationError: If the frame is larger than `max_item_size`.
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
+        self.check_size(len(frame), items)
         await self._wait_queued(self._outbox.put(frame, max(1, items)))
 
     async def _wait_queued(self, put: Coroutine[Any, Any, None]) -> None:
@@ -211,7 +270,7 @@ class RedisSender:
                 self._busy = True
                 room = self.maxsize - self._added if self.maxsize > 0 else MAX_BATCH_ITEMS
                 queued = outbox.queued_items()
-                frames = outbox.take(max(1, min(room, MAX_BATCH_ITEMS)), MAX_BATCH_BYTES)
+                frames = outbox.take(max(1, min(room, MAX_BATCH_ITEMS)), self._entry_bytes)
                 items = queued - outbox.queued_items()
                 try:
                     await self._add_entry(DATA, pack_frames(frames), items)

@@ -66,3 +66,11 @@ class RedisSettings(OwnGraceSettings):
         "reader looks around (the end of the stream, claims, heartbeats) and reads again: "
         "how late a pipeline receiver may notice the end at most.",
     )
+    max_item_size: int | None = Field(
+        default=None,
+        gt=0,
+        description="The largest item, in bytes serialized and signed, that send() and "
+        "send_many() accept; larger ones raise ChannelSerializationError and nothing is "
+        "sent. Unset: what the server's proto-max-bulk-len lets one stream entry hold (512 "
+        "MiB less the entry's envelope, by default); a larger setting is capped to that.",
+    )

@@ -53,6 +53,11 @@ def _entries(raw: Any) -> list[RawEntry]:
     return found
 
 
+DEFAULT_LARGEST_VALUE = 512 * 1024 * 1024
+"""Redis's default `proto-max-bulk-len`: the largest value (a stream entry's field) it takes."""
+_BULK_LENGTH = "proto-max-bulk-len"
+
+
 class Store:
     """The keys of one connection on one client (the running loop's)."""
 
@@ -82,6 +87,22 @@ class Store:
         self._vanish = register(scripts.VANISH)
 
     # -- sending ---------------------------------------------------------------------------
+
+    async def largest_value(self) -> int:
+        """The most bytes the server takes in one value (its `proto-max-bulk-len`).
+
+        Redis's default (512 MiB) when the server does not say (`CONFIG` renamed, disabled
+        or not permitted, as on some hosted servers).
+        """
+        try:
+            reply = await self._redis.config_get(_BULK_LENGTH)
+        except ResponseError:
+            return DEFAULT_LARGEST_VALUE
+        values = [v for k, v in dict(reply or {}).items() if _text(k) == _BULK_LENGTH]
+        try:
+            return int(values[0])
+        except (IndexError, TypeError, ValueError):
+            return DEFAULT_LARGEST_VALUE
 
     async def add(
         self, maxsize: int, items: int, entry_id: StreamId, envelope: bytes
