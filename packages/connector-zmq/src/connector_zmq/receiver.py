@@ -54,7 +54,7 @@ from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.credit_queue import CreditQueue
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
-from connector_zmq.waiting import next_message, wait_readable
+from connector_zmq.waiting import next_routed, wait_readable
 
 __all__ = ["ReceiverLink"]
 
@@ -155,7 +155,7 @@ class ReceiverLink(Link):
 
     def _drain_data(self) -> None:
         data = self._data
-        while (msg := next_message(data)) is not None:
+        while (msg := next_routed(data)) is not None:
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":
