@@ -15,6 +15,7 @@ from connector_core import (
     PickleSerializer,
 )
 from connector_core.serde import TAG_SIZE, MessageRejectedError
+from connector_core.serializers import direct_functions
 
 
 def test_codec_round_trips_an_item() -> None:
@@ -124,3 +125,24 @@ def test_unsigned_pickle_warning_is_logged_again_by_a_pickled_copy(
     with caplog.at_level(logging.WARNING, logger="connector_core.codec"):
         copy.decode(copy.encode(1))
     assert [r for r in caplog.records if "carries no signature" in r.message]
+
+
+def test_pickle_serializer_is_used_through_pickles_own_functions() -> None:
+    dumps, loads, in_place = direct_functions(PickleSerializer())
+    assert loads is pickle.loads
+    assert in_place
+    assert pickle.loads(dumps({"a": [1, 2]})) == {"a": [1, 2]}
+
+
+def test_another_serializer_is_used_through_its_methods() -> None:
+    serializer = JsonSerializer()
+    dumps, loads, in_place = direct_functions(serializer)
+    assert (dumps, loads, in_place) == (serializer.dumps, serializer.loads, False)
+
+
+def test_a_pickled_codec_seals_and_opens_items_like_the_original() -> None:
+    codec = Codec.generate().bound("job..spec")
+    copy = pickle.loads(pickle.dumps(codec))
+    frame = codec.seal_items([codec.dumps_item({"x": 1}), codec.dumps_item("y")], b"s" * 8, 1)
+    header, payload = copy.open(frame)
+    assert copy.loads_items(payload, header.items) == [{"x": 1}, "y"]

@@ -18,7 +18,7 @@ from connector_core.envelope import HEADER, NO_CONNECTION, VERSION, Header, conn
 from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
 from connector_core.keyed_hash import keyed_states, tag
 from connector_core.payload import LIST, items_body, read_items
-from connector_core.serializers import PickleSerializer, Serializer
+from connector_core.serializers import PickleSerializer, Serializer, direct_functions
 
 __all__ = ["TAG_SIZE", "Codec", "MessageRejectedError"]
 
@@ -45,9 +45,11 @@ class Codec:
     """
 
     __slots__ = (
+        "_dumps",
         "_in_place",
         "_inner",
         "_key",
+        "_loads",
         "_outer",
         "_warned_unsigned",
         "connection",
@@ -75,8 +77,7 @@ class Codec:
                 raise TypeError("the signing key must be bytes")
             if len(key) < 16:
                 raise ValueError("the signing key must be at least 16 bytes long")
-        self.serializer = serializer
-        self._in_place = type(serializer) is PickleSerializer  # reads a payload in place
+        self._set_serializer(serializer)
         self._set_key(key)
         self._warned_unsigned = False
         self.connection = NO_CONNECTION
@@ -106,6 +107,10 @@ class Codec:
         """
         return cls(serializer, secrets.token_bytes(32) if sign else None)
 
+    def _set_serializer(self, serializer: Serializer) -> None:
+        self.serializer = serializer
+        self._dumps, self._loads, self._in_place = direct_functions(serializer)
+
     def _set_key(self, key: bytes | None) -> None:
         self._key = key
         if key is not None:
@@ -130,13 +135,10 @@ class Codec:
         return tag(self._inner, self._outer, payload) + payload
 
     def encode(self, item: Any) -> bytes:
-        """Serializes and signs one item.
+        """Serializes and signs one item: the frame to send.
 
         Args:
             item: The item to encode.
-
-        Returns:
-            The frame to send.
 
         Raises:
             ChannelSerializationError: If the serializer cannot handle `item`.
@@ -189,7 +191,7 @@ class Codec:
             ChannelSerializationError: If the serializer cannot handle it.
         """
         try:
-            return self.serializer.dumps(item)
+            return self._dumps(item)
         except Exception as exc:
             raise ChannelSerializationError(
                 f"cannot serialize {type(item).__name__} item with the "
@@ -211,7 +213,7 @@ class Codec:
             ChannelSerializationError: If the serializer cannot handle an item.
         """
         try:
-            payload = self.serializer.dumps(items)
+            payload = self._dumps(items)
         except Exception as exc:
             kinds = sorted({type(item).__name__ for item in items})
             raise ChannelSerializationError(
@@ -325,7 +327,7 @@ class Codec:
             ChannelDecodeError: If the payload does not hold that many items that decode.
         """
         try:
-            items = read_items(payload, self.serializer.loads, self._in_place)
+            items = read_items(payload, self._loads, self._in_place)
         except Exception as exc:
             raise ChannelDecodeError(self._undecodable(payload, exc)) from exc
         if count is not None and len(items) != count:
@@ -336,13 +338,10 @@ class Codec:
         return items
 
     def decode(self, frame: bytes) -> Any:
-        """Verifies and deserializes one frame.
+        """Verifies and deserializes one frame: its item.
 
         Args:
             frame: A received frame.
-
-        Returns:
-            The item.
 
         Raises:
             MessageRejectedError: If the tag does not verify (nothing was deserialized).
@@ -351,13 +350,10 @@ class Codec:
         return self.loads(self.verify(frame))
 
     def loads(self, payload: bytes) -> Any:
-        """Deserializes a payload whose frame already verified.
+        """Deserializes a payload whose frame already verified: its item.
 
         Args:
             payload: What `verify()` returned.
-
-        Returns:
-            The item.
 
         Raises:
             ChannelDecodeError: If the payload does not deserialize.
@@ -393,7 +389,6 @@ class Codec:
 
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         self._warned_unsigned = False
-        self.serializer = state[0]
-        self._in_place = type(self.serializer) is PickleSerializer
+        self._set_serializer(state[0])
         self._set_key(state[1])
         self.connection = state[2] if len(state) > 2 else NO_CONNECTION

@@ -58,6 +58,7 @@ class Outbox:
         "_seal",
         "_settled",
         "_taken",
+        "_waiting",
         "_weights",
     )
 
@@ -81,6 +82,7 @@ class Outbox:
         self._inflight = 0  # items taken and not yet settled
         self._ready = asyncio.Event()
         self._room = WaitingLine()
+        self._waiting = self._room.futures  # truthy while a sender waits for room
         self._settled: asyncio.Event | None = None
         self._error: BaseException | None = None
         self._closed = False
@@ -161,7 +163,8 @@ class Outbox:
         """
         if self._error is not None or self._closed:
             self._check()
-        if self._room or self.full(1):
+        # `self._room or self.full(1)`, inlined: once per item
+        if self._waiting or 0 < self._maxsize <= self._queued + self._inflight:
             return False
         self._append_item(payload)
         return True

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import json
 import pickle
-from typing import Any, Protocol, runtime_checkable
+from collections.abc import Callable
+from functools import partial
+from typing import Any, Final, Protocol, runtime_checkable
 
-__all__ = ["SERIALIZERS", "JsonSerializer", "PickleSerializer", "Serializer", "get_serializer"]
+__all__ = [
+    "PROTOCOL",
+    "SERIALIZERS",
+    "JsonSerializer",
+    "PickleSerializer",
+    "Serializer",
+    "direct_functions",
+    "get_serializer",
+]
 
 
 @runtime_checkable
@@ -43,6 +53,10 @@ class Serializer(Protocol):
         ...
 
 
+PROTOCOL: Final = pickle.HIGHEST_PROTOCOL
+"""The pickle protocol `PickleSerializer` writes."""
+
+
 class PickleSerializer:
     """Pickle: any picklable Python object. Only safe together with signing (the default)."""
 
@@ -61,7 +75,7 @@ class PickleSerializer:
             TypeError: If `item` cannot be pickled (pickle may also raise
                 `pickle.PicklingError`, or whatever an object's `__reduce__` raises).
         """
-        return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(item, protocol=PROTOCOL)
 
     def loads(self, data: bytes) -> Any:
         """Unpickles `data`.
@@ -155,3 +169,20 @@ def get_serializer(name: str) -> Serializer:
             f"unknown serializer {name!r}: use one of {sorted(SERIALIZERS)} "
             "or pass an object with dumps()/loads()"
         ) from None
+
+
+def direct_functions(
+    serializer: Serializer,
+) -> tuple[Callable[[Any], bytes], Callable[[Any], Any], bool]:
+    """`serializer`'s dumps and loads, as direct as they can be, and whether loads reads in place.
+
+    For a `PickleSerializer`, pickle's own functions (no wrapper call per item), and True:
+    pickle reads a buffer in place and ignores bytes after its STOP opcode. For any other
+    serializer, its methods, and False.
+
+    Args:
+        serializer: The serializer.
+    """
+    if type(serializer) is PickleSerializer:
+        return partial(pickle.dumps, protocol=PROTOCOL), pickle.loads, True
+    return serializer.dumps, serializer.loads, False

@@ -18,15 +18,18 @@ __all__ = ["WaitingLine"]
 class WaitingLine:
     """A FIFO of waiting senders, each a future resolved when it is its turn to look."""
 
-    __slots__ = ("_futures",)
+    __slots__ = ("futures",)
 
     def __init__(self) -> None:
         """Creates an empty line."""
-        self._futures: deque[asyncio.Future[None]] = deque()
+        self.futures: deque[asyncio.Future[None]] = deque()
+        """The waiting senders' futures, first in line first: empty (falsy) when none waits.
+
+        Read it, never change it (a per-item test costs less than `bool(line)`)."""
 
     def __bool__(self) -> bool:
         """True while someone waits."""
-        return bool(self._futures)
+        return bool(self.futures)
 
     async def wait_turn(
         self, items: int, has_room: Callable[[int], bool], check: Callable[[], None]
@@ -41,7 +44,7 @@ class WaitingLine:
         Raises:
             BaseException: What `check` raises (nothing was queued).
         """
-        futures = self._futures
+        futures = self.futures
         head = False  # woken without room for all our items: keep the head of the line
         while True:
             fut = asyncio.get_running_loop().create_future()
@@ -65,13 +68,13 @@ class WaitingLine:
 
     def wake_first(self) -> None:
         """Wakes the first in line (it looks whether its frame fits)."""
-        if self._futures:
-            fut = self._futures[0]
+        if self.futures:
+            fut = self.futures[0]
             if not fut.done():
                 fut.set_result(None)
 
     def wake_all(self) -> None:
         """Wakes everyone in line (the outbox closed or failed: each will raise)."""
-        for fut in self._futures:
+        for fut in self.futures:
             if not fut.done():
                 fut.set_result(None)
