@@ -4,8 +4,9 @@ Every frame a channel sends carries its random sender id and the next number of 
 sequence (`connector_core.envelope`), so receivers can tell a replay from a new frame. The
 sealer owns both and seals every kind of frame a channel makes: a `send_many()` batch (split
 by `batches` into frames of a bounded size), a run of items serialized one by one (sealed by
-the transport's flusher, `items`), a payload serialized by the caller (`payload`), and what
-a closing receiver gives back.
+the transport's flusher, `items`), a payload serialized by the caller (`payload`), one item
+whose buffers travel beside its frame (`lent`, `connector_core.buffers`), and what a closing
+receiver gives back.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any, Final
 
 from connector_core.codec import TAG_SIZE, Codec
 from connector_core.envelope import HEADER, SENDER_SIZE
+from connector_core.payload import WithBuffers
 
 __all__ = ["BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
 
@@ -49,6 +51,21 @@ class Sealer:
         """
         self.seq += 1
         return self.codec.seal_items(payloads, self.party, self.seq)
+
+    def lent(self, payload: WithBuffers) -> WithBuffers:
+        """Seals one item whose buffers travel beside the frame as the next frame.
+
+        Args:
+            payload: The item's `BUFFERS` payload (`connector_core.buffers.dumps_lending`).
+
+        Returns:
+            The frame, holding the same buffers; its tag covers them, in order.
+        """
+        self.seq += 1
+        buffers = payload.buffers
+        frame = WithBuffers(self.codec.reseal(payload, self.party, self.seq, 1, buffers))
+        frame.buffers = buffers
+        return frame
 
     def batch(self, items: list[Any]) -> bytes:
         """Serializes and seals `items` as the next frame.

@@ -26,12 +26,20 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, cast
 
+from connector_core.buffers import send_dumps
 from connector_core.channel import CHAN_MAXSIZE, check_max_items
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
+from connector_core.payload import WithBuffers
 from connector_core.sealer import BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
-from connector_core.transport import ControlRejections, ItemSender, RecvTransport, SendTransport
+from connector_core.transport import (
+    BufferSender,
+    ControlRejections,
+    ItemSender,
+    RecvTransport,
+    SendTransport,
+)
 
 __all__ = ["BATCH_BYTES", "TransportChannel"]
 
@@ -92,6 +100,7 @@ class TransportChannel(SerdeChannel):
         if isinstance(cast(object, sender), ItemSender):
             self._item_tx = cast(ItemSender, sender)
             self._item_tx.seal_runs_with(self._sealer.items)
+        self._dumps = send_dumps(self.codec, sender)  # lends large buffers to a BufferSender
         self._items: deque[Any] = deque()  # items of a received frame not yet returned
         self._decode_error: ChannelDecodeError | None = None  # owed to the next recv()
 
@@ -140,9 +149,13 @@ class TransportChannel(SerdeChannel):
         tx = self._tx
         if tx is None:
             tx = self._sender()
-        payload = self.codec.dumps_item(msg)
+        payload = self._dumps(msg)
         item_tx = self._item_tx
-        if item_tx is not None:  # sealed with the run it joins, when the transport sends it
+        if type(payload) is WithBuffers:  # large buffers: a frame of its own, them beside it
+            lent = self._sealer.lent(payload)  # only a `BufferSender`'s `_dumps` lends them
+            if not cast(BufferSender, tx).try_send_buffers(lent):
+                await cast(BufferSender, tx).send_buffers(lent)
+        elif item_tx is not None:  # sealed with the run it joins, when the transport sends it
             if not item_tx.try_send_item(payload):
                 await item_tx.send_item(payload)
         else:

@@ -44,8 +44,10 @@ from collections.abc import Callable
 
 import zmq
 
-from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSerializationError
+from connector_core.buffers import fold
+from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.framing import pack_frames
+from connector_core.payload import Buffer, WithBuffers
 from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_zmq import access
@@ -221,8 +223,12 @@ class SenderLink(Link):
             if not targets:  # pubsub with nobody subscribed: the items go to nobody
                 outbox.settle(count)
                 continue
-            parts = batch if len(batch) == 1 else [b"", p.BATCH, pack_frames(batch)]
-            copy = len(parts[-1]) < _ZERO_COPY_BYTES  # a large frame is lent, not copied
+            first = batch[0]
+            if type(first) is WithBuffers:  # taken alone: its buffers follow it as parts
+                parts: list[Buffer] = [b"", p.BUFFERS, first, *first.buffers]
+            else:
+                parts = [first] if len(batch) == 1 else [b"", p.BATCH, pack_frames(batch)]
+            copy = len(parts[-1]) < _ZERO_COPY_BYTES  # a large part is lent, not copied
             for peer in targets:
                 peer.sock.send_multipart(parts, zmq.NOBLOCK, copy=copy)
                 peer.credit -= count
@@ -253,12 +259,15 @@ class SenderLink(Link):
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now; False when full.
 
+        A `WithBuffers` frame (one item) sends its buffers beside it (`BufferSender`).
+
         Raises:
-            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
+            ChannelSerializationError: If the frame (with any buffers beside it) is larger
+                than `MAX_ITEM_BYTES`.
             ChannelError: If the link failed.
         """
-        if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(len(frame))
+        if (size := p.sent_size(frame)) > p.MAX_ITEM_BYTES:
+            raise p.too_large(size)
         if items < 1:
             items = 1
         if not self._outbox.offer(frame, items):
@@ -274,7 +283,7 @@ class SenderLink(Link):
             ChannelError: If the link failed.
         """
         if len(payload) > p.MAX_ITEM_BYTES - ITEM_OVERHEAD:
-            raise _too_large(len(payload) + ITEM_OVERHEAD)
+            raise p.too_large(len(payload) + ITEM_OVERHEAD)
         if not self._outbox.offer_item(payload):
             return False
         self._queued_now(1)
@@ -291,13 +300,16 @@ class SenderLink(Link):
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
 
+        A `WithBuffers` frame (one item) sends its buffers beside it (`BufferSender`).
+
         Raises:
-            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
+            ChannelSerializationError: If the frame (with any buffers beside it) is larger
+                than `MAX_ITEM_BYTES`.
             ChannelClosedError: If the link is closed (also while waiting).
             ChannelError: If the link failed.
         """
-        if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(len(frame))
+        if (size := p.sent_size(frame)) > p.MAX_ITEM_BYTES:
+            raise p.too_large(size)
         await self._outbox.put(frame, max(1, items))
         self._schedule_ship()
 
@@ -310,9 +322,14 @@ class SenderLink(Link):
             ChannelError: If the link failed.
         """
         if len(payload) > p.MAX_ITEM_BYTES - ITEM_OVERHEAD:
-            raise _too_large(len(payload) + ITEM_OVERHEAD)
+            raise p.too_large(len(payload) + ITEM_OVERHEAD)
         await self._outbox.put_item(payload)
         self._schedule_ship()
+
+    # `BufferSender`: a frame with buffers beside it queues like any frame (`_ship` sends
+    # it alone, its buffers as parts after it)
+    try_send_buffers = try_send
+    send_buffers = send
 
     def _schedule_ship(self) -> None:
         """After queueing a frame: ships it at once if the link was idle, else batches it.
@@ -361,7 +378,9 @@ class SenderLink(Link):
             await self._stop_pump()
         with contextlib.suppress(zmq.ZMQError):
             self._drain()
-        leftovers = self._outbox.take() if self._outbox.queued_items() else []
+        leftovers: list[bytes] = []
+        while self._outbox.queued_items():  # a frame with buffers is taken alone
+            leftovers += fold(self._codec, self._outbox.take())  # the rendezvous moves 1 piece
         connected = [rid.decode() for rid in self._peers]
         for peer in self._ring:
             with contextlib.suppress(zmq.ZMQError):
@@ -378,12 +397,3 @@ class SenderLink(Link):
     def peer_counts(self) -> tuple[int, int]:
         """This sender (open or not) and the receivers it is connected to."""
         return (0 if self._closing else 1, len(self._peers))
-
-
-def _too_large(size: int) -> ChannelSerializationError:
-    return ChannelSerializationError(
-        f"the item is {size} bytes serialized and signed, over the "
-        f"{p.MAX_ITEM_BYTES} bytes ({p.MAX_ITEM_BYTES // 2**20} MiB) a ZMQ channel carries "
-        "(connector_zmq.protocol.MAX_ITEM_BYTES): nothing was sent; send it in parts, or "
-        "store it elsewhere and send a reference"
-    )
