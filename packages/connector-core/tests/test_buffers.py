@@ -7,6 +7,7 @@ frame folds into one piece for the paths that move frames as they are.
 
 from __future__ import annotations
 
+import asyncio
 import pickle
 import struct
 from typing import Any
@@ -18,7 +19,7 @@ from connector_core.buffers import LEND_BYTES, dumps_lending, fold, send_dumps
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.payload import BUFFERS, Buffer, WithBuffers, inline
-from connector_core.sealer import Sealer
+from connector_core.sealer import ASIDE_BYTES, Sealer
 from connector_core.serializers import JsonSerializer, PickleSerializer
 from connector_core.transport import Outbox, Verifier
 
@@ -203,3 +204,13 @@ def test_the_outbox_takes_a_frame_with_buffers_alone_in_its_place() -> None:
     assert box.take() == [b"a|b"]
     assert box.take() == [frame]
     assert box.take() == [b"c"]
+
+
+async def test_items_sealed_aside_keep_their_numbers_in_call_order() -> None:
+    codec = _codec()
+    sealer = Sealer(codec)
+    large, small = _lent(b"x" * ASIDE_BYTES), _lent(b"y" * LARGE)
+    frames = await asyncio.gather(
+        sealer.lent_aside(large), sealer.lent_aside(small), sealer.lent_aside(large)
+    )
+    assert [codec.open(frame, frame.buffers)[0].seq for frame in frames] == [1, 2, 3]

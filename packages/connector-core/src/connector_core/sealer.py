@@ -11,6 +11,7 @@ receiver gives back.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any, Final
 
@@ -18,13 +19,16 @@ from connector_core.codec import TAG_SIZE, Codec
 from connector_core.envelope import HEADER, SENDER_SIZE
 from connector_core.payload import WithBuffers
 
-__all__ = ["BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
+__all__ = ["ASIDE_BYTES", "BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
 
 ITEM_OVERHEAD: Final = TAG_SIZE + HEADER.size + 9
 """Bytes a serialized item grows by when sealed alone (tag, header, count, length, layout)."""
 
 BATCH_BYTES: Final = 1 << 20
 """`send_many()` splits a batch whose frame would exceed this many bytes (1 MiB) in parts."""
+
+ASIDE_BYTES: Final = 1 << 20
+"""An item whose buffers hold this many bytes (1 MiB) or more is signed in a worker thread."""
 
 
 class Sealer:
@@ -62,8 +66,27 @@ class Sealer:
             The frame, holding the same buffers; its tag covers them, in order.
         """
         self.seq += 1
+        return self._lent(payload, self.seq)
+
+    async def lent_aside(self, payload: WithBuffers) -> WithBuffers:
+        """`lent`, its tag computed in a worker thread when the buffers are `ASIDE_BYTES`.
+
+        hashlib lets other threads run while it hashes a large buffer, so the event loop
+        goes on meanwhile: in one process, a receiver verifies the previous item while
+        this one is sealed. The frame's number is taken at once, here; if the call is
+        cancelled, that number is simply never sent.
+
+        Args:
+            payload: The item's `BUFFERS` payload (`connector_core.buffers.dumps_lending`).
+        """
+        if payload.nbytes() < ASIDE_BYTES:
+            return self.lent(payload)
+        self.seq += 1
+        return await asyncio.to_thread(self._lent, payload, self.seq)
+
+    def _lent(self, payload: WithBuffers, seq: int) -> WithBuffers:
         buffers = payload.buffers
-        frame = WithBuffers(self.codec.reseal(payload, self.party, self.seq, 1, buffers))
+        frame = WithBuffers(self.codec.reseal(payload, self.party, seq, 1, buffers))
         frame.buffers = buffers
         return frame
 

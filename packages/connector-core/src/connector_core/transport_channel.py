@@ -152,7 +152,7 @@ class TransportChannel(SerdeChannel):
         payload = self._dumps(msg)
         item_tx = self._item_tx
         if type(payload) is WithBuffers:  # large buffers: a frame of its own, them beside it
-            lent = self._sealer.lent(payload)  # only a `BufferSender`'s `_dumps` lends them
+            lent = await self._sealer.lent_aside(payload)  # only a BufferSender's `_dumps` lends
             if not cast(BufferSender, tx).try_send_buffers(lent):
                 await cast(BufferSender, tx).send_buffers(lent)
         elif item_tx is not None:  # sealed with the run it joins, when the transport sends it
