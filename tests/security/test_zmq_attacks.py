@@ -1,7 +1,8 @@
 """Attacks on a ZMQ connection by a local process without the connector's key.
 
 The attacker runs in a separate process (`zmq_attacker.py`) and knows only the listening
-addresses; the test is the legitimate sender and receiver, and asserts what they observe.
+addresses, or the messages it sees on the wire; the test is the legitimate sender and
+receiver, and asserts what they observe.
 """
 
 from __future__ import annotations
@@ -11,13 +12,18 @@ import os
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import zmq
+import zmq.asyncio
 
 from connector_core import ConnectorMode
-from connector_core.testing import drain, unique_spec
+from connector_core.buffers import LEND_BYTES, dumps_lending
+from connector_core.payload import WithBuffers
+from connector_core.sealer import Sealer
+from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
 from connector_core.testing.programs import run_program
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQChannel, ZMQConnector, access
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
 
@@ -114,3 +120,69 @@ async def test_idle_keyless_connections_are_closed_and_give_back_their_descripto
     await sender.send("still working")
     await sender.close()
     assert await drain(receiver) == ["still working"]
+
+
+TAMPERS = ["buffer", "swap", "missing", "extra", "shift", "table"]
+"""How the attacker changes a large item on the wire (`zmq_attacker.py tamper`)."""
+
+
+async def _member(connector: ZMQConnector, receiver: ZMQChannel) -> zmq.asyncio.Socket:
+    """A member's DEALER to `receiver`, said HELLO and granted credit: the wire's far end."""
+    member = zmq.asyncio.Context.instance().socket(zmq.DEALER)
+    member.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
+    member.setsockopt(zmq.ROUTING_ID, b"member")
+    access.secure_client(member, connector.codec)
+    member.connect(_receiver_link(receiver)._data.getsockopt_string(zmq.LAST_ENDPOINT))
+    await member.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"member")])
+    async with asyncio.timeout(STEP_TIMEOUT):
+        granted = await member.recv_multipart()
+    assert granted[1] == p.CREDIT
+    return member
+
+
+async def _tampered_by_the_attacker(kind: str, parts: list[bytes]) -> list[bytes]:
+    """`parts` as the keyless attacker changed them, in its own process."""
+    wire = zmq.asyncio.Context.instance().socket(zmq.PAIR)
+    wire.setsockopt(zmq.LINGER, 0)
+    port = wire.bind_to_random_port("tcp://127.0.0.1")
+    attack = asyncio.create_task(_attack("tamper", kind, f"tcp://127.0.0.1:{port}"))
+    try:
+        await wire.send_multipart(parts)
+        async with asyncio.timeout(ATTACK_TIMEOUT):
+            tampered = await wire.recv_multipart()
+        assert f"tampered: {kind}" in await attack
+    finally:
+        wire.close()
+    return tampered
+
+
+@pytest.mark.parametrize("kind", TAMPERS)
+async def test_a_large_item_changed_on_the_wire_is_dropped_and_counted(kind: str) -> None:
+    connector = ZMQConnector(unique_spec(ConnectorMode.PIPELINE), maxsize=MAXSIZE)
+    receiver = await connector.connect_recv()
+    link = _receiver_link(receiver)
+    member = await _member(connector, receiver)
+    item = {"a": np.full(2 * LEND_BYTES, 1, np.uint8), "b": np.full(LEND_BYTES, 2, np.uint8)}
+    payload = dumps_lending(item)
+    assert type(payload) is WithBuffers
+    frame = Sealer(connector.codec).lent(payload)
+    genuine = [b"", p.BUFFERS, bytes(frame), *(bytes(buffer) for buffer in frame.buffers)]
+    tampered = await _tampered_by_the_attacker(kind, list(genuine))
+    assert tampered != genuine
+    await member.send_multipart(tampered)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while receiver.statistics().rejected < 1:
+            await link._wait_changed()
+            assert receiver.statistics().buffered == 0
+    # the genuine message, frame number and all, still arrives: nothing of the tampered
+    # one was kept, counted as seen or delivered
+    await member.send_multipart(genuine)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        received = await receiver.recv()
+    assert (received["a"] == item["a"]).all()
+    assert (received["b"] == item["b"]).all()
+    assert receiver.statistics().rejected == 1
+    assert receiver.statistics().buffered == 0
+    await member.send_multipart([b"", p.END])
+    member.close()
+    await receiver.close()

@@ -13,6 +13,15 @@ and plain sockets. Prints one line per step, what it saw.
         opens COUNT plain TCP connections to each address and never says a word; reports
         "ADDRESS: closed K of COUNT" once the listener has closed them (or the deadline passed),
         while keeping its own ends open.
+    python zmq_attacker.py tamper KIND ADDRESS
+        connects a PAIR to ADDRESS and takes one message: a large item as it travels on the
+        wire from a member to a receiver, `[b"", BUFFERS, frame, buffer, buffer, ...]`. It
+        changes it as KIND says, sends it back and prints "tampered: KIND": "buffer" flips
+        a byte of the last buffer; "swap" swaps the first two buffers; "missing" drops the
+        last buffer; "extra" adds an empty part (the same bytes, so the same tag); "shift"
+        moves the first buffer's last byte to the start of the second (the same bytes in
+        the same order: only the signed length table tells them apart); "table" changes
+        the first length of the frame's table.
 """
 
 from __future__ import annotations
@@ -107,9 +116,51 @@ def idle(count: int, addresses: list[str]) -> None:
     selector.close()
 
 
+_TABLE = 32 + 37  # the frame's tag and envelope header come before the length table
+
+
+def _tampered(kind: str, parts: list[bytes]) -> list[bytes]:
+    head, frame, buffers = parts[:2], parts[2], parts[3:]
+    if kind == "buffer":
+        last = bytearray(buffers[-1])
+        last[len(last) // 2] ^= 0xFF
+        buffers[-1] = bytes(last)
+    elif kind == "swap":
+        buffers[0], buffers[1] = buffers[1], buffers[0]
+    elif kind == "missing":
+        buffers.pop()
+    elif kind == "extra":
+        buffers.append(b"")
+    elif kind == "shift":
+        buffers[0], buffers[1] = buffers[0][:-1], buffers[0][-1:] + buffers[1]
+    elif kind == "table":
+        table = bytearray(frame)
+        table[_TABLE + 4 + 7] ^= 0x01  # the last byte of the first buffer's length
+        frame = bytes(table)
+    else:
+        raise SystemExit(f"unknown tamper {kind!r}")
+    return [*head, frame, *buffers]
+
+
+def tamper(kind: str, address: str) -> None:
+    context = zmq.Context()
+    wire = context.socket(zmq.PAIR)
+    wire.setsockopt(zmq.LINGER, int(OUTCOME_TIMEOUT * 1000))
+    wire.connect(address)
+    if not wire.poll(int(OUTCOME_TIMEOUT * 1000)):
+        raise SystemExit("no message came to tamper with")
+    wire.send_multipart(_tampered(kind, wire.recv_multipart()))
+    print(f"tampered: {kind}", flush=True)
+    wire.close()
+    context.term()
+
+
 def main(argv: list[str]) -> int:
     if len(argv) == 7 and argv[0] == "flood" and argv[2] in ("null", "plain"):
         flood(argv[1], argv[2], *(int(value) for value in argv[3:]))
+        return 0
+    if len(argv) == 3 and argv[0] == "tamper":
+        tamper(argv[1], argv[2])
         return 0
     if len(argv) >= 3 and argv[0] == "idle":
         idle(int(argv[1]), argv[2:])

@@ -9,7 +9,15 @@ import pytest
 
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelDecodeError
-from connector_core.payload import ITEMS, LIST, PayloadError, items_body, read_items
+from connector_core.payload import (
+    BUFFERS,
+    INLINE,
+    ITEMS,
+    LIST,
+    PayloadError,
+    items_body,
+    read_items,
+)
 from connector_core.serializers import JsonSerializer
 
 SENDER = b"s" * 8
@@ -54,7 +62,11 @@ def test_large_items_are_read_through_a_view_when_the_serializer_allows() -> Non
         (b"\x00\x00\x00\x09" + ITEMS, "cannot hold"),
         (b"\x00\x00\x00\x01\x00\x00\x00\x09abc" + ITEMS, "inside an item"),
         (b"\x00\x00\x00\x00zz" + ITEMS, "stray bytes"),
-        (b"\x80\x05N.\x07", "neither LIST nor ITEMS"),
+        (b"\x80\x05N.\x07", "no known layout"),
+        (b"\x01" + BUFFERS, "buffer count"),
+        (b"\x80\x05N." + BUFFERS, "cannot list"),
+        (b"\x00\x00\x00\x01" + b"\x00" * 8 + b"\x80\x05N." + BUFFERS, "did not come"),
+        (b"\x00\x00\x00\x01" + b"\x00\x00\x00\x00\x00\x00\x00\x09N" + INLINE, "shorter"),
     ],
 )
 def test_a_payload_in_no_layout_is_refused_with_the_reason(payload: bytes, reason: str) -> None:

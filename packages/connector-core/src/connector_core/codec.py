@@ -12,12 +12,13 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
+from collections.abc import Sequence
 from typing import Any
 
 from connector_core.envelope import HEADER, NO_CONNECTION, VERSION, Header, connection_id
 from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
-from connector_core.keyed_hash import keyed_states, tag
-from connector_core.payload import LIST, items_body, read_items
+from connector_core.keyed_hash import keyed_states, tag, tag_of
+from connector_core.payload import LIST, Buffer, items_body, read_items
 from connector_core.serializers import PickleSerializer, Serializer, direct_functions
 
 __all__ = ["TAG_SIZE", "Codec", "MessageRejectedError"]
@@ -237,16 +238,20 @@ class Codec:
         header = _pack_header(VERSION, self.connection, sender, seq, items)
         return self._sealed([header, payload, LIST])  # no `payload + LIST`: one join, no copy
 
-    def reseal(self, payload: bytes, sender: bytes, seq: int, items: int) -> bytes:
-        """Seals a payload that `open()` returned (either layout) again, as a new frame.
+    def reseal(
+        self, payload: bytes, sender: bytes, seq: int, items: int, lent: Sequence[Buffer] = ()
+    ) -> bytes:
+        """Seals a payload (any layout, as `open()` returns it) as a new frame.
 
         Args:
             payload: An opened frame's payload, its layout byte included.
             sender: The sealing party's id (`SENDER_SIZE` bytes).
             seq: The party's sequence number for this frame (from 1).
             items: How many items it holds.
+            lent: Optional; buffers sent beside the frame, covered by its tag in order.
         """
-        return self._sealed([_pack_header(VERSION, self.connection, sender, seq, items), payload])
+        header = _pack_header(VERSION, self.connection, sender, seq, items)
+        return self._sealed([header, payload], lent)
 
     def seal_items(self, payloads: list[bytes], sender: bytes, seq: int) -> bytes:
         """Seals items serialized one by one (`dumps_item`) as one frame (an `ITEMS` payload).
@@ -263,28 +268,25 @@ class Codec:
         pieces.insert(0, _pack_header(VERSION, self.connection, sender, seq, len(payloads)))
         return self._sealed(pieces)
 
-    def _sealed(self, pieces: list[bytes]) -> bytes:
-        """The frame of header and payload `pieces`: tagged when signing, joined once."""
+    def _sealed(self, pieces: list[bytes], lent: Sequence[Buffer] = ()) -> bytes:
+        """The frame of header and payload `pieces`: tagged when signing, joined once.
+
+        The tag also covers the buffers `lent`, in order; they are not joined in.
+        """
         if self._key is None:
             return b"".join(pieces)
-        inner = self._inner.copy()
         if len(pieces) > 8 and sum(map(len, pieces)) < _SLICE_LIMIT:
-            body = b"".join(pieces)  # many small pieces: one join beats an update each
-            inner.update(body)
-            pieces = [body]
-        else:
-            for piece in pieces:
-                inner.update(piece)
-        outer = self._outer.copy()
-        outer.update(inner.digest())
-        pieces.insert(0, outer.digest())
+            pieces = [b"".join(pieces)]  # many small pieces: one join beats an update each
+        pieces.insert(0, tag_of(self._inner, self._outer, [*pieces, *lent]))
         return b"".join(pieces)
 
-    def open(self, frame: bytes) -> tuple[Header, bytes]:
+    def open(self, frame: bytes, lent: Sequence[Buffer] = ()) -> tuple[Header, bytes]:
         """Verifies a sealed frame and returns its header and (still serialized) payload.
 
         Args:
             frame: A received frame.
+            lent: Optional; the buffers that arrived beside it, covered by its tag too
+                (`connector_core.buffers`; their signed table is the caller's to check).
 
         Raises:
             MessageRejectedError: If the frame is too short, its tag does not verify, or it
@@ -301,13 +303,10 @@ class Codec:
         if key is None:
             if not self._warned_unsigned and self.serializer.name == "pickle":
                 self._warn_unsigned_pickle()
-        else:
-            inner = self._inner.copy()
-            inner.update(data[TAG_SIZE:])
-            outer = self._outer.copy()
-            outer.update(inner.digest())
-            if not hmac.compare_digest(outer.digest(), data[:TAG_SIZE]):
-                raise MessageRejectedError("HMAC tag does not verify")
+        elif not hmac.compare_digest(
+            tag_of(self._inner, self._outer, (data[TAG_SIZE:], *lent)), data[:TAG_SIZE]
+        ):
+            raise MessageRejectedError("HMAC tag does not verify")
         version, connection, sender, seq, count = _unpack_header(frame, start)
         if version != VERSION:
             raise MessageRejectedError(f"envelope version {version} is not {VERSION}")

@@ -7,9 +7,10 @@ A tag then costs two hash-state copies instead of re-keying each time (about hal
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from typing import Any
 
-__all__ = ["keyed_states", "tag"]
+__all__ = ["keyed_states", "tag", "tag_of"]
 
 _BLOCK = 64  # SHA-256's block size in bytes
 
@@ -37,6 +38,23 @@ def tag(inner: Any, outer: Any, data: bytes) -> bytes:
     """
     state = inner.copy()
     state.update(data)
+    final = outer.copy()
+    final.update(state.digest())
+    digest: bytes = final.digest()
+    return digest
+
+
+def tag_of(inner: Any, outer: Any, pieces: Iterable[Any]) -> bytes:
+    """HMAC-SHA256 of the concatenation of `pieces` (buffers), without joining them.
+
+    Args:
+        inner: The keyed inner state (copied, never changed).
+        outer: The keyed outer state (copied, never changed).
+        pieces: The buffers to authenticate, in order.
+    """
+    state = inner.copy()
+    for piece in pieces:
+        state.update(piece)
     final = outer.copy()
     final.update(state.digest())
     digest: bytes = final.digest()

@@ -12,6 +12,10 @@ Items may also come unsealed (`offer_item()`/`put_item()`: one item serialized b
 frame with the sealer the channel gave (`seal_runs_with()`). One signature then covers what
 the producer sent while the flusher was busy, however many `send()` calls that was; a lone
 item is a run of one and leaves as soon as the flusher is free.
+
+A frame whose buffers travel beside it (`connector_core.payload.WithBuffers`, queued like
+any frame by a `BufferSender`) is taken alone: `take()` stops before it, or returns it by
+itself, so its transport sends it as a message of its own, in its place in line.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from collections.abc import Callable
 from typing import cast
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.payload import WithBuffers
 from connector_core.waiting_line import WaitingLine
 
 __all__ = ["RUN_BYTES", "Outbox"]
@@ -228,7 +233,8 @@ class Outbox:
         """Takes queued frames for the flusher; they count as held until `settle()`.
 
         A run of unsealed items is sealed into one frame as it is taken (split where a
-        limit falls inside it: the rest stays first in line).
+        limit falls inside it: the rest stays first in line). A `WithBuffers` frame is
+        taken alone.
 
         Args:
             max_items: Stop before exceeding this many items, but take at least one frame
@@ -256,7 +262,9 @@ class Outbox:
             else:
                 frame = cast(bytes, entry)
                 if batch and (
-                    (0 < max_items < taken + weight) or (0 < max_bytes < size + len(frame))
+                    (0 < max_items < taken + weight)
+                    or (0 < max_bytes < size + len(frame))
+                    or type(frame) is WithBuffers  # it travels alone
                 ):
                     break
                 frames.popleft()
@@ -268,8 +276,8 @@ class Outbox:
                 self._taken.append(weight)
             if counts is not None:
                 counts.append(weight)
-            if weight < whole:
-                break  # a run split by a limit: the rest waits
+            if weight < whole or type(frame) is WithBuffers:
+                break  # a run split by a limit (the rest waits), or a frame that goes alone
         self._queued -= taken
         self._inflight += taken
         return batch

@@ -1,7 +1,9 @@
-"""The two layouts of a sealed frame's payload, told apart by its last byte.
+"""The layouts of a sealed frame's payload, told apart by its last byte.
 
     payload = serializer(list of items) + LIST          (`send_many()`, a give-back)
     payload = count:u32 (length:u32 item){count} + ITEMS  (items serialized one by one)
+    payload = count:u32 (length:u64){count} stream + BUFFERS           (one item, buffers beside)
+    payload = count:u32 (length:u64){count} stream buffer{count} + INLINE  (the same, one piece)
 
 `LIST` serializes a whole batch at once: the cheapest when the items are all at hand, as in
 `send_many()`. `ITEMS` carries items that were serialized one at a time, each when its
@@ -10,15 +12,37 @@ by the transport's flusher while it was busy: one signature for the run, however
 `send()` calls made it. The layout byte is inside the signed payload, so only a member of
 the connection chooses it. It comes last so that a pickled list, which ends at its STOP
 opcode whatever follows, is read in place.
+
+`BUFFERS` and `INLINE` carry one item pickled with protocol 5 whose large buffers are out
+of band (`connector_core.buffers`): `stream` is the pickle, the table gives each buffer's
+length. With `BUFFERS` the buffers travel beside the frame, as further transport parts that
+are never joined in (`WithBuffers`), and the frame's tag covers them in order; the receiver
+checks the parts against the signed table (`with_buffers`) before it keeps anything.
+`INLINE` holds them after the stream, for the paths that move a frame as one piece
+(`inline`).
 """
 
 from __future__ import annotations
 
+import pickle
 import struct
 from collections.abc import Callable, Sequence
-from typing import Any, Final
+from typing import Any, Final, TypeAlias
 
-__all__ = ["ITEMS", "LIST", "PayloadError", "items_body", "read_items"]
+__all__ = [
+    "BUFFERS",
+    "INLINE",
+    "ITEMS",
+    "LIST",
+    "Buffer",
+    "PayloadError",
+    "WithBuffers",
+    "inline",
+    "items_body",
+    "lent_payload",
+    "read_items",
+    "with_buffers",
+]
 
 LIST: Final = b"\x01"
 """Last byte of a payload that is the serializer's output for a list of items."""
@@ -26,16 +50,130 @@ LIST: Final = b"\x01"
 ITEMS: Final = b"\x02"
 """Last byte of a payload of items serialized one by one, each behind its length."""
 
+BUFFERS: Final = b"\x03"
+"""Last byte of a payload of one item whose buffers travel beside the frame."""
+
+INLINE: Final = b"\x04"
+"""Last byte of a payload of one item whose buffers follow its stream in the payload."""
+
+Buffer: TypeAlias = bytes | bytearray | memoryview
+"""A buffer that travels out of band (a byte-formatted, contiguous one)."""
+
 _LIST = LIST[0]
 _ITEMS = ITEMS[0]
+_BUFFERS = BUFFERS[0]
+_INLINE = INLINE[0]
 _U32 = struct.Struct("!I")
 _pack = _U32.pack
 _unpack_from = _U32.unpack_from
+_pack_size = struct.Struct("!Q").pack
+_unpack_sizes = struct.Struct("!Q").unpack_from
 _VIEW_FROM = 64 * 1024  # payloads from this size are read through a view, never sliced
 
 
 class PayloadError(ValueError):
     """A verified payload is in neither layout, or its `ITEMS` framing does not parse."""
+
+
+class WithBuffers(bytes):
+    """Bytes whose out-of-band buffers travel beside them, as further transport parts.
+
+    A sealed frame (`Sealer.lent`) or a verified payload (`with_buffers`) in the `BUFFERS`
+    layout: the bytes are small (header, table, pickle stream), the `buffers` large.
+    """
+
+    buffers: list[Buffer]
+    """The buffers, in the order of the table (and of the tag)."""
+
+    def nbytes(self) -> int:
+        """Bytes in all: these and the buffers'."""
+        return len(self) + sum(map(_size, self.buffers))
+
+
+def _size(buffer: Buffer) -> int:
+    return buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)
+
+
+def lent_payload(stream: bytes, buffers: list[Buffer]) -> WithBuffers:
+    """The `BUFFERS` payload of one item pickled as `stream` with `buffers` out of band.
+
+    Args:
+        stream: The pickle stream (protocol 5).
+        buffers: Its out-of-band buffers, in order (at least one).
+    """
+    pieces = [_pack(len(buffers)), *(_pack_size(_size(buffer)) for buffer in buffers)]
+    payload = WithBuffers(b"".join([*pieces, stream, BUFFERS]))
+    payload.buffers = buffers
+    return payload
+
+
+def _table(payload: bytes, end: int) -> list[int]:
+    """The buffer lengths of a `BUFFERS` or `INLINE` payload whose layout byte is at `end`."""
+    if end < 4:
+        raise PayloadError("the payload ends inside its buffer count")
+    (count,) = _unpack_from(payload, 0)
+    if count < 1 or 4 + 8 * count > end:
+        raise PayloadError(f"the payload claims {count} buffers but cannot list them")
+    return [_unpack_sizes(payload, 4 + 8 * index)[0] for index in range(count)]
+
+
+def with_buffers(payload: bytes, parts: Sequence[Buffer]) -> WithBuffers:
+    """A verified `BUFFERS` payload with the `parts` that arrived beside its frame.
+
+    Args:
+        payload: The payload, its frame's tag verified over it and `parts`.
+        parts: The buffers that arrived after the frame, in order.
+
+    Raises:
+        PayloadError: If the payload is not in the `BUFFERS` layout, or `parts` are not as
+            many and as long as its signed table says.
+    """
+    end = len(payload) - 1
+    if end < 0 or payload[end] != _BUFFERS:
+        raise PayloadError("buffers came beside a frame whose payload does not list them")
+    sizes = _table(payload, end)
+    if len(sizes) != len(parts):
+        raise PayloadError(f"the signed table lists {len(sizes)} buffers, {len(parts)} came")
+    for index, (size, part) in enumerate(zip(sizes, parts, strict=True)):
+        if _size(part) != size:
+            raise PayloadError(f"buffer {index} is {_size(part)} bytes, its table says {size}")
+    checked = WithBuffers(payload)
+    checked.buffers = list(parts)
+    return checked
+
+
+def inline(payload: bytes) -> bytes:
+    """`payload` in one piece: the buffers of a `WithBuffers` joined in (layout `INLINE`).
+
+    Anything else is returned as it is.
+
+    Args:
+        payload: A verified payload.
+    """
+    if type(payload) is not WithBuffers:
+        return payload
+    return b"".join([payload[:-1], *payload.buffers, INLINE])
+
+
+def _load_lent(payload: bytes, end: int) -> Any:
+    """Unpickles the one item of a `BUFFERS` or `INLINE` payload (layout byte at `end`)."""
+    sizes = _table(payload, end)
+    start = 4 + 8 * len(sizes)
+    view = memoryview(payload)
+    if payload[end] == _BUFFERS:
+        buffers: list[Buffer] | None = getattr(payload, "buffers", None)
+        if buffers is None:
+            raise PayloadError("the payload's out-of-band buffers did not come with it")
+        stop = end
+    else:
+        stop = end - sum(sizes)
+        if stop < start:
+            raise PayloadError("the payload is shorter than the buffers its table lists")
+        buffers, offset = [], stop
+        for size in sizes:  # writable copies, as buffers that arrive beside a frame are
+            buffers.append(bytearray(view[offset : offset + size]))
+            offset += size
+    return pickle.loads(view[start:stop], buffers=buffers)
 
 
 def items_body(payloads: Sequence[bytes]) -> list[bytes]:
@@ -60,7 +198,8 @@ def read_items(payload: bytes, loads: Callable[[Any], Any], in_place: bool) -> l
         payload: The payload of an opened frame.
         loads: The serializer's `loads`.
         in_place: `loads` accepts a buffer and ignores bytes after its input (pickle does):
-            the payload is then read without copying it.
+            the payload is then read without copying it. Only then are the layouts with
+            out-of-band buffers read (they are pickle's).
 
     Raises:
         PayloadError: If the payload is in neither layout or its framing does not parse.
@@ -75,8 +214,12 @@ def read_items(payload: bytes, loads: Callable[[Any], Any], in_place: bool) -> l
         if not isinstance(batch, list):
             raise PayloadError(f"the payload holds a {type(batch).__name__}, not a list")
         return batch
+    if layout in (_BUFFERS, _INLINE):
+        if not in_place:
+            raise PayloadError("only the pickle serializer reads out-of-band buffers")
+        return [_load_lent(payload, end)]
     if layout != _ITEMS:
-        raise PayloadError(f"the payload's layout byte is {layout}, neither LIST nor ITEMS")
+        raise PayloadError(f"the payload's layout byte is {layout}, in no known layout")
     if end < 4:
         raise PayloadError("the payload ends inside its item count")
     (count,) = _unpack_from(payload, 0)

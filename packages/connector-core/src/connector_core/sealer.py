@@ -4,25 +4,31 @@ Every frame a channel sends carries its random sender id and the next number of 
 sequence (`connector_core.envelope`), so receivers can tell a replay from a new frame. The
 sealer owns both and seals every kind of frame a channel makes: a `send_many()` batch (split
 by `batches` into frames of a bounded size), a run of items serialized one by one (sealed by
-the transport's flusher, `items`), a payload serialized by the caller (`payload`), and what
-a closing receiver gives back.
+the transport's flusher, `items`), a payload serialized by the caller (`payload`), one item
+whose buffers travel beside its frame (`lent`, `connector_core.buffers`), and what a closing
+receiver gives back.
 """
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from typing import Any, Final
 
 from connector_core.codec import TAG_SIZE, Codec
 from connector_core.envelope import HEADER, SENDER_SIZE
+from connector_core.payload import WithBuffers
 
-__all__ = ["BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
+__all__ = ["ASIDE_BYTES", "BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
 
 ITEM_OVERHEAD: Final = TAG_SIZE + HEADER.size + 9
 """Bytes a serialized item grows by when sealed alone (tag, header, count, length, layout)."""
 
 BATCH_BYTES: Final = 1 << 20
 """`send_many()` splits a batch whose frame would exceed this many bytes (1 MiB) in parts."""
+
+ASIDE_BYTES: Final = 1 << 20
+"""An item whose buffers hold this many bytes (1 MiB) or more is signed in a worker thread."""
 
 
 class Sealer:
@@ -49,6 +55,40 @@ class Sealer:
         """
         self.seq += 1
         return self.codec.seal_items(payloads, self.party, self.seq)
+
+    def lent(self, payload: WithBuffers) -> WithBuffers:
+        """Seals one item whose buffers travel beside the frame as the next frame.
+
+        Args:
+            payload: The item's `BUFFERS` payload (`connector_core.buffers.dumps_lending`).
+
+        Returns:
+            The frame, holding the same buffers; its tag covers them, in order.
+        """
+        self.seq += 1
+        return self._lent(payload, self.seq)
+
+    async def lent_aside(self, payload: WithBuffers) -> WithBuffers:
+        """`lent`, its tag computed in a worker thread when the buffers are `ASIDE_BYTES`.
+
+        hashlib lets other threads run while it hashes a large buffer, so the event loop
+        goes on meanwhile: in one process, a receiver verifies the previous item while
+        this one is sealed. The frame's number is taken at once, here; if the call is
+        cancelled, that number is simply never sent.
+
+        Args:
+            payload: The item's `BUFFERS` payload (`connector_core.buffers.dumps_lending`).
+        """
+        if payload.nbytes() < ASIDE_BYTES:
+            return self.lent(payload)
+        self.seq += 1
+        return await asyncio.to_thread(self._lent, payload, self.seq)
+
+    def _lent(self, payload: WithBuffers, seq: int) -> WithBuffers:
+        buffers = payload.buffers
+        frame = WithBuffers(self.codec.reseal(payload, self.party, seq, 1, buffers))
+        frame.buffers = buffers
+        return frame
 
     def batch(self, items: list[Any]) -> bytes:
         """Serializes and seals `items` as the next frame.

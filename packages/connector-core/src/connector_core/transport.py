@@ -29,14 +29,16 @@ lone frame leaves at once and a burst leaves in batches.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol, runtime_checkable
 
 from connector_core.codec import Codec, MessageRejectedError
 from connector_core.envelope import ReplayGuard
 from connector_core.outbox import Outbox
+from connector_core.payload import Buffer, PayloadError, WithBuffers, with_buffers
 
 __all__ = [
+    "BufferSender",
     "ControlRejections",
     "ItemSender",
     "Outbox",
@@ -98,6 +100,26 @@ class ItemSender(Protocol):
 
     async def send_item(self, payload: bytes) -> None:
         """Takes one serialized item, waiting for room; if cancelled, took nothing."""
+        ...
+
+
+@runtime_checkable
+class BufferSender(Protocol):
+    """A send transport that also carries an item's large buffers beside its frame.
+
+    With the pickle serializer, `send()` then pickles an item with its large buffers out of
+    band (`connector_core.buffers`) and hands it over sealed as one frame (`WithBuffers`):
+    the transport sends the frame and then each buffer as further parts, never joining or
+    copying them. It is one item for room and credits, and it keeps its place in line
+    behind what was queued before it.
+    """
+
+    def try_send_buffers(self, frame: WithBuffers) -> bool:
+        """Takes the frame and its buffers now if there is room; False when full."""
+        ...
+
+    async def send_buffers(self, frame: WithBuffers) -> None:
+        """Takes the frame and its buffers, waiting for room; if cancelled, took nothing."""
         ...
 
 
@@ -219,7 +241,9 @@ class Verifier:
         self.drop(f"sequence {header.seq} of its sender was accepted before (a replay)")
         return None
 
-    def accept_items(self, frame: bytes, redelivered: bool = False) -> tuple[bytes, int] | None:
+    def accept_items(
+        self, frame: bytes, redelivered: bool = False, lent: Sequence[Buffer] | None = None
+    ) -> tuple[bytes, int] | None:
         """Like `accept`, and also returns how many items the frame carries (its header's).
 
         Transports that count room in items (credits, buffers) use this one: a frame sealed
@@ -228,10 +252,17 @@ class Verifier:
         Args:
             frame: A frame as it arrived.
             redelivered: As for `accept`.
+            lent: Optional; the buffers that arrived beside the frame (a `BufferSender`'s
+                parts): its tag must cover them, and they must be as many and as long as
+                its signed table says. The payload returned then holds them (`WithBuffers`).
         """
         try:
-            header, payload = self.codec.open(frame)
-        except MessageRejectedError as exc:
+            if lent is None:
+                header, payload = self.codec.open(frame)
+            else:
+                header, payload = self.codec.open(frame, lent)
+                payload = with_buffers(payload, lent)
+        except (MessageRejectedError, PayloadError) as exc:
             self.drop(exc)
             return None
         if self.guard.admit(header.sender, header.seq, redelivered):

@@ -26,12 +26,15 @@ from collections import deque
 from collections.abc import Iterable
 from typing import Any, cast
 
+from connector_core.buffers import send_dumps
 from connector_core.channel import CHAN_MAXSIZE, check_max_items
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
+from connector_core.payload import WithBuffers
 from connector_core.sealer import BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
 from connector_core.transport import (
+    BufferSender,
     ControlRejections,
     ItemSender,
     RecvTransport,
@@ -88,20 +91,15 @@ class TransportChannel(SerdeChannel):
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
-        self._control: list[ControlRejections] = [
-            cast(ControlRejections, t)
-            for t in (sender, receiver)
-            if isinstance(cast(object, t), ControlRejections)
-        ]  # transports that also count forged control messages
-        # a transport that seals runs of items itself: `send()` hands it items serialized
-        self._item_tx: ItemSender | None = None
-        if isinstance(cast(object, sender), ItemSender):
-            self._item_tx = cast(ItemSender, sender)
+        # optional protocols: transports that count forged control messages too, one that
+        # seals runs of items itself, one with a largest frame (`send_many()` checks first)
+        tx, rx = cast(object, sender), cast(object, receiver)
+        self._control = [t for t in (tx, rx) if isinstance(t, ControlRejections)]
+        self._item_tx = tx if isinstance(tx, ItemSender) else None
+        if self._item_tx is not None:  # `send()` hands it items serialized, unsealed
             self._item_tx.seal_runs_with(self._sealer.items)
-        # a transport with a largest frame: `send_many()` checks every frame before sending
-        self._size_limit: SizeLimited | None = None
-        if isinstance(cast(object, sender), SizeLimited):
-            self._size_limit = cast(SizeLimited, sender)
+        self._size_limit = tx if isinstance(tx, SizeLimited) else None
+        self._dumps = send_dumps(self.codec, sender)  # lends large buffers to a BufferSender
         self._items: deque[Any] = deque()  # items of a received frame not yet returned
         self._decode_error: ChannelDecodeError | None = None  # owed to the next recv()
 
@@ -150,9 +148,13 @@ class TransportChannel(SerdeChannel):
         tx = self._tx
         if tx is None:
             tx = self._sender()
-        payload = self.codec.dumps_item(msg)
+        payload = self._dumps(msg)
         item_tx = self._item_tx
-        if item_tx is not None:  # sealed with the run it joins, when the transport sends it
+        if type(payload) is WithBuffers:  # large buffers: a frame of its own, them beside it
+            lent = await self._sealer.lent_aside(payload)  # only a BufferSender's `_dumps` lends
+            if not cast(BufferSender, tx).try_send_buffers(lent):
+                await cast(BufferSender, tx).send_buffers(lent)
+        elif item_tx is not None:  # sealed with the run it joins, when the transport sends it
             if not item_tx.try_send_item(payload):
                 await item_tx.send_item(payload)
         else:
@@ -323,10 +325,8 @@ class TransportChannel(SerdeChannel):
         try:
             return await rx.recv()
         except ChannelClosedError:
-            if not self._is_closed:
-                # the end of the connection: nothing more can come, so release the
-                # transport now (users often end an `async for` and never call close())
-                await self._close_at_end()
+            if not self._is_closed:  # the end: nothing more comes, release the transport
+                await self._close_at_end()  # now (an `async for` often ends without close())
             elif self._recv_after_close:
                 await self._close_receiver_at_end(rx)
             raise
@@ -373,12 +373,10 @@ class TransportChannel(SerdeChannel):
     def _give_back(self, rx: RecvTransport) -> None:
         """Hands the items taken and not returned back to the transport, sealed as a frame."""
         items = self._items
-        if not items:
-            return
-        frame = self._sealer.batch(list(items))
-        count = len(items)
-        items.clear()
-        rx.give_back(frame, count)
+        if items:
+            frame, count = self._sealer.batch(list(items)), len(items)
+            items.clear()
+            rx.give_back(frame, count)
 
     # -- statistics ------------------------------------------------------------------------
 

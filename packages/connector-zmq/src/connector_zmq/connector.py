@@ -33,6 +33,7 @@ from connector_core.spec import ConnectorMode
 from connector_zmq import protocol as p
 from connector_zmq.channel import ZMQChannel
 from connector_zmq.di import zmq_context
+from connector_zmq.interface import is_loopback, parse_interface
 from connector_zmq.receiver import ReceiverLink
 from connector_zmq.rendezvous import Rendezvous
 from connector_zmq.sender import SenderLink
@@ -224,8 +225,8 @@ class ZMQConnector(Connector):
 
 def _interface(zmq_address: str, bind_host: str) -> str:
     """The host of `zmq_address`, refused beyond loopback unless `bind_host` allows that."""
-    host = p.parse_interface(zmq_address)
-    if not p.is_loopback(host) and p.is_loopback(bind_host):
+    host = parse_interface(zmq_address)
+    if not is_loopback(host) and is_loopback(bind_host):
         raise ValueError(
             f"zmq_address={zmq_address!r} would listen beyond this machine, and listening on "
             "other interfaces is an explicit setting: set CONNECTOR_ZMQ_BIND_HOST (or "

@@ -11,6 +11,12 @@ nobody closed cannot hold the process: a channel that was never closed is closed
 what it had not yet put on the wire is lost (close your senders to deliver everything).
 Should libzmq still be waiting after `LINGER_MS` plus `TERM_GRACE` (a socket made outside
 this package and left open), the process exits anyway with a warning in the log.
+
+Large parts are sent without a copy (`copy=False`): pyzmq's garbage collector holds each
+until libzmq has sent it, and its exit handler drops them all. It is imported with this
+module, so that its handler is registered first and runs last (handlers run in reverse):
+the context's end, with the linger that flushes them, comes before. (Else a sender's last
+large items could be read from freed memory while they flush.)
 """
 
 from __future__ import annotations
@@ -21,6 +27,7 @@ from collections.abc import Iterator
 
 import zmq
 import zmq.asyncio
+import zmq.utils.garbage  # its exit handler must be registered before ours (above)
 
 from connector_zmq.protocol import LINGER_MS, log
 

@@ -15,9 +15,11 @@ once, not at the next garbage collection.)
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
+from connector_core.payload import Buffer
 from connector_core.transport import Verifier
 
 __all__ = ["CreditQueue"]
@@ -47,7 +49,9 @@ class CreditQueue:
         self.credit: dict[bytes, int] = {}  # members sending here: credit not yet spent
         self.due: list[tuple[bytes, int]] = []  # (sender, credits) for the receiver to send
 
-    def arrived(self, sid: bytes, frames: list[bytes]) -> bool:
+    def arrived(
+        self, sid: bytes, frames: list[bytes], lent: Sequence[Buffer] | None = None
+    ) -> bool:
         """Verifies data frames from `sid`, then queues the ones that verify and fit its credit.
 
         A frame of `n` items spends `n` credits; one that fails verification spends one (its
@@ -56,6 +60,8 @@ class CreditQueue:
         Args:
             sid: The sender.
             frames: The frames as they arrived (those beyond its credit are cut off).
+            lent: Optional; the buffers that arrived beside the one frame of `frames`
+                (`Verifier.accept_items` checks them with it).
 
         Returns:
             False, with nothing done, when `sid` has no credit here (no verified HELLO, or
@@ -70,7 +76,10 @@ class CreditQueue:
                 verifier.drop("an item beyond the credit its sender was granted")
             del frames[credit:]
         accept = verifier.accept_items
-        accepted = [x for frame in frames if (x := accept(frame)) is not None]
+        if lent is None:
+            accepted = [x for frame in frames if (x := accept(frame)) is not None]
+        else:  # one frame (or none, beyond the credit), its buffers beside it
+            accepted = [x for frame in frames if (x := accept(frame, False, lent)) is not None]
         failed = len(frames) - len(accepted)
         items = accepted[0][1] if len(accepted) == 1 else sum(map(_items_of, accepted))
         if failed + items > credit:  # a member never sends beyond its credit: not ours to keep

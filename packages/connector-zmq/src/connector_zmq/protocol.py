@@ -6,6 +6,8 @@ Data links, sender DEALER -> receiver ROUTER (the receiver sees `[sender_id, ...
 
     [frame]                      one signed frame (two parts at the ROUTER: id + frame)
     [b"", BATCH, batch]          several frames (`connector_core.framing.pack_frames`)
+    [b"", BUFFERS, frame, *bufs] one item whose large buffers follow its frame as parts, sent
+                                 and received without copies (`connector_core.buffers`)
     [b"", HELLO, signed(sid)]    the sender joins; the receiver answers with credits
     [b"", END]                   the sender closed: nothing more follows on this link
     [b"", DETACH]                the sender stopped using this receiver (it left)
@@ -26,7 +28,6 @@ is the kind.
 from __future__ import annotations
 
 import errno
-import ipaddress
 import json
 import logging
 import os
@@ -39,11 +40,13 @@ from typing import Any, Final
 import zmq
 
 from connector_core.codec import Codec, MessageRejectedError
-from connector_core.exceptions import ChannelSetupError
+from connector_core.exceptions import ChannelSerializationError, ChannelSetupError
+from connector_core.payload import WithBuffers
 
 __all__ = [
     "ACK",
     "BATCH",
+    "BUFFERS",
     "BYE",
     "CRASHED",
     "CREDIT",
@@ -80,23 +83,24 @@ __all__ = [
     "credentials",
     "credit_batch",
     "dumps",
-    "is_loopback",
     "listen",
     "loads",
     "log",
     "new_id",
     "open_window",
     "pack_count",
-    "parse_interface",
     "process_token",
     "same_host_pid",
+    "sent_size",
     "socket_error",
+    "too_large",
     "unpack_count",
     "window",
 ]
 
 # -- data links ---------------------------------------------------------------------------
 BATCH: Final = b"D"
+BUFFERS: Final = b"L"
 HELLO: Final = b"H"
 END: Final = b"E"
 DETACH: Final = b"X"
@@ -187,11 +191,12 @@ MAX_BATCH_BYTES: Final = 256 * 1024
 """A batch holds at most this many bytes of frames (a larger frame travels alone)."""
 
 MAX_ITEM_BYTES: Final = 64 * 1024 * 1024
-"""The largest frame (signed, serialized item) a channel sends: 64 MiB.
+"""The largest item a channel sends: 64 MiB, its signed frame and the buffers beside it.
 
 A larger item fails its `send()` with `ChannelSerializationError`. Every socket refuses
-messages beyond `MAX_MESSAGE_BYTES` (ZeroMQ's `MAXMSGSIZE`: the peer that sent one is
-disconnected), so a process without the key cannot make a receiver hold a larger one.
+message parts beyond `MAX_MESSAGE_BYTES` (ZeroMQ's `MAXMSGSIZE`: the peer that sent one is
+disconnected), and a receiver drops a `BUFFERS` message whose parts add up to more, before
+it reads them, so a process without the key cannot make a receiver hold a larger one.
 """
 
 MAX_MESSAGE_BYTES: Final = MAX_ITEM_BYTES + 8
@@ -349,52 +354,17 @@ def socket_error(exc: zmq.ZMQError) -> ChannelSetupError:
     return ChannelSetupError(f"a ZeroMQ socket could not be set up: {exc}")
 
 
-def is_loopback(host: str) -> bool:
-    """True when `host` (a bind host, IPv6 possibly in brackets) only listens on this machine."""
-    host = host.strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False  # "*", a host name: other machines may reach it
+def too_large(size: int, items: int = 1) -> ChannelSerializationError:
+    """The error of a `send()` whose item (or batch of `items`) is `size` bytes, too large."""
+    what = "the item is" if items <= 1 else f"a batch of {items} items is"
+    return ChannelSerializationError(
+        f"{what} {size} bytes serialized and signed, over the "
+        f"{MAX_ITEM_BYTES} bytes ({MAX_ITEM_BYTES // 2**20} MiB) a ZMQ channel carries "
+        "(connector_zmq.protocol.MAX_ITEM_BYTES): nothing was sent; send it in parts, or "
+        "store it elsewhere and send a reference"
+    )
 
 
-def parse_interface(address: str) -> str:
-    """Returns the host of a `tcp://HOST` address, the interface to bind listening sockets on.
-
-    Raises:
-        TypeError: If `address` is not a string.
-        ValueError: If it is not of the form `tcp://HOST` (another scheme, a port, a path).
-    """
-    if not isinstance(address, str):
-        raise TypeError(f"zmq_address must be a string such as 'tcp://127.0.0.1', got {address!r}")
-    scheme, sep, host = address.partition("://")
-    usage = "give the interface to listen on as 'tcp://HOST', e.g. 'tcp://127.0.0.1'"
-    if not sep or scheme != "tcp":
-        raise ValueError(f"zmq_address={address!r}: only tcp:// is supported; {usage}")
-    invalid = ValueError(f"zmq_address={address!r} is not a valid address; {usage}")
-    if host.startswith("["):
-        bare, closed, rest = host[1:].partition("]")
-        if not closed or (rest and not rest.startswith(":")):
-            raise invalid
-        port = rest[1:] if rest else None
-    elif host.count(":") > 1:
-        bare, port = host, None  # a bare IPv6 address
-    else:
-        bare, colon, port = host.partition(":")
-        port = port if colon else None
-    if port is not None:
-        raise ValueError(
-            f"zmq_address={address!r} names a port: each socket of a connection listens on "
-            f"a free port of its own; {usage}"
-        )
-    if not bare or any(c in bare for c in "/?#@ []"):
-        raise invalid
-    if ":" in bare or host.startswith("["):
-        try:
-            ipaddress.IPv6Address(bare)
-        except ValueError:
-            raise invalid from None
-        return f"[{bare}]"
-    return bare
+def sent_size(frame: bytes) -> int:
+    """Bytes a frame sends: with the buffers beside it, for a `WithBuffers` (one item)."""
+    return frame.nbytes() if type(frame) is WithBuffers else len(frame)

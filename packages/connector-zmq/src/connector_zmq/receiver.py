@@ -43,12 +43,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import secrets
+from collections.abc import Sequence
 
 import zmq
 
 from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError
 from connector_core.framing import FramingError, unpack_frames
+from connector_core.payload import Buffer, inline
 from connector_core.transport import Verifier
 from connector_zmq import access
 from connector_zmq import protocol as p
@@ -155,7 +157,7 @@ class ReceiverLink(Link):
 
     def _drain_data(self) -> None:
         data = self._data
-        while (msg := next_routed(data)) is not None:
+        while (msg := next_routed(data, p.BUFFERS)) is not None:  # buffers: no copy
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":
@@ -174,6 +176,13 @@ class ReceiverLink(Link):
                 self.verifier.drop(f"a batch that does not parse ({exc})")
                 return
             self._arrived(sid, frames)
+        elif kind == p.BUFFERS:
+            if sid not in self._queue.credit:
+                self._stranger()
+            elif not rest or sum(map(len, rest)) > p.MAX_MESSAGE_BYTES:
+                self.verifier.drop("a BUFFERS message without a frame, or over MAX_ITEM_BYTES")
+            else:
+                self._arrived(sid, rest[:1], rest[1:])
         elif kind == p.HELLO:
             if sid in self._hello:
                 return
@@ -197,10 +206,15 @@ class ReceiverLink(Link):
     def _stranger(self) -> None:
         self.verifier.drop("a message from a peer that has not proved the connection's key")
 
-    def _arrived(self, sid: bytes, frames: list[bytes]) -> None:
-        """Queues the data frames from `sid` that verify and fit its credit (`CreditQueue`)."""
+    def _arrived(
+        self, sid: bytes, frames: list[bytes], lent: Sequence[Buffer] | None = None
+    ) -> None:
+        """Queues the data frames from `sid` that verify and fit its credit (`CreditQueue`).
+
+        `lent`: the buffers that came beside the one frame of a `BUFFERS` message.
+        """
         queue = self._queue
-        if not queue.arrived(sid, frames):  # no verified HELLO, or already ended
+        if not queue.arrived(sid, frames, lent):  # no verified HELLO, or already ended
             self._stranger()
         elif queue.due:  # frames that failed verification: their credit goes back
             self._send_due()
@@ -323,7 +337,7 @@ class ReceiverLink(Link):
                 # its own: the others accept them once each
                 party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.reseal
                 leftovers = self._given_back + [
-                    seal(payload, party, seq, items)
+                    seal(inline(payload), party, seq, items)  # buffers joined in: one piece
                     for seq, (payload, items) in enumerate(self._queue.items, 1)
                 ]
             self._queue.clear()

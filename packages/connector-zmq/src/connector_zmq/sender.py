@@ -44,13 +44,16 @@ from collections.abc import Callable
 
 import zmq
 
-from connector_core.exceptions import ChannelClosedError, ChannelError, ChannelSerializationError
+from connector_core.buffers import fold
+from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.framing import pack_frames
+from connector_core.payload import Buffer, WithBuffers
 from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
+from connector_zmq.peers import Peer, next_with_credit, unacked
 from connector_zmq.waiting import next_message
 
 __all__ = ["SenderLink"]
@@ -58,17 +61,6 @@ __all__ = ["SenderLink"]
 _BATCH = p.MAX_BATCH_ITEMS
 _ZERO_COPY_BYTES = 64 * 1024  # frames from this size go to ZeroMQ without a copy
 _NOBLOCK = int(zmq.NOBLOCK)  # a plain int: pyzmq's flag enums cost more than the send
-
-
-class _Peer:
-    __slots__ = ("credit", "granted", "rid", "sock", "unacked")
-
-    def __init__(self, rid: bytes, sock: zmq.Socket[bytes]) -> None:
-        self.rid = rid
-        self.sock = sock
-        self.credit = 0  # items it will still accept
-        self.unacked = 0  # items sent to it and not credited back
-        self.granted = False  # its first grant (its window) has arrived
 
 
 class SenderLink(Link):
@@ -92,8 +84,8 @@ class SenderLink(Link):
         # settled in items, as receivers give credits back
         self._outbox = Outbox(self._maxsize, release_by_items=True)
         self._held = 0  # items taken from the outbox and not yet credited back
-        self._peers: dict[bytes, _Peer] = {}
-        self._ring: list[_Peer] = []
+        self._peers: dict[bytes, Peer] = {}
+        self._ring: list[Peer] = []
         self._next_index = 0
         self._loop = asyncio.get_running_loop()
         self._flush_scheduled = False
@@ -133,7 +125,7 @@ class SenderLink(Link):
         access.secure_client(sock, self._codec)
         sock.connect(address)
         sock.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
-        peer = _Peer(rid, sock)
+        peer = Peer(rid, sock)
         self._peers[rid] = peer
         self._ring.append(peer)
         self._kick()  # the pump adds a reader for its socket (it stays parked otherwise)
@@ -148,12 +140,7 @@ class SenderLink(Link):
         self._unwatch(peer.sock)  # before its FD can be reused
         peer.sock.close(p.LINGER_MS)
         # what it held is its user's now, or returned through the rendezvous: not ours
-        self._settle_to(self._unacked())
-
-    def _unacked(self) -> int:
-        """Items out and not credited back: pubsub, by the slowest receiver; pipeline, all."""
-        counts = (peer.unacked for peer in self._ring)
-        return max(counts, default=0) if self._pubsub else sum(counts)
+        self._settle_to(unacked(self._ring, self._pubsub))
 
     def _settle_to(self, held: int) -> None:
         if held < self._held:
@@ -186,7 +173,7 @@ class SenderLink(Link):
                     self._drop(peer.rid)
                     break
         if acked:
-            self._settle_to(self._unacked())
+            self._settle_to(unacked(self._ring, self._pubsub))
         self._ship()
 
     def _failed(self, error: ChannelError) -> None:
@@ -223,34 +210,28 @@ class SenderLink(Link):
             if not targets:  # pubsub with nobody subscribed: the items go to nobody
                 outbox.settle(count)
                 continue
-            if len(batch) == 1:  # a lone frame is a message of one part
-                frame = batch[0]
-                copy = len(frame) < _ZERO_COPY_BYTES  # a large frame is lent, not copied
-                for peer in targets:
-                    peer.sock.send(frame, _NOBLOCK, copy=copy)
-            else:
-                parts = [b"", p.BATCH, pack_frames(batch)]
-                copy = len(parts[-1]) < _ZERO_COPY_BYTES
-                for peer in targets:
-                    peer.sock.send_multipart(parts, _NOBLOCK, copy=copy)
+            first = batch[0]
+            if type(first) is WithBuffers:  # taken alone: its buffers follow it as parts
+                parts: list[Buffer] = [b"", p.BUFFERS, first, *first.buffers]
+            else:  # a lone frame is a message of one part
+                parts = [first] if len(batch) == 1 else [b"", p.BATCH, pack_frames(batch)]
+            copy = len(parts[-1]) < _ZERO_COPY_BYTES  # a large part is lent, not copied
+            lone = len(parts) == 1  # send() costs less than send_multipart()
             for peer in targets:
+                if lone:
+                    peer.sock.send(first, _NOBLOCK, copy=copy)
+                else:
+                    peer.sock.send_multipart(parts, _NOBLOCK, copy=copy)
                 peer.credit -= count
                 peer.unacked += count
             self._held += count  # one more each: pipeline's sum, and pubsub's maximum
 
-    def _next_peer(self, need: int) -> _Peer | None:
+    def _next_peer(self, need: int) -> Peer | None:
         """The next receiver, round robin, with credit for `need` items; None if none has."""
-        ring = self._ring
-        count = len(ring)
-        want = need + self._reserve
-        if count == 1:
-            return ring[0] if ring[0].credit >= want else None
-        for _ in range(count):
-            self._next_index = (self._next_index + 1) % count
-            peer = ring[self._next_index]
-            if peer.credit >= want:
-                return peer
-        return None
+        self._next_index, peer = next_with_credit(
+            self._ring, self._next_index, need + self._reserve
+        )
+        return peer
 
     def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
         """Seals runs of items from `send()` with `seal` as they are shipped (`ItemSender`).
@@ -270,17 +251,19 @@ class SenderLink(Link):
             ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
         """
         if frame > p.MAX_ITEM_BYTES:
-            raise _too_large(frame, items)
+            raise p.too_large(frame, items)
 
     def try_send(self, frame: bytes, items: int = 1) -> bool:
         """Queues `frame` (carrying `items` items) if the outbox has room now; False when full.
 
+        A `WithBuffers` frame (one item) sends its buffers beside it (`BufferSender`).
+
         Raises:
-            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
+            ChannelSerializationError: If the frame (with any buffers beside it) is larger
+                than `MAX_ITEM_BYTES`.
             ChannelError: If the link failed.
         """
-        if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(len(frame), items)
+        self.check_size(p.sent_size(frame), items)
         if items < 1:
             items = 1
         if not self._outbox.offer(frame, items):
@@ -295,8 +278,7 @@ class SenderLink(Link):
             ChannelSerializationError: If the item, sealed, is larger than `MAX_ITEM_BYTES`.
             ChannelError: If the link failed.
         """
-        if len(payload) > p.MAX_ITEM_BYTES - ITEM_OVERHEAD:
-            raise _too_large(len(payload) + ITEM_OVERHEAD)
+        self.check_size(len(payload) + ITEM_OVERHEAD)
         if not self._outbox.offer_item(payload):
             return False
         self._queued_now(1)
@@ -313,13 +295,15 @@ class SenderLink(Link):
     async def send(self, frame: bytes, items: int = 1) -> None:
         """Queues `frame` (carrying `items` items), waiting for room; if cancelled, queued nothing.
 
+        A `WithBuffers` frame (one item) sends its buffers beside it (`BufferSender`).
+
         Raises:
-            ChannelSerializationError: If the frame is larger than `MAX_ITEM_BYTES`.
+            ChannelSerializationError: If the frame (with any buffers beside it) is larger
+                than `MAX_ITEM_BYTES`.
             ChannelClosedError: If the link is closed (also while waiting).
             ChannelError: If the link failed.
         """
-        if len(frame) > p.MAX_ITEM_BYTES:
-            raise _too_large(len(frame), items)
+        self.check_size(p.sent_size(frame), items)
         await self._outbox.put(frame, max(1, items))
         self._schedule_ship()
 
@@ -331,10 +315,14 @@ class SenderLink(Link):
             ChannelClosedError: If the link is closed (also while waiting).
             ChannelError: If the link failed.
         """
-        if len(payload) > p.MAX_ITEM_BYTES - ITEM_OVERHEAD:
-            raise _too_large(len(payload) + ITEM_OVERHEAD)
+        self.check_size(len(payload) + ITEM_OVERHEAD)
         await self._outbox.put_item(payload)
         self._schedule_ship()
+
+    # `BufferSender`: a frame with buffers beside it queues like any frame (`_ship` sends
+    # it alone, its buffers as parts after it)
+    try_send_buffers = try_send
+    send_buffers = send
 
     def _schedule_ship(self) -> None:
         """After queueing a frame: ships it at once if the link was idle, else batches it.
@@ -385,7 +373,9 @@ class SenderLink(Link):
             await self._stop_pump()
         with contextlib.suppress(zmq.ZMQError):
             self._drain()
-        leftovers = self._outbox.take() if self._outbox.queued_items() else []
+        leftovers: list[bytes] = []
+        while self._outbox.queued_items():  # a frame with buffers is taken alone
+            leftovers += fold(self._codec, self._outbox.take())  # the rendezvous moves 1 piece
         connected = [rid.decode() for rid in self._peers]
         for peer in self._ring:
             with contextlib.suppress(zmq.ZMQError):
@@ -402,13 +392,3 @@ class SenderLink(Link):
     def peer_counts(self) -> tuple[int, int]:
         """This sender (open or not) and the receivers it is connected to."""
         return (0 if self._closing else 1, len(self._peers))
-
-
-def _too_large(size: int, items: int = 1) -> ChannelSerializationError:
-    what = "the item is" if items <= 1 else f"a batch of {items} items is"
-    return ChannelSerializationError(
-        f"{what} {size} bytes serialized and signed, over the "
-        f"{p.MAX_ITEM_BYTES} bytes ({p.MAX_ITEM_BYTES // 2**20} MiB) a ZMQ channel carries "
-        "(connector_zmq.protocol.MAX_ITEM_BYTES): nothing was sent; send it in parts, or "
-        "store it elsewhere and send a reference"
-    )
