@@ -2,7 +2,7 @@
 
 `connector_core.buffers`: with pickle, a top-level bytes-like item of `LEND_BYTES` or more,
 or an item holding a numpy array that large, is sealed as a frame of its own and its
-buffers follow as ZeroMQ parts (`protocol.BUFFERS`), sent and received without copies.
+buffers follow as ZeroMQ parts (`protocol.BUFFERS`), sent without copies.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ async def test_a_numpy_array_arrives_equal() -> None:
 
 async def test_a_received_numpy_array_is_writable() -> None:
     received = await _round_trip(np.zeros(LARGE // 8))
-    received[0] = 1.0  # built over the received message, which is the receiver's own
+    received[0] = 1.0  # it was writable where it was sent
     assert received[0] == 1.0
 
 

@@ -44,7 +44,6 @@ import asyncio
 import contextlib
 import secrets
 from collections.abc import Sequence
-from typing import Any, Final
 
 import zmq
 
@@ -57,29 +56,9 @@ from connector_zmq import access
 from connector_zmq import protocol as p
 from connector_zmq.credit_queue import CreditQueue
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
-from connector_zmq.waiting import POLLIN, events_of, wait_readable
+from connector_zmq.waiting import next_message, wait_readable
 
 __all__ = ["ReceiverLink"]
-
-_NOBLOCK: Final = int(zmq.NOBLOCK)
-_RCVMORE: Final = int(zmq.RCVMORE)
-
-
-def _next_data(sock: zmq.Socket[bytes]) -> list[Any] | None:
-    """The data socket's next message if one is here now, else None (`next_message`).
-
-    The buffers of a `BUFFERS` message (its parts after the frame) are received without a
-    copy, as writable views of ZeroMQ's messages: items are built over them in place.
-    """
-    if not events_of(sock) & POLLIN:
-        return None
-    parts: list[Any] = [sock.recv(_NOBLOCK)]
-    while sock.get(_RCVMORE):
-        if len(parts) >= 4 and parts[2] == p.BUFFERS:
-            parts.append(sock.recv(_NOBLOCK, copy=False).buffer)
-        else:
-            parts.append(sock.recv(_NOBLOCK))
-    return parts
 
 
 class ReceiverLink(Link):
@@ -164,7 +143,7 @@ class ReceiverLink(Link):
 
     def _drain(self) -> None:
         data = self._data
-        while (msg := _next_data(data)) is not None:
+        while (msg := next_message(data)) is not None:
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":
