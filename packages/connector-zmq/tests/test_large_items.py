@@ -2,12 +2,14 @@
 
 `connector_core.buffers`: with pickle, a top-level bytes-like item of `LEND_BYTES` or more,
 or an item holding a numpy array that large, is sealed as a frame of its own and its
-buffers follow as ZeroMQ parts (`protocol.BUFFERS`), sent and received without copies.
+buffers follow as ZeroMQ parts (`protocol.BUFFERS`), sent without copies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
 from typing import Any
 
 import numpy as np
@@ -16,7 +18,7 @@ import pytest
 from connector_core.buffers import LEND_BYTES
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain
+from connector_core.testing import PROCESS_TIMEOUT, STEP_TIMEOUT, drain, workers
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
 from connector_zmq import protocol as p
@@ -85,7 +87,7 @@ async def test_a_numpy_array_arrives_equal() -> None:
 
 async def test_a_received_numpy_array_is_writable() -> None:
     received = await _round_trip(np.zeros(LARGE // 8))
-    received[0] = 1.0  # built over the received message, which is the receiver's own
+    received[0] = 1.0  # it was writable where it was sent
     assert received[0] == 1.0
 
 
@@ -205,3 +207,33 @@ async def test_an_item_whose_buffers_add_up_to_over_the_limit_fails_its_send() -
     await sender.send("small")
     await sender.close()
     assert await drain(receiver) == ["small"]
+
+
+@pytest.mark.crossprocess
+async def test_large_items_sent_to_another_process_all_arrive_before_the_end() -> None:
+    # Both ends without copies lost the last item and the END now and then (one run in
+    # four): the receiver takes the buffers as bytes.
+    ctx = multiprocessing.get_context("spawn")
+    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
+    results: Any = ctx.Queue()
+    ready = ctx.Event()
+    receiver = ctx.Process(
+        target=workers.receive_all, args=(connector, "r", ready, results), daemon=True
+    )
+    receiver.start()
+    try:
+        assert await asyncio.to_thread(ready.wait, PROCESS_TIMEOUT)
+        sender = await connector.connect_send()
+        items = [os.urandom(4 * LARGE) for _ in range(8)]
+        for item in items:
+            await sender.send(item)
+        await sender.close()
+        _, status, received = await asyncio.to_thread(results.get, True, PROCESS_TIMEOUT)
+        assert status == "ok", received
+        assert received == items
+    finally:
+        await asyncio.to_thread(receiver.join, PROCESS_TIMEOUT)
+        if receiver.is_alive():
+            receiver.kill()
+            receiver.join()
+        results.close()

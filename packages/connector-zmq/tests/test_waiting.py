@@ -71,19 +71,3 @@ def test_next_message_gives_a_whole_message_then_none(
     _arrived(dealer)
     assert next_message(dealer) == [b"x", b"y"]
     assert next_message(dealer) is None
-
-
-def test_next_routed_lends_the_parts_after_a_marked_message_s_frame(
-    pair: tuple[zmq.Socket[bytes], zmq.Socket[bytes]],
-) -> None:
-    router, dealer = pair
-    dealer.send_multipart([b"", b"lend", b"frame", b"buffer-1", b"buffer-2"])
-    dealer.send_multipart([b"", b"keep", b"frame", b"copied"])
-    _arrived(router)
-    lent = next_routed(router, b"lend")
-    assert lent is not None
-    assert lent[:4] == [b"peer", b"", b"lend", b"frame"]
-    assert [type(part) for part in lent[4:]] == [memoryview, memoryview]
-    assert [bytes(part) for part in lent[4:]] == [b"buffer-1", b"buffer-2"]
-    _arrived(router)
-    assert next_routed(router, b"lend") == [b"peer", b"", b"keep", b"frame", b"copied"]

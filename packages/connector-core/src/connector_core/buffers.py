@@ -14,7 +14,8 @@ signed length table before it keeps anything. Every other item is pickled once, 
 
 What arrives: `bytes` as `bytes`, `bytearray` as `bytearray`, a `memoryview` as `bytes` (a
 memoryview does not pickle otherwise; this path sends small ones too, as `bytes`), a numpy
-array as a writable numpy array over the received message (no copy).
+array as a numpy array, writable when it was writable where it was sent (its buffer then
+copied once more into a `bytearray` on arrival).
 
 Lent or copied: a read-only buffer (`bytes`, a read-only memoryview, a numpy array with
 `writeable=False`) is lent: the transport hashes and sends it in place, so it must not
@@ -38,7 +39,7 @@ from typing import Any, Final
 from connector_core.codec import Codec
 from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelSerializationError
-from connector_core.payload import WithBuffers, inline, lent_payload, with_buffers
+from connector_core.payload import Buffer, WithBuffers, inline, lent_payload, with_buffers
 from connector_core.serializers import PickleSerializer
 from connector_core.transport import BufferSender
 
@@ -126,7 +127,8 @@ def _lent(data: Any) -> bytes:
     found: list[pickle.PickleBuffer] = []
     stream = pickle.dumps(data, protocol=5, buffer_callback=found.append)
     views = [buffer.raw() for buffer in found]
-    return lent_payload(stream, [view if view.readonly else view.tobytes() for view in views])
+    buffers: list[Buffer] = [view if view.readonly else view.tobytes() for view in views]
+    return lent_payload(stream, buffers, [not view.readonly for view in views])
 
 
 def send_dumps(codec: Codec, sender: object) -> Callable[[Any], bytes]:

@@ -68,6 +68,7 @@ _pack = _U32.pack
 _unpack_from = _U32.unpack_from
 _pack_size = struct.Struct("!Q").pack
 _unpack_sizes = struct.Struct("!Q").unpack_from
+_WRITABLE = 1 << 63  # a table entry's top bit: the buffer was writable where it was pickled
 _VIEW_FROM = 64 * 1024  # payloads from this size are read through a view, never sliced
 
 
@@ -94,21 +95,27 @@ def _size(buffer: Buffer) -> int:
     return buffer.nbytes if isinstance(buffer, memoryview) else len(buffer)
 
 
-def lent_payload(stream: bytes, buffers: list[Buffer]) -> WithBuffers:
+def lent_payload(
+    stream: bytes, buffers: list[Buffer], writable: Sequence[bool] = ()
+) -> WithBuffers:
     """The `BUFFERS` payload of one item pickled as `stream` with `buffers` out of band.
 
     Args:
         stream: The pickle stream (protocol 5).
         buffers: Its out-of-band buffers, in order (at least one).
+        writable: Optional; which buffers were writable where they were pickled (the top
+            bit of their table entry): they are handed to the unpickler writable.
     """
-    pieces = [_pack(len(buffers)), *(_pack_size(_size(buffer)) for buffer in buffers)]
+    flags = [_WRITABLE if flag else 0 for flag in writable] or [0] * len(buffers)
+    entries = (_size(buffer) | flag for buffer, flag in zip(buffers, flags, strict=True))
+    pieces = [_pack(len(buffers)), *map(_pack_size, entries)]
     payload = WithBuffers(b"".join([*pieces, stream, BUFFERS]))
     payload.buffers = buffers
     return payload
 
 
 def _table(payload: bytes, end: int) -> list[int]:
-    """The buffer lengths of a `BUFFERS` or `INLINE` payload whose layout byte is at `end`."""
+    """The table entries (length, top bit: writable) of a `BUFFERS` or `INLINE` payload."""
     if end < 4:
         raise PayloadError("the payload ends inside its buffer count")
     (count,) = _unpack_from(payload, 0)
@@ -131,11 +138,11 @@ def with_buffers(payload: bytes, parts: Sequence[Buffer]) -> WithBuffers:
     end = len(payload) - 1
     if end < 0 or payload[end] != _BUFFERS:
         raise PayloadError("buffers came beside a frame whose payload does not list them")
-    sizes = _table(payload, end)
-    if len(sizes) != len(parts):
-        raise PayloadError(f"the signed table lists {len(sizes)} buffers, {len(parts)} came")
-    for index, (size, part) in enumerate(zip(sizes, parts, strict=True)):
-        if _size(part) != size:
+    entries = _table(payload, end)
+    if len(entries) != len(parts):
+        raise PayloadError(f"the signed table lists {len(entries)} buffers, {len(parts)} came")
+    for index, (entry, part) in enumerate(zip(entries, parts, strict=True)):
+        if _size(part) != (size := entry & ~_WRITABLE):
             raise PayloadError(f"buffer {index} is {_size(part)} bytes, its table says {size}")
     checked = WithBuffers(payload)
     checked.buffers = list(parts)
@@ -155,15 +162,24 @@ def inline(payload: bytes) -> bytes:
     return b"".join([payload[:-1], *payload.buffers, INLINE])
 
 
+def _read_only(buffer: Buffer) -> bool:
+    return buffer.readonly if isinstance(buffer, memoryview) else type(buffer) is bytes
+
+
 def _load_lent(payload: bytes, end: int) -> Any:
     """Unpickles the one item of a `BUFFERS` or `INLINE` payload (layout byte at `end`)."""
-    sizes = _table(payload, end)
+    entries = _table(payload, end)
+    sizes = [entry & ~_WRITABLE for entry in entries]
     start = 4 + 8 * len(sizes)
     view = memoryview(payload)
     if payload[end] == _BUFFERS:
         buffers: list[Buffer] | None = getattr(payload, "buffers", None)
         if buffers is None:
             raise PayloadError("the payload's out-of-band buffers did not come with it")
+        buffers = [  # received read-only: what was writable is made so (one copy)
+            bytearray(buffer) if entry & _WRITABLE and _read_only(buffer) else buffer
+            for buffer, entry in zip(buffers, entries, strict=True)
+        ]
         stop = end
     else:
         stop = end - sum(sizes)

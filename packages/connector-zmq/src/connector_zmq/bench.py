@@ -11,7 +11,7 @@ pickled dicts, `stamped_item`):
 - ``batch_processes``: ``send_many``/``recv_many`` of 1000 between a producer and a consumer
   process (``maxsize`` 8000), beside the in-process bare queue of the machine's ``batch``;
 - ``large_processes``: 16 MiB ``bytes`` items (`LARGE_BYTES`) from a sender to a receiver
-  process (``maxsize`` 4), beside HMAC-SHA256 over the same bytes in this process: the
+  process (``maxsize`` `LARGE_MAXSIZE`), beside HMAC-SHA256 over the same bytes in this process: the
   machine's ``large`` hashes twice in one process (seal and open), which caps it at 0.5x;
   here each process hashes once, on its own core. The rows give MiB/s.
 
@@ -54,6 +54,8 @@ BASELINE = "pyzmq asyncio PUSH/PULL, await send per item"
 LONE_BASELINE = "pyzmq asyncio PUSH/PULL, pickled int, one in flight"
 BATCH = 1000
 """Items per `send_many()` list and per `recv_many()` in ``batch_processes``."""
+LARGE_MAXSIZE = 16
+"""``maxsize`` in ``large_processes``: 4 items on their way to the receiver at a time."""
 TARGETS = {
     "pipeline": 3.0,
     "pubsub": 0.5,
@@ -268,8 +270,9 @@ def _bare(count: int) -> kit.Measurement:
 
 def _zmq(mode: ConnectorMode, consumers: int, count: int, role: str = "zmq-") -> kit.Measurement:
     # batches: room for a few lists of BATCH in flight, as a user moving lists would size it;
-    # large items: a few in flight, as the machine's ``large`` allows
-    maxsize = {"zmq-batch-": 8 * BATCH, "zmq-large-": 4}.get(role, CHAN_MAXSIZE)
+    # large items: an open pipeline sender keeps a quarter of maxsize at its receiver, so
+    # 16 lets 4 be on their way while the receiver verifies one (with 4, one at a time)
+    maxsize = {"zmq-batch-": 8 * BATCH, "zmq-large-": LARGE_MAXSIZE}.get(role, CHAN_MAXSIZE)
     connector = _make(mode, maxsize)
     procs = [_Proc(f"{role}consumer", count, connector=connector) for _ in range(consumers)]
     for proc in procs:

@@ -7,7 +7,7 @@ Data links, sender DEALER -> receiver ROUTER (the receiver sees `[sender_id, ...
     [frame]                      one signed frame (two parts at the ROUTER: id + frame)
     [b"", BATCH, batch]          several frames (`connector_core.framing.pack_frames`)
     [b"", BUFFERS, frame, *bufs] one item whose large buffers follow its frame as parts, sent
-                                 and received without copies (`connector_core.buffers`)
+                                 without copies (`connector_core.buffers`)
     [b"", HELLO, signed(sid)]    the sender joins; the receiver answers with credits
     [b"", END]                   the sender closed: nothing more follows on this link
     [b"", DETACH]                the sender stopped using this receiver (it left)

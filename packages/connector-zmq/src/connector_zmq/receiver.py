@@ -157,7 +157,7 @@ class ReceiverLink(Link):
 
     def _drain_data(self) -> None:
         data = self._data
-        while (msg := next_routed(data, p.BUFFERS)) is not None:  # buffers: no copy
+        while (msg := next_routed(data)) is not None:
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
             elif len(msg) >= 3 and msg[1] == b"":

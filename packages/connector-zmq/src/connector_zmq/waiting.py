@@ -54,31 +54,23 @@ def next_message(sock: zmq.Socket[bytes]) -> list[bytes] | None:
         return None
 
 
-def next_routed(sock: zmq.Socket[bytes], lend_after: bytes | None = None) -> list[Any] | None:
+def next_routed(sock: zmq.Socket[bytes]) -> list[bytes] | None:
     """`next_message` of a ROUTER socket: its peer's routing id first, then its parts.
 
     A ROUTER message always has that id and at least one part: two receives, then
     `RCVMORE` only for further parts (`recv_multipart` asks after every part, and each ask
-    costs about as much as a receive).
-
-    Args:
-        sock: A ROUTER socket.
-        lend_after: Optional; in a message whose third part (after the id and an empty
-            part) is this, the parts after the fourth are received without a copy, as
-            writable views of ZeroMQ's messages (a message's large buffers).
+    costs about as much as a receive). Every part is copied out of ZeroMQ's message: views
+    of large parts lost a sender's last items now and then (connector-zmq's changelog).
     """
     if not int(sock.get(_EVENTS)) & POLLIN:
         return None
     recv = sock.recv
     try:
-        parts: list[Any] = [recv(_NOBLOCK), recv(_NOBLOCK)]
+        parts = [recv(_NOBLOCK), recv(_NOBLOCK)]
     except zmq.Again:  # pragma: no cover - EVENTS said a message was there
         return None
     while sock.get(_RCVMORE):
-        if len(parts) >= 4 and parts[2] == lend_after:
-            parts.append(recv(_NOBLOCK, copy=False).buffer)
-        else:
-            parts.append(recv(_NOBLOCK))
+        parts.append(recv(_NOBLOCK))
     return parts
 
 
