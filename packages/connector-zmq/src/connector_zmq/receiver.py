@@ -14,7 +14,10 @@ before it buffers, counts or gives credit for anything in it. A message from a p
 has not said a verified HELLO (or has already ended) is dropped unread; every frame's
 signature is checked with `connector_core.transport.Verifier`, and one that fails is dropped
 (the one credit it took goes back to its sender); a member's frame of more items than the
-credit it has left is dropped whole. Each drop counts in `statistics().rejected`. So a
+credit it has left is dropped whole. A `BUFFERS` message (an item whose large buffers follow
+its frame as parts, copied out of ZeroMQ's messages) verifies only if the frame's tag covers
+every part and its signed length table matches them. Each drop counts in
+`statistics().rejected`. So a
 process without the key can make a receiver hold nothing: the queue only ever holds
 verified payloads, at most the credit window of each member in items (plus items returned
 through the rendezvous in a pipeline).

@@ -22,7 +22,10 @@ the producer yields, and by the pump when credits arrive. So batches form only w
 producer is busy: a lone item leaves at once, with no timer, and a full batch leaves
 without waiting at all. A `send()`'s item comes serialized but unsealed (core's
 `ItemSender`): the items queued while the link was busy form a run, sealed as one frame
-(one signature) when it is shipped.
+(one signature) when it is shipped. An item with large buffers comes sealed with them beside
+it (core's `BufferSender`): it leaves alone, in its place, as `[b"", BUFFERS, frame,
+*buffers]`, the buffers lent to ZeroMQ (`copy=False`); leftovers at close are sealed again in
+one piece (`connector_core.buffers.fold`).
 
 - pipeline: a batch goes to the next receiver (round robin) that has credit, a burst being
   shared out among the receivers; with no receiver connected, items wait here (closing
