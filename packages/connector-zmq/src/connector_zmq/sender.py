@@ -63,6 +63,7 @@ __all__ = ["SenderLink"]
 
 _BATCH = p.MAX_BATCH_ITEMS
 _ZERO_COPY_BYTES = 64 * 1024  # frames from this size go to ZeroMQ without a copy
+_LARGEST_PAYLOAD = p.MAX_ITEM_BYTES - ITEM_OVERHEAD  # an item's, serialized, unsealed
 _NOBLOCK = int(zmq.NOBLOCK)  # a plain int: pyzmq's flag enums cost more than the send
 
 
@@ -281,7 +282,8 @@ class SenderLink(Link):
             ChannelSerializationError: If the item, sealed, is larger than `MAX_ITEM_BYTES`.
             ChannelError: If the link failed.
         """
-        self.check_size(len(payload) + ITEM_OVERHEAD)
+        if len(payload) > _LARGEST_PAYLOAD:  # compared here: once per item
+            self.check_size(len(payload) + ITEM_OVERHEAD)
         if not self._outbox.offer_item(payload):
             return False
         self._queued_now(1)
@@ -318,7 +320,8 @@ class SenderLink(Link):
             ChannelClosedError: If the link is closed (also while waiting).
             ChannelError: If the link failed.
         """
-        self.check_size(len(payload) + ITEM_OVERHEAD)
+        if len(payload) > _LARGEST_PAYLOAD:  # compared here: once per item
+            self.check_size(len(payload) + ITEM_OVERHEAD)
         await self._outbox.put_item(payload)
         self._schedule_ship()
 
