@@ -36,12 +36,7 @@ def tag(inner: Any, outer: Any, data: bytes) -> bytes:
         outer: The keyed outer state (copied, never changed).
         data: The bytes to authenticate.
     """
-    state = inner.copy()
-    state.update(data)
-    final = outer.copy()
-    final.update(state.digest())
-    digest: bytes = final.digest()
-    return digest
+    return tag_of(inner, outer, (data,))
 
 
 def tag_of(inner: Any, outer: Any, pieces: Iterable[Any]) -> bytes:

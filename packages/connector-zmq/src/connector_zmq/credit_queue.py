@@ -76,10 +76,7 @@ class CreditQueue:
                 verifier.drop("an item beyond the credit its sender was granted")
             del frames[credit:]
         accept = verifier.accept_items
-        if lent is None:
-            accepted = [x for frame in frames if (x := accept(frame)) is not None]
-        else:  # one frame (or none, beyond the credit), its buffers beside it
-            accepted = [x for frame in frames if (x := accept(frame, False, lent)) is not None]
+        accepted = [x for frame in frames if (x := accept(frame, False, lent)) is not None]
         failed = len(frames) - len(accepted)
         items = accepted[0][1] if len(accepted) == 1 else sum(map(_items_of, accepted))
         if failed + items > credit:  # a member never sends beyond its credit: not ours to keep

@@ -146,9 +146,7 @@ class ReceiverLink(Link):
 
     def _drain(self) -> None:
         self._drain_data()
-        self._drain_control()
-        if not self._pubsub and not self._closing:
-            self._report_drained()
+        self._drain_socket(self._control())  # the control socket, then DRAINED if due
 
     def _drain_socket(self, sock: zmq.Socket[bytes]) -> None:
         if sock is self._data:
