@@ -89,6 +89,7 @@ class RedisSender:
         """
         self.max_item_size = max_item_size
         """The largest frame `send()` accepts (`check_size`)."""
+        self._largest_payload = max_item_size - ITEM_OVERHEAD  # an item's, unsealed
         self._entry_bytes = min(MAX_BATCH_BYTES, max_item_size)
         self.log = log
         self.store = log.store
@@ -152,7 +153,8 @@ class RedisSender:
         Raises:
             ChannelSerializationError: If the item, sealed, is larger than `max_item_size`.
         """
-        self.check_size(len(payload) + ITEM_OVERHEAD)
+        if len(payload) > self._largest_payload:  # compared here: once per item
+            self.check_size(len(payload) + ITEM_OVERHEAD)
         return self._queued(self._outbox.offer_item(payload))
 
     def _queued(self, queued: bool) -> bool:
@@ -167,7 +169,8 @@ class RedisSender:
             ChannelSerializationError: If the item, sealed, is larger than `max_item_size`.
             ChannelError: If adding to the stream failed (the Redis error is its cause).
         """
-        self.check_size(len(payload) + ITEM_OVERHEAD)
+        if len(payload) > self._largest_payload:  # compared here: once per item
+            self.check_size(len(payload) + ITEM_OVERHEAD)
         await self._wait_queued(self._outbox.put_item(payload))
 
     async def send(self, frame: bytes, items: int = 1) -> None:
