@@ -6,7 +6,8 @@ machine's floor, in the same run and the same process:
 - ``vs_queue``: items through a pipeline 1x1 with ``send()``/``recv()``, beside a bare
   ``asyncio.Queue(1000)`` moving the same small dicts one per await.
 - ``batch``: the same items with ``send_many()``/``recv_many()`` in lists of
-  `BATCH_ITEMS`, beside the same one-per-await queue.
+  `BATCH_ITEMS`, beside the same one-per-await queue. The channel's ``maxsize`` is
+  `BATCH_MAXSIZE`: room for several lists on their way, as a user moving lists sizes it.
 - ``pubsub_vs_pipeline``: the same items to four subscribers, beside the same backend's own
   pipeline 1x1 (what fan-out costs on this backend).
 - ``large``: items of `LARGE_BYTES` (16 MiB ``bytes``), beside HMAC-SHA256 over the same
@@ -38,6 +39,7 @@ from connector_core.spec import ConnectorMode
 
 __all__ = [
     "BATCH_ITEMS",
+    "BATCH_MAXSIZE",
     "LARGE_BYTES",
     "QUEUE_BASELINE",
     "MakeConnector",
@@ -50,6 +52,8 @@ __all__ = [
 
 BATCH_ITEMS = 1000
 """Items per `send_many()` list and per `recv_many()` in the ``batch`` scenario."""
+BATCH_MAXSIZE = 8 * BATCH_ITEMS
+"""``maxsize`` of the channels in the ``batch`` scenario: eight lists of `BATCH_ITEMS`."""
 LARGE_BYTES = 16 * 2**20
 """Bytes of one item in the ``large`` scenario."""
 QUEUE_BASELINE = "asyncio.Queue(1000), 1 per await"
@@ -160,7 +164,7 @@ def machine_scenarios(
         n = items(quick)
 
         async def ours_once() -> float:
-            made = await connector(ConnectorMode.PIPELINE, 2 * BATCH_ITEMS)
+            made = await connector(ConnectorMode.PIPELINE, BATCH_MAXSIZE)
             return await connector_batches(made, n, BATCH_ITEMS)
 
         ours, bare = await best_of(3, ours_once, lambda: queue_seconds(n))
