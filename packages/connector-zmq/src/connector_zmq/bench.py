@@ -17,8 +17,8 @@ pickled dicts, `stamped_item`):
   machine's ``large`` hashes twice in one process (seal and open), which caps it at 0.5x;
   here each process hashes once, on its own core. The rows give MiB/s.
 
-Each worker is this module started with ``python -m connector_zmq.bench --worker`` (the
-connector arrives pickled on stdin); all processes connect, then start together.
+Each worker is `connector_zmq.bench_workers` started with ``python -m`` (the connector
+arrives pickled on stdin); all processes connect, then start together.
 Throughput is items / (time the last consumer got the last item - time the producer
 started), on the system-wide monotonic clock; latency samples come from the send time
 carried in every 16th item (the first of each list sent, for ``batch_processes``), pooled
@@ -38,7 +38,6 @@ import os
 import pickle
 import subprocess
 import sys
-import time
 from typing import Any
 
 from connector_core import CHAN_MAXSIZE, ConnectorMode, ConnectorSpec
@@ -50,7 +49,6 @@ from connector_core.benchmarking.machine import (
     QUEUE_BASELINE,
     hmac_seconds,
     queue_seconds,
-    small_item,
 )
 
 __all__ = ["batch_processes", "large_processes", "latency", "pipeline", "pubsub", "run"]
@@ -59,6 +57,8 @@ BASELINE = "pyzmq asyncio PUSH/PULL, await send per item"
 LONE_BASELINE = "pyzmq asyncio PUSH/PULL, pickled int, one in flight"
 BATCH = BATCH_ITEMS
 """Items per `send_many()` list and per `recv_many()` in ``batch_processes``."""
+WORKERS = "connector_zmq.bench_workers"
+"""The module each worker process runs (``python -m``)."""
 LARGE_MAXSIZE = 16
 """``maxsize`` in ``large_processes``: 4 items on their way to the receiver at a time."""
 TARGETS = {
@@ -80,153 +80,21 @@ def _make(mode: ConnectorMode, maxsize: int) -> Any:
     return ZMQConnector(ConnectorSpec("bench.out", "bench.in", mode), maxsize=maxsize)
 
 
-# -- workers (run in their own processes) ---------------------------------------------------
-
-
-def _emit(payload: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(payload) + "\n")
-    sys.stdout.flush()
-
-
-async def _wait_go() -> None:
-    line = await asyncio.to_thread(sys.stdin.readline)
-    if line.strip() != "go":
-        raise SystemExit(f"worker expected 'go', got {line!r}")
-
-
-def _summary(t_end: float, latencies: list[int]) -> dict[str, Any]:
-    return {"t_end": t_end, "latencies_ns": latencies}
-
-
-async def _bare_consumer(count: int) -> None:
-    import zmq
-    import zmq.asyncio
-
-    ctx = zmq.asyncio.Context()
-    pull = ctx.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    _emit({"ready": True, "port": port})
-    latencies: list[int] = []
-    for n in range(count):
-        item = pickle.loads(await pull.recv())
-        if n % 16 == 0:
-            latencies.append(time.monotonic_ns() - item["t"])
-    t_end = time.monotonic()
-    _emit(_summary(t_end, latencies))
-    pull.close()
-    ctx.term()
-
-
-async def _bare_producer(count: int, port: int) -> None:
-    import zmq
-    import zmq.asyncio
-
-    ctx = zmq.asyncio.Context()
-    push = ctx.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
-    _emit({"ready": True})
-    await _wait_go()
-    t0 = time.monotonic()
-    for i in range(count):
-        await push.send(pickle.dumps(kit.stamped_item(i), protocol=pickle.HIGHEST_PROTOCOL))
-    _emit({"t0": t0})
-    push.close(linger=-1)
-    ctx.term()
-
-
-async def _zmq_consumer(connector: Any, count: int, batch: int) -> None:
-    """Takes `count` items one by one (`batch` 1) or in lists of up to `batch`."""
-    channel = await connector.connect_recv()
-    _emit({"ready": True})
-    latencies: list[int] = []
-    n, t_end = 0, 0.0
-    if batch == 1:
-        async for item in channel:
-            if n % 16 == 0:
-                latencies.append(time.monotonic_ns() - item["t"])
-            n += 1
-            if n == count:
-                t_end = time.monotonic()
-    else:
-        async for items in channel.batches(batch):
-            first = -n % batch  # the stamped item (the first of each list sent), if here
-            if first < len(items):
-                latencies.append(time.monotonic_ns() - items[first]["t"])
-            n += len(items)
-            if n == count:
-                t_end = time.monotonic()
-    await channel.close()
-    if n != count:
-        raise SystemExit(f"consumer got {n} of {count} items")
-    _emit(_summary(t_end, latencies))
-
-
-async def _large_consumer(connector: Any, count: int) -> None:
-    """Takes `count` large items (no latency samples: they carry no send time)."""
-    channel = await connector.connect_recv()
-    _emit({"ready": True})
-    n, t_end = 0, 0.0
-    async for item in channel:
-        n += 1 if len(item) == LARGE_BYTES else 0
-        if n == count:
-            t_end = time.monotonic()
-    await channel.close()
-    if n != count:
-        raise SystemExit(f"consumer got {n} of {count} large items")
-    _emit(_summary(t_end, []))
-
-
-async def _zmq_producer(connector: Any, count: int, batch: int) -> None:
-    """Sends `count` items: one by one (`batch` 1), in lists of `batch`, or large (`batch` 0).
-
-    Large: one ``bytes`` item of `LARGE_BYTES`, `count` times.
-    """
-    channel = await connector.connect_send()
-    large = os.urandom(LARGE_BYTES) if batch == 0 else b""
-    _emit({"ready": True})
-    await _wait_go()
-    t0 = time.monotonic()
-    if batch == 0:
-        for _ in range(count):
-            await channel.send(large)
-    elif batch == 1:
-        for i in range(count):
-            await channel.send(kit.stamped_item(i))
-    else:
-        for first in range(0, count, batch):
-            items = [small_item(i) for i in range(first, min(first + batch, count))]
-            items[0]["t"] = time.monotonic_ns()  # the one latency sample of the list
-            await channel.send_many(items)
-    await channel.close()
-    _emit({"t0": t0})
-
-
-def _worker(role: str, count: int, port: int) -> None:
-    if role == "bare-consumer":
-        asyncio.run(_bare_consumer(count))
-    elif role == "bare-producer":
-        asyncio.run(_bare_producer(count, port))
-    else:
-        raise SystemExit(f"unknown worker role {role!r}")
-
-
-def _zmq_worker(role: str, count: int) -> None:
-    connector = pickle.loads(bytes.fromhex(sys.stdin.readline().strip()))
-    if role == "zmq-large-consumer":
-        asyncio.run(_large_consumer(connector, count))
-        return
-    batch = {"zmq-batch-": BATCH, "zmq-large-": 0}.get(role[: role.rindex("-") + 1], 1)
-    work = _zmq_consumer if role.endswith("-consumer") else _zmq_producer
-    asyncio.run(work(connector, count, batch))
-
-
 # -- the parent ------------------------------------------------------------------------------
 
 
 class _Proc:
     def __init__(self, role: str, count: int, port: int = 0, connector: Any = None) -> None:
         self.popen = subprocess.Popen(
-            [sys.executable, "-m", "connector_zmq.bench", "--worker", role, str(count), str(port)],
+            [
+                sys.executable,
+                "-m",
+                "connector_zmq.bench_workers",
+                "--worker",
+                role,
+                str(count),
+                str(port),
+            ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             text=True,
@@ -386,23 +254,3 @@ def run(quick: bool) -> list[kit.Row]:
     machine = kit.machine_scenarios(_make, TARGETS)
     scenarios = [pipeline, pubsub, latency, *machine, batch_processes, large_processes]
     return kit.run_scenarios("zmq", scenarios, quick)
-
-
-def main(argv: list[str]) -> int:
-    """The entry of a worker process: ``python -m connector_zmq.bench --worker ROLE N PORT``.
-
-    Args:
-        argv: ``--worker``, the role, the item count and the bare consumer's port (or 0).
-    """
-    if len(argv) != 4 or argv[0] != "--worker":
-        raise SystemExit("usage: python -m connector_zmq.bench --worker ROLE COUNT PORT")
-    role, count, port = argv[1], int(argv[2]), int(argv[3])
-    if role.startswith("zmq-"):
-        _zmq_worker(role, count)
-    else:
-        _worker(role, count, port)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:]))
