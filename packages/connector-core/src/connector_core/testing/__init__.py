@@ -4,7 +4,8 @@ Besides the suite: `ProviderContract` and `LatencyScenarioContract` (small share
 backend subclasses for its DI providers and its benchmark's latency scenario),
 `connector_child`/`stalling_receiver` (a child interpreter given a pickled connector, to
 kill mid-stream), `scenario_result` (a scenario script run in a fresh process) and
-`transport_of` (white-box access to a channel's transport).
+`transport_of` (white-box access to a channel's transport) and `assert_delivered_once` (what
+the receivers of a connection got, checked as its mode delivers).
 
 Usage, in a backend's `tests/test_conformance.py`::
 
@@ -35,6 +36,7 @@ from connector_core.testing.harness import (
     STEP_TIMEOUT,
     ConnectorFactory,
     Harness,
+    assert_delivered_once,
     drain,
     unique_spec,
 )
@@ -55,6 +57,7 @@ __all__ = [
     "Harness",
     "LatencyScenarioContract",
     "ProviderContract",
+    "assert_delivered_once",
     "connector_child",
     "drain",
     "error_in_another_loop",
