@@ -1,7 +1,8 @@
 """The conformance suite every connector backend runs, and helpers for backend tests.
 
-Besides the suite: `ProviderContract` and `LatencyScenarioContract` (small shared tests a
-backend subclasses for its DI providers and its benchmark's latency scenario),
+Besides the suite: `ProviderContract`, `SettingsContract` and `LatencyScenarioContract`
+(small shared tests a backend subclasses for its DI providers, its settings class and its
+benchmark's latency scenario),
 `connector_child`/`stalling_receiver` (a child interpreter given a pickled connector, to
 kill mid-stream), `scenario_result` (a scenario script run in a fresh process) and
 `transport_of` (white-box access to a channel's transport) and `assert_delivered_once` (what
@@ -44,6 +45,7 @@ from connector_core.testing.latency_contract import LatencyScenarioContract
 from connector_core.testing.programs import USER_VARIABLES, run_program, user_environment
 from connector_core.testing.provider_contract import ProviderContract
 from connector_core.testing.services import in_ci, skip_or_fail
+from connector_core.testing.settings_contract import SettingsContract
 from connector_core.testing.suite_loops import error_in_another_loop
 
 __all__ = [
@@ -57,6 +59,7 @@ __all__ = [
     "Harness",
     "LatencyScenarioContract",
     "ProviderContract",
+    "SettingsContract",
     "assert_delivered_once",
     "connector_child",
     "drain",
