@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from connector_core.di import DI
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import SettingsContract, unique_spec
+from connector_core.testing import SettingsContract, clear_settings_environment, unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.parts import PartSettings
 from connector_rabbitmq.settings import (
@@ -22,23 +22,10 @@ from connector_rabbitmq.settings import (
     RabbitMQSettings,
 )
 
-VARIABLES = (
-    "RABBITMQ_URL",
-    "CONNECTOR_RABBITMQ_URL",
-    "CONNECTOR_RABBITMQ_CONNECT_TIMEOUT",
-    "CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT",
-    "CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE",
-    "CONNECTOR_RABBITMQ_PART_SIZE",
-    "CONNECTOR_RABBITMQ_MAX_ITEM_SIZE",
-    "CONNECTOR_RABBITMQ_PART_EXPIRES",
-    "CONNECTOR_END_GRACE",
-)
-
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    clear_settings_environment(monkeypatch, Settings, RabbitMQSettings)
 
 
 def test_defaults() -> None:

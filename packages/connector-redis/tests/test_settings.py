@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from connector_core.settings import Settings
-from connector_core.testing import SettingsContract
+from connector_core.testing import SettingsContract, clear_settings_environment
 from connector_redis.sender import ENTRY_OVERHEAD, largest_item
 from connector_redis.settings import DEFAULT_END_GRACE, DEFAULT_REDIS_URL, RedisSettings
 from connector_redis.store import DEFAULT_LARGEST_VALUE
@@ -16,14 +16,7 @@ from connector_redis.store import DEFAULT_LARGEST_VALUE
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "REDIS_URL",
-        "CONNECTOR_REDIS_URL",
-        "CONNECTOR_REDIS_BLOCK",
-        "CONNECTOR_REDIS_END_GRACE",
-        "CONNECTOR_END_GRACE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_settings_environment(monkeypatch, Settings, RedisSettings)
 
 
 def test_defaults_use_the_local_server_and_the_common_grace() -> None:

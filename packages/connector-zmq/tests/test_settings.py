@@ -8,7 +8,7 @@ from dependency_injector import providers
 from connector_core.di import DI
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import SettingsContract
+from connector_core.testing import SettingsContract, clear_settings_environment
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQConnector
 from connector_zmq.settings import DEFAULT_END_GRACE, ZMQSettings
@@ -16,14 +16,7 @@ from connector_zmq.settings import DEFAULT_END_GRACE, ZMQSettings
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "CONNECTOR_BIND_HOST",
-        "CONNECTOR_ZMQ_BIND_HOST",
-        "CONNECTOR_ZMQ_JOIN_TIMEOUT",
-        "CONNECTOR_ZMQ_END_GRACE",
-        "CONNECTOR_END_GRACE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_settings_environment(monkeypatch, Settings, ZMQSettings)
 
 
 def test_defaults_listen_on_loopback() -> None:

@@ -45,7 +45,7 @@ from connector_core.testing.latency_contract import LatencyScenarioContract
 from connector_core.testing.programs import USER_VARIABLES, run_program, user_environment
 from connector_core.testing.provider_contract import ProviderContract
 from connector_core.testing.services import closed_port, in_ci, skip_or_fail
-from connector_core.testing.settings_contract import SettingsContract
+from connector_core.testing.settings_contract import SettingsContract, clear_settings_environment
 from connector_core.testing.suite_loops import error_in_another_loop
 
 __all__ = [
@@ -61,6 +61,7 @@ __all__ = [
     "ProviderContract",
     "SettingsContract",
     "assert_delivered_once",
+    "clear_settings_environment",
     "closed_port",
     "connector_child",
     "drain",

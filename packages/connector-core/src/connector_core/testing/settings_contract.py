@@ -13,7 +13,8 @@ declared under the `connector.settings` entry points subclasses it in its
 The tests check that the class is declared, that a keyword it does not know is refused, and
 that each of its settings given to the common `Settings` says where it belongs. For an
 `OwnGraceSettings`, also that the old `<PREFIX>END_GRACE` still works, with a warning, and
-that `CONNECTOR_END_GRACE` wins over it. Needs no service.
+that `CONNECTOR_END_GRACE` wins over it. Needs no service. `clear_settings_environment`
+unsets the variables of settings classes, for tests that read the environment.
 """
 
 from __future__ import annotations
@@ -28,10 +29,26 @@ from connector_core.settings import (
     OwnGraceSettings,
     Settings,
     SettingsBase,
+    env_names,
     settings_classes,
 )
 
-__all__ = ["SettingsContract"]
+__all__ = ["SettingsContract", "clear_settings_environment"]
+
+
+def clear_settings_environment(
+    monkeypatch: pytest.MonkeyPatch, *classes: type[SettingsBase]
+) -> None:
+    """Unsets every environment variable that sets a field of `classes`, for this test.
+
+    Args:
+        monkeypatch: pytest's monkeypatch of the test.
+        *classes: Settings classes (`Settings`, a backend's).
+    """
+    for cls in classes:
+        for name in cls.model_fields:
+            for variable in env_names(cls, name):
+                monkeypatch.delenv(variable, raising=False)
 
 
 class SettingsContract:
