@@ -20,7 +20,7 @@ import pytest
 
 from connector_core import ConnectorMode, ConnectorSpec, Settings
 from connector_core.channel import Channel
-from connector_core.exceptions import ChannelClosedError
+from connector_core.testing import drain
 from connector_core.testing.programs import user_environment
 from connector_rabbitmq import RabbitMQConnector
 
@@ -62,13 +62,7 @@ async def _replaying(url: str, source: str, target: str, copies: int) -> AsyncIt
 
 
 async def _receive_all(receiver: Channel) -> tuple[list[object], int]:
-    got: list[object] = []
-    async with asyncio.timeout(TIMEOUT):
-        while True:
-            try:
-                got.append(await receiver.recv())
-            except ChannelClosedError:
-                break
+    got = await drain(receiver, TIMEOUT)
     await receiver.close()
     return got, receiver.statistics().rejected
 

@@ -19,7 +19,7 @@ import pytest
 
 from connector_core import ConnectorMode, ConnectorSpec, Settings
 from connector_core.channel import Channel
-from connector_core.exceptions import ChannelClosedError
+from connector_core.testing import drain
 from connector_core.testing.programs import run_program, user_environment
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.cleanup import leftovers
@@ -91,13 +91,7 @@ async def _receive_all(
     """A receiver's whole stream, and how many frames it rejected."""
     if receiver is None:
         receiver = await connector.connect_recv()
-    got: list[object] = []
-    async with asyncio.timeout(RUN_TIMEOUT):
-        while True:
-            try:
-                got.append(await receiver.recv())
-            except ChannelClosedError:
-                break
+    got = await drain(receiver, RUN_TIMEOUT)
     await receiver.close()
     return got, receiver.statistics().rejected
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from connector_core.cli.probes import Handshake, ServiceProbe, ServiceUrl
+from connector_core.testing import closed_port
 
 HINT = "start fake-server"
 GREETING = b"HELLO\r\n"
@@ -57,13 +58,6 @@ def listener(request: pytest.FixtureRequest) -> Iterator[_Listener]:
     served.close()
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.mark.parametrize("listener", [b"+HI there\r\n"], indirect=True)
 def test_a_service_that_answers_its_greeting_passes(listener: _Listener) -> None:
     probe = _service(listener.port).probe("fake://", timeout=5)
@@ -74,14 +68,14 @@ def test_a_service_that_answers_its_greeting_passes(listener: _Listener) -> None
 
 @pytest.mark.parametrize("listener", [b"SSH-2.0-OpenSSH\r\n"], indirect=True)
 def test_a_listener_in_another_protocol_fails_with_the_hint(listener: _Listener) -> None:
-    probe = _service(_closed_port()).probe(f"fake://127.0.0.1:{listener.port}/", timeout=5)
+    probe = _service(closed_port()).probe(f"fake://127.0.0.1:{listener.port}/", timeout=5)
     assert not probe.ok
     where = f"127.0.0.1:{listener.port}"
     assert probe.detail == f"{where} accepts connections but does not speak FAKE/1; {HINT}"
 
 
 def test_nothing_listening_fails_with_the_hint() -> None:
-    probe = _service(_closed_port()).probe("fake://", timeout=2)
+    probe = _service(closed_port()).probe("fake://", timeout=2)
     assert not probe.ok
     assert "nothing accepts connections" in probe.detail
     assert probe.detail.endswith(HINT)
@@ -110,7 +104,7 @@ def test_an_invalid_port_names_the_setting() -> None:
 
 
 def test_check_is_required_masks_the_password_and_carries_the_note() -> None:
-    check = _service(_closed_port()).check("fake://bob:secret@127.0.0.1:1/", 1, "a note")
+    check = _service(closed_port()).check("fake://bob:secret@127.0.0.1:1/", 1, "a note")
     assert check.required
     assert not check.probe.ok
     assert check.what == "Fake server at fake://bob:****@127.0.0.1:1/"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 # The command ships in connector-core's `cli` extra.
@@ -12,23 +10,17 @@ pytest.importorskip("typer", reason="typer is absent: connector-core without its
 from typer.testing import CliRunner
 
 from connector_core.cli.app import app
+from connector_core.testing import closed_port
 
 runner = CliRunner()
 
 PASSWORD = "hunter2-not-for-logs"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 def test_doctor_masks_the_broker_password_and_says_how_to_start_a_broker(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    port = _closed_port()
+    port = closed_port()
     monkeypatch.setenv("RABBITMQ_URL", f"amqp://alice:{PASSWORD}@127.0.0.1:{port}/vhost")
     result = runner.invoke(app, ["doctor", "--timeout", "1"])
     assert PASSWORD not in result.output
@@ -39,7 +31,7 @@ def test_doctor_masks_the_broker_password_and_says_how_to_start_a_broker(
 
 
 def test_demo_without_a_broker_says_how_to_start_one(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("RABBITMQ_URL", f"amqp://guest:{PASSWORD}@127.0.0.1:{_closed_port()}/")
+    monkeypatch.setenv("RABBITMQ_URL", f"amqp://guest:{PASSWORD}@127.0.0.1:{closed_port()}/")
     result = runner.invoke(app, ["demo", "--backend", "rabbitmq", "-n", "10"])
     assert result.exit_code == 1
     assert "rabbitmq-server -detached" in result.output

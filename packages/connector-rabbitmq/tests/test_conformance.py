@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from dependency_injector import providers
 
 from connector_core.connector import Connector
+from connector_core.di import DI
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorSpec
 from connector_core.testing import ConnectorConformance, ConnectorFactory
@@ -28,6 +30,18 @@ class TestRabbitMQConformance(ConnectorConformance):
     cross_process = True
     serialized = True
     backpressure_slack = 0  # limits() keeps batch * (2 + queue + prefetch) items <= maxsize
+    largest_item = 64 * 1024  # the default (256 MiB) is not for a test
+    size_limit_name = "CONNECTOR_RABBITMQ_MAX_ITEM_SIZE"
+
+    @pytest.fixture
+    def size_limited_factory(self, connector_factory: ConnectorFactory) -> ConnectorFactory:
+        limited = providers.Object(RabbitMQSettings(max_item_size=self.largest_item))
+
+        def make(spec: ConnectorSpec, maxsize: int) -> Connector:
+            with DI.rabbitmq_settings.override(limited):
+                return connector_factory(spec, maxsize)
+
+        return make
 
     @pytest.fixture
     def connector_factory(

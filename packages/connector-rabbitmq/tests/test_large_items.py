@@ -15,7 +15,6 @@ from typing import Any
 import pytest
 
 from connector_core.di import container
-from connector_core.exceptions import ChannelSerializationError
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import (
@@ -188,40 +187,6 @@ async def test_a_receiver_killed_while_reading_parts_loses_nothing(broker: str) 
     assert await leftovers(conn, connector.names, _part_queues(connector, sender, [])) != []
     await purge(connector.job_id, [connector], conn)  # the killed receiver never left
     assert await leftovers(conn, connector.names, _part_queues(connector, sender, [])) == []
-
-
-async def test_an_item_over_the_largest_item_fails_its_send_and_nothing_is_sent(
-    broker: str,
-) -> None:
-    connector = _connector(ConnectorMode.PIPELINE, max_item_size=BIG)
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    with pytest.raises(ChannelSerializationError, match="CONNECTOR_RABBITMQ_MAX_ITEM_SIZE"):
-        await sender.send(bytes(BIG + 1))
-    assert sender.statistics().sent == 0
-    assert transport_of(sender, RabbitMQSender).buffered() == 0
-    await sender.send(bytes(BIG - 100))  # below the limit: it goes, in parts
-    await sender.close()
-    assert await drain(receiver) == [bytes(BIG - 100)]
-    await receiver.close()
-
-
-async def test_send_many_with_an_item_over_the_largest_item_sends_none_of_them(
-    broker: str,
-) -> None:
-    # Core seals every frame of the call and checks each one's size before queueing any.
-    connector = _connector(ConnectorMode.PIPELINE, max_item_size=BIG)
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    with pytest.raises(ChannelSerializationError, match="nothing was sent"):
-        await sender.send_many([bytes(BIG + 1), "tail"])
-    with pytest.raises(ChannelSerializationError, match="CONNECTOR_RABBITMQ_MAX_ITEM_SIZE"):
-        await sender.send_many(["head", bytes(BIG // 2), bytes(BIG + 1), "tail"])
-    assert sender.statistics().sent == 0
-    await sender.send("after")
-    await sender.close()
-    assert await drain(receiver) == ["after"]
-    await receiver.close()
 
 
 # A process without the key: it fills a queue with junk and publishes a claim that names it.

@@ -8,22 +8,16 @@ from importlib.metadata import entry_points
 import pytest
 
 from connector_core.cli.probes import PROBE_GROUP, ProbeOptions, blocking_problem
+from connector_core.testing import closed_port
 from connector_rabbitmq.probe import checks, probe_broker
 
 PASSWORD = "hunter2-not-for-logs"
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
-
-
 @pytest.fixture
 def no_broker(monkeypatch: pytest.MonkeyPatch) -> str:
     """RABBITMQ_URL with a password, pointing where nothing listens; returns the URL."""
-    url = f"amqp://alice:{PASSWORD}@127.0.0.1:{_closed_port()}/vhost"
+    url = f"amqp://alice:{PASSWORD}@127.0.0.1:{closed_port()}/vhost"
     monkeypatch.setenv("RABBITMQ_URL", url)
     return url
 
@@ -34,7 +28,7 @@ def test_the_checks_are_declared_under_the_probes_entry_points() -> None:
 
 
 def test_probe_broker_reports_nothing_listening_within_its_timeout() -> None:
-    probe = probe_broker(f"amqp://127.0.0.1:{_closed_port()}/", timeout=1)
+    probe = probe_broker(f"amqp://127.0.0.1:{closed_port()}/", timeout=1)
     assert not probe.ok
     assert "nothing accepts connections" in probe.detail
     assert "rabbitmq-server -detached" in probe.detail

@@ -9,9 +9,9 @@ from dependency_injector import providers
 from pydantic import ValidationError
 
 from connector_core.di import DI
-from connector_core.settings import Settings, settings_classes
+from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import unique_spec
+from connector_core.testing import SettingsContract, clear_settings_environment, unique_spec
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.parts import PartSettings
 from connector_rabbitmq.settings import (
@@ -22,23 +22,10 @@ from connector_rabbitmq.settings import (
     RabbitMQSettings,
 )
 
-VARIABLES = (
-    "RABBITMQ_URL",
-    "CONNECTOR_RABBITMQ_URL",
-    "CONNECTOR_RABBITMQ_CONNECT_TIMEOUT",
-    "CONNECTOR_RABBITMQ_UNREACHABLE_TIMEOUT",
-    "CONNECTOR_RABBITMQ_MAX_MESSAGE_SIZE",
-    "CONNECTOR_RABBITMQ_PART_SIZE",
-    "CONNECTOR_RABBITMQ_MAX_ITEM_SIZE",
-    "CONNECTOR_RABBITMQ_PART_EXPIRES",
-    "CONNECTOR_END_GRACE",
-)
-
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in VARIABLES:
-        monkeypatch.delenv(name, raising=False)
+    clear_settings_environment(monkeypatch, Settings, RabbitMQSettings)
 
 
 def test_defaults() -> None:
@@ -97,15 +84,6 @@ def test_the_end_grace_keyword_still_works_with_a_deprecation_warning() -> None:
         RabbitMQConnector(spec, end_grace=-1)
 
 
-def test_a_rabbitmq_setting_given_to_the_common_settings_says_where_it_belongs() -> None:
-    with pytest.raises(TypeError, match=r"connector_rabbitmq\.settings\.RabbitMQSettings\(url="):
-        Settings(rabbitmq_url="amqp://localhost/")
-
-
-def test_the_settings_class_is_declared_under_the_settings_entry_points() -> None:
-    assert settings_classes()["rabbitmq"] is RabbitMQSettings
-
-
 def test_large_items_cross_in_parts_of_4_mib_up_to_256_mib_by_default() -> None:
     settings = RabbitMQSettings(_env_file=None)
     assert settings.part_size is None
@@ -139,3 +117,8 @@ def test_the_part_settings_read_the_rabbitmq_prefix_and_travel_with_the_connecto
     assert connector.parts == PartSettings(65536, 1_000_000, 60.0)
     assert connector.parts.arguments == {"x-expires": 60_000}
     assert pickle.loads(pickle.dumps(connector)).parts == connector.parts
+
+
+class TestRabbitMQSettingsContract(SettingsContract):
+    settings_class = RabbitMQSettings
+    backend = "rabbitmq"

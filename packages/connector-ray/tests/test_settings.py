@@ -9,9 +9,8 @@ import pytest
 from dependency_injector import providers
 
 from connector_core.di import DI
-from connector_core.settings import Settings, settings_classes
 from connector_core.spec import ConnectorMode
-from connector_core.testing import unique_spec
+from connector_core.testing import SettingsContract, unique_spec
 from connector_ray import RayConnector
 from connector_ray.settings import RaySettings
 
@@ -32,15 +31,6 @@ def test_the_connector_reads_di_ray_settings_and_an_explicit_address_wins() -> N
         assert RayConnector(spec, address="10.0.0.3:6379")._address == "10.0.0.3:6379"
 
 
-def test_a_ray_setting_given_to_the_common_settings_says_where_it_belongs() -> None:
-    with pytest.raises(TypeError, match=r"connector_ray\.settings\.RaySettings\(address=\.\.\.\)"):
-        Settings(ray_address="10.0.0.1:6379")
-
-
-def test_the_settings_class_is_declared_under_the_settings_entry_points() -> None:
-    assert settings_classes()["ray"] is RaySettings
-
-
 def test_di_ray_settings_works_before_connector_ray_is_imported() -> None:
     code = (
         "import sys\n"
@@ -56,3 +46,8 @@ def test_di_ray_settings_works_before_connector_ray_is_imported() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "ok"
+
+
+class TestRaySettingsContract(SettingsContract):
+    settings_class = RaySettings
+    backend = "ray"

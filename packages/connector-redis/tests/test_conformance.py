@@ -21,6 +21,15 @@ class TestRedisConformance(ConnectorConformance):
     cross_process = True
     serialized = True
     backpressure_slack = 0
+    largest_item = 64 * 1024  # the server's limit (512 MiB by default) is not for a test
+    size_limit_name = "CONNECTOR_REDIS_MAX_ITEM_SIZE"
+
+    @pytest.fixture
+    def size_limited_factory(
+        self, connector_factory: ConnectorFactory, monkeypatch: pytest.MonkeyPatch
+    ) -> ConnectorFactory:
+        monkeypatch.setenv("CONNECTOR_REDIS_MAX_ITEM_SIZE", str(self.largest_item))
+        return connector_factory
 
     @pytest.fixture
     def connector_factory(self, redis_url: str) -> Iterator[ConnectorFactory]:

@@ -2,7 +2,9 @@
 
 Redis refuses a value longer than its `proto-max-bulk-len` (512 MiB by default) and drops
 the connection that sent it, so a sender checks each item before it queues it. The tests
-lower the limit with `CONNECTOR_REDIS_MAX_ITEM_SIZE` rather than on the shared server.
+lower the limit with `CONNECTOR_REDIS_MAX_ITEM_SIZE` rather than on the shared server. That
+an item over it fails its send, and a `send_many()` with one sends none, is the conformance
+suite's (`SizeLimitTests`, lowered the same way in `test_conformance.py`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,6 @@ import pytest
 from redis.asyncio import Redis
 from redis.exceptions import ResponseError
 
-from connector_core.exceptions import ChannelSerializationError
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, transport_of, unique_spec
 from connector_redis import RedisConnector
@@ -28,36 +29,6 @@ LARGEST = 64 * 1024
 @pytest.fixture
 def small_items(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONNECTOR_REDIS_MAX_ITEM_SIZE", str(LARGEST))
-
-
-@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
-@pytest.mark.usefixtures("redis_url", "small_items")
-async def test_an_item_over_the_largest_item_fails_its_send_and_the_channel_goes_on(
-    mode: ConnectorMode,
-) -> None:
-    connector = RedisConnector(unique_spec(mode))
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    with pytest.raises(ChannelSerializationError, match="nothing was sent") as raised:
-        await sender.send(bytes(LARGEST))
-    assert "CONNECTOR_REDIS_MAX_ITEM_SIZE" in str(raised.value)
-    assert sender.statistics().sent == 0
-    await sender.send("small")
-    await sender.close()
-    assert await drain(receiver) == ["small"]
-
-
-@pytest.mark.usefixtures("redis_url", "small_items")
-async def test_send_many_with_an_item_over_the_largest_item_sends_none_of_them() -> None:
-    connector = RedisConnector(unique_spec(ConnectorMode.PIPELINE))
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    with pytest.raises(ChannelSerializationError, match="nothing was sent"):
-        await sender.send_many(["head", bytes(LARGEST // 2), bytes(LARGEST), "tail"])
-    assert sender.statistics().sent == 0
-    await sender.send("after")
-    await sender.close()
-    assert await drain(receiver) == ["after"]
 
 
 @pytest.mark.usefixtures("redis_url", "small_items")

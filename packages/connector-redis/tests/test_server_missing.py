@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Callable
 
 import pytest
 
-
-def _closed_port() -> int:
-    """A loopback port nothing listens on (bound, then released)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-    return port
+from connector_core.testing import closed_port
 
 
 def test_tests_skip_with_the_reason_when_redis_is_down_on_a_dev_machine(
     monkeypatch: pytest.MonkeyPatch, redis_required: Callable[[str], str]
 ) -> None:
     monkeypatch.delenv("CI", raising=False)
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    url = f"redis://127.0.0.1:{closed_port()}/0"
     with pytest.raises(pytest.skip.Exception, match=r"Redis is not reachable.*redis-server"):
         redis_required(url)
 
@@ -29,7 +22,7 @@ def test_tests_fail_when_redis_is_down_under_ci(
     monkeypatch: pytest.MonkeyPatch, redis_required: Callable[[str], str]
 ) -> None:
     monkeypatch.setenv("CI", "true")
-    url = f"redis://127.0.0.1:{_closed_port()}/0"
+    url = f"redis://127.0.0.1:{closed_port()}/0"
     with pytest.raises(pytest.fail.Exception, match=r"Redis is not reachable.*CI is set"):
         redis_required(url)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from connector_core.settings import Settings, settings_classes
+from connector_core.settings import Settings
+from connector_core.testing import SettingsContract, clear_settings_environment
 from connector_redis.sender import ENTRY_OVERHEAD, largest_item
 from connector_redis.settings import DEFAULT_END_GRACE, DEFAULT_REDIS_URL, RedisSettings
 from connector_redis.store import DEFAULT_LARGEST_VALUE
@@ -15,14 +16,7 @@ from connector_redis.store import DEFAULT_LARGEST_VALUE
 
 @pytest.fixture(autouse=True)
 def clean_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in (
-        "REDIS_URL",
-        "CONNECTOR_REDIS_URL",
-        "CONNECTOR_REDIS_BLOCK",
-        "CONNECTOR_REDIS_END_GRACE",
-        "CONNECTOR_END_GRACE",
-    ):
-        monkeypatch.delenv(name, raising=False)
+    clear_settings_environment(monkeypatch, Settings, RedisSettings)
 
 
 def test_defaults_use_the_local_server_and_the_common_grace() -> None:
@@ -46,25 +40,6 @@ def test_the_common_end_grace_sets_the_redis_grace(monkeypatch: pytest.MonkeyPat
     assert RedisSettings().end_grace_for(Settings()) == 0.25
 
 
-def test_the_old_redis_end_grace_variable_works_with_a_deprecation_warning(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("CONNECTOR_REDIS_END_GRACE", "7")
-    with pytest.warns(DeprecationWarning, match="CONNECTOR_END_GRACE"):
-        settings = RedisSettings()
-    assert settings.end_grace_for(Settings(_env_file=None)) == 7.0
-    assert settings.end_grace_for(Settings(end_grace=1)) == 1.0  # the common setting wins
-
-
-def test_the_redis_settings_are_registered_for_doctor_and_the_docs() -> None:
-    assert settings_classes()["redis"] is RedisSettings
-
-
-def test_an_unknown_keyword_is_refused() -> None:
-    with pytest.raises(TypeError, match="RedisSettings"):
-        RedisSettings(blok=1)
-
-
 def test_the_url_never_shows_in_repr(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("REDIS_URL", "redis://:hunter2-secret@127.0.0.1:6379/0")
     assert "hunter2" not in repr(RedisSettings())
@@ -80,3 +55,8 @@ def test_the_item_size_setting_lowers_the_largest_item_but_never_raises_it() -> 
 def test_the_item_size_setting_reads_its_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CONNECTOR_REDIS_MAX_ITEM_SIZE", "65536")
     assert RedisSettings().max_item_size == 65536
+
+
+class TestRedisSettingsContract(SettingsContract):
+    settings_class = RedisSettings
+    backend = "redis"

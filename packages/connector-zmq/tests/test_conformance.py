@@ -8,6 +8,7 @@ import pytest
 
 from connector_core.testing import ConnectorConformance
 from connector_zmq import ZMQConnector
+from connector_zmq import protocol as p
 
 
 class TestZMQConformance(ConnectorConformance):
@@ -15,6 +16,8 @@ class TestZMQConformance(ConnectorConformance):
     cross_process = True
     serialized = True
     backpressure_slack = 0  # credits bound the wire: maxsize is exact
+    largest_item = p.MAX_ITEM_BYTES
+    size_limit_name = "MAX_ITEM_BYTES"
 
     @pytest.fixture
     def connector_kwargs(self) -> dict[str, Any]:

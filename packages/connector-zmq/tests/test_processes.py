@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections import Counter
 from multiprocessing.process import BaseProcess
 from typing import Any
 
 import pytest
 
 from connector_core.spec import ConnectorMode
-from connector_core.testing import PROCESS_TIMEOUT, drain, workers
+from connector_core.testing import PROCESS_TIMEOUT, assert_delivered_once, drain, workers
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQConnector
 
@@ -59,14 +58,8 @@ async def test_three_sender_and_three_receiver_processes_plus_the_creator(
         await local.close()
         results.close()
         results.join_thread()
-    expected = {(f"s{s}", i) for s in range(SENDERS) for i in range(COUNT)}
-    if mode is ConnectorMode.PIPELINE:
-        counts = Counter(item for items in received for item in items)
-        assert set(counts) == expected
-        assert max(counts.values()) == 1
-    else:
-        for items in received:
-            assert sorted(items) == sorted(expected)
+    expected = [(f"s{s}", i) for s in range(SENDERS) for i in range(COUNT)]
+    assert_delivered_once(received, expected, mode)
     assert connector._rendezvous is not None
     await asyncio.to_thread(connector._rendezvous.join, 10)
     assert not connector._rendezvous.running, "the rendezvous outlived the connection"

@@ -1,10 +1,12 @@
 """The conformance suite every connector backend runs, and helpers for backend tests.
 
-Besides the suite: `ProviderContract` and `LatencyScenarioContract` (small shared tests a
-backend subclasses for its DI providers and its benchmark's latency scenario),
+Besides the suite: `ProviderContract`, `SettingsContract` and `LatencyScenarioContract`
+(small shared tests a backend subclasses for its DI providers, its settings class and its
+benchmark's latency scenario),
 `connector_child`/`stalling_receiver` (a child interpreter given a pickled connector, to
 kill mid-stream), `scenario_result` (a scenario script run in a fresh process) and
-`transport_of` (white-box access to a channel's transport).
+`transport_of` (white-box access to a channel's transport) and `assert_delivered_once` (what
+the receivers of a connection got, checked as its mode delivers).
 
 Usage, in a backend's `tests/test_conformance.py`::
 
@@ -35,13 +37,15 @@ from connector_core.testing.harness import (
     STEP_TIMEOUT,
     ConnectorFactory,
     Harness,
+    assert_delivered_once,
     drain,
     unique_spec,
 )
 from connector_core.testing.latency_contract import LatencyScenarioContract
 from connector_core.testing.programs import USER_VARIABLES, run_program, user_environment
 from connector_core.testing.provider_contract import ProviderContract
-from connector_core.testing.services import in_ci, skip_or_fail
+from connector_core.testing.services import closed_port, in_ci, skip_or_fail
+from connector_core.testing.settings_contract import SettingsContract, clear_settings_environment
 from connector_core.testing.suite_loops import error_in_another_loop
 
 __all__ = [
@@ -55,6 +59,10 @@ __all__ = [
     "Harness",
     "LatencyScenarioContract",
     "ProviderContract",
+    "SettingsContract",
+    "assert_delivered_once",
+    "clear_settings_environment",
+    "closed_port",
     "connector_child",
     "drain",
     "error_in_another_loop",

@@ -33,6 +33,12 @@ class ConformanceBase:
     """Seconds a blocked sender is watched to confirm it stays blocked."""
     default_maxsize: ClassVar[int] = CHAN_MAXSIZE
     """`maxsize` of connectors a test does not size itself."""
+    largest_item: ClassVar[int | None] = None
+    """The largest item, in bytes serialized and signed, that the connectors of
+    `size_limited_factory` accept (None: no limit; the size-limit tests skip)."""
+    size_limit_name: ClassVar[str] = ""
+    """What the error for an item over `largest_item` names as the limit (a setting, or a
+    constant of the backend), so that the user knows what bounds it."""
 
     @pytest.fixture
     def connector_kwargs(self) -> dict[str, Any]:
@@ -54,6 +60,19 @@ class ConformanceBase:
             return cls(spec, maxsize=maxsize, **connector_kwargs)
 
         return make
+
+    @pytest.fixture
+    def size_limited_factory(self, connector_factory: ConnectorFactory) -> ConnectorFactory:
+        """Returns `make(spec, maxsize)` for connectors whose largest item is `largest_item`.
+
+        `connector_factory` by default: the backend's own limit. A backend whose limit is
+        set (or too large to send in a test) overrides it to lower the limit to
+        `largest_item`.
+
+        Args:
+            connector_factory: The `connector_factory` fixture.
+        """
+        return connector_factory
 
     @pytest.fixture(
         params=[ConnectorMode.PIPELINE, ConnectorMode.PUBSUB], ids=lambda mode: mode.value

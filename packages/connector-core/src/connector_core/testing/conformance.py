@@ -18,6 +18,7 @@ from connector_core.testing.suite_flow import FlowTests
 from connector_core.testing.suite_loops import LoopTests
 from connector_core.testing.suite_process import ProcessTests
 from connector_core.testing.suite_serde import SerdeTests
+from connector_core.testing.suite_size import SizeLimitTests
 
 __all__ = ["ConnectorConformance", "standard_tests"]
 
@@ -30,6 +31,7 @@ class ConnectorConformance(
     FlowTests,
     LoopTests,
     SerdeTests,
+    SizeLimitTests,
     ProcessTests,
 ):
     """The conformance suite: subclass as `Test<Backend>Conformance` and set the flags."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import uuid
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Hashable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -14,7 +15,15 @@ from connector_core.connector import Connector
 from connector_core.exceptions import ChannelClosedError
 from connector_core.spec import ConnectorMode, ConnectorSpec
 
-__all__ = ["PROCESS_TIMEOUT", "STEP_TIMEOUT", "ConnectorFactory", "Harness", "drain", "unique_spec"]
+__all__ = [
+    "PROCESS_TIMEOUT",
+    "STEP_TIMEOUT",
+    "ConnectorFactory",
+    "Harness",
+    "assert_delivered_once",
+    "drain",
+    "unique_spec",
+]
 
 ConnectorFactory = Callable[[ConnectorSpec, int], Connector]
 """`make(spec, maxsize) -> Connector`: what a backend's `connector_factory` fixture yields."""
@@ -56,6 +65,41 @@ async def drain(channel: Channel, timeout: float = STEP_TIMEOUT) -> list[Any]:
                 items.append(await channel.recv())
             except ChannelClosedError:
                 return items
+
+
+def assert_delivered_once(
+    received: Iterable[Iterable[Hashable]], expected: Iterable[Hashable], mode: ConnectorMode
+) -> None:
+    """Asserts that the receivers of a connection got `expected` once, as `mode` delivers.
+
+    Pipeline: each expected item reached one of the receivers, once; pubsub: each receiver
+    got every expected item once. In both, nothing else arrived. Order is not checked.
+
+    Args:
+        received: The items of each receiver (hashable: make the lists a worker process
+            sends back tuples first).
+        expected: Every item sent, each once.
+        mode: The connection's mode.
+
+    Raises:
+        AssertionError: Saying how many items are missing and how many are extra or repeated.
+    """
+    want = Counter(expected)
+    if mode is ConnectorMode.PIPELINE:
+        got = Counter(item for items in received for item in items)
+        assert got == want, f"across the receivers: {_difference(got, want)}"
+        return
+    for n, items in enumerate(received):
+        got = Counter(items)
+        assert got == want, f"subscriber {n}: {_difference(got, want)}"
+
+
+def _difference(got: Counter[Hashable], want: Counter[Hashable]) -> str:
+    missing, extra = want - got, got - want
+    return (
+        f"{missing.total()} missing (first: {list(missing)[:3]}), "
+        f"{extra.total()} extra or repeated (first: {list(extra)[:3]})"
+    )
 
 
 class Harness:

@@ -1,13 +1,14 @@
-"""Skipping tests whose service is missing, except in CI where that is a failure."""
+"""Tests of services: skip when one is missing (fail in CI), a port where none listens."""
 
 from __future__ import annotations
 
 import os
+import socket
 from typing import NoReturn
 
 import pytest
 
-__all__ = ["in_ci", "skip_or_fail"]
+__all__ = ["closed_port", "in_ci", "skip_or_fail"]
 
 
 def in_ci() -> bool:
@@ -25,3 +26,11 @@ def skip_or_fail(reason: str) -> NoReturn:
     if in_ci():
         pytest.fail(f"{reason} (CI is set: a missing service fails the run)", pytrace=False)
     pytest.skip(reason)
+
+
+def closed_port() -> int:
+    """Returns a loopback port nothing listens on (bound, then released): a service that is down."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+    return port

@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
 
 import pytest
 
 from connector_core.exceptions import ChannelClosedError
 from connector_core.spec import ConnectorMode
 from connector_core.testing.base import ConformanceBase
-from connector_core.testing.harness import STEP_TIMEOUT, ConnectorFactory, drain
+from connector_core.testing.harness import (
+    STEP_TIMEOUT,
+    ConnectorFactory,
+    assert_delivered_once,
+    drain,
+)
 
 __all__ = ["CloseTests"]
 
@@ -41,15 +45,8 @@ class CloseTests(ConformanceBase):
 
             await asyncio.gather(*(produce(i) for i in range(3)))
             results = await asyncio.gather(*drains)
-            everything = {(s, i) for s in range(3) for i in range(50)}
-            if mode is ConnectorMode.PIPELINE:
-                counts = Counter(item for items in results for item in items)
-                assert set(counts) == everything
-                assert max(counts.values()) == 1
-            else:
-                for items in results:
-                    assert set(items) == everything
-                    assert len(items) == len(everything)
+            everything = [(s, i) for s in range(3) for i in range(50)]
+            assert_delivered_once(results, everything, mode)
 
     async def test_receivers_keep_receiving_until_the_last_sender_closes(
         self, connector_factory: ConnectorFactory, mode: ConnectorMode

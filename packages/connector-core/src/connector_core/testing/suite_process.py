@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-from collections import Counter
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -13,7 +12,7 @@ import pytest
 from connector_core.spec import ConnectorMode
 from connector_core.testing import workers
 from connector_core.testing.base import ConformanceBase
-from connector_core.testing.harness import PROCESS_TIMEOUT, ConnectorFactory
+from connector_core.testing.harness import PROCESS_TIMEOUT, ConnectorFactory, assert_delivered_once
 
 __all__ = ["ProcessTests"]
 
@@ -99,12 +98,6 @@ class ProcessTests(ConformanceBase):
                 results.close()
                 results.join_thread()
 
-        expected = {(f"s{s}", i) for s in range(_SENDERS) for i in range(_COUNT)}
-        received = [reports[f"r{r}"] for r in range(_RECEIVERS)]
-        if mode is ConnectorMode.PIPELINE:
-            counts = Counter(tuple(item) for items in received for item in items)
-            assert set(counts) == expected
-            assert max(counts.values()) == 1
-        else:
-            for items in received:
-                assert sorted(tuple(item) for item in items) == sorted(expected)
+        expected = [(f"s{s}", i) for s in range(_SENDERS) for i in range(_COUNT)]
+        received = [map(tuple, reports[f"r{r}"]) for r in range(_RECEIVERS)]
+        assert_delivered_once(received, expected, mode)
