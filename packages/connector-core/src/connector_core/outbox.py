@@ -171,6 +171,21 @@ class Outbox:
         # `self._room or self.full(1)`, inlined: once per item
         if self._waiting or 0 < self._maxsize <= self._queued + self._inflight:
             return False
+        # `_append_item` joining the last run, inlined: most items do
+        frames = self._frames
+        if frames:
+            last = frames[-1]
+            size = len(payload)
+            if (
+                type(last) is list
+                and len(last) < self._run_items
+                and self._run_bytes + size <= RUN_BYTES
+            ):
+                last.append(payload)
+                self._weights[-1] += 1
+                self._run_bytes += size
+                self._queued += 1
+                return True
         self._append_item(payload)
         return True
 

@@ -199,7 +199,10 @@ class SenderLink(Link):
                 targets = self._ring
                 room = min((peer.credit for peer in targets), default=max(need, p.MAX_BATCH_ITEMS))
             else:
-                peer = self._next_peer(need)
+                # the next receiver, round robin, with credit for `need` beyond the reserve
+                self._next_index, peer = next_with_credit(
+                    self._ring, self._next_index, need + self._reserve
+                )
                 if peer is None:
                     return
                 # spread a burst over the receivers that can take some of it now
@@ -229,13 +232,6 @@ class SenderLink(Link):
                 peer.credit -= count
                 peer.unacked += count
             self._held += count  # one more each: pipeline's sum, and pubsub's maximum
-
-    def _next_peer(self, need: int) -> Peer | None:
-        """The next receiver, round robin, with credit for `need` items; None if none has."""
-        self._next_index, peer = next_with_credit(
-            self._ring, self._next_index, need + self._reserve
-        )
-        return peer
 
     def seal_runs_with(self, seal: Callable[[list[bytes]], bytes]) -> None:
         """Seals runs of items from `send()` with `seal` as they are shipped (`ItemSender`).
@@ -284,9 +280,13 @@ class SenderLink(Link):
         """
         if len(payload) > _LARGEST_PAYLOAD:  # compared here: once per item
             self.check_size(len(payload) + ITEM_OVERHEAD)
-        if not self._outbox.offer_item(payload):
+        outbox = self._outbox
+        if not outbox.offer_item(payload):
             return False
-        self._queued_now(1)
+        if not outbox.queued_items() % _BATCH:  # `_queued_now(1)`, inlined: once per item
+            self._ship_now()
+        elif not self._flush_scheduled:
+            self._schedule_ship()
         return True
 
     def _queued_now(self, items: int) -> None:
