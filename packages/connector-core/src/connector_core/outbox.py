@@ -156,11 +156,16 @@ class Outbox:
         self._seal = seal
         self._run_items = max(1, run_items)
 
-    def offer_item(self, payload: bytes) -> bool:
+    def offer_item(self, payload: bytes, in_turn: bool = False) -> bool:
         """Queues one serialized, unsealed item if there is room now; False when full.
 
         It joins the run queued last if that has room (`run_items`, and about
         `RUN_BYTES`), else starts one.
+
+        Args:
+            payload: The serialized item.
+            in_turn: Optional; the caller waited in line for this room (`put_item`): the
+                room is its own, whoever waits behind it.
 
         Raises:
             ChannelClosedError: If the outbox was closed.
@@ -169,27 +174,8 @@ class Outbox:
         if self._error is not None or self._closed:
             self._check()
         # `self._room or self.full(1)`, inlined: once per item
-        if self._waiting or 0 < self._maxsize <= self._queued + self._inflight:
+        if (self._waiting and not in_turn) or 0 < self._maxsize <= self._queued + self._inflight:
             return False
-        # `_append_item` joining the last run, inlined: most items do
-        frames = self._frames
-        if frames:
-            last = frames[-1]
-            size = len(payload)
-            if (
-                type(last) is list
-                and len(last) < self._run_items
-                and self._run_bytes + size <= RUN_BYTES
-            ):
-                last.append(payload)
-                self._weights[-1] += 1
-                self._run_bytes += size
-                self._queued += 1
-                return True
-        self._append_item(payload)
-        return True
-
-    def _append_item(self, payload: bytes) -> None:
         frames = self._frames
         size = len(payload)
         if frames:
@@ -203,9 +189,10 @@ class Outbox:
                 self._weights[-1] += 1
                 self._run_bytes += size
                 self._queued += 1
-                return  # not the first entry: the ready event is set already
+                return True  # not the first entry: the ready event is set already
         self._run_bytes = size
         self._append([payload], 1)  # a new run
+        return True
 
     async def put_item(self, payload: bytes) -> None:
         """Queues one unsealed item (as `offer_item`), waiting for room like `put()`.
@@ -215,7 +202,7 @@ class Outbox:
         """
         if not self.offer_item(payload):
             await self._room_for(1)
-            self._append_item(payload)
+            self.offer_item(payload, in_turn=True)  # the room is there: it queues
             self._wake_room()
 
     async def put(self, frame: bytes, items: int = 1) -> None:
