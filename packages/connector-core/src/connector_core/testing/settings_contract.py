@@ -82,7 +82,11 @@ class SettingsContract:
     def test_the_old_end_grace_variable_works_with_a_deprecation_warning(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """`<PREFIX>END_GRACE` warns and applies; `CONNECTOR_END_GRACE` wins over it."""
+        """`<PREFIX>END_GRACE` warns and applies; `CONNECTOR_END_GRACE` wins over it.
+
+        Args:
+            monkeypatch: pytest's monkeypatch of the test.
+        """
         cls = self.settings_class
         if not issubclass(cls, OwnGraceSettings):
             pytest.skip(f"{cls.__name__} has no end grace of its own")
