@@ -219,7 +219,10 @@ class AsyncioChannel(Channel):
         """A buffer the next item goes to that is full (pubsub: any subscriber's); else None."""
         hub = self._hub
         if hub.pubsub:
-            return next((inbox for inbox in hub.subscribers if inbox.full()), None)
+            for inbox in hub.subscribers:  # a loop: a generator here costs more per send
+                if inbox.full():
+                    return inbox
+            return None
         return hub.shared if hub.shared.full() else None
 
     async def _wait_room(self) -> None:
@@ -248,10 +251,8 @@ class AsyncioChannel(Channel):
         """
         hub = self._check_send()
         if hub.pubsub:
-            for inbox in hub.subscribers:
-                if inbox.full():
-                    await self._wait_room()
-                    break
+            if self._full_inbox() is not None:
+                await self._wait_room()
             for inbox in hub.subscribers:
                 inbox.put(item)
         else:
@@ -277,7 +278,8 @@ class AsyncioChannel(Channel):
         hub = self._check_send()
         if hub.pubsub:
             for item in items:
-                await self._wait_room()
+                if self._full_inbox() is not None:
+                    await self._wait_room()
                 for inbox in hub.subscribers:
                     inbox.put(item)
                 self._sent += 1
