@@ -231,15 +231,8 @@ class Verifier:
             redelivered: The transport knows it delivers this frame again (a broker's
                 redelivery after a lost acknowledgement, a claimed pending entry).
         """
-        try:
-            header, payload = self.codec.open(frame)
-        except MessageRejectedError as exc:
-            self.drop(exc)
-            return None
-        if self.guard.admit(header.sender, header.seq, redelivered):
-            return payload
-        self.drop(f"sequence {header.seq} of its sender was accepted before (a replay)")
-        return None
+        accepted = self.accept_items(frame, redelivered)
+        return None if accepted is None else accepted[0]
 
     def accept_items(
         self, frame: bytes, redelivered: bool = False, lent: Sequence[Buffer] | None = None
