@@ -14,14 +14,17 @@ follow `connector.<job_id>.<spec id>.*`). Each command prints one line, what it 
         sender in the control log, in the shape legitimate entries have.
     python rabbitmq_attacker.py forge-eos URL CONTROL EXCHANGE
         publishes an end-of-stream marker in the name of the first sender to EXCHANGE.
-    python rabbitmq_attacker.py replay URL SOURCE TARGET COPIES
+    python rabbitmq_attacker.py replay URL SOURCE TARGET COPIES [retried]
         binds a queue of its own to exchange SOURCE, prints "bound", takes the first
-        message a sender publishes there and publishes it COPIES times to exchange TARGET.
+        message a sender publishes there (with `retried`: the first retry of one, which
+        carries a signed retry mark) and publishes it COPIES times to exchange TARGET,
+        headers and all.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sys
 
@@ -30,6 +33,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractRobustChannel
 
 from connector_core.framing import pack_frames
 from connector_rabbitmq.messages import BATCH
+from connector_rabbitmq.retries import RETRY_HEADER
 
 
 async def _first_sender(channel: AbstractRobustChannel, control: str) -> str:
@@ -119,7 +123,7 @@ async def forge_eos(url: str, control: str, exchange: str) -> str:
         return f"published an end marker of {sender} to {exchange}"
 
 
-async def replay(url: str, source: str, target: str, copies: int) -> str:
+async def replay(url: str, source: str, target: str, copies: int, retried: bool) -> str:
     connection = await aio_pika.connect_robust(url)
     async with connection:
         channel = await connection.channel()
@@ -129,20 +133,23 @@ async def replay(url: str, source: str, target: str, copies: int) -> str:
         async with tap.iterator() as messages:
             async for message in messages:
                 await message.ack()
-                if message.type == BATCH:
+                if message.type == BATCH and (
+                    not retried or RETRY_HEADER in (message.headers or {})
+                ):
                     break
         out = await channel.get_exchange(target, ensure=False)
         for _ in range(copies):
-            await out.publish(
-                aio_pika.Message(
-                    message.body,
-                    message_id=message.message_id,
-                    app_id=message.app_id,
-                    type=message.type,
-                    delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-                ),
-                routing_key="",
+            copy = aio_pika.Message(
+                message.body,
+                headers=message.headers,
+                message_id=message.message_id,
+                app_id=message.app_id,
+                type=message.type,
+                delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             )
+            # A nack: a full queue refused its copy (reject-publish); the others kept theirs.
+            with contextlib.suppress(aio_pika.exceptions.DeliveryError):
+                await out.publish(copy, routing_key="")
         return f"published {copies} copies of {message.message_id} to {target}"
 
 
@@ -160,8 +167,8 @@ def main(argv: list[str]) -> None:
         (exchange,) = rest
         print(asyncio.run(forge_eos(url, control, exchange)))
     elif command == "replay":
-        target, copies = rest
-        print(asyncio.run(replay(url, control, target, int(copies))))
+        target, copies, *retried = rest
+        print(asyncio.run(replay(url, control, target, int(copies), retried == ["retried"])))
     else:
         raise SystemExit(f"unknown command {command!r}")
 

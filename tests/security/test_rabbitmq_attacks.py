@@ -23,6 +23,7 @@ from connector_core.testing import drain
 from connector_core.testing.programs import run_program, user_environment
 from connector_rabbitmq import RabbitMQConnector
 from connector_rabbitmq.cleanup import leftovers
+from connector_rabbitmq.topology import limits
 
 pytestmark = pytest.mark.rabbitmq
 
@@ -32,11 +33,13 @@ RUN_TIMEOUT = 60.0
 
 
 def _connector(
-    mode: ConnectorMode = ConnectorMode.PIPELINE, grace: float = 0.5
+    mode: ConnectorMode = ConnectorMode.PIPELINE, grace: float = 0.5, maxsize: int = 0
 ) -> RabbitMQConnector:
     tag = uuid.uuid4().hex[:10]
     spec = ConnectorSpec(f"sec-{tag}.out", f"sink-{tag}.in", mode)
-    return RabbitMQConnector(spec, job_id=f"security-{tag}", settings=Settings(end_grace=grace))
+    return RabbitMQConnector(
+        spec, job_id=f"security-{tag}", settings=Settings(end_grace=grace), maxsize=maxsize
+    )
 
 
 def _control_rejected(channel: Channel) -> int:
@@ -67,9 +70,12 @@ def _popen(args: list[str]) -> subprocess.Popen[str]:
 
 
 @contextlib.asynccontextmanager
-async def _replaying(url: str, source: str, target: str, copies: int) -> AsyncIterator[None]:
+async def _replaying(
+    url: str, source: str, target: str, copies: int, *which: str
+) -> AsyncIterator[None]:
     """Runs the `replay` attacker: bound to `source` on entry, done replaying on exit."""
-    attacker = await asyncio.to_thread(_popen, ["replay", url, source, target, str(copies)])
+    args = ["replay", url, source, target, str(copies), *which]
+    attacker = await asyncio.to_thread(_popen, args)
     try:
         assert attacker.stdout is not None
         async with asyncio.timeout(ATTACK_TIMEOUT):
@@ -248,3 +254,34 @@ async def test_a_captured_message_published_three_more_times_is_delivered_once(
 
     assert got == ["captured", 0, 1, 2]
     assert rejected == 3
+
+
+async def test_a_captured_retry_published_three_more_times_is_dropped_and_counted(
+    rabbitmq_url: str,
+) -> None:
+    # A slow subscriber's full queue makes the broker nack the fanout publish, so the
+    # publisher sends it again with a signed retry mark: the attacker copies that retry.
+    maxsize = 16
+    connector = _connector(ConnectorMode.PUBSUB, maxsize=maxsize)
+    fanout = connector.names.fanout
+    fast = await connector.connect_recv()
+    slow = await connector.connect_recv()
+    sender = await connector.connect_send()
+    room = limits(maxsize).stalled_room
+    assert room is not None
+    async with _replaying(rabbitmq_url, fanout, fanout, 3, "retried"):
+        sending = asyncio.create_task(sender.send_many(range(300)))
+        async with asyncio.timeout(RUN_TIMEOUT):  # past the slow one's room: a nack
+            early = [await fast.recv() for _ in range(room + 1)]
+        fast_got = asyncio.create_task(drain(fast, RUN_TIMEOUT))
+        slow_got = asyncio.create_task(drain(slow, RUN_TIMEOUT))
+    await sending
+    await sender.close()
+
+    assert early + await fast_got == list(range(300))
+    assert await slow_got == list(range(300))
+    # The fast one took that retry before the copies (its queue is in order): each copy
+    # repeats an attempt it took, and carries one frame (send_many frames of batch_items).
+    assert fast.statistics().rejected == 3
+    await fast.close()
+    await slow.close()

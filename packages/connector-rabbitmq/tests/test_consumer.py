@@ -7,6 +7,7 @@ import itertools
 from dataclasses import dataclass, field
 from typing import Any
 
+import aio_pika
 import pytest
 
 from connector_core.codec import Codec
@@ -14,6 +15,7 @@ from connector_core.framing import pack_frames
 from connector_core.transport import Verifier
 from connector_rabbitmq.consumer import Consumer, HandedLog
 from connector_rabbitmq.messages import EOS
+from connector_rabbitmq.retries import body_digest, marked_retry
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -36,6 +38,7 @@ class FakeMessage:
     type: str = "batch"
     app_id: str = "s-1"
     redelivered: bool = False
+    headers: dict[str, Any] = field(default_factory=dict)
     acked: list[tuple[int, bool]] = field(default_factory=list)
     rejected: list[int] = field(default_factory=list)
 
@@ -162,6 +165,47 @@ async def test_a_redelivered_copy_resumes_after_what_was_handed_out() -> None:
     await _deliver(consumer, copy)
     assert _frames(consumer) == [b"b", b"c"]
     assert consumer.duplicates == 1
+
+
+def _retry(message: FakeMessage, attempt: int, codec: Codec = CODEC) -> FakeMessage:
+    """A copy of `message` as its publisher sends it again: retry `attempt`, marked."""
+    sent = aio_pika.Message(message.body, message_id=message.message_id, type=message.type)
+    marked = marked_retry(codec, sent, attempt, body_digest(message.body))
+    tag = message.delivery_tag + attempt
+    return FakeMessage(
+        message.body, message.message_id, message.channel, tag, headers=marked.headers
+    )
+
+
+async def test_a_marked_retry_of_a_message_taken_before_is_a_duplicate_not_a_replay() -> None:
+    consumer = _consumer("q-retry")
+    message = FakeMessage(_signed(b"a", b"b"), "s-1.0", FakeAMQPChannel(), 1)
+    await _deliver(consumer, message)
+    await _deliver(consumer, _retry(message, 1))  # a full queue elsewhere refused the publish
+    assert _frames(consumer) == [b"a", b"b"]
+    assert consumer.duplicates == 2
+    assert consumer.verifier.rejected == 0
+    await consumer.flush_acks()
+    assert message.rejected == []
+
+
+async def test_the_same_retry_attempt_arriving_again_is_a_replay() -> None:
+    consumer = _consumer("q-retry-replayed")
+    message = FakeMessage(_signed(b"a"), "s-1.0", FakeAMQPChannel(), 1)
+    await _deliver(consumer, message)
+    await _deliver(consumer, _retry(message, 1))
+    await _deliver(consumer, _retry(message, 1))  # captured and published again
+    assert _frames(consumer) == [b"a"]
+    assert consumer.verifier.rejected == 1
+
+
+async def test_a_retry_marked_without_the_key_is_a_replay() -> None:
+    consumer = _consumer("q-retry-forged")
+    message = FakeMessage(_signed(b"a"), "s-1.0", FakeAMQPChannel(), 1)
+    await _deliver(consumer, message)
+    await _deliver(consumer, _retry(message, 1, Codec.generate()))
+    assert _frames(consumer) == [b"a"]
+    assert consumer.verifier.rejected == 1
 
 
 async def test_a_forged_message_is_counted_and_dead_lettered_on_arrival() -> None:

@@ -44,6 +44,7 @@ class FakeMessage:
     type: str = BATCH
     app_id: str = "s-1"
     redelivered: bool = False
+    headers: dict[str, Any] = field(default_factory=dict)
     nacked: list[bool] = field(default_factory=list)
 
     async def ack(self, multiple: bool = False) -> None:

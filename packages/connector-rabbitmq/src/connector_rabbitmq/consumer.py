@@ -38,9 +38,13 @@ held message for the receiver to requeue: the items of it the channel had return
 twice, and none is lost.
 
 Duplicates: a message can come twice only after a connection loss (the broker requeues what
-was unacknowledged) or a publish retried after a lost confirm. Every process remembers, per
-queue, how many frames of each recent message id it has handed out (`HandedLog`) and skips
-those on a redelivered copy; a partly handed message resumes where it stopped. Only verified
+was unacknowledged) or a publish retried after a refusal or a lost confirm. The broker marks
+the first kind `redelivered`; the publisher signs a retry mark on the second
+(`connector_rabbitmq.retries`), and a mark that verifies, for an attempt newer than any this
+process took of that message id from the queue, lets its frames past the replay check like
+a redelivery. Every process remembers, per queue, how many frames of each recent message id
+it has handed out (`HandedLog`) and skips those on such a copy; a partly handed message
+resumes where it stopped. Only verified
 frames are ever handed out, so junk published under a sender's message id by anyone with
 broker credentials cannot make its real message look like a copy. Messages still in the
 FIFO whose AMQP channel died are dropped: the broker redelivers them.
@@ -61,6 +65,7 @@ from connector_rabbitmq.delivery import Delivery
 from connector_rabbitmq.messages import CLAIM, EOS
 from connector_rabbitmq.parts import DEFAULT_PARTS
 from connector_rabbitmq.reassembly import Reassembler
+from connector_rabbitmq.retries import RETRY_HEADER, RetryLog, retry_attempt
 
 __all__ = ["Consumer", "Delivery", "HandedLog", "handed_log"]
 
@@ -74,6 +79,8 @@ class HandedLog:
         """Creates an empty log that remembers up to `capacity` message ids."""
         self._ids: OrderedDict[str, int] = OrderedDict()
         self._capacity = capacity
+        self.retries = RetryLog(capacity)
+        """The retry attempts taken per message id (`connector_rabbitmq.retries`)."""
 
     def handed(self, message_id: str) -> int:
         """Frames of `message_id` handed out so far."""
@@ -167,7 +174,7 @@ class Consumer:
         elif message.type == CLAIM:  # verified now, its parts read in turn
             delivery = self.claims.admit(message, self.handed.handed(message.message_id or ""))
         else:
-            frames, items, bad = self._verify(message.body, bool(message.redelivered))
+            frames, items, bad = self._verify(message.body, self._again(message))
             delivery = Delivery(message, frames, items, bad=bad)
         if delivery.frames == [] and not delivery.pending:
             self.finish(delivery)  # nothing verified: dead-letter it now
@@ -175,11 +182,22 @@ class Consumer:
         self.fifo.append(delivery)
         self.arrived.set()
 
+    def _again(self, message: AbstractIncomingMessage) -> bool:
+        """True for a copy of a message sent before: redelivered, or a new retry's."""
+        if message.redelivered:
+            return True
+        headers = message.headers
+        if not headers or RETRY_HEADER not in headers:
+            return False
+        message_id = message.message_id or ""
+        attempt = retry_attempt(self.verifier.codec, message.body, message_id, headers)
+        return attempt is not None and self.handed.retries.take(message_id, attempt)
+
     def _verify(self, body: bytes, redelivered: bool) -> tuple[list[bytes], list[int], bool]:
         """The verified payloads of a message body, their item counts, whether any failed.
 
-        A message the broker delivers again (`redelivered`) passes the replay check: what
-        of it this process already handed out is skipped by `HandedLog` instead.
+        A copy of a message sent before (`redelivered`: see `_again`) passes the replay
+        check: what of it this process already handed out is skipped by `HandedLog` instead.
         """
         try:
             frames = unpack_frames(body)

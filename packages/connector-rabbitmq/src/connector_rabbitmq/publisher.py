@@ -19,8 +19,10 @@ directly from an exchange) cannot split: it refuses a frame larger than `max_mes
 When the broker refuses a message (`basic.nack`: a full queue with
 `x-overflow=reject-publish`, which is how backpressure reaches the sender) or the connection
 drops before the confirm, the *same* message is published again, after a short backoff or
-once the robust channel is back. With one message in flight, retries never reorder; a retry
-of a message that had in fact arrived is a duplicate that receivers drop by its id.
+once the robust channel is back. With one message in flight, retries never reorder. A retry
+of a batch carries a signed retry mark (`connector_rabbitmq.retries`), so that the queues
+that had kept a copy (a fanout's other subscribers, or the queue whose confirm was lost)
+take the new one as a duplicate, skipped by its id, and not as a replay.
 
 Bounded waits: while the connection is lost, publishing waits for it to come back for at
 most `unreachable_timeout` seconds, then the outbox fails with `BrokerUnreachableError` (the
@@ -46,11 +48,13 @@ import aio_pika
 import aiormq
 from aio_pika.abc import AbstractExchange, AbstractRobustChannel
 
+from connector_core.codec import Codec
 from connector_core.exceptions import ChannelError, ChannelSerializationError
 from connector_core.transport import Outbox
-from connector_rabbitmq.messages import OVERHEAD, batch_message, marker_message, split
+from connector_rabbitmq.messages import BATCH, OVERHEAD, batch_message, marker_message, split
 from connector_rabbitmq.parts import PartSender
 from connector_rabbitmq.recovery import BrokerUnreachableError, ChannelGoneError, wait_until_open
+from connector_rabbitmq.retries import body_digest, marked_retry
 from connector_rabbitmq.topology import MAX_BATCH_BYTES
 
 __all__ = ["MessageTooLargeError", "Publisher", "publish_error", "refused_error"]
@@ -88,6 +92,7 @@ class Publisher:
         unreachable_timeout: float | None = None,
         max_message_size: int | None = None,
         parts: PartSender | None = None,
+        codec: Codec | None = None,
     ) -> None:
         """Creates the publisher; its flusher starts with the first frame (`start()`).
 
@@ -105,8 +110,11 @@ class Publisher:
                 (None: no limit known until the broker refuses one).
             parts: Optional; sends frames larger than its part size in parts (None: such
                 frames are refused when larger than `max_message_size`).
+            codec: Optional; the connection's codec, which signs the mark of a batch
+                published again (None: retries go unmarked, for a channel of no connection).
         """
         self.channel = channel
+        self.codec = codec
         self.exchange = exchange
         self.routing_key = routing_key
         self.sender_id = sender_id
@@ -276,11 +284,18 @@ class Publisher:
         target = self.exchange if exchange is None else exchange
         key = self.routing_key if routing_key is None else routing_key
         backoff = _BACKOFF_MIN
+        attempt = 0
+        outgoing = message
+        digest: bytes | None = None
         while True:
             if self.channel.is_closed:
                 await self._reconnected()  # publish() itself would wait without a limit
+            if attempt and self.codec is not None and message.type == BATCH:
+                digest = digest or body_digest(message.body)
+                outgoing = marked_retry(self.codec, message, attempt, digest)
+            attempt += 1
             try:
-                await target.publish(message, routing_key=key, mandatory=False)
+                await target.publish(outgoing, routing_key=key, mandatory=False)
                 return
             except aiormq.exceptions.ChannelPreconditionFailed as exc:
                 limit = _BROKER_LIMIT.search(str(exc))
@@ -299,10 +314,13 @@ class Publisher:
                     raise
                 await self._reconnected()  # aiormq cancels pending confirms on connection loss
             except Exception as exc:
-                if isinstance(exc, ChannelGoneError):
-                    raise
+                if isinstance(exc, (ChannelGoneError, TypeError, ValueError)):
+                    raise  # not an interruption: this message cannot be published as it is
                 _log.debug("publish of %s interrupted (%r); retrying", message.message_id, exc)
                 self.retries += 1
+                if not self.channel.is_closed:  # no loss seen (yet): back off, never spin
+                    await asyncio.sleep(backoff)
+                    backoff = min(backoff * 2, _BACKOFF_MAX)
                 await self._reconnected()
 
     async def _reconnected(self) -> None:

@@ -118,6 +118,7 @@ class RabbitMQSender:
             unreachable_timeout=unreachable_timeout,
             max_message_size=max_message_size,
             parts=part_sender,
+            codec=codec,
         )
         self.membership = membership
         self.timeout = unreachable_timeout

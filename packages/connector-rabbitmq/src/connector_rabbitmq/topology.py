@@ -78,6 +78,16 @@ class Limits:
     sender_buffer: int | None
     """Items a sender buffers before `send()` waits; `None`: unbounded."""
 
+    @property
+    def stalled_room(self) -> int | None:
+        """Items a receiver that takes nothing lets in before its queue refuses publishes.
+
+        Its prefetch window and its queue, of full batches; `None`: unbounded.
+        """
+        if self.queue_length is None:
+            return None
+        return self.batch_items * (self.prefetch + self.queue_length)
+
 
 def limits(maxsize: int) -> Limits:
     """Returns the limits that keep a stalled connection within `maxsize` items.
