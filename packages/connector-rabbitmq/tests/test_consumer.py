@@ -189,6 +189,19 @@ async def test_a_marked_retry_of_a_message_taken_before_is_a_duplicate_not_a_rep
     assert message.rejected == []
 
 
+async def test_a_copy_of_a_message_handed_out_already_is_acknowledged_on_arrival() -> None:
+    consumer = _consumer("q-retry-late")
+    message = FakeMessage(_signed(b"a", b"b"), "s-1.0", FakeAMQPChannel(), 1)
+    await _deliver(consumer, message)
+    assert _frames(consumer) == [b"a", b"b"]
+    copy = _retry(message, 1)
+    await _deliver(consumer, copy)  # no recv() needed: it holds no place in the window
+    assert copy.acked == [(copy.delivery_tag, False)]
+    assert not consumer.fifo
+    assert consumer.duplicates == 2
+    assert consumer.verifier.rejected == 0
+
+
 async def test_the_same_retry_attempt_arriving_again_is_a_replay() -> None:
     consumer = _consumer("q-retry-replayed")
     message = FakeMessage(_signed(b"a"), "s-1.0", FakeAMQPChannel(), 1)

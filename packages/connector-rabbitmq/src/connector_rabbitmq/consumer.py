@@ -174,13 +174,34 @@ class Consumer:
         elif message.type == CLAIM:  # verified now, its parts read in turn
             delivery = self.claims.admit(message, self.handed.handed(message.message_id or ""))
         else:
-            frames, items, bad = self._verify(message.body, self._again(message))
+            again = self._again(message)
+            frames, items, bad = self._verify(message.body, again)
+            if (
+                again
+                and frames
+                and not bad
+                and self.handed.handed(message.message_id or "") >= len(frames)
+            ):
+                await self._drop_duplicate(message, len(frames))
+                return
             delivery = Delivery(message, frames, items, bad=bad)
         if delivery.frames == [] and not delivery.pending:
             self.finish(delivery)  # nothing verified: dead-letter it now
             return
         self.fifo.append(delivery)
         self.arrived.set()
+
+    async def _drop_duplicate(self, message: AbstractIncomingMessage, frames: int) -> None:
+        """Acknowledges, on arrival, a copy of a message whose frames were all handed out.
+
+        Left in the FIFO it would wait for the next `recv()`, holding a place in the
+        prefetch window and, behind it, in the queue: a subscriber that has every item and
+        stopped receiving would keep there the copies a publisher's retries left, and a
+        sender's end-of-stream marker could find no room.
+        """
+        self.duplicates += frames
+        with contextlib.suppress(Exception):
+            await message.ack()
 
     def _again(self, message: AbstractIncomingMessage) -> bool:
         """True for a copy of a message sent before: redelivered, or a new retry's."""
