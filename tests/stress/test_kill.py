@@ -18,8 +18,10 @@ MakeConnector = Callable[..., Connector]
 @pytest.mark.crossprocess
 @pytest.mark.timeout(300)
 async def test_killed_receiver_loses_at_most_its_bound_and_the_others_finish(
-    cross_process_profile: BackendProfile, make: MakeConnector
+    cross_process_profile: BackendProfile, make: MakeConnector, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    for name, value in cross_process_profile.recovery_environment:
+        monkeypatch.setenv(name, value)  # inherited by the receiver processes
     outcome = await kill_a_receiver(make(ConnectorMode.PIPELINE, 100), 3_000, kill_after=100)
     bound = cross_process_profile.loss_on_kill
     assert bound is not None

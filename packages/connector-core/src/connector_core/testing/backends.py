@@ -45,6 +45,10 @@ class BackendProfile:
     """Items a SIGKILLed receiver process may lose beyond what it reported: 0 for none,
     an upper bound for backends that hand items to the process before acknowledging, None
     when unbounded (no such backend is accepted)."""
+    recovery_environment: tuple[tuple[str, str], ...] = ()
+    """Settings (environment variables, as a user would set them) under which a fault test
+    sees the backend recover within its time: for example a shorter wait before a dead
+    receiver's items go to the others. Empty: the defaults recover quickly enough."""
     service: str | None = None
     """The service the backend needs, if any (informative: whether it answers is the
     backend's required checks, see `unavailable_reason()`)."""
