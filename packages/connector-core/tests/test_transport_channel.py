@@ -643,3 +643,34 @@ class FakeControlSender(FakeSender):
 async def test_a_senders_dropped_control_messages_count_in_its_statistics() -> None:
     channel = TransportChannel(sender=FakeControlSender(), codec=Codec.generate())
     assert channel.statistics().rejected == 3
+
+
+class HoldingReceiver(FakeReceiver):
+    """A receive transport that keeps a place for the items the channel took."""
+
+    def returned(self) -> None:
+        self.calls.append("returned")
+
+
+async def test_recv_tells_a_holding_transport_once_it_returned_every_item_it_took() -> None:
+    codec = Codec.generate()
+    rx = HoldingReceiver(codec)
+    channel = TransportChannel(receiver=rx, codec=codec)
+    rx.deliver(codec.serializer.dumps([1, 2, 3]) + LIST)
+    async with asyncio.timeout(DEADLINE):
+        assert [await channel.recv(), await channel.recv()] == [1, 2]
+        assert "returned" not in rx.calls  # one item still kept
+        assert await channel.recv() == 3
+    assert rx.calls[-1] == "returned"
+
+
+async def test_recv_many_tells_a_holding_transport_once_it_returned_every_item_it_took() -> None:
+    codec = Codec.generate()
+    rx = HoldingReceiver(codec)
+    channel = TransportChannel(receiver=rx, codec=codec)
+    rx.deliver(codec.serializer.dumps([1, 2, 3]) + LIST)
+    async with asyncio.timeout(DEADLINE):
+        assert await channel.recv_many(2) == [1, 2]
+        assert "returned" not in rx.calls
+        assert await channel.recv_many(2) == [3]
+    assert rx.calls[-1] == "returned"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
 import pytest
@@ -14,7 +14,8 @@ from connector_core.codec import Codec
 from connector_core.framing import pack_frames
 from connector_core.transport import Verifier
 from connector_rabbitmq.consumer import Consumer, HandedLog
-from connector_rabbitmq.messages import EOS
+from connector_rabbitmq.delivery import Delivery
+from connector_rabbitmq.messages import EOS, marker_body
 from connector_rabbitmq.retries import body_digest, marked_retry
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
@@ -332,3 +333,58 @@ async def test_a_delivery_finished_while_an_ack_is_in_flight_is_acked_not_reject
     await consumer.flush_acks()
     assert marker.rejected == []
     assert marker.acked == [(2, True)]
+
+
+def _marker(tag: int, channel: FakeAMQPChannel, codec: Codec = CODEC) -> FakeMessage:
+    """Sender s-1's end-of-stream marker, signed with `codec`."""
+    return FakeMessage(marker_body(codec, "s-1"), "s-1.eos", channel, tag, type=EOS)
+
+
+def _head_marker(consumer: Consumer) -> Delivery:
+    """The end-of-stream marker at the head of the FIFO."""
+    head = consumer.next_frame()
+    assert isinstance(head, Delivery)
+    return head
+
+
+async def test_a_copy_of_a_marker_waiting_in_the_fifo_is_acknowledged_on_arrival() -> None:
+    consumer = _consumer("q-marker-copy")
+    channel = FakeAMQPChannel()
+    await _deliver(consumer, _marker(1, channel))
+    copy = _marker(2, channel)  # a retry of the marker's publish left it
+    await _deliver(consumer, copy)
+    assert copy.acked == [(2, False)]
+    assert len(consumer.fifo) == 1
+
+
+async def test_a_copy_of_a_settled_marker_is_acknowledged_on_arrival() -> None:
+    consumer = _consumer("q-marker-settled")
+    channel = FakeAMQPChannel()
+    await _deliver(consumer, _marker(1, channel))
+    consumer.finish(_head_marker(consumer))
+    copy = _marker(2, channel)
+    await _deliver(consumer, copy)
+    assert copy.acked == [(2, False)]
+    assert not consumer.fifo
+
+
+async def test_a_forged_copy_of_a_marker_is_not_taken_for_a_duplicate() -> None:
+    consumer = _consumer("q-marker-forged")
+    channel = FakeAMQPChannel()
+    await _deliver(consumer, _marker(1, channel))
+    forged = _marker(2, channel, Codec.generate())
+    await _deliver(consumer, forged)
+    assert forged.acked == []
+    assert len(consumer.fifo) == 2  # settled, dropped and counted at the head in turn
+
+
+async def test_a_marker_whose_first_copy_died_with_its_channel_is_kept() -> None:
+    consumer = _consumer("q-marker-redelivered")
+    old = FakeAMQPChannel()
+    await _deliver(consumer, _marker(1, old))
+    old.is_closed = True  # the broker redelivers it on the recovered channel
+    again = _marker(1, FakeAMQPChannel())
+    again.redelivered = True
+    await _deliver(consumer, again)
+    assert again.acked == []
+    assert _head_marker(consumer).message is cast(Any, again)

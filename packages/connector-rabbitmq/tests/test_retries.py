@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -23,6 +24,12 @@ from connector_rabbitmq.topology import limits
 ITEMS = 300
 MAXSIZE = 16
 LIMITS = limits(MAXSIZE)
+
+
+async def _until(ready: Callable[[], bool]) -> None:
+    async with asyncio.timeout(STEP_TIMEOUT):
+        while not ready():  # noqa: ASYNC110 (a publisher's count: no event to await)
+            await asyncio.sleep(0.005)
 
 
 @pytest.mark.rabbitmq
@@ -57,6 +64,39 @@ async def test_a_full_subscriber_queue_makes_no_rejects_or_dead_letters_at_the_o
         await fast.close()
         await slow.close()  # the last one out deletes the connection's queues
     assert [r.getMessage() for r in caplog.records if "dead-lettered" in r.getMessage()] == []
+
+
+@pytest.mark.rabbitmq
+@pytest.mark.asyncio(loop_scope="session")
+async def test_a_sender_closes_while_a_subscriber_that_has_every_item_waits(
+    broker: str,
+) -> None:
+    connector = RabbitMQConnector(
+        unique_spec(ConnectorMode.PUBSUB), settings=Settings(end_grace=0.2), maxsize=MAXSIZE
+    )
+    waiting = await connector.connect_recv()
+    slow = await connector.connect_recv()
+    sender = await connector.connect_send()
+    room = LIMITS.stalled_room
+    assert room is not None
+    await sender.send_many(range(room))  # as much as the slow one takes without reading
+    async with asyncio.timeout(STEP_TIMEOUT):
+        got = [await waiting.recv() for _ in range(room)]  # every item; then it waits
+    closing = asyncio.create_task(sender.close())
+    # The slow queue is full: the marker's publish is nacked and retried, each retry leaving
+    # a copy with the waiting subscriber, more than its prefetch window and queue hold.
+    publisher = transport_of(sender, RabbitMQSender).publisher
+    await _until(lambda: publisher.retries > LIMITS.prefetch + (LIMITS.queue_length or 0))
+    slow_got = await drain(slow)
+    async with asyncio.timeout(STEP_TIMEOUT):
+        await closing
+
+    assert got == list(range(room))
+    assert slow_got == list(range(room))
+    assert await drain(waiting) == []
+    assert waiting.statistics().rejected == 0
+    await waiting.close()
+    await slow.close()
 
 
 def _message() -> Any:

@@ -40,6 +40,7 @@ from connector_core.payload import Buffer, PayloadError, WithBuffers, with_buffe
 __all__ = [
     "BufferSender",
     "ControlRejections",
+    "HoldsTaken",
     "ItemSender",
     "Outbox",
     "RecvTransport",
@@ -133,6 +134,22 @@ class ControlRejections(Protocol):
 
     def control_rejected(self) -> int:
         """Control messages (entries, markers) dropped so far as failing verification."""
+        ...
+
+
+@runtime_checkable
+class HoldsTaken(Protocol):
+    """A receive transport that keeps a place for a frame until its items are returned.
+
+    A frame of several items (`send_many()`) is decoded by the channel, which returns its
+    items one `recv()` at a time; a transport whose flow control counts them (a broker's
+    prefetch window) keeps their place meanwhile. The channel calls `returned()` as soon
+    as it has returned every item it took, so that place is freed then, not at the next
+    `try_recv()`, which may never come: a receiver that has every item and waits.
+    """
+
+    def returned(self) -> None:
+        """The channel has returned every item of the frames it took."""
         ...
 
 

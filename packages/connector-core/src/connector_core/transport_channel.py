@@ -7,15 +7,12 @@ under its own name, plus the constructor of the reference API where it has one.
 
 A channel made by `connect_send()` has a send transport only, one made by `connect_recv()`
 a receive transport only. A channel over caller-made endpoints (the reference API's
-`ZMQChannel(send_socket=..., recv_socket=...)`) may have both.
+`ZMQChannel(send_socket=..., recv_socket=...)`) may have both, and may be its own sender
+and receiver (a standalone pipeline, `recv_after_close=True`): `close()` then ends its
+sending side only, and `recv()` returns what is on its way until the connection ends.
 
-A channel with both transports may be its own sender and receiver (a standalone pipeline,
-`recv_after_close=True`): `close()` then ends its sending side only, and `recv()` goes on
-returning what is still on its way until the end of the connection.
-
-Loops: a channel belongs to one event loop: the one it was made in when its connector says
-so (`loop=`), else the one of its first use. Awaited from any other loop it raises
-`ChannelError` at once and stays usable at home (its transport's wake-ups belong there).
+Loops: a channel belongs to the loop its connector names (`loop=`), else to that of its
+first use; awaited from another it raises `ChannelError` and stays usable at home.
 """
 
 from __future__ import annotations
@@ -36,6 +33,7 @@ from connector_core.serde import SerdeChannel
 from connector_core.transport import (
     BufferSender,
     ControlRejections,
+    HoldsTaken,
     ItemSender,
     RecvTransport,
     SendTransport,
@@ -91,14 +89,15 @@ class TransportChannel(SerdeChannel):
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
-        # optional protocols: transports that count forged control messages too, one that
-        # seals runs of items itself, one with a largest frame (`send_many()` checks first)
+        # optional protocols: counts of forged control messages, sealing runs of items, a
+        # largest frame (`send_many()` checks first), a place kept for items not returned
         tx, rx = cast(object, sender), cast(object, receiver)
         self._control = [t for t in (tx, rx) if isinstance(t, ControlRejections)]
         self._item_tx = tx if isinstance(tx, ItemSender) else None
         if self._item_tx is not None:  # `send()` hands it items serialized, unsealed
             self._item_tx.seal_runs_with(self._sealer.items)
         self._size_limit = tx if isinstance(tx, SizeLimited) else None
+        self._returned = rx.returned if isinstance(rx, HoldsTaken) else None
         self._dumps = send_dumps(self.codec, sender)  # lends large buffers to a BufferSender
         self._items: deque[Any] = deque()  # items of a received frame not yet returned
         self._decode_error: ChannelDecodeError | None = None  # owed to the next recv()
@@ -246,7 +245,10 @@ class TransportChannel(SerdeChannel):
                 payload = await self.recv_bytes()
             items.extend(self.codec.loads_items(payload))
         self._received += 1
-        return items.popleft()
+        item = items.popleft()
+        if not items and self._returned is not None:
+            self._returned()
+        return item
 
     async def recv_many(self, max_items: int) -> list[Any]:
         """Waits for at least one item, then returns up to `max_items` already here.
@@ -288,6 +290,8 @@ class TransportChannel(SerdeChannel):
         else:
             batch = [items.popleft() for _ in range(max_items)]
         self._received += len(batch)
+        if not items and self._returned is not None:
+            self._returned()
         return batch
 
     def _ready_payload(self) -> bytes | None:
@@ -327,17 +331,13 @@ class TransportChannel(SerdeChannel):
         except ChannelClosedError:
             if not self._is_closed:  # the end: nothing more comes, release the transport
                 await self._close_at_end()  # now (an `async for` often ends without close())
-            elif self._recv_after_close:
-                await self._close_receiver_at_end(rx)
+            elif self._recv_after_close:  # closed, read to the end: release the receiver
+                self._recv_after_close = False
+                try:
+                    await rx.close()
+                except ChannelError as exc:
+                    _log.warning("%s: releasing the transport at the end failed: %s", self, exc)
             raise
-
-    async def _close_receiver_at_end(self, rx: RecvTransport) -> None:
-        """Releases the receiving transport of a closed channel that read to the end."""
-        self._recv_after_close = False
-        try:
-            await rx.close()
-        except ChannelError as exc:
-            _log.warning("%s: releasing the transport at the end failed: %s", self, exc)
 
     # -- closing ---------------------------------------------------------------------------
 

@@ -44,7 +44,11 @@ the first kind `redelivered`; the publisher signs a retry mark on the second
 process took of that message id from the queue, lets its frames past the replay check like
 a redelivery. Every process remembers, per queue, how many frames of each recent message id
 it has handed out (`HandedLog`) and skips those on such a copy; a partly handed message
-resumes where it stopped. Only verified
+resumes where it stopped. A copy of which every frame was handed out already, and a verified
+copy of an end-of-stream marker this consumer settled or holds, are acknowledged the moment
+they arrive (a publisher's retries leave them): in the FIFO they would wait for the next
+`recv()` in a prefetch place, and a receiver that has everything and waits would let them
+fill its queue, where the sender's own marker then finds no room. Only verified
 frames are ever handed out, so junk published under a sender's message id by anyone with
 broker credentials cannot make its real message look like a copy. Messages still in the
 FIFO whose AMQP channel died are dropped: the broker redelivers them.
@@ -62,7 +66,7 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustC
 from connector_core.framing import FramingError, unpack_frames
 from connector_core.transport import Verifier
 from connector_rabbitmq.delivery import Delivery
-from connector_rabbitmq.messages import CLAIM, EOS
+from connector_rabbitmq.messages import CLAIM, EOS, marker_valid
 from connector_rabbitmq.parts import DEFAULT_PARTS
 from connector_rabbitmq.reassembly import Reassembler
 from connector_rabbitmq.retries import RETRY_HEADER, RetryLog, retry_attempt
@@ -136,6 +140,8 @@ class Consumer:
         self.fifo: deque[Delivery] = deque()
         self.handed = handed_log(queue.name)
         self.duplicates = 0
+        self.markers: set[str] = set()
+        """Message ids of the end-of-stream markers settled (one per sender)."""
         self.arrived = notify if notify is not None else asyncio.Event()
         self.claims = claims or Reassembler(verifier, DEFAULT_PARTS, "", self.arrived)
         self._tag: str | None = None
@@ -170,6 +176,9 @@ class Consumer:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.type == EOS:
+            if self._known_marker(message):
+                await self._drop_duplicate(message, 0)
+                return
             delivery = Delivery(message, None)
         elif message.type == CLAIM:  # verified now, its parts read in turn
             delivery = self.claims.admit(message, self.handed.handed(message.message_id or ""))
@@ -192,16 +201,28 @@ class Consumer:
         self.arrived.set()
 
     async def _drop_duplicate(self, message: AbstractIncomingMessage, frames: int) -> None:
-        """Acknowledges, on arrival, a copy of a message whose frames were all handed out.
+        """Acknowledges, on arrival, a copy of what this consumer has (see the module).
 
-        Left in the FIFO it would wait for the next `recv()`, holding a place in the
-        prefetch window and, behind it, in the queue: a subscriber that has every item and
-        stopped receiving would keep there the copies a publisher's retries left, and a
-        sender's end-of-stream marker could find no room.
+        Args:
+            message: The copy.
+            frames: Its frames, counted as skipped duplicates (0 for a marker).
         """
         self.duplicates += frames
         with contextlib.suppress(Exception):
             await message.ack()
+
+    def _known_marker(self, message: AbstractIncomingMessage) -> bool:
+        """True for a verified copy of an end-of-stream marker this consumer has already.
+
+        That is, one it settled, or one waiting in its FIFO on a live channel (a copy on a
+        dead channel is dropped there: this one replaces it). A publisher's retries leave
+        such copies; a forged marker is never one (it does not verify).
+        """
+        message_id = message.message_id or ""
+        known = message_id in self.markers or any(
+            d.is_eos and d.message_id == message_id and not d.stale() for d in self.fifo
+        )
+        return known and marker_valid(self.verifier.codec, message.body, message.app_id or "")
 
     def _again(self, message: AbstractIncomingMessage) -> bool:
         """True for a copy of a message sent before: redelivered, or a new retry's."""
@@ -318,6 +339,8 @@ class Consumer:
         if self.fifo and self.fifo[0] is delivery:
             self.fifo.popleft()
         delivery.done = True
+        if delivery.frames is None and not delivery.bad:
+            self.markers.add(delivery.message_id)  # settled: a later copy is a duplicate
         self._finished.append(delivery)
         if self._ack_task is None or self._ack_task.done():
             self._ack_task = asyncio.get_running_loop().create_task(self._settle())

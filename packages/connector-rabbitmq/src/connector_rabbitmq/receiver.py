@@ -3,7 +3,8 @@
 Its `Consumer` (`connector_rabbitmq.consumer`) verifies every frame as it arrives and keeps
 only verified payloads; `try_recv()` hands out the next one without waiting, `recv()` waits
 for one; `buffered()` counts the items of the payloads it holds (a frame sealed by
-`send_many()` carries several). While its FIFO is empty, `recv()` settles end-of-stream
+`send_many()` carries several; the message of such a frame is acknowledged once the channel
+returned its items: `returned()`). While its FIFO is empty, `recv()` settles end-of-stream
 markers and asks `connector_rabbitmq.ending` whether the connection is over; then it raises
 `ChannelClosedError`, and core's channel closes the receiver.
 
@@ -120,6 +121,15 @@ class RabbitMQReceiver:
         if not self.started:
             self.started = True
             await self.consumer.start()
+
+    def returned(self) -> None:
+        """Acknowledges the held message: the channel returned its items (core's `HoldsTaken`).
+
+        Waiting for the next `try_recv()` would keep its place in the prefetch window, where
+        a receiver that has every item and waits would leave no room for what comes next:
+        copies it drops on arrival, the end-of-stream markers it waits for.
+        """
+        self.consumer.release()
 
     def try_recv(self) -> bytes | None:
         """The next verified payload if one is here now, else None."""
