@@ -35,6 +35,7 @@ from typing import Any, Final, NoReturn
 from connector_core.channel import CHAN_MAXSIZE, Channel, check_max_items
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.lifecycle import Lifecycle
+from connector_core.loops import running_here
 from connector_core.spec import ConnectorMode
 
 __all__ = ["AsyncioChannel"]
@@ -207,7 +208,7 @@ class AsyncioChannel(Channel):
 
     def _check_send(self) -> _Hub:
         hub = self._hub
-        if hub.loop is not asyncio.get_running_loop():
+        if not running_here(hub.loop):
             hub.check_loop()
         if self._is_closed:
             self._closed("send")
@@ -302,7 +303,7 @@ class AsyncioChannel(Channel):
         inbox = self._inbox
         if inbox is None:
             raise ChannelError("this channel was made by connect_send(): it cannot receive")
-        if self._hub.loop is not asyncio.get_running_loop():
+        if not running_here(self._hub.loop):
             self._hub.check_loop()
         if self._is_closed and self._role == _RECV:
             self._closed("receive")

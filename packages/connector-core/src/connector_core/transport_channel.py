@@ -27,6 +27,7 @@ from connector_core.buffers import send_dumps
 from connector_core.channel import CHAN_MAXSIZE, check_max_items
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
+from connector_core.loops import running_here
 from connector_core.payload import WithBuffers
 from connector_core.sealer import BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
@@ -67,12 +68,10 @@ class TransportChannel(SerdeChannel):
             receiver: Optional; the transport `recv()` takes verified payloads from.
             maxsize: Optional; the channel's capacity (the transports enforce it).
             codec: Optional; the connection's codec.
-            loop: Optional; the event loop the channel belongs to (default: the loop of its
-                first use).
+            loop: Optional; the channel's event loop (default: the loop of its first use).
             recv_after_close: Optional; for a channel that is its own sender and receiver:
-                `close()` closes the sending transport only, `recv()` returns what is still
-                on its way, and the receiving transport is closed at the end of the
-                connection (default False: `close()` closes both, `recv()` then raises).
+                `close()` closes the sending side only, `recv()` returns what is on its way
+                and the receiving side closes at the end (default False: both close).
             **kwargs: Passed to `SerdeChannel`.
 
         Raises:
@@ -83,9 +82,7 @@ class TransportChannel(SerdeChannel):
             raise TypeError(f"a {type(self).__name__} needs a sending or receiving transport")
         if recv_after_close and (sender is None or receiver is None):
             raise TypeError("recv_after_close needs both a sending and a receiving transport")
-        self._tx = sender
-        self._rx = receiver
-        self._loop = loop
+        self._tx, self._rx, self._loop = sender, receiver, loop
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
@@ -105,14 +102,16 @@ class TransportChannel(SerdeChannel):
     # -- the event loop --------------------------------------------------------------------
 
     def _check_loop(self) -> None:
+        if running_here(self._loop):
+            return
         loop = asyncio.get_running_loop()
         if self._loop is None:
             self._loop = loop
         elif loop is not self._loop:
             raise ChannelError(
-                f"this {type(self).__name__} belongs to another event loop (the one it was "
-                "made or first used in) and cannot be used from this one; make channels "
-                "(connect_send()/connect_recv()) in the event loop that uses them"
+                f"this {type(self).__name__} belongs to another event loop (the one it was made"
+                " or first used in); make channels (connect_send()/connect_recv()) in the event"
+                " loop that uses them"
             )
 
     def _sender(self) -> SendTransport:
@@ -140,7 +139,7 @@ class TransportChannel(SerdeChannel):
             ChannelSerializationError: If `msg` cannot be serialized (nothing is sent).
         """
         # the checks of `_check_loop`, `_check_open` and `_sender`, inlined: once per item
-        if self._loop is not asyncio.get_running_loop():
+        if not running_here(self._loop):
             self._check_loop()
         if self._is_closed:
             self._check_open()
@@ -302,7 +301,7 @@ class TransportChannel(SerdeChannel):
         `recv_bytes()` raises what is due).
         """
         rx = self._rx
-        if rx is None or self._is_closed or self._loop is not asyncio.get_running_loop():
+        if rx is None or self._is_closed or not running_here(self._loop):
             return None
         return rx.try_recv()
 
