@@ -652,11 +652,16 @@ class HoldingReceiver(FakeReceiver):
         self.calls.append("returned")
 
 
-async def test_recv_tells_a_holding_transport_once_it_returned_every_item_it_took() -> None:
+def _holding_three_items() -> tuple[TransportChannel, HoldingReceiver]:
+    """A channel over a `HoldingReceiver` that holds one payload of items 1, 2 and 3."""
     codec = Codec.generate()
     rx = HoldingReceiver(codec)
-    channel = TransportChannel(receiver=rx, codec=codec)
     rx.deliver(codec.serializer.dumps([1, 2, 3]) + LIST)
+    return TransportChannel(receiver=rx, codec=codec), rx
+
+
+async def test_recv_tells_a_holding_transport_once_it_returned_every_item_it_took() -> None:
+    channel, rx = _holding_three_items()
     async with asyncio.timeout(DEADLINE):
         assert [await channel.recv(), await channel.recv()] == [1, 2]
         assert "returned" not in rx.calls  # one item still kept
@@ -665,10 +670,7 @@ async def test_recv_tells_a_holding_transport_once_it_returned_every_item_it_too
 
 
 async def test_recv_many_tells_a_holding_transport_once_it_returned_every_item_it_took() -> None:
-    codec = Codec.generate()
-    rx = HoldingReceiver(codec)
-    channel = TransportChannel(receiver=rx, codec=codec)
-    rx.deliver(codec.serializer.dumps([1, 2, 3]) + LIST)
+    channel, rx = _holding_three_items()
     async with asyncio.timeout(DEADLINE):
         assert await channel.recv_many(2) == [1, 2]
         assert "returned" not in rx.calls

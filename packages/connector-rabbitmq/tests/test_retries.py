@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from connector_core.channel import Channel
 from connector_core.codec import Codec
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
@@ -32,17 +33,22 @@ async def _until(ready: Callable[[], bool]) -> None:
             await asyncio.sleep(0.005)
 
 
+async def _two_subscribers_and_a_sender() -> tuple[Channel, Channel, Channel]:
+    """Two subscribers and a sender of a new pubsub connection of `MAXSIZE` items."""
+    connector = RabbitMQConnector(
+        unique_spec(ConnectorMode.PUBSUB), settings=Settings(end_grace=0.2), maxsize=MAXSIZE
+    )
+    first = await connector.connect_recv()
+    second = await connector.connect_recv()
+    return first, second, await connector.connect_send()
+
+
 @pytest.mark.rabbitmq
 @pytest.mark.asyncio(loop_scope="session")
 async def test_a_full_subscriber_queue_makes_no_rejects_or_dead_letters_at_the_others(
     broker: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    connector = RabbitMQConnector(
-        unique_spec(ConnectorMode.PUBSUB), settings=Settings(end_grace=0.2), maxsize=MAXSIZE
-    )
-    fast = await connector.connect_recv()
-    slow = await connector.connect_recv()
-    sender = await connector.connect_send()
+    fast, slow, sender = await _two_subscribers_and_a_sender()
     sending = asyncio.create_task(sender.send_many(range(ITEMS)))
     # The slow one reads nothing until the fast one has items of a message beyond the slow
     # one's room (its prefetch and its queue): the broker nacked that message's publish.
@@ -71,12 +77,7 @@ async def test_a_full_subscriber_queue_makes_no_rejects_or_dead_letters_at_the_o
 async def test_a_sender_closes_while_a_subscriber_that_has_every_item_waits(
     broker: str,
 ) -> None:
-    connector = RabbitMQConnector(
-        unique_spec(ConnectorMode.PUBSUB), settings=Settings(end_grace=0.2), maxsize=MAXSIZE
-    )
-    waiting = await connector.connect_recv()
-    slow = await connector.connect_recv()
-    sender = await connector.connect_send()
+    waiting, slow, sender = await _two_subscribers_and_a_sender()
     room = LIMITS.stalled_room
     assert room is not None
     await sender.send_many(range(room))  # as much as the slow one takes without reading
