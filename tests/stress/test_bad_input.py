@@ -85,7 +85,7 @@ async def test_any_picklable_structure_round_trips_with_pickle(
     settings_override: Callable[[Settings], None],
     items: list[Any],
 ) -> None:
-    settings_override(Settings(serializer="pickle"))
+    settings_override(Settings(serializer="pickle", end_grace=0.2))  # one connection per example
     got = await _round_trip(make(ConnectorMode.PIPELINE), items, "pickle")
     assert len(got) == len(items)
     assert all(map(_same, items, got))
@@ -99,7 +99,7 @@ async def test_any_json_structure_round_trips_with_json(
     settings_override: Callable[[Settings], None],
     items: list[Any],
 ) -> None:
-    settings_override(Settings(serializer="json"))
+    settings_override(Settings(serializer="json", end_grace=0.2))  # one connection per example
     got = await _round_trip(make(ConnectorMode.PUBSUB), items, "json")
     assert got == items
 
