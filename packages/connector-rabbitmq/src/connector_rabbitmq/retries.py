@@ -21,9 +21,10 @@ Then the consumer's `HandedLog` skips the frames of that message already handed 
 acknowledges the copy: every item is delivered once, nothing is counted as rejected, and
 nothing is dead-lettered. A party without the key cannot make a mark; a replay of a marked
 copy repeats an attempt already taken, so it meets the replay check and is dropped and
-counted like any other replay. The mark is checked only after the frames themselves
-verified, and only for a frame the replay check refused: nothing from the wire is trusted
-before its signature is.
+counted like any other replay. The mark is a signed object of its own: the receiver
+verifies it before it records the attempt or lets any frame past the replay check, and a
+copy whose mark does not verify meets the replay check like any other message. Each frame
+is still verified on its own (`Verifier.accept_items`) before anything of it is kept.
 """
 
 from __future__ import annotations
@@ -98,11 +99,10 @@ def retry_attempt(codec: Codec, body: bytes, message_id: str | None, headers: ob
         signed = codec.verify(bytes(mark))
     except MessageRejectedError:
         return None
-    head = _PREFIX + codec.connection
-    end = len(head) + _ATTEMPT.size
-    if not signed.startswith(head) or len(signed) < end:
+    start = len(_PREFIX) + len(codec.connection)
+    if len(signed) < start + _ATTEMPT.size:
         return None
-    (attempt,) = _ATTEMPT.unpack_from(signed, len(head))
+    (attempt,) = _ATTEMPT.unpack_from(signed, start)  # the comparison below checks the rest
     if signed != _signed(codec, attempt, body_digest(body), message_id or ""):
         return None
     return int(attempt)
