@@ -161,7 +161,7 @@ def open_window(maxsize: int, pubsub: bool) -> int:
 UNBOUNDED_WINDOW: Final = 1000
 """Credit window per sender-receiver pair when `maxsize <= 0` (unbounded) was asked for."""
 
-MAX_BATCH_ITEMS: Final = 256
+MAX_BATCH_ITEMS: Final = 1024
 """Most items a sender packs into one message to one receiver (and into one frame)."""
 
 
