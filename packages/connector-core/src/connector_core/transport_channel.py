@@ -269,25 +269,25 @@ class TransportChannel(SerdeChannel):
         """
         check_max_items(max_items)
         items = self._items
-        while not items or (self._is_closed and not self._recv_after_close):
+        batch: list[Any] = []
+        if items and (not self._is_closed or self._recv_after_close):
+            batch = [items.popleft() for _ in range(min(max_items, len(items)))]
+        while not batch:  # the first list decoded is the batch: no copy of it
             self._raise_decode_error()
-            payload = await self.recv_bytes()
-            items.extend(self.codec.loads_items(payload))
+            batch = self.codec.loads_items(await self.recv_bytes())
         rx = self._rx
-        assert rx is not None  # recv_bytes() returned
-        while len(items) < max_items and self._decode_error is None:
+        assert rx is not None  # recv_bytes() returned, or items were kept
+        while len(batch) < max_items and not items and self._decode_error is None:
             ready = rx.try_recv()
             if ready is None:
                 break
             try:
-                items.extend(self.codec.loads_items(ready))
+                batch.extend(self.codec.loads_items(ready))
             except ChannelDecodeError as exc:
                 self._decode_error = exc  # the items before it are returned first
-        if len(items) <= max_items:
-            batch = list(items)
-            items.clear()
-        else:
-            batch = [items.popleft() for _ in range(max_items)]
+        if len(batch) > max_items:
+            items.extend(batch[max_items:])
+            del batch[max_items:]
         self._received += len(batch)
         if not items and self._returned is not None:
             self._returned()
