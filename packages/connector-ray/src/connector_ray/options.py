@@ -31,7 +31,7 @@ __all__ = [
 DEFAULT_ACTOR_OPTIONS: Final[Mapping[str, Any]] = {"num_cpus": 0}
 """Options of every hub actor unless the user overrides them."""
 
-DEFAULT_BATCH_SIZE: Final = 1024
+DEFAULT_BATCH_SIZE: Final = 4096
 """Most items per actor call, and per frame of `send_many()` (capped by a smaller `maxsize`)."""
 
 RESERVED_ACTOR_OPTIONS: Final = frozenset({"name", "namespace", "get_if_exists", "lifetime"})
