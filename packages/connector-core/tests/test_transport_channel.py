@@ -23,6 +23,7 @@ from connector_core import (
     Codec,
 )
 from connector_core.payload import LIST
+from connector_core.sealer import ASIDE_BYTES
 from connector_core.testing import error_in_another_loop
 from connector_core.transport import RecvTransport, SendTransport, Verifier
 from connector_core.transport_channel import BATCH_BYTES, TransportChannel
@@ -180,6 +181,38 @@ async def test_send_waits_in_send_when_try_send_refuses() -> None:
         await sending
     assert _item_of(channel.codec, tx.frames[0]) == "item"
     assert channel.statistics().sent == 1
+
+
+async def test_a_large_item_is_sealed_off_the_event_loops_thread(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    channel, tx = _sending()
+    threads: list[int] = []
+    seal = Codec.seal_items
+
+    def recording(codec: Codec, *args: Any) -> bytes:
+        threads.append(threading.get_ident())
+        return seal(codec, *args)
+
+    monkeypatch.setattr(Codec, "seal_items", recording)
+    large = b"x" * ASIDE_BYTES
+    await channel.send(large)
+    await channel.send(b"small")
+    loop_thread = threading.get_ident()
+    assert threads[0] != loop_thread
+    assert threads[1] == loop_thread
+    assert [_item_of(channel.codec, frame) for frame in tx.frames] == [large, b"small"]
+
+
+async def test_items_sent_together_take_their_numbers_in_call_order() -> None:
+    channel, tx = _sending()
+    large = b"x" * ASIDE_BYTES
+    async with asyncio.timeout(DEADLINE):
+        await asyncio.gather(channel.send(large), channel.send(b"small"), channel.send(large))
+    numbers = {
+        channel.codec.open(frame)[0].seq: _item_of(channel.codec, frame) for frame in tx.frames
+    }
+    assert numbers == {1: large, 2: b"small", 3: large}
 
 
 async def test_a_cancelled_send_is_not_counted() -> None:

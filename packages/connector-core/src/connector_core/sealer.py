@@ -28,7 +28,8 @@ BATCH_BYTES: Final = 1 << 20
 """`send_many()` splits a batch whose frame would exceed this many bytes (1 MiB) in parts."""
 
 ASIDE_BYTES: Final = 1 << 20
-"""An item whose buffers hold this many bytes (1 MiB) or more is signed in a worker thread."""
+"""An item of this many bytes (1 MiB) or more, serialized or in buffers, is signed in a
+worker thread."""
 
 
 class Sealer:
@@ -83,6 +84,18 @@ class Sealer:
             return self.lent(payload)
         self.seq += 1
         return await asyncio.to_thread(self._lent, payload, self.seq)
+
+    async def item_aside(self, payload: bytes) -> bytes:
+        """Seals one large serialized item alone as the next frame, in a worker thread.
+
+        As `lent_aside`, for a transport that carries one piece: joining the frame and
+        hashing it let the event loop go on meanwhile. The number is taken at once.
+
+        Args:
+            payload: The item, serialized (`Codec.dumps_item`).
+        """
+        self.seq += 1
+        return await asyncio.to_thread(self.codec.seal_items, [payload], self.party, self.seq)
 
     def _lent(self, payload: WithBuffers, seq: int) -> WithBuffers:
         buffers = payload.buffers

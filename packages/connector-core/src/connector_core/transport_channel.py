@@ -29,7 +29,7 @@ from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
 from connector_core.loops import running_here
 from connector_core.payload import WithBuffers
-from connector_core.sealer import BATCH_BYTES, Sealer
+from connector_core.sealer import ASIDE_BYTES, BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
 from connector_core.transport import (
     BufferSender,
@@ -86,8 +86,7 @@ class TransportChannel(SerdeChannel):
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
-        # optional protocols: counts of forged control messages, sealing runs of items, a
-        # largest frame (`send_many()` checks first), a place kept for items not returned
+        # optional protocols (`connector_core.transport`)
         tx, rx = cast(object, sender), cast(object, receiver)
         self._control = [t for t in (tx, rx) if isinstance(t, ControlRejections)]
         self._item_tx = tx if isinstance(tx, ItemSender) else None
@@ -152,11 +151,12 @@ class TransportChannel(SerdeChannel):
             lent = await self._sealer.lent_aside(payload)  # only a BufferSender's `_dumps` lends
             if not cast(BufferSender, tx).try_send_buffers(lent):
                 await cast(BufferSender, tx).send_buffers(lent)
-        elif item_tx is not None:  # sealed with the run it joins, when the transport sends it
+        elif item_tx is not None and len(payload) < ASIDE_BYTES:  # sealed with its run, later
             if not item_tx.try_send_item(payload):
                 await item_tx.send_item(payload)
-        else:
-            frame = self._sealer.items([payload])
+        else:  # alone: a large one signed in a worker thread
+            sealer, large = self._sealer, len(payload) >= ASIDE_BYTES
+            frame = await sealer.item_aside(payload) if large else sealer.items([payload])
             if not tx.try_send(frame):
                 await tx.send(frame)
         self._sent += 1
