@@ -36,7 +36,7 @@ def _lent(item: Any) -> WithBuffers:
     return payload
 
 
-def _receive(codec: Codec, frame: bytes, parts: list[Buffer]) -> tuple[Verifier, Any]:
+def _receive(codec: Codec, frame: bytes, parts: list[Buffer] | None) -> tuple[Verifier, Any]:
     """A fresh receiver's verdict on `frame` with `parts` beside it: (verifier, item or None)."""
     verifier = Verifier(codec)
     accepted = verifier.accept_items(frame, lent=parts)
@@ -84,7 +84,7 @@ def test_an_item_that_cannot_be_pickled_raises_a_serialization_error() -> None:
         dumps_lending({"array": np.ones(LARGE), "f": lambda: None})
 
 
-def test_send_lends_only_with_pickle_and_a_buffer_sender() -> None:
+def test_send_lends_with_pickle_whatever_its_transport() -> None:
     class Lending:
         def try_send_buffers(self, frame: WithBuffers) -> bool:
             return True
@@ -95,8 +95,35 @@ def test_send_lends_only_with_pickle_and_a_buffer_sender() -> None:
     pickled = _codec()
     json = Codec(JsonSerializer(), b"k" * 32)
     assert send_dumps(pickled, Lending()) is dumps_lending
-    assert send_dumps(pickled, object()) == pickled.dumps_item
+    assert send_dumps(pickled, object()) is dumps_lending  # its buffers go inside the frame
+    assert send_dumps(pickled, None) == pickled.dumps_item
     assert send_dumps(json, Lending()) == json.dumps_item
+
+
+@pytest.mark.parametrize("size", [LARGE, ASIDE_BYTES], ids=["small", "sealed aside"])
+async def test_a_frame_for_a_transport_that_takes_it_whole_holds_its_buffers(size: int) -> None:
+    codec = _codec()
+    item = {"w": np.ones(size // 8), "blob": b"x" * size, "n": 3}
+    frame = await Sealer(codec).lent_aside(_lent(item), beside=False)
+    assert type(frame) is bytes
+    verifier, received = _receive(codec, frame, None)
+    assert verifier.rejected == 0
+    assert pickle.dumps(received) == pickle.dumps(item)
+
+
+async def test_buffers_inside_a_frame_arrive_writable_only_if_they_were() -> None:
+    codec = _codec()
+    fixed = np.ones(LARGE // 8)
+    fixed.flags.writeable = False
+    frame = await Sealer(codec).lent_aside(_lent({"fixed": fixed, "open": np.ones(8192)}), False)
+    _, received = _receive(codec, frame, None)
+    assert not received["fixed"].flags.writeable
+    assert received["open"].flags.writeable
+    memory = received["fixed"]
+    while isinstance(memory, np.ndarray) and memory.base is not None:
+        memory = memory.base
+    assert isinstance(memory, memoryview)
+    assert type(memory.obj) is not bytearray, type(memory.obj)  # read where it arrived
 
 
 @pytest.mark.parametrize(

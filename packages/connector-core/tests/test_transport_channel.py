@@ -188,13 +188,13 @@ async def test_a_large_item_is_sealed_off_the_event_loops_thread(
 ) -> None:
     channel, tx = _sending()
     threads: list[int] = []
-    seal = Codec.seal_items
+    seal = Codec._sealed  # what every kind of frame is sealed with
 
     def recording(codec: Codec, *args: Any) -> bytes:
         threads.append(threading.get_ident())
         return seal(codec, *args)
 
-    monkeypatch.setattr(Codec, "seal_items", recording)
+    monkeypatch.setattr(Codec, "_sealed", recording)
     large = b"x" * ASIDE_BYTES
     await channel.send(large)
     await channel.send(b"small")

@@ -1,16 +1,18 @@
 """Large items without copies: pickle protocol 5 with the large buffers out of band.
 
-When a channel's send transport can carry buffers beside a frame
-(`connector_core.transport.BufferSender`) and its serializer is pickle, `send()` pickles
-each item with protocol 5 (`dumps_lending`). An item that holds a buffer of `LEND_BYTES`
+When a channel's serializer is pickle, `send()` pickles each item with protocol 5
+(`dumps_lending`). An item that holds a buffer of `LEND_BYTES`
 or more (the data of a numpy array, or of any object that pickles through
 `pickle.PickleBuffer`), and a top-level `bytes`, `bytearray` or `memoryview` item that
 large (carried whole as one buffer), has its buffers taken out of the pickle stream: all
 of them, once one is that large. It is sealed as a frame of its own in the `BUFFERS`
 layout (`connector_core.payload`), the buffers beside it as separate transport parts,
-never joined in: the tag covers them, in order, and the receiver checks them against the
-signed length table before it keeps anything. Every other item is pickled once, exactly as
-`PickleSerializer` does, and takes the usual path.
+never joined in, when the send transport can carry them
+(`connector_core.transport.BufferSender`): the tag covers them, in order, and the receiver
+checks them against the signed length table before it keeps anything. A transport that
+takes frames whole gets them inside the frame instead (layout `INLINE`), joined once with
+its header and tag: one copy, where pickling them in band and sealing made two. Every other
+item is pickled once, exactly as `PickleSerializer` does, and takes the usual path.
 
 What arrives: `bytes` as `bytes`, `bytearray` as `bytearray`, a `memoryview` as `bytes` (a
 memoryview does not pickle otherwise; this path sends small ones too, as `bytes`), a numpy
@@ -41,7 +43,6 @@ from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.payload import Buffer, WithBuffers, inline, lent_payload, with_buffers
 from connector_core.serializers import PickleSerializer
-from connector_core.transport import BufferSender
 
 __all__ = ["LEND_BYTES", "dumps_lending", "fold", "send_dumps"]
 
@@ -134,14 +135,15 @@ def _lent(data: Any) -> bytes:
 def send_dumps(codec: Codec, sender: object) -> Callable[[Any], bytes]:
     """The serializer a channel's `send()` uses: lending (`dumps_lending`) when it can.
 
-    It can when the send transport is a `BufferSender` and the serializer pickle; else it
-    is `codec.dumps_item`. Either raises `ChannelSerializationError`.
+    It can when the serializer is pickle: a `BufferSender` then carries the buffers beside
+    the frame, any other transport inside it (`Sealer.lent_aside`). Else it is
+    `codec.dumps_item`. Either raises `ChannelSerializationError`.
 
     Args:
         codec: The channel's codec.
         sender: The channel's send transport (or None).
     """
-    if type(codec.serializer) is not PickleSerializer or not isinstance(sender, BufferSender):
+    if type(codec.serializer) is not PickleSerializer or sender is None:
         return codec.dumps_item
     return dumps_lending
 

@@ -239,19 +239,27 @@ class Codec:
         return self._sealed([header, payload, LIST])  # no `payload + LIST`: one join, no copy
 
     def reseal(
-        self, payload: bytes, sender: bytes, seq: int, items: int, lent: Sequence[Buffer] = ()
+        self,
+        payload: bytes | list[Buffer],
+        sender: bytes,
+        seq: int,
+        items: int,
+        lent: Sequence[Buffer] = (),
     ) -> bytes:
         """Seals a payload (any layout, as `open()` returns it) as a new frame.
 
         Args:
-            payload: An opened frame's payload, its layout byte included.
+            payload: An opened frame's payload, its layout byte included; or its pieces,
+                joined into the frame with the header and tag (one copy).
             sender: The sealing party's id (`SENDER_SIZE` bytes).
             seq: The party's sequence number for this frame (from 1).
             items: How many items it holds.
             lent: Optional; buffers sent beside the frame, covered by its tag in order.
         """
         header = _pack_header(VERSION, self.connection, sender, seq, items)
-        return self._sealed([header, payload], lent)
+        return self._sealed(
+            [header, *payload] if isinstance(payload, list) else [header, payload], lent
+        )
 
     def seal_items(self, payloads: list[bytes], sender: bytes, seq: int) -> bytes:
         """Seals items serialized one by one (`dumps_item`) as one frame (an `ITEMS` payload).
@@ -268,7 +276,7 @@ class Codec:
         pieces.insert(0, _pack_header(VERSION, self.connection, sender, seq, len(payloads)))
         return self._sealed(pieces)
 
-    def _sealed(self, pieces: list[bytes], lent: Sequence[Buffer] = ()) -> bytes:
+    def _sealed(self, pieces: Sequence[Buffer], lent: Sequence[Buffer] = ()) -> bytes:
         """The frame of header and payload `pieces`: tagged when signing, joined once.
 
         The tag also covers the buffers `lent`, in order; they are not joined in.
@@ -277,8 +285,7 @@ class Codec:
             return b"".join(pieces)
         if len(pieces) > 8 and sum(map(len, pieces)) < _SLICE_LIMIT:
             pieces = [b"".join(pieces)]  # many small pieces: one join beats an update each
-        pieces.insert(0, tag_of(self._inner, self._outer, [*pieces, *lent]))
-        return b"".join(pieces)
+        return b"".join([tag_of(self._inner, self._outer, [*pieces, *lent]), *pieces])
 
     def open(self, frame: bytes, lent: Sequence[Buffer] = ()) -> tuple[Header, bytes]:
         """Verifies a sealed frame and returns its header and (still serialized) payload.

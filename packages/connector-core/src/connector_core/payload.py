@@ -186,8 +186,9 @@ def _load_lent(payload: bytes, end: int) -> Any:
         if stop < start:
             raise PayloadError("the payload is shorter than the buffers its table lists")
         buffers, offset = [], stop
-        for size in sizes:  # writable copies, as buffers that arrive beside a frame are
-            buffers.append(bytearray(view[offset : offset + size]))
+        for entry, size in zip(entries, sizes, strict=True):  # as if they came beside it
+            part = view[offset : offset + size]
+            buffers.append(bytearray(part) if entry & _WRITABLE else part)
             offset += size
     return pickle.loads(view[start:stop], buffers=buffers)
 

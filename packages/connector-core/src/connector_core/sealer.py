@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
-from typing import Any, Final
+from typing import Any, Final, Literal, overload
 
 from connector_core.codec import TAG_SIZE, Codec
 from connector_core.envelope import HEADER, SENDER_SIZE
-from connector_core.payload import WithBuffers
+from connector_core.payload import INLINE, WithBuffers
 
 __all__ = ["ASIDE_BYTES", "BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
 
@@ -69,7 +69,15 @@ class Sealer:
         self.seq += 1
         return self._lent(payload, self.seq)
 
-    async def lent_aside(self, payload: WithBuffers) -> WithBuffers:
+    @overload
+    async def lent_aside(
+        self, payload: WithBuffers, beside: Literal[True] = True
+    ) -> WithBuffers: ...
+
+    @overload
+    async def lent_aside(self, payload: WithBuffers, beside: bool) -> bytes: ...
+
+    async def lent_aside(self, payload: WithBuffers, beside: bool = True) -> bytes:
         """`lent`, its tag computed in a worker thread when the buffers are `ASIDE_BYTES`.
 
         hashlib lets other threads run while it hashes a large buffer, so the event loop
@@ -79,11 +87,15 @@ class Sealer:
 
         Args:
             payload: The item's `BUFFERS` payload (`connector_core.buffers.dumps_lending`).
+            beside: Optional; False for a transport that takes frames whole: the frame is
+                then plain `bytes` with the buffers inside (layout `INLINE`), joined once
+                with the header and tag (default True: a `WithBuffers` frame).
         """
-        if payload.nbytes() < ASIDE_BYTES:
-            return self.lent(payload)
         self.seq += 1
-        return await asyncio.to_thread(self._lent, payload, self.seq)
+        seal = self._lent if beside else self._inline
+        if payload.nbytes() < ASIDE_BYTES:
+            return seal(payload, self.seq)
+        return await asyncio.to_thread(seal, payload, self.seq)
 
     async def item_aside(self, payload: bytes) -> bytes:
         """Seals one large serialized item alone as the next frame, in a worker thread.
@@ -96,6 +108,10 @@ class Sealer:
         """
         self.seq += 1
         return await asyncio.to_thread(self.codec.seal_items, [payload], self.party, self.seq)
+
+    def _inline(self, payload: WithBuffers, seq: int) -> bytes:
+        pieces = [payload[:-1], *payload.buffers, INLINE]  # `payload.inline`, in one join
+        return self.codec.reseal(pieces, self.party, seq, 1)
 
     def _lent(self, payload: WithBuffers, seq: int) -> WithBuffers:
         buffers = payload.buffers

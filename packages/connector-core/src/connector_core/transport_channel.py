@@ -148,9 +148,12 @@ class TransportChannel(SerdeChannel):
         payload = self._dumps(msg)
         item_tx = self._item_tx
         if type(payload) is WithBuffers:  # large buffers: a frame of its own, them beside it
-            lent = await self._sealer.lent_aside(payload)  # only a BufferSender's `_dumps` lends
-            if not cast(BufferSender, tx).try_send_buffers(lent):
-                await cast(BufferSender, tx).send_buffers(lent)
+            frame = await self._sealer.lent_aside(payload, isinstance(tx, BufferSender))
+            if type(frame) is WithBuffers:
+                if not cast(BufferSender, tx).try_send_buffers(frame):
+                    await cast(BufferSender, tx).send_buffers(frame)
+            elif not tx.try_send(frame):  # inside it: the transport takes frames whole
+                await tx.send(frame)
         elif item_tx is not None and len(payload) < ASIDE_BYTES:  # sealed with its run, later
             if not item_tx.try_send_item(payload):
                 await item_tx.send_item(payload)
@@ -371,11 +374,9 @@ class TransportChannel(SerdeChannel):
 
     def _give_back(self, rx: RecvTransport) -> None:
         """Hands the items taken and not returned back to the transport, sealed as a frame."""
-        items = self._items
-        if items:
-            frame, count = self._sealer.batch(list(items)), len(items)
+        if items := self._items:
+            rx.give_back(self._sealer.batch(list(items)), len(items))
             items.clear()
-            rx.give_back(frame, count)
 
     # -- statistics ------------------------------------------------------------------------
 
