@@ -20,7 +20,7 @@ Who creates groups:
 
 How items travel:
     A sender's flusher turns the frames queued since it was last free into one entry of at
-    most 256 items (a frame of `send_many()` carries up to 256, never more than `maxsize`),
+    most 1024 items (a frame of `send_many()` carries up to 1024, never more than `maxsize`),
     sealed in the signed envelope (connection id, sender id, sequence) with the entry's own
     stream id inside the signature: the sender picks that id and a script adds the entry at
     exactly that id (or says which id to try next). A copy of a captured entry can only land
