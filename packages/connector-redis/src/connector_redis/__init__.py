@@ -20,15 +20,15 @@ Who creates groups:
 
 How items travel:
     A sender's flusher turns the frames queued since it was last free into one entry of at
-    most 1024 items (a frame of `send_many()` carries up to 1024, never more than `maxsize`),
-    sealed in the signed envelope (connection id, sender id, sequence) with the entry's own
-    stream id inside the signature: the sender picks that id and a script adds the entry at
-    exactly that id (or says which id to try next). A copy of a captured entry can only land
-    at a newer id, so it never verifies: nobody without the key can inject or replay. A
-    receiver reads a batch (`XREADGROUP ... COUNT`), verifies it, and acknowledges each entry
-    once its last frame was handed to the channel and the next one is asked for (or at
-    close). Acked entries are deleted (pipeline) or trimmed once every group is past them
-    (pubsub).
+    most 256 items (a frame of `send_many()`, up to 1024 and never more than `maxsize`, may
+    go alone), sealed in the signed envelope (connection id, sender id, sequence) with the
+    entry's own stream id inside the signature: the sender picks that id and a script adds
+    the entry at exactly that id (or says which id to try next). A copy of a captured entry
+    can only land at a newer id, so it never verifies: nobody without the key can inject or
+    replay. A receiver reads a batch (`XREADGROUP ... COUNT`), verifies it, and acknowledges
+    each entry once its last frame was handed to the channel and the next one is asked for
+    (or at close). Acked entries are deleted (pipeline) or trimmed once every group is
+    past them (pubsub).
 
 Backpressure:
     `held` counts the items in the stream that a group still needs (read or not): each entry

@@ -8,7 +8,8 @@ count, and adds it with the `ADD` script, which refuses while the stream holds `
 that a group still needs (`held`, the sum of the `n` of those entries). Items stay counted in
 the outbox after they were added, until `held` shows they could have left the stream: so a
 sender never has more than `maxsize` items between its `send()` and its receivers. A frame
-carries at most `batch_items` items (`MAX_BATCH_ITEMS`, and `maxsize`), so it always fits.
+carries at most `batch_items` items (`MAX_FRAME_ITEMS`, and `maxsize`), so it always fits
+(taken alone when it carries more than `MAX_BATCH_ITEMS`).
 `send()`'s items come serialized and unsealed (core's `ItemSender`): those queued while the
 flusher was busy are sealed as one frame, one signature, when it takes them.
 Waiting (for room in the stream, or for what it added to be taken) is a blocking read of
@@ -41,13 +42,22 @@ from connector_redis.liveness import reap
 from connector_redis.settings import RedisSettings
 from connector_redis.store import DEFAULT_LARGEST_VALUE
 
-__all__ = ["ENTRY_OVERHEAD", "MAX_BATCH_BYTES", "MAX_BATCH_ITEMS", "RedisSender", "largest_item"]
+__all__ = [
+    "ENTRY_OVERHEAD",
+    "MAX_BATCH_BYTES",
+    "MAX_BATCH_ITEMS",
+    "MAX_FRAME_ITEMS",
+    "RedisSender",
+    "largest_item",
+]
 
-MAX_BATCH_ITEMS: Final = 1024
-"""Items one entry carries at most (also the most one frame of `send_many()` carries). Larger
-entries (1024 small items, some 100 KB) moved no faster and left the process's memory
-fragmented: a million items through pubsub grew its RSS by 64 MB instead of 38 MB (the soak
-test allows 64)."""
+MAX_BATCH_ITEMS: Final = 256
+"""Items the flusher packs into one entry at most, from `send()`'s runs. Larger entries (1024
+small items, some 100 KB) moved no faster and left the process's memory fragmented: a million
+items through pubsub grew its RSS by 64 MB instead of 38 MB (the soak test allows 64)."""
+MAX_FRAME_ITEMS: Final = 1024
+"""Items one frame of `send_many()` carries at most (it goes alone in its entry): a list of
+1000 is one signature and one `XADD`, not four."""
 MAX_BATCH_BYTES: Final = 1 << 20
 """Bytes of frames one entry carries at most (one larger frame goes alone)."""
 ENTRY_OVERHEAD: Final = 4096
@@ -96,8 +106,8 @@ class RedisSender:
         self.codec = codec
         self.maxsize = maxsize
         self.settings = settings
-        self.batch_items = min(MAX_BATCH_ITEMS, maxsize) if maxsize > 0 else MAX_BATCH_ITEMS
-        """Items one frame may carry: one entry's worth, and never more than `maxsize`."""
+        self.batch_items = min(MAX_FRAME_ITEMS, maxsize) if maxsize > 0 else MAX_FRAME_ITEMS
+        """Items one frame of `send_many()` may carry, never more than `maxsize`."""
         self._outbox = Outbox(maxsize, release_by_items=True)
         self._added = 0
         """Items added to the stream and still counted in the outbox."""
