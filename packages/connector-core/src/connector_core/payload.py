@@ -38,6 +38,7 @@ __all__ = [
     "PayloadError",
     "WithBuffers",
     "inline",
+    "inline_pieces",
     "items_body",
     "lent_payload",
     "read_items",
@@ -159,7 +160,16 @@ def inline(payload: bytes) -> bytes:
     """
     if type(payload) is not WithBuffers:
         return payload
-    return b"".join([payload[:-1], *payload.buffers, INLINE])
+    return b"".join(inline_pieces(payload))
+
+
+def inline_pieces(payload: WithBuffers) -> list[Buffer]:
+    """The pieces of `payload` in the `INLINE` layout, in order: joined, they are `inline`'s.
+
+    Args:
+        payload: A `BUFFERS` payload with its buffers.
+    """
+    return [payload[:-1], *payload.buffers, INLINE]
 
 
 def _read_only(buffer: Buffer) -> bool:

@@ -17,7 +17,7 @@ from typing import Any, Final, Literal, overload
 
 from connector_core.codec import TAG_SIZE, Codec
 from connector_core.envelope import HEADER, SENDER_SIZE
-from connector_core.payload import INLINE, WithBuffers
+from connector_core.payload import WithBuffers, inline_pieces
 
 __all__ = ["ASIDE_BYTES", "BATCH_BYTES", "ITEM_OVERHEAD", "Sealer"]
 
@@ -110,8 +110,8 @@ class Sealer:
         return await asyncio.to_thread(self.codec.seal_items, [payload], self.party, self.seq)
 
     def _inline(self, payload: WithBuffers, seq: int) -> bytes:
-        pieces = [payload[:-1], *payload.buffers, INLINE]  # `payload.inline`, in one join
-        return self.codec.reseal(pieces, self.party, seq, 1)
+        # joined once with the header and tag, not first by `payload.inline`
+        return self.codec.reseal(inline_pieces(payload), self.party, seq, 1)
 
     def _lent(self, payload: WithBuffers, seq: int) -> WithBuffers:
         buffers = payload.buffers
