@@ -31,7 +31,9 @@ processes, pipeline or pubsub):
   (its HELLO arrived), and `connect_send()` knows every live receiver: no slow-joiner loss,
   no sleeps.
 - **Close**: a sender's `close()` flushes its queue, sends END after its last item on
-  every link and leaves; when the last sender has left, the rendezvous tells the receivers,
+  every link, keeps each link open until its receiver has read that END (TCP would drop
+  what is still on the wire of a socket closed too early; `connector_zmq.closing`) and
+  leaves; when the last sender has left, the rendezvous tells the receivers,
   and each ends once it has every END and nothing queued (pipeline: once *all* receivers
   are drained, so that items returned by a closing receiver still reach the others). Every
   receiver ends, including all competing receivers of a pipeline. A pipeline receiver

@@ -16,6 +16,8 @@ and back, receiver ROUTER -> sender DEALER:
 
     [b"", CREDIT, n]             the sender may send `n` more items to this receiver
     [b"", BYE]                   the receiver is closing: stop, answer with DETACH
+    [b"", END_SEEN]              the receiver has read this sender's END (and everything
+                                 before it): the sender may close its socket
 
 A frame carries one item (`send()`) or several sealed together (`send_many()`, at most
 `batch_items()`); credits count items, so a frame of `n` items spends `n` of them.
@@ -54,6 +56,7 @@ __all__ = [
     "DRAINED",
     "END",
     "ENDED",
+    "END_SEEN",
     "FINAL",
     "HELLO",
     "LEAVE_ACK",
@@ -106,6 +109,7 @@ END: Final = b"E"
 DETACH: Final = b"X"
 CREDIT: Final = b"C"
 BYE: Final = b"B"
+END_SEEN: Final = b"S"
 
 # -- control links: participant -> rendezvous ------------------------------------------------
 REG_SENDER: Final = b"RS"

@@ -90,7 +90,11 @@ class ReceiverLink(Link):
         self._returned = 0
         self._reported = -1
         self._data = make_socket(self._context, zmq.ROUTER)
-        self._data.setsockopt(zmq.LINGER, 0)
+        # -1: ZeroMQ keeps what a sender sent here after that sender disconnects, until it
+        # is read (a finite linger drops unread messages from a peer that closed: the
+        # last items and END of a sender that sent them all and closed at once); closing
+        # this socket always passes its own linger
+        self._data.setsockopt(zmq.LINGER, -1)
         try:
             gate = access.gate_for(self._context) if self._codec.signed else None
             access.secure_server(self._data, self._codec, gate)
@@ -201,6 +205,10 @@ class ReceiverLink(Link):
             self._sent_on(self._data)  # (a drain in recv() runs outside the pump)
         elif kind in (p.END, p.DETACH) and sid in self._hello:
             self._finish_sender(sid)
+            if kind == p.END:  # everything before it was read: the sender may close
+                with contextlib.suppress(zmq.ZMQError):
+                    self._data.send_multipart([sid, b"", p.END_SEEN], zmq.NOBLOCK)
+                self._sent_on(self._data)
         elif sid not in self._hello:
             self._stranger()
 

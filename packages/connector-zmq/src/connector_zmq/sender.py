@@ -35,8 +35,9 @@ one piece (`connector_core.buffers.fold`).
   or none. With no receiver connected an item goes to nobody.
 
 `close()` delivers what is queued, sends END on every data link (after everything sent
-before it) and tells the rendezvous, with the list of receivers it had connected to, so each
-of them knows to wait for that END.
+before it), closes the links once each receiver confirmed it (`connector_zmq.closing`) and
+tells the rendezvous, with the list of receivers it had connected to, so each of them knows
+to wait for that END.
 """
 
 from __future__ import annotations
@@ -55,6 +56,7 @@ from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_zmq import access
 from connector_zmq import protocol as p
+from connector_zmq.closing import end_links
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.peers import Peer, next_with_credit, unacked
 from connector_zmq.waiting import next_message
@@ -383,12 +385,10 @@ class SenderLink(Link):
         while self._outbox.queued_items():  # a frame with buffers is taken alone
             leftovers += fold(self._codec, self._outbox.take())  # the rendezvous moves 1 piece
         connected = [rid.decode() for rid in self._peers]
-        for peer in self._ring:
-            with contextlib.suppress(zmq.ZMQError):
-                peer.sock.send_multipart([b"", p.END], zmq.NOBLOCK)
-            peer.sock.close(p.LINGER_MS)
-        self._peers.clear()
-        self._ring.clear()
+        try:
+            await end_links(self.pid, self._ring, self._control(), self._on_control)
+        finally:
+            self._peers.clear()
         await self._finish_control(p.SENDER_LEFT, p.dumps(connected), *leftovers)
 
     def buffered(self) -> int:

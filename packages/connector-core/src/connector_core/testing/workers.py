@@ -16,7 +16,7 @@ from typing import Any
 from connector_core.connector import Connector
 from connector_core.testing.harness import PROCESS_TIMEOUT
 
-__all__ = ["END", "receive_all", "receive_and_report", "send_range"]
+__all__ = ["END", "receive_all", "receive_and_report", "receive_each", "send_range"]
 
 
 def _report(results: Queue[Any], name: str, body: Callable[[], Coroutine[Any, Any, Any]]) -> None:
@@ -42,6 +42,29 @@ def receive_all(connector: Connector, name: str, ready: Event, results: Queue[An
         return items
 
     _report(results, name, body)
+
+
+def receive_each(
+    connectors: list[Connector], name: str, ready: Queue[Any], results: Queue[Any]
+) -> None:
+    """`receive_all` on each connector in turn, in one process (no spawn per connection).
+
+    Puts the connector's index on `ready` once its receiver is connected, and reports
+    `(f"{name}{index}", status, items)` on `results` once that connection has ended.
+    """
+    for index, connector in enumerate(connectors):
+
+        async def body(connector: Connector = connector, index: int = index) -> list[Any]:
+            channel = await connector.connect_recv()
+            ready.put(index)
+            items: list[Any] = []
+            async with asyncio.timeout(PROCESS_TIMEOUT):
+                async for item in channel:
+                    items.append(item)
+            await channel.close()
+            return items
+
+        _report(results, f"{name}{index}", body)
 
 
 def send_range(

@@ -1,0 +1,118 @@
+"""Closing a sender's data links without losing what is still on the wire: `end_links`.
+
+ZeroMQ's linger keeps a closed socket sending what it had queued, but it cannot stop TCP
+from throwing data away. A socket closed while a message from its peer is still arriving (a
+receiver's CREDIT, sent as its user takes items) is *reset* by the kernel, and a reset
+connection loses what the receiving kernel had not yet handed to ZeroMQ: the sender's last
+items and its END. The receiver then waits for an END that never comes. (A sender that
+shipped its whole window and closed at once, while its receiver took items, lost its tail
+about one time in twenty on a loaded machine.)
+
+So a closing sender sends END on every data link and keeps its sockets open until each
+receiver that granted it credit has
+
+- answered `END_SEEN`: it read the END, hence everything before it, and sends this sender
+  nothing more (the END ended its credits);
+- said `BYE`: it is closing, and reads the END as this sender's answer;
+- or been reported gone by the rendezvous (`RECEIVER_LEFT`: it left, or its process died).
+
+Only then are the sockets closed: nothing can be arriving on them any more, so TCP closes
+them gracefully. The wait depends on each receiver's event loop reading its socket, not on
+its user taking items (a receiver reads everything its credits allowed as it arrives). It is
+bounded: a receiver that answers nothing within the timeout (a hung process on another host,
+which the rendezvous cannot watch) is named in a warning and its socket closed anyway.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+
+import zmq
+
+from connector_zmq import protocol as p
+from connector_zmq.peers import Peer
+from connector_zmq.waiting import next_message, wait_readable
+
+__all__ = ["END_SEEN_TIMEOUT", "await_ends_seen", "end_links"]
+
+END_SEEN_TIMEOUT = 30.0
+"""Seconds a closing sender waits for its receivers to confirm its END."""
+
+
+async def end_links(
+    pid: bytes,
+    ring: list[Peer],
+    control: zmq.Socket[bytes],
+    on_control: Callable[[list[bytes]], None],
+) -> None:
+    """Sends END on every link of `ring`, waits until each was seen, then closes them all.
+
+    `ring` is empty afterwards, also when cancelled (the sockets are closed then too).
+
+    Args:
+        pid: The closing sender's id, for the warning about receivers that did not answer.
+        ring: The sender's peers.
+        control: The sender's socket to the rendezvous.
+        on_control: Handles one message from the rendezvous (it may remove peers that left).
+    """
+    for peer in ring:
+        with contextlib.suppress(zmq.ZMQError):
+            peer.sock.send_multipart([b"", p.END], zmq.NOBLOCK)
+    try:
+        if silent := await await_ends_seen(ring, control, on_control, END_SEEN_TIMEOUT):
+            p.log.warning(
+                "closing sender %s: receivers %s did not confirm its END within %.0f s; what "
+                "was still on the wire to them may be lost",
+                pid.decode(),
+                [peer.rid.decode() for peer in silent],
+                END_SEEN_TIMEOUT,
+            )
+    finally:
+        for peer in ring:
+            peer.sock.close(p.LINGER_MS)
+        ring.clear()
+
+
+async def await_ends_seen(
+    ring: list[Peer],
+    control: zmq.Socket[bytes],
+    on_control: Callable[[list[bytes]], None],
+    timeout: float,
+) -> list[Peer]:
+    """Waits until every peer of `ring` that granted credit saw this sender's END.
+
+    Call after sending END on every link, with the pump stopped: this reads the sockets.
+    Messages from the rendezvous go to `on_control` (which removes a peer that left from
+    `ring` and closes its socket); credits that arrive meanwhile are dropped (nothing more is
+    sent).
+
+    Args:
+        ring: The sender's peers, which `on_control` may shrink.
+        control: The sender's socket to the rendezvous.
+        on_control: Handles one message from the rendezvous.
+        timeout: Seconds to wait at most.
+
+    Returns:
+        The peers still in `ring` that did not answer within `timeout` (usually none).
+    """
+    waiting = [peer for peer in ring if peer.granted]
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        while (msg := next_message(control)) is not None:
+            on_control(msg)
+        waiting = [peer for peer in waiting if peer in ring and not _answered(peer)]
+        remaining = deadline - loop.time()
+        if not waiting or remaining <= 0:
+            return waiting
+        await wait_readable([control, *(peer.sock for peer in waiting)], remaining)
+
+
+def _answered(peer: Peer) -> bool:
+    """Reads what `peer` sent: whether it saw the END (or is closing itself)."""
+    while (msg := next_message(peer.sock)) is not None:
+        if len(msg) >= 2 and msg[1] in (p.END_SEEN, p.BYE):
+            return True
+    return False
