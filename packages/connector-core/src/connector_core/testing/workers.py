@@ -7,6 +7,7 @@ the parent through a multiprocessing queue as `(name, "ok" | "error", payload)`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import traceback
 from collections.abc import Callable, Coroutine
 from multiprocessing.queues import Queue
@@ -28,20 +29,21 @@ def _report(results: Queue[Any], name: str, body: Callable[[], Coroutine[Any, An
         results.put((name, "ok", payload))
 
 
+async def _receive_to_end(connector: Connector, connected: Callable[[], object]) -> list[Any]:
+    """Connects a receiver, calls `connected`, returns every item once the connection ended."""
+    channel = await connector.connect_recv()
+    connected()
+    items: list[Any] = []
+    async with asyncio.timeout(PROCESS_TIMEOUT):
+        async for item in channel:
+            items.append(item)
+    await channel.close()
+    return items
+
+
 def receive_all(connector: Connector, name: str, ready: Event, results: Queue[Any]) -> None:
     """Connects a receiver, signals `ready`, receives until the end and reports the items."""
-
-    async def body() -> list[Any]:
-        channel = await connector.connect_recv()
-        ready.set()
-        items: list[Any] = []
-        async with asyncio.timeout(PROCESS_TIMEOUT):
-            async for item in channel:
-                items.append(item)
-        await channel.close()
-        return items
-
-    _report(results, name, body)
+    _report(results, name, lambda: _receive_to_end(connector, ready.set))
 
 
 def receive_each(
@@ -53,18 +55,8 @@ def receive_each(
     `(f"{name}{index}", status, items)` on `results` once that connection has ended.
     """
     for index, connector in enumerate(connectors):
-
-        async def body(connector: Connector = connector, index: int = index) -> list[Any]:
-            channel = await connector.connect_recv()
-            ready.put(index)
-            items: list[Any] = []
-            async with asyncio.timeout(PROCESS_TIMEOUT):
-                async for item in channel:
-                    items.append(item)
-            await channel.close()
-            return items
-
-        _report(results, f"{name}{index}", body)
+        connected = functools.partial(ready.put, index)
+        _report(results, f"{name}{index}", functools.partial(_receive_to_end, connector, connected))
 
 
 def send_range(
