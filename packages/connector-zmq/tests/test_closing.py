@@ -69,8 +69,9 @@ async def test_senders_that_ship_everything_and_close_at_once_lose_nothing() -> 
         results.close()
 
 
-async def test_close_waits_while_the_receiver_has_not_read_the_end() -> None:
-    connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+async def test_close_waits_while_the_receiver_has_not_read_the_end(mode: ConnectorMode) -> None:
+    connector = ZMQConnector(spec(mode), maxsize=16)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     link = _receiver_link(receiver)
