@@ -86,10 +86,10 @@ class TransportChannel(SerdeChannel):
         self._closing: asyncio.Future[None] | None = None
         self._recv_after_close = recv_after_close
         self._sealer = Sealer(self.codec)  # this sender's id and frame numbers
-        # optional protocols (`connector_core.transport`)
-        tx, rx = cast(object, sender), cast(object, receiver)
+        tx, rx = cast(object, sender), cast(object, receiver)  # optional protocols of theirs
         self._control = [t for t in (tx, rx) if isinstance(t, ControlRejections)]
         self._item_tx = tx if isinstance(tx, ItemSender) else None
+        self._buffer_tx = tx if isinstance(tx, BufferSender) else None
         if self._item_tx is not None:  # `send()` hands it items serialized, unsealed
             self._item_tx.seal_runs_with(self._sealer.items)
         self._size_limit = tx if isinstance(tx, SizeLimited) else None
@@ -145,13 +145,12 @@ class TransportChannel(SerdeChannel):
         tx = self._tx
         if tx is None:
             tx = self._sender()
-        payload = self._dumps(msg)
-        item_tx = self._item_tx
+        payload, item_tx, buffer_tx = self._dumps(msg), self._item_tx, self._buffer_tx
         if type(payload) is WithBuffers:  # large buffers: a frame of its own, them beside it
-            frame = await self._sealer.lent_aside(payload, isinstance(tx, BufferSender))
-            if type(frame) is WithBuffers:
-                if not cast(BufferSender, tx).try_send_buffers(frame):
-                    await cast(BufferSender, tx).send_buffers(frame)
+            frame = await self._sealer.lent_aside(payload, beside=buffer_tx is not None)
+            if buffer_tx is not None and type(frame) is WithBuffers:
+                if not buffer_tx.try_send_buffers(frame):
+                    await buffer_tx.send_buffers(frame)
             elif not tx.try_send(frame):  # inside it: the transport takes frames whole
                 await tx.send(frame)
         elif item_tx is not None and len(payload) < ASIDE_BYTES:  # sealed with its run, later
