@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import multiprocessing
 import os
 import signal
 from typing import Any
@@ -19,7 +18,15 @@ import pytest
 from connector_core.buffers import LEND_BYTES
 from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
-from connector_core.testing import PROCESS_TIMEOUT, STEP_TIMEOUT, drain, workers
+from connector_core.testing import (
+    PROCESS_TIMEOUT,
+    SPAWN,
+    STEP_TIMEOUT,
+    drain,
+    spawned_process,
+    spawned_receiver,
+    workers,
+)
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
 from connector_zmq.receiver import ReceiverLink
@@ -37,19 +44,14 @@ def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
 async def test_senders_that_ship_everything_and_close_at_once_lose_nothing() -> None:
     # Before the END was confirmed, about one round in twenty lost its last items and the
     # END on a loaded machine (the receiver then waited for ever).
-    ctx = multiprocessing.get_context("spawn")
     no_grace = Settings(end_grace=0)  # one sender per connection: it ends when that one closes
     connectors = [
         ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16, settings=no_grace)
         for _ in range(ROUNDS)
     ]
-    ready: Any = ctx.Queue()
-    results: Any = ctx.Queue()
-    receiver = ctx.Process(
-        target=workers.receive_each, args=(connectors, "r", ready, results), daemon=True
-    )
-    receiver.start()
-    try:
+    ready: Any = SPAWN.Queue()
+    results: Any = SPAWN.Queue()
+    async with spawned_process(workers.receive_each, connectors, "r", ready, results):
         for index, connector in enumerate(connectors):
             assert await asyncio.to_thread(ready.get, True, PROCESS_TIMEOUT) == index
             sender = await connector.connect_send()
@@ -60,13 +62,6 @@ async def test_senders_that_ship_everything_and_close_at_once_lose_nothing() -> 
             name, status, received = await asyncio.to_thread(results.get, True, PROCESS_TIMEOUT)
             assert (name, status) == (f"r{index}", "ok"), received
             assert received == items, f"round {index}: {len(received)} of {ITEMS} items"
-    finally:
-        await asyncio.to_thread(receiver.join, PROCESS_TIMEOUT)
-        if receiver.is_alive():
-            receiver.kill()
-            receiver.join()
-        ready.close()
-        results.close()
 
 
 @pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
@@ -89,23 +84,11 @@ async def test_close_waits_while_the_receiver_has_not_read_the_end(mode: Connect
 async def test_close_does_not_wait_for_a_receiver_whose_process_died(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    ctx = multiprocessing.get_context("spawn")
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
-    results: Any = ctx.Queue()
-    ready = ctx.Event()
-    receiver = ctx.Process(
-        target=workers.receive_all, args=(connector, "r", ready, results), daemon=True
-    )
-    receiver.start()
-    try:
-        assert await asyncio.to_thread(ready.wait, PROCESS_TIMEOUT)
+    async with spawned_receiver(connector) as receiver:
         sender = await connector.connect_send()
-        assert receiver.pid is not None
-        os.kill(receiver.pid, signal.SIGKILL)  # it never answers the END
+        assert receiver.process.pid is not None
+        os.kill(receiver.process.pid, signal.SIGKILL)  # it never answers the END
         with caplog.at_level(logging.WARNING, logger="connector_zmq"):
             await asyncio.wait_for(sender.close(), PROCESS_TIMEOUT)
         assert "did not confirm its END" not in caplog.text  # it learned of the death
-    finally:
-        receiver.kill()
-        await asyncio.to_thread(receiver.join, PROCESS_TIMEOUT)
-        results.close()

@@ -8,7 +8,6 @@ buffers follow as ZeroMQ parts (`protocol.BUFFERS`), sent without copies.
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import os
 from typing import Any
 
@@ -18,7 +17,7 @@ import pytest
 from connector_core.buffers import LEND_BYTES
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.spec import ConnectorMode
-from connector_core.testing import PROCESS_TIMEOUT, STEP_TIMEOUT, drain, workers
+from connector_core.testing import STEP_TIMEOUT, drain, spawned_receiver
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
 from connector_zmq import protocol as p
@@ -211,29 +210,11 @@ async def test_an_item_whose_buffers_add_up_to_over_the_limit_fails_its_send() -
 
 @pytest.mark.crossprocess
 async def test_large_items_sent_to_another_process_all_arrive_before_the_end() -> None:
-    # Both ends without copies lost the last item and the END now and then (one run in
-    # four): the receiver takes the buffers as bytes.
-    ctx = multiprocessing.get_context("spawn")
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
-    results: Any = ctx.Queue()
-    ready = ctx.Event()
-    receiver = ctx.Process(
-        target=workers.receive_all, args=(connector, "r", ready, results), daemon=True
-    )
-    receiver.start()
-    try:
-        assert await asyncio.to_thread(ready.wait, PROCESS_TIMEOUT)
+    async with spawned_receiver(connector) as receiver:
         sender = await connector.connect_send()
         items = [os.urandom(4 * LARGE) for _ in range(8)]
         for item in items:
             await sender.send(item)
         await sender.close()
-        _, status, received = await asyncio.to_thread(results.get, True, PROCESS_TIMEOUT)
-        assert status == "ok", received
-        assert received == items
-    finally:
-        await asyncio.to_thread(receiver.join, PROCESS_TIMEOUT)
-        if receiver.is_alive():
-            receiver.kill()
-            receiver.join()
-        results.close()
+        assert await receiver.received() == items

@@ -2,11 +2,11 @@
 
 Besides the suite: `ProviderContract`, `SettingsContract` and `LatencyScenarioContract`
 (small shared tests a backend subclasses for its DI providers, its settings class and its
-benchmark's latency scenario),
-`connector_child`/`stalling_receiver` (a child interpreter given a pickled connector, to
-kill mid-stream), `scenario_result` (a scenario script run in a fresh process) and
-`transport_of` (white-box access to a channel's transport) and `assert_delivered_once` (what
-the receivers of a connection got, checked as its mode delivers).
+benchmark's latency scenario), `connector_child`/`stalling_receiver` (a child interpreter
+given a pickled connector, to kill mid-stream), `spawned_process`/`spawned_receiver` (a `spawn`
+child; one that receives to the end), `scenario_result` (a scenario script run in a fresh process),
+`transport_of` (white-box access to a channel's transport) and `assert_delivered_once`
+(what the receivers of a connection got, checked as its mode delivers).
 
 Usage, in a backend's `tests/test_conformance.py`::
 
@@ -46,10 +46,17 @@ from connector_core.testing.programs import USER_VARIABLES, run_program, user_en
 from connector_core.testing.provider_contract import ProviderContract
 from connector_core.testing.services import closed_port, in_ci, skip_or_fail
 from connector_core.testing.settings_contract import SettingsContract, clear_settings_environment
+from connector_core.testing.spawned import (
+    SPAWN,
+    SpawnedReceiver,
+    spawned_process,
+    spawned_receiver,
+)
 from connector_core.testing.suite_loops import error_in_another_loop
 
 __all__ = [
     "PROCESS_TIMEOUT",
+    "SPAWN",
     "STEP_TIMEOUT",
     "USER_VARIABLES",
     "ConformanceBase",
@@ -60,6 +67,7 @@ __all__ = [
     "LatencyScenarioContract",
     "ProviderContract",
     "SettingsContract",
+    "SpawnedReceiver",
     "assert_delivered_once",
     "clear_settings_environment",
     "closed_port",
@@ -70,6 +78,8 @@ __all__ = [
     "run_program",
     "scenario_result",
     "skip_or_fail",
+    "spawned_process",
+    "spawned_receiver",
     "stalling_receiver",
     "standard_tests",
     "transport_of",
