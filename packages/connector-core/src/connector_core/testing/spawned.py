@@ -13,7 +13,6 @@ import asyncio
 import multiprocessing
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from multiprocessing.process import BaseProcess
 from typing import Any
 
@@ -27,14 +26,18 @@ SPAWN = multiprocessing.get_context("spawn")
 """The context of every child here: make the queues and events they share with it."""
 
 
-@dataclass(frozen=True)
 class SpawnedReceiver:
     """A running `spawned_receiver()` child."""
 
-    process: BaseProcess
-    """The child (to signal or kill)."""
-    results: Any
-    """Where it reports, as `workers.receive_all` does."""
+    def __init__(self, process: BaseProcess, results: Any) -> None:
+        """Wraps a started child.
+
+        Args:
+            process: The child (to signal or kill).
+            results: Where it reports, as `workers.receive_all` does.
+        """
+        self.process = process
+        self.results = results
 
     async def received(self) -> list[Any]:
         """Every item the child received, once its connection ended.
