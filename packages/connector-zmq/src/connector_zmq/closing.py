@@ -9,7 +9,8 @@ shipped its whole window and closed at once, while its receiver took items, lost
 about one time in twenty on a loaded machine.)
 
 So a closing sender sends END on every data link and keeps its sockets open until each
-receiver that granted it credit has
+receiver it is linked to (also one whose grant has not arrived yet: it still reads the
+HELLO and the END, and its process must see that END, as the rendezvous tells it) has
 
 - answered `END_SEEN`: it read the END, hence everything before it, and sends this sender
   nothing more (the END ended its credits);
@@ -81,7 +82,7 @@ async def await_ends_seen(
     on_control: Callable[[list[bytes]], None],
     timeout: float,
 ) -> list[Peer]:
-    """Waits until every peer of `ring` that granted credit saw this sender's END.
+    """Waits until every peer of `ring` saw this sender's END.
 
     Call after sending END on every link, with the pump stopped: this reads the sockets.
     Messages from the rendezvous go to `on_control` (which removes a peer that left from
@@ -97,7 +98,7 @@ async def await_ends_seen(
     Returns:
         The peers still in `ring` that did not answer within `timeout` (usually none).
     """
-    waiting = [peer for peer in ring if peer.granted]
+    waiting = list(ring)
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
     while True:
