@@ -25,19 +25,14 @@ from connector_core.testing import (
     drain,
     spawned_process,
     spawned_receiver,
+    transport_of,
     workers,
 )
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQConnector
 from connector_zmq.receiver import ReceiverLink
 
 ROUNDS, ITEMS, SIZE = 50, 8, 4 * LEND_BYTES
-
-
-def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
-    link = channel._rx
-    assert isinstance(link, ReceiverLink)
-    return link
 
 
 @pytest.mark.crossprocess
@@ -69,7 +64,7 @@ async def test_close_waits_while_the_receiver_has_not_read_the_end(mode: Connect
     connector = ZMQConnector(spec(mode), maxsize=16)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     await link._stop_pump()  # the receiver reads nothing until its pump runs again
     await sender.send("item")
     closing = asyncio.create_task(sender.close())
