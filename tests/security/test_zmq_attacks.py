@@ -70,7 +70,7 @@ async def test_a_keyless_flood_of_the_data_port_is_refused_at_the_handshake(
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
     link = _receiver_link(receiver)
-    address = link._data.getsockopt_string(zmq.LAST_ENDPOINT)
+    address = link.address
     attack = asyncio.create_task(
         _attack(
             "flood",
@@ -108,7 +108,7 @@ async def test_idle_keyless_connections_are_closed_and_give_back_their_descripto
 ) -> None:
     connector = ZMQConnector(unique_spec(mode), maxsize=MAXSIZE)
     receiver = await connector.connect_recv()
-    data_address = _receiver_link(receiver)._data.getsockopt_string(zmq.LAST_ENDPOINT)
+    data_address = _receiver_link(receiver).address
     before = _open_descriptors()
     report = await _attack("idle", str(IDLE), connector.zmq_address, data_address)
     # The attacker still holds its ends; the listeners closed theirs within the handshake
@@ -132,7 +132,7 @@ async def _member(connector: ZMQConnector, receiver: ZMQChannel) -> zmq.asyncio.
     member.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
     member.setsockopt(zmq.ROUTING_ID, b"member")
     access.secure_client(member, connector.codec)
-    member.connect(_receiver_link(receiver)._data.getsockopt_string(zmq.LAST_ENDPOINT))
+    member.connect(_receiver_link(receiver).address)
     await member.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"member")])
     async with asyncio.timeout(STEP_TIMEOUT):
         granted = await member.recv_multipart()

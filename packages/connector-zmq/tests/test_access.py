@@ -38,7 +38,7 @@ FAILED: dict[int, str] = {
 def _data_address(channel: ZMQChannel) -> str:
     link = channel._rx
     assert isinstance(link, ReceiverLink)
-    address: str = link._data.getsockopt_string(zmq.LAST_ENDPOINT)
+    address: str = link.address
     return address
 
 

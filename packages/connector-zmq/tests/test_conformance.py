@@ -1,4 +1,9 @@
-"""The shared conformance suite against ZMQConnector: both modes, in and across processes."""
+"""The shared conformance suite against ZMQConnector: both modes, in and across processes.
+
+In one process a sender reaches its receivers over inproc (`connector_zmq.inproc`);
+`TestZMQConformanceOverTCP` runs the same suite with every sender on TCP, the path between
+processes.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +14,7 @@ import pytest
 from connector_core.testing import ConnectorConformance
 from connector_zmq import ZMQConnector
 from connector_zmq import protocol as p
+from connector_zmq.settings import ZMQSettings
 
 
 class TestZMQConformance(ConnectorConformance):
@@ -22,3 +28,9 @@ class TestZMQConformance(ConnectorConformance):
     @pytest.fixture
     def connector_kwargs(self) -> dict[str, Any]:
         return {}
+
+
+class TestZMQConformanceOverTCP(TestZMQConformance):
+    @pytest.fixture
+    def connector_kwargs(self) -> dict[str, Any]:
+        return {"zmq_settings": ZMQSettings(in_process=False)}

@@ -72,7 +72,7 @@ async def _rogue_member(
     rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
     rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
     access.secure_client(rogue, connector.codec)  # a member: it holds the key
-    rogue.connect(_receiver_link(receiver)._data.getsockopt_string(zmq.LAST_ENDPOINT))
+    rogue.connect(_receiver_link(receiver).address)
     await rogue.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"rogue-member")])
     async with asyncio.timeout(STEP_TIMEOUT):
         granted = await rogue.recv_multipart()

@@ -38,7 +38,7 @@ def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
 
 
 def _data_address(channel: ZMQChannel) -> str:
-    address: str = _receiver_link(channel)._data.getsockopt_string(zmq.LAST_ENDPOINT)
+    address: str = _receiver_link(channel).address
     return address
 
 

@@ -14,7 +14,9 @@ processes, pipeline or pubsub):
   straight from the sender's process to the receiver's: no proxy, no forwarding loop. The
   one exception is rare and bounded: items a closing pipeline receiver hands back (and
   items a sender still holds when it closes with no receiver connected) travel once through
-  the rendezvous to the next receiver.
+  the rendezvous to the next receiver. A sender of the receiver's own process connects to
+  an `inproc://` endpoint of the same socket instead of its TCP port, so nothing is copied
+  through the kernel (`connector_zmq.inproc`; `ZMQSettings.in_process`).
 - **Where items wait**: in the sender's outbox (core's `Outbox`), which counts the items
   waiting there *and* those sent but not yet credited back, so `maxsize` bounds everything
   between one sender and its receivers; on the wire and in a receiver's queue at most its

@@ -25,8 +25,11 @@ carried in every 16th item (the first of each list sent, for ``batch_processes``
 over the consumers.
 
 The kit's ``latency`` (`connector_core.benchmarking.scenarios`) runs in this process beside
-a bare PUSH/PULL pair's round trip with a pickled int, and the machine's scenarios
-(`connector_core.benchmarking.machine`); every target is in `TARGETS`.
+a bare PUSH/PULL pair's round trip with a pickled int, both over inproc (a sender reaches a
+receiver of its own process that way, `connector_zmq.inproc`); ``latency_tcp`` is the same
+over TCP on both sides, the path between processes. Then the machine's scenarios
+(`connector_core.benchmarking.machine`) run with the defaults, so in one process over
+inproc; every target is in `TARGETS`.
 ``uv run connector bench --backends zmq --quick`` runs them all.
 """
 
@@ -51,10 +54,19 @@ from connector_core.benchmarking.machine import (
     queue_seconds,
 )
 
-__all__ = ["batch_processes", "large_processes", "latency", "pipeline", "pubsub", "run"]
+__all__ = [
+    "batch_processes",
+    "large_processes",
+    "latency",
+    "latency_tcp",
+    "pipeline",
+    "pubsub",
+    "run",
+]
 
 BASELINE = "pyzmq asyncio PUSH/PULL, await send per item"
-LONE_BASELINE = "pyzmq asyncio PUSH/PULL, pickled int, one in flight"
+LONE_BASELINE = "pyzmq asyncio PUSH/PULL over inproc, pickled int, one in flight"
+LONE_BASELINE_TCP = "pyzmq asyncio PUSH/PULL over TCP, pickled int, one in flight"
 BATCH = BATCH_ITEMS
 """Items per `send_many()` list and per `recv_many()` in ``batch_processes``."""
 WORKERS = "connector_zmq.bench_workers"
@@ -217,15 +229,19 @@ async def large_processes(quick: bool) -> kit.Comparison:
     )
 
 
-async def _bare_round_trips(count: int) -> kit.Measurement:
+async def _bare_round_trips(count: int, endpoint: str) -> kit.Measurement:
     import zmq
     import zmq.asyncio
 
     ctx = zmq.asyncio.Context()
     pull = ctx.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    if endpoint == "inproc":
+        address = f"inproc://bench-latency-{os.getpid()}"
+        pull.bind(address)
+    else:
+        address = f"tcp://127.0.0.1:{pull.bind_to_random_port('tcp://127.0.0.1')}"
     push = ctx.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
+    push.connect(address)
 
     async def send(i: int) -> None:
         await push.send(pickle.dumps(i, protocol=pickle.HIGHEST_PROTOCOL))
@@ -241,8 +257,34 @@ async def _bare_round_trips(count: int) -> kit.Measurement:
         ctx.term()
 
 
-latency = kit.latency_scenario(_make, _bare_round_trips, LONE_BASELINE, TARGETS["latency"])
-"""One item at a time, ours beside the bare pair in this process (the issue asks 0.8)."""
+async def _bare_inproc(count: int) -> kit.Measurement:
+    return await _bare_round_trips(count, "inproc")
+
+
+async def _bare_tcp(count: int) -> kit.Measurement:
+    return await _bare_round_trips(count, "tcp")
+
+
+def _make_tcp(mode: ConnectorMode, maxsize: int) -> Any:
+    from connector_zmq import ZMQConnector
+    from connector_zmq.settings import ZMQSettings
+
+    spec = ConnectorSpec("bench.out", "bench.in", mode)
+    return ZMQConnector(spec, maxsize=maxsize, zmq_settings=ZMQSettings(in_process=False))
+
+
+latency = kit.latency_scenario(_make, _bare_inproc, LONE_BASELINE, TARGETS["latency"])
+"""One item at a time in this process (inproc on both sides), beside the bare pair (0.8)."""
+
+latency_tcp = kit.latency_scenario(
+    _make_tcp,
+    _bare_tcp,
+    LONE_BASELINE_TCP,
+    TARGETS["latency"],
+    name="latency_tcp",
+    label="latency 1x1, TCP",
+)
+"""The same over TCP on both sides (``ZMQSettings(in_process=False)``), as between processes."""
 
 
 def run(quick: bool) -> list[kit.Row]:
@@ -252,5 +294,13 @@ def run(quick: bool) -> list[kit.Row]:
         quick: Short runs (seconds) instead of the full ones.
     """
     machine = kit.machine_scenarios(_make, TARGETS)
-    scenarios = [pipeline, pubsub, latency, *machine, batch_processes, large_processes]
+    scenarios = [
+        pipeline,
+        pubsub,
+        latency,
+        latency_tcp,
+        *machine,
+        batch_processes,
+        large_processes,
+    ]
     return kit.run_scenarios("zmq", scenarios, quick)

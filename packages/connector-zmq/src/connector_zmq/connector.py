@@ -77,7 +77,7 @@ class ZMQConnector(Connector):
                 (`CONNECTOR_ZMQ_BIND_HOST`): listening beyond this machine is an explicit
                 setting.
             zmq_settings: Optional; connector-zmq's own settings (`bind_host`,
-                `join_timeout`), from `DI.zmq_settings` by default.
+                `join_timeout`, `in_process`), from `DI.zmq_settings` by default.
             **kwargs: Passed to `Connector` (e.g. `maxsize=`).
 
         Raises:
@@ -101,6 +101,7 @@ class ZMQConnector(Connector):
         )
         self._end_grace: float = zmq_settings.end_grace_for(settings)
         self._join_timeout: float = zmq_settings.join_timeout
+        self._in_process: bool = zmq_settings.in_process
         self._address: str | None = None
         self._rendezvous: Rendezvous | None = None
         self._lock = threading.Lock()
@@ -171,6 +172,7 @@ class ZMQConnector(Connector):
             pubsub=self.spec.mode is ConnectorMode.PUBSUB,
             maxsize=self.maxsize,
             on_finished=self._joined,
+            in_process=self._in_process,
         )
 
     def _channel_args(self) -> dict[str, Any]:
@@ -209,6 +211,7 @@ class ZMQConnector(Connector):
             "codec": self._codec,
             "bind_host": self._bind_host,
             "end_grace": self._end_grace,
+            "in_process": self._in_process,
             "address": address,
         }
 
@@ -218,6 +221,7 @@ class ZMQConnector(Connector):
         self._codec = state["codec"]
         self._bind_host = state["bind_host"]
         self._end_grace = state["end_grace"]
+        self._in_process = state["in_process"]
         self._address = state["address"]
         self._rendezvous = None
         self._lock = threading.Lock()

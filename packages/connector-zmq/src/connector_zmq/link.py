@@ -73,6 +73,7 @@ class Link(ABC):
         pubsub: bool,
         maxsize: int,
         on_finished: OnFinished | None = None,
+        in_process: bool = True,
     ) -> None:
         """Prepares a link; `open()` does the I/O.
 
@@ -83,6 +84,8 @@ class Link(ABC):
             pubsub: True in pubsub mode.
             maxsize: The channel's `maxsize` (`<= 0`: unbounded).
             on_finished: Optional; awaited by `close()` once the connection is over.
+            in_process: Optional; False: a sender reaches receivers of its own process
+                over TCP too, not through their inproc endpoints (`connector_zmq.inproc`).
         """
         self.pid = p.new_id()
         self._context = context
@@ -91,6 +94,7 @@ class Link(ABC):
         self._pubsub = pubsub
         self._maxsize = maxsize
         self._on_finished = on_finished
+        self._in_process = in_process
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None

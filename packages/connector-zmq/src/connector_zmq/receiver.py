@@ -55,7 +55,7 @@ from connector_core.exceptions import ChannelClosedError
 from connector_core.framing import FramingError, unpack_frames
 from connector_core.payload import Buffer, inline
 from connector_core.transport import Verifier
-from connector_zmq import access
+from connector_zmq import access, inproc
 from connector_zmq import protocol as p
 from connector_zmq.credit_queue import CreditQueue
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
@@ -90,6 +90,8 @@ class ReceiverLink(Link):
         self._returned = 0
         self._reported = -1
         self._data = make_socket(self._context, zmq.ROUTER)
+        self.address = ""
+        """The TCP address of this receiver's data socket, which the rendezvous advertises."""
         # -1: ZeroMQ keeps what a sender sent here after that sender disconnects, until it
         # is read (a finite linger drops unread messages from a peer that closed: the
         # last items and END of a sender that sent them all and closed at once); closing
@@ -99,6 +101,8 @@ class ReceiverLink(Link):
             gate = access.gate_for(self._context) if self._codec.signed else None
             access.secure_server(self._data, self._codec, gate)
             address = p.bind_random(self._data, bind_host)
+            inproc.offer(self._context, self._data, address)
+            self.address = address
             reply = await self._open_control(
                 p.REG_RECEIVER,
                 p.credentials(self._codec, self.pid),
@@ -106,7 +110,7 @@ class ReceiverLink(Link):
                 p.process_token(),
             )
         except BaseException:
-            self._data.close(0)
+            self._close_data()
             if self._ctrl is not None:
                 self._ctrl.close(0)
             raise
@@ -330,7 +334,7 @@ class ReceiverLink(Link):
         await self._stop_pump()
         try:
             if over:
-                self._data.close(0)
+                self._close_data()
                 await self._finish_control(p.RECEIVER_DONE)
                 return
             with contextlib.suppress(zmq.ZMQError):
@@ -352,7 +356,11 @@ class ReceiverLink(Link):
             self._queue.clear()
             await self._finish_control(p.RECEIVER_DONE, *leftovers)
         finally:
-            self._data.close(0)
+            self._close_data()
+
+    def _close_data(self) -> None:
+        inproc.withdraw(self._context, self.address)  # no sender is routed here any more
+        self._data.close(0)
 
     async def _collect(self) -> None:
         """Reads until every sender with credit here answered and the rendezvous acknowledged."""

@@ -54,7 +54,7 @@ from connector_core.framing import pack_frames
 from connector_core.payload import Buffer, WithBuffers
 from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
-from connector_zmq import access
+from connector_zmq import access, inproc
 from connector_zmq import protocol as p
 from connector_zmq.closing import end_links
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
@@ -129,7 +129,7 @@ class SenderLink(Link):
         sock = make_socket(self._context, zmq.DEALER)
         sock.setsockopt(zmq.ROUTING_ID, self.pid)
         access.secure_client(sock, self._codec)
-        sock.connect(address)
+        sock.connect(inproc.route(self._context, address) if self._in_process else address)
         sock.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
         peer = Peer(rid, sock)
         self._peers[rid] = peer

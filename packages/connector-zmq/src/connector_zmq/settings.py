@@ -39,6 +39,12 @@ class ZMQSettings(OwnGraceSettings):
         description="The interface that listening sockets bind to. Loopback by default; set "
         "an address (or '*' for all interfaces) to accept other hosts.",
     )
+    in_process: bool = Field(
+        default=True,
+        description="Whether a sender reaches the receivers of its own process through "
+        "ZeroMQ's inproc transport (no copy through the kernel; every frame is still signed "
+        "and verified). False: over TCP, like senders in other processes.",
+    )
     join_timeout: float = Field(
         default=60.0,
         ge=0,

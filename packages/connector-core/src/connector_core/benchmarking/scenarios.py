@@ -118,6 +118,8 @@ def latency_scenario(
     baseline: str,
     target: float | None = None,
     maxsize: int = CHAN_MAXSIZE,
+    name: str = "latency",
+    label: str = "latency 1x1",
 ) -> Scenario:
     """Returns the ``latency`` scenario of a backend: its round trips beside the bare ones.
 
@@ -127,6 +129,8 @@ def latency_scenario(
         baseline: What the bare transport does, for the row.
         target: Optional; the lowest bare p50 / our p50 the backend's issue asks for.
         maxsize: Optional; the connector's maxsize.
+        name: Optional; the scenario's name (what ``connector bench --scenarios`` selects).
+        label: Optional; the row's scenario column.
     """
 
     async def latency(quick: bool) -> Comparison:
@@ -139,9 +143,10 @@ def latency_scenario(
             connector = await new_connector(make, ConnectorMode.PIPELINE, maxsize)
             our_parts.append(await connector_round_trips(connector, share))
         return Comparison(
-            "latency 1x1", baseline, pooled(our_parts), pooled(bare_parts), target, RATIO_OF_P50
+            label, baseline, pooled(our_parts), pooled(bare_parts), target, RATIO_OF_P50
         )
 
+    latency.__name__ = latency.__qualname__ = name
     return latency
 
 
