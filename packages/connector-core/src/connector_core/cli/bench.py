@@ -104,8 +104,8 @@ def bench(
     timeout: Annotated[
         float | None,
         typer.Option(
-            help="Seconds per backend before it counts as failed [default: 300, "
-            "or 1200 without --quick].",
+            help="Seconds per backend before it counts as failed (default: 300, "
+            "or 1200 without --quick).",
             show_default=False,
             min=1,
         ),
