@@ -266,7 +266,7 @@ class ReceiverLink(Link):
                 delivered) or this receiver was closed.
             ChannelError: If the link failed.
         """
-        drained = False
+        tries = 0
         while True:
             if self._closing:
                 raise ChannelClosedError("ZMQChannel is closed")
@@ -276,16 +276,19 @@ class ReceiverLink(Link):
             self._check_error()
             if self._finished():
                 raise ChannelClosedError("every sender has closed and all was delivered")
-            if not drained:
-                if self._pump_waits():  # its loop reader hands over what arrives
-                    if not self._pubsub:
-                        self._report_drained()  # what was taken may have emptied us
+            if tries < 2:
+                if tries:  # one turn of the loop: a sender of this task flushes in it
+                    await asyncio.sleep(0)
+                if self._pump_waits():  # its loop reader hands over what arrives, but what
+                    # is already here (from a sender of this process, over inproc) is
+                    # taken now, without waiting for the reader; then DRAINED if due
+                    self._drain_socket(self._data)
                 else:
                     self._drain()
-                drained = True
+                tries += 1
                 continue
             await self._wait_changed()
-            drained = False
+            tries = 0
 
     def try_recv(self) -> bytes | None:
         """The next verified payload if one is queued here, else None; returns its credits.
