@@ -1,5 +1,5 @@
-"""The latency and two-process batch scenarios of `connector bench` run and give well-formed
-rows (no timing is asserted: this is a benchmark)."""
+"""The latency (inproc and TCP) and two-process batch scenarios of `connector bench` run and
+give well-formed rows (no timing is asserted: this is a benchmark)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,13 @@ from connector_zmq import bench
 class TestZMQLatencyScenario(LatencyScenarioContract):
     backend = "zmq"
     bench_module = "connector_zmq.bench"
+
+
+class TestZMQLatencyOverTCPScenario(LatencyScenarioContract):
+    backend = "zmq"
+    bench_module = "connector_zmq.bench"
+    scenario = "latency_tcp"
+    label = "latency 1x1, TCP"
 
 
 def test_the_two_process_batch_scenario_moves_every_item_and_gives_a_row(

@@ -10,7 +10,10 @@ publisher confirm before the next, while a consumer (prefetch 100) acks each mes
 
 - ``pipeline`` to a durable queue (its latency, one item in flight, without a warm-up);
 - ``pubsub-4`` to a fanout exchange with four durable queues, a consumer on each;
-- ``latency``: the same round trip with a pickled int, the consumer handing it over.
+- ``latency``: the same round trip with a pickled int, the consumer handing it over;
+- ``large_vs_broker``: 16 MiB ``bytes`` items (`LARGE_BYTES`) through the connector beside
+  the bare loop moving the same bytes, one persistent message per item, confirm each: what
+  the broker itself allows for large items (the machine's ``large`` compares with HMAC).
 
 Targets (`TARGETS`): 20x for the pipeline (issue 4), 0.8 for latency, issue 14's for the
 machine's scenarios. ``uv run connector bench --backends rabbitmq --quick``.
@@ -33,9 +36,18 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 
 from connector_core import ConnectorMode, ConnectorSpec
 from connector_core import benchmarking as kit
+from connector_core.benchmarking.connectors import connector_throughput
+from connector_core.benchmarking.machine import LARGE_BYTES
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 
-__all__ = ["SCENARIOS", "bare_round_trips", "bare_throughput", "run"]
+__all__ = [
+    "SCENARIOS",
+    "bare_large_seconds",
+    "bare_round_trips",
+    "bare_throughput",
+    "large_vs_broker",
+    "run",
+]
 
 MAXSIZE = 2000
 DEFAULT_URL = "amqp://guest:guest@127.0.0.1:5672/"
@@ -170,6 +182,61 @@ async def bare_round_trips(
             await queue.delete(if_unused=False, if_empty=False)
 
 
+async def bare_large_seconds(payload: bytes, count: int) -> float:
+    """Seconds for the bare loop to move `count` copies of `payload` to an acking consumer.
+
+    One persistent message per item to a durable queue, each publish confirmed before the
+    next; the consumer (prefetch 100) acks each.
+    """
+    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
+    async with _bare_channels() as (pub, sub):
+        queue = await sub.declare_queue(name, durable=True)
+        got = 0
+        done = asyncio.Event()
+
+        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
+            nonlocal got
+            await message.ack()
+            got += 1
+            if got == count:
+                done.set()
+
+        tag = await queue.consume(on_message)
+        try:
+            start = time.perf_counter()
+            for _ in range(count):
+                message = aio_pika.Message(payload, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+                await pub.default_exchange.publish(message, routing_key=name)
+            await done.wait()
+            return time.perf_counter() - start
+        finally:
+            await queue.cancel(tag)
+            await queue.delete(if_unused=False, if_empty=False)
+
+
+async def large_vs_broker(quick: bool) -> kit.Comparison:
+    """16 MiB items through the connector beside the bare loop moving the same bytes.
+
+    Args:
+        quick: A short run.
+    """
+    count = 5 if quick else 20
+    payload = os.urandom(LARGE_BYTES)
+
+    async def ours_once() -> float:
+        made = _connector(ConnectorMode.PIPELINE, 4)
+        return await connector_throughput(made, count, 1, lambda i: payload, _confirmed)
+
+    ours, bare = await kit.best_of(2, ours_once, lambda: bare_large_seconds(payload, count))
+    return kit.Comparison(
+        f"{LARGE_BYTES // 2**20} MiB items vs broker",
+        "aio-pika: 1 persistent message/item, confirm each, ack each",
+        kit.Measurement(count, ours),
+        kit.Measurement(count, bare),
+        item_bytes=LARGE_BYTES,
+    )
+
+
 # -- the scenarios: the kit's, each measuring the bare loop and then the backend ---------------
 
 BARE = kit.BareBroker(
@@ -186,6 +253,7 @@ NAMES = ("pipeline", f"pubsub-{kit.SUBSCRIBERS}")
 SCENARIOS = [
     *kit.broker_scenarios(_connector, BARE, TARGETS, MAXSIZE, NAMES, _confirmed),
     *kit.machine_scenarios(_connector, TARGETS),
+    large_vs_broker,
 ]
 
 

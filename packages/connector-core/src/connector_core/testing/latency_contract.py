@@ -33,6 +33,10 @@ class LatencyScenarioContract:
     """The backend's name, as its rows give it."""
     bench_module: ClassVar[str]
     """The backend's benchmark module (e.g. `"connector_x.bench"`); its `run(quick)` runs it."""
+    scenario: ClassVar[str] = "latency"
+    """The scenario's name (another one made by `latency_scenario(name=...)`, say)."""
+    label: ClassVar[str] = "latency 1x1"
+    """What its row gives as the scenario."""
 
     def test_the_latency_scenario_gives_one_p50_row_beside_the_bare_transport(
         self, monkeypatch: pytest.MonkeyPatch
@@ -42,12 +46,12 @@ class LatencyScenarioContract:
         Args:
             monkeypatch: pytest's monkeypatch, to select the scenario.
         """
-        monkeypatch.setenv(SCENARIOS_ENV, "latency")
+        monkeypatch.setenv(SCENARIOS_ENV, self.scenario)
         (row,) = importlib.import_module(self.bench_module).run(quick=True)
         assert tuple(row) == ROW_KEYS
         assert (row["backend"], row["scenario"], row["ratio_of"]) == (
             self.backend,
-            "latency 1x1",
+            self.label,
             "p50",
         )
         count = -(-ROUND_TRIPS[0] // LATENCY_ROUNDS) * LATENCY_ROUNDS  # each round's share
