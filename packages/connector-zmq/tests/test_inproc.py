@@ -8,9 +8,12 @@ closed receiver is no longer routed to. The conformance suite runs both paths
 
 from __future__ import annotations
 
+import gc
+import os
 from typing import Any
 
 import pytest
+import zmq
 
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, transport_of
@@ -21,7 +24,7 @@ from connector_zmq.settings import ZMQSettings
 
 ITEMS = list(range(5))
 
-pytestmark = pytest.mark.parametrize("mode", list(ConnectorMode))
+modes = pytest.mark.parametrize("mode", list(ConnectorMode))
 
 
 def _link(receiver: ZMQChannel) -> ReceiverLink:
@@ -41,6 +44,7 @@ async def _send_and_drain(connector: ZMQConnector, receiver: ZMQChannel) -> list
     return await drain(receiver)
 
 
+@modes
 async def test_a_sender_reaches_a_receiver_of_its_own_process_without_its_tcp_port(
     mode: ConnectorMode,
 ) -> None:
@@ -53,6 +57,7 @@ async def test_a_sender_reaches_a_receiver_of_its_own_process_without_its_tcp_po
     assert await _send_and_drain(connector, receiver) == ITEMS
 
 
+@modes
 async def test_senders_connect_over_tcp_when_in_process_is_off(mode: ConnectorMode) -> None:
     connector = ZMQConnector(spec(mode), zmq_settings=ZMQSettings(in_process=False))
     receiver = await connector.connect_recv()
@@ -62,6 +67,7 @@ async def test_senders_connect_over_tcp_when_in_process_is_off(mode: ConnectorMo
     assert await _send_and_drain(connector, receiver) == ITEMS
 
 
+@modes
 async def test_a_closed_receiver_is_no_longer_routed_over_inproc(mode: ConnectorMode) -> None:
     connector = ZMQConnector(spec(mode))
     receiver = await connector.connect_recv()
@@ -71,3 +77,37 @@ async def test_a_closed_receiver_is_no_longer_routed_over_inproc(mode: Connector
     await receiver.close()
 
     assert inproc.route(link._context, link.address) == link.address
+
+
+def test_a_record_goes_when_its_socket_is_collected() -> None:
+    context = zmq.Context()
+    try:
+        sock = context.socket(zmq.ROUTER)
+        inproc.offer(context, sock, "tcp://127.0.0.1:1")
+        sock.close(0)
+        del sock
+        gc.collect()
+        assert (context.underlying, "tcp://127.0.0.1:1") not in {
+            key[1:] for key in inproc._endpoints
+        }
+    finally:
+        context.term()
+
+
+def test_another_process_does_not_route_to_this_ones_receivers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # a forked child inherits the records with the module: they name their process
+    context = zmq.Context()
+    sock = context.socket(zmq.ROUTER)
+    try:
+        endpoint = inproc.offer(context, sock, "tcp://127.0.0.1:2")
+        assert inproc.route(context, "tcp://127.0.0.1:2") == endpoint
+        child_pid = os.getpid() + 1
+        monkeypatch.setattr(os, "getpid", lambda: child_pid)
+        assert inproc.route(context, "tcp://127.0.0.1:2") == "tcp://127.0.0.1:2"
+    finally:
+        monkeypatch.undo()
+        inproc.withdraw(context, "tcp://127.0.0.1:2")
+        sock.close(0)
+        context.term()

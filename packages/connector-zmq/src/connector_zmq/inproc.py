@@ -14,10 +14,11 @@ outside the process arrives by it. ZeroMQ runs no handshake over inproc (no PLAI
 credentials, no ZAP), and none is needed: the receiver still verifies the HELLO and every
 frame with the connection's key before it keeps anything.
 
-**Lifetime.** A record holds the receiver's socket weakly; `route` ignores a record whose
-socket is gone or closed, and the receiver `withdraw`s its record before it closes the
-socket. Each endpoint name is new (a random token), so a later receiver never meets an
-endpoint ZeroMQ has not finished unbinding.
+**Lifetime.** A record holds the receiver's socket weakly and goes when the socket is
+collected; `route` ignores a record whose socket is closed, and the receiver `withdraw`s its
+record before it closes the socket. Records are per process: a forked child has none. Each
+endpoint name is new (a random token), so a later receiver never meets an endpoint ZeroMQ
+has not finished unbinding.
 
 `ZMQSettings.in_process` = False (``CONNECTOR_ZMQ_IN_PROCESS=false``) makes senders connect
 over TCP even inside one process (the tests use it to run the TCP path in one process).
@@ -25,6 +26,7 @@ over TCP even inside one process (the tests use it to run the TCP path in one pr
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import weakref
@@ -34,15 +36,16 @@ import zmq
 
 __all__ = ["offer", "route", "withdraw"]
 
-_Key = tuple[int, str]  # (the context's libzmq address, the receiver's TCP address)
+_Key = tuple[int, int, str]  # (process id, the context's libzmq address, TCP address)
 
 _lock = threading.Lock()
 _endpoints: dict[_Key, tuple[str, weakref.ref[zmq.Socket[Any]]]] = {}
 
 
 def _key(context: zmq.Context[Any], tcp_address: str) -> _Key:
-    # `underlying`: the same for an asyncio context and a shadow of it
-    return (context.underlying, tcp_address)
+    # `underlying` is the same for an asyncio context and a shadow of it; the process id
+    # keeps a forked child from taking its parent's records (copied with the module) for its own
+    return (os.getpid(), context.underlying, tcp_address)
 
 
 def offer(context: zmq.Context[Any], sock: zmq.Socket[Any], tcp_address: str) -> str:
@@ -53,8 +56,15 @@ def offer(context: zmq.Context[Any], sock: zmq.Socket[Any], tcp_address: str) ->
     """
     endpoint = f"inproc://connector-zmq-{secrets.token_hex(8)}"
     sock.bind(endpoint)
+    key = _key(context, tcp_address)
+
+    def forget(ref: weakref.ref[zmq.Socket[Any]]) -> None:  # the socket was collected
+        with _lock:
+            if _endpoints.get(key, (None, None))[1] is ref:
+                del _endpoints[key]
+
     with _lock:
-        _endpoints[_key(context, tcp_address)] = (endpoint, weakref.ref(sock))
+        _endpoints[key] = (endpoint, weakref.ref(sock, forget))
     return endpoint
 
 
