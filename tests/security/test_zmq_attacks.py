@@ -21,7 +21,7 @@ from connector_core import ConnectorMode
 from connector_core.buffers import LEND_BYTES, dumps_lending
 from connector_core.payload import WithBuffers
 from connector_core.sealer import Sealer
-from connector_core.testing import STEP_TIMEOUT, drain, unique_spec
+from connector_core.testing import STEP_TIMEOUT, drain, transport_of, unique_spec
 from connector_core.testing.programs import run_program
 from connector_zmq import ZMQChannel, ZMQConnector, access
 from connector_zmq import protocol as p
@@ -39,12 +39,6 @@ IDLE = 600
 descriptor limit of 1024, twice over."""
 DESCRIPTOR_SLACK = 4
 """Descriptors the test process may have opened meanwhile for other reasons."""
-
-
-def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
-    link = channel._rx
-    assert isinstance(link, ReceiverLink)
-    return link
 
 
 async def _attack(*args: str) -> str:
@@ -69,7 +63,7 @@ async def test_a_keyless_flood_of_the_data_port_is_refused_at_the_handshake(
     connector = ZMQConnector(unique_spec(mode), maxsize=MAXSIZE)
     receiver = await connector.connect_recv()
     sender = await connector.connect_send()
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     address = link.address
     attack = asyncio.create_task(
         _attack(
@@ -108,7 +102,7 @@ async def test_idle_keyless_connections_are_closed_and_give_back_their_descripto
 ) -> None:
     connector = ZMQConnector(unique_spec(mode), maxsize=MAXSIZE)
     receiver = await connector.connect_recv()
-    data_address = _receiver_link(receiver).address
+    data_address = transport_of(receiver, ReceiverLink).address
     before = _open_descriptors()
     report = await _attack("idle", str(IDLE), connector.zmq_address, data_address)
     # The attacker still holds its ends; the listeners closed theirs within the handshake
@@ -132,7 +126,7 @@ async def _member(connector: ZMQConnector, receiver: ZMQChannel) -> zmq.asyncio.
     member.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
     member.setsockopt(zmq.ROUTING_ID, b"member")
     access.secure_client(member, connector.codec)
-    member.connect(_receiver_link(receiver).address)
+    member.connect(transport_of(receiver, ReceiverLink).address)
     await member.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"member")])
     async with asyncio.timeout(STEP_TIMEOUT):
         granted = await member.recv_multipart()
@@ -160,7 +154,7 @@ async def _tampered_by_the_attacker(kind: str, parts: list[bytes]) -> list[bytes
 async def test_a_large_item_changed_on_the_wire_is_dropped_and_counted(kind: str) -> None:
     connector = ZMQConnector(unique_spec(ConnectorMode.PIPELINE), maxsize=MAXSIZE)
     receiver = await connector.connect_recv()
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     member = await _member(connector, receiver)
     item = {"a": np.full(2 * LEND_BYTES, 1, np.uint8), "b": np.full(LEND_BYTES, 2, np.uint8)}
     payload = dumps_lending(item)

@@ -7,17 +7,11 @@ from typing import Any
 
 from connector_core.channel import Channel
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, assert_delivered_once, drain
+from connector_core.testing import STEP_TIMEOUT, assert_delivered_once, drain, transport_of
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQConnector
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
-
-
-def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
-    link = channel._rx
-    assert isinstance(link, ReceiverLink)
-    return link
 
 
 async def test_slow_subscriber_holds_the_publisher_back_and_loses_nothing() -> None:
@@ -117,7 +111,7 @@ async def test_items_of_one_frame_spend_one_credit_each_and_hold_the_next_send()
     sender = await connector.connect_send()
     await sender.send_many(range(window))  # fewer frames than credits, as many items
     await sender.send(window)
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     async with asyncio.timeout(STEP_TIMEOUT):
         while receiver.statistics().buffered < window:
             await link._wait_changed()
@@ -150,10 +144,10 @@ async def test_items_a_closing_receiver_returns_keep_their_count_at_the_next() -
     await sender.send_many(range(10))  # one frame of ten items, all to `first`
     async with asyncio.timeout(STEP_TIMEOUT):
         while first.statistics().buffered < 10:
-            await _receiver_link(first)._wait_changed()
+            await transport_of(first, ReceiverLink)._wait_changed()
     second = await connector.connect_recv()
     await first.close()  # hands the frame back, sealed again, to the rendezvous
-    link = _receiver_link(second)
+    link = transport_of(second, ReceiverLink)
     async with asyncio.timeout(STEP_TIMEOUT):
         while second.statistics().buffered < 10:
             await link._wait_changed()

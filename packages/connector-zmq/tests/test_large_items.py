@@ -17,19 +17,13 @@ import pytest
 from connector_core.buffers import LEND_BYTES
 from connector_core.exceptions import ChannelSerializationError
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain, spawned_receiver
+from connector_core.testing import STEP_TIMEOUT, drain, spawned_receiver, transport_of
 from connector_core.testing import unique_spec as spec
-from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq import ZMQConnector
 from connector_zmq import protocol as p
 from connector_zmq.receiver import ReceiverLink
 
 LARGE = 2 * LEND_BYTES
-
-
-def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
-    link = channel._rx
-    assert isinstance(link, ReceiverLink)
-    return link
 
 
 def _same(sent: Any, received: Any) -> bool:
@@ -172,7 +166,7 @@ async def test_large_items_a_closing_receiver_had_not_handed_out_go_to_another()
         await sender.send(item)
     async with asyncio.timeout(STEP_TIMEOUT):
         while first.statistics().buffered < len(items):
-            await _receiver_link(first)._wait_changed()
+            await transport_of(first, ReceiverLink)._wait_changed()
     second = await connector.connect_recv()
     await first.close()  # returns them to the rendezvous, buffers joined in
     await sender.close()

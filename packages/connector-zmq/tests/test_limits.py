@@ -16,7 +16,7 @@ import zmq
 import zmq.asyncio
 
 from connector_core.spec import ConnectorMode
-from connector_core.testing import STEP_TIMEOUT, drain
+from connector_core.testing import STEP_TIMEOUT, drain, transport_of
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector, access
 from connector_zmq import protocol as p
@@ -24,12 +24,6 @@ from connector_zmq.receiver import ReceiverLink
 
 SUBPROCESS_TIMEOUT = 60.0
 """Generous: an interpreter start plus a few connects."""
-
-
-def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
-    link = channel._rx
-    assert isinstance(link, ReceiverLink)
-    return link
 
 
 async def test_an_item_at_the_size_limit_arrives() -> None:
@@ -48,7 +42,7 @@ async def test_a_member_sending_beyond_its_credit_has_the_excess_dropped() -> No
     window = p.window(maxsize, pubsub=False)
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=maxsize)
     receiver = await connector.connect_recv()
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     rogue, credit = await _rogue_member(connector, receiver)
     assert credit == window
     codec = connector.codec  # a member: it holds the key, but ignores its credit
@@ -72,7 +66,7 @@ async def _rogue_member(
     rogue.setsockopt(zmq.LINGER, p.LINGER_MS)  # its END must get out
     rogue.setsockopt(zmq.ROUTING_ID, b"rogue-member")
     access.secure_client(rogue, connector.codec)  # a member: it holds the key
-    rogue.connect(_receiver_link(receiver).address)
+    rogue.connect(transport_of(receiver, ReceiverLink).address)
     await rogue.send_multipart([b"", p.HELLO, p.credentials(connector.codec, b"rogue-member")])
     async with asyncio.timeout(STEP_TIMEOUT):
         granted = await rogue.recv_multipart()
@@ -83,7 +77,7 @@ async def _rogue_member(
 async def test_a_frame_of_more_items_than_the_credit_left_is_dropped_whole() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
     receiver = await connector.connect_recv()
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     rogue, credit = await _rogue_member(connector, receiver)
     codec = connector.codec  # a member: it holds the key, but ignores its credit
     await rogue.send(codec.seal(list(range(credit + 1)), b"rogue-id", 1))
@@ -102,7 +96,7 @@ async def test_a_frame_of_more_items_than_the_credit_left_is_dropped_whole() -> 
 async def test_a_frame_of_several_items_spends_one_credit_per_item() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE), maxsize=16)
     receiver = await connector.connect_recv()
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     rogue, credit = await _rogue_member(connector, receiver)
     codec = connector.codec
     await rogue.send(codec.seal(list(range(credit)), b"rogue-id", 1))  # one frame, all of it
@@ -120,7 +114,7 @@ async def test_a_frame_of_several_items_spends_one_credit_per_item() -> None:
 async def test_data_sockets_limit_message_size_and_queue() -> None:
     connector = ZMQConnector(spec(ConnectorMode.PIPELINE))
     receiver = await connector.connect_recv()
-    data = _receiver_link(receiver)._data
+    data = transport_of(receiver, ReceiverLink)._data
     assert data.getsockopt(zmq.MAXMSGSIZE) == p.MAX_MESSAGE_BYTES
     assert data.getsockopt(zmq.RCVHWM) == p.RCV_HWM
     assert p.MAX_MESSAGE_BYTES >= p.MAX_ITEM_BYTES + 8  # a lone frame in a batch still fits

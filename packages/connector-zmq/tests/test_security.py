@@ -14,6 +14,7 @@ import zmq.asyncio
 from connector_core.framing import pack_frames
 from connector_core.serde import TAG_SIZE
 from connector_core.spec import ConnectorMode
+from connector_core.testing import transport_of
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector, access
 from connector_zmq import protocol as p
@@ -31,14 +32,8 @@ class _Bomb:
         return (open, (str(self.path), "w"))
 
 
-def _receiver_link(channel: ZMQChannel) -> ReceiverLink:
-    link = channel._rx
-    assert isinstance(link, ReceiverLink)
-    return link
-
-
 def _data_address(channel: ZMQChannel) -> str:
-    address: str = _receiver_link(channel).address
+    address: str = transport_of(channel, ReceiverLink).address
     return address
 
 
@@ -65,7 +60,7 @@ async def test_a_crafted_pickle_without_a_valid_hello_is_rejected_on_arrival_and
     await foreign.send_multipart([b"", p.BATCH, pack_frames([b"\x02" * TAG_SIZE + bomb])])
     # Wait (on the receiver's pump) until it has taken all four off the wire: each is
     # dropped there, before anything is buffered.
-    link = _receiver_link(receiver)
+    link = transport_of(receiver, ReceiverLink)
     async with asyncio.timeout(10):
         while receiver.statistics().rejected < 4:
             await link._wait_changed()
