@@ -79,18 +79,27 @@ async def test_a_closed_receiver_is_no_longer_routed_over_inproc(mode: Connector
     assert inproc.route(link._context, link.address) == link.address
 
 
-def test_a_record_goes_when_its_socket_is_collected() -> None:
+def test_the_record_of_a_collected_socket_is_not_routed_to_and_goes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     context = zmq.Context()
+    kept = context.socket(zmq.ROUTER)
     try:
-        sock = context.socket(zmq.ROUTER)
-        inproc.offer(context, sock, "tcp://127.0.0.1:1")
-        sock.close(0)
-        del sock
+        gone = context.socket(zmq.ROUTER)
+        inproc.offer(context, gone, "tcp://127.0.0.1:1")
+        gone.close(0)
+        del gone
         gc.collect()
-        assert (context.underlying, "tcp://127.0.0.1:1") not in {
-            key[1:] for key in inproc._endpoints
-        }
+        assert inproc.route(context, "tcp://127.0.0.1:1") == "tcp://127.0.0.1:1"
+
+        inproc.offer(context, kept, "tcp://127.0.0.1:3")  # sweeps the collected one's record
+
+        recorded = {key[1:] for key in inproc._endpoints}
+        assert (context.underlying, "tcp://127.0.0.1:1") not in recorded
+        assert (context.underlying, "tcp://127.0.0.1:3") in recorded
     finally:
+        inproc.withdraw(context, "tcp://127.0.0.1:3")
+        kept.close(0)
         context.term()
 
 

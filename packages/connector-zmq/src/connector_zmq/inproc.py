@@ -14,11 +14,11 @@ outside the process arrives by it. ZeroMQ runs no handshake over inproc (no PLAI
 credentials, no ZAP), and none is needed: the receiver still verifies the HELLO and every
 frame with the connection's key before it keeps anything.
 
-**Lifetime.** A record holds the receiver's socket weakly and goes when the socket is
-collected; `route` ignores a record whose socket is closed, and the receiver `withdraw`s its
-record before it closes the socket. Records are per process: a forked child has none. Each
-endpoint name is new (a random token), so a later receiver never meets an endpoint ZeroMQ
-has not finished unbinding.
+**Lifetime.** A record holds the receiver's socket weakly: `route` ignores a record whose
+socket is closed or collected, the receiver `withdraw`s its record before it closes the
+socket, and the records of collected sockets go at the next `offer`. Records are per
+process: a forked child has none. Each endpoint name is new (a random token), so a later
+receiver never meets an endpoint ZeroMQ has not finished unbinding.
 
 `ZMQSettings.in_process` = False (``CONNECTOR_ZMQ_IN_PROCESS=false``) makes senders connect
 over TCP even inside one process (the tests use it to run the TCP path in one process).
@@ -56,15 +56,12 @@ def offer(context: zmq.Context[Any], sock: zmq.Socket[Any], tcp_address: str) ->
     """
     endpoint = f"inproc://connector-zmq-{secrets.token_hex(8)}"
     sock.bind(endpoint)
-    key = _key(context, tcp_address)
-
-    def forget(ref: weakref.ref[zmq.Socket[Any]]) -> None:  # the socket was collected
-        with _lock:
-            if _endpoints.get(key, (None, None))[1] is ref:
-                del _endpoints[key]
-
     with _lock:
-        _endpoints[key] = (endpoint, weakref.ref(sock, forget))
+        # records of sockets collected meanwhile go now (not from a weakref callback, which
+        # the garbage collector may run while this very lock is held)
+        for gone in [key for key, (_, ref) in _endpoints.items() if ref() is None]:
+            del _endpoints[gone]
+        _endpoints[_key(context, tcp_address)] = (endpoint, weakref.ref(sock))
     return endpoint
 
 
