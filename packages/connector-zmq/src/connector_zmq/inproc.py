@@ -16,9 +16,10 @@ frame with the connection's key before it keeps anything.
 
 **Lifetime.** A record holds the receiver's socket weakly: `route` ignores a record whose
 socket is closed or collected, the receiver `withdraw`s its record before it closes the
-socket, and the records of collected sockets go at the next `offer`. Records are per
-process: a forked child has none. Each endpoint name is new (a random token), so a later
-receiver never meets an endpoint ZeroMQ has not finished unbinding.
+socket, and the records of collected sockets go at the next `offer`. A record names its
+process: a forked child, which inherits the records, routes to none of its parent's
+receivers. Each endpoint name is new (a random token), so a later receiver never meets an
+endpoint ZeroMQ has not finished unbinding.
 
 `ZMQSettings.in_process` = False (``CONNECTOR_ZMQ_IN_PROCESS=false``) makes senders connect
 over TCP even inside one process (the tests use it to run the TCP path in one process).
