@@ -92,23 +92,37 @@ async def _bare_channels() -> AsyncIterator[tuple[AbstractChannel, AbstractChann
         await conn.close()
 
 
-def _publisher(exchange: AbstractExchange, routing_key: str) -> Callable[[Any], Awaitable[None]]:
-    """Publishes one pickled item per persistent message, awaiting its confirm."""
+def _pickled(item: Any) -> bytes:
+    return pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _publisher(
+    exchange: AbstractExchange, routing_key: str, encode: Callable[[Any], bytes] = _pickled
+) -> Callable[[Any], Awaitable[None]]:
+    """Publishes one item per persistent message (pickled by default), awaiting its confirm."""
 
     async def publish(item: Any) -> None:
-        body = pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)
-        message = aio_pika.Message(body, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
+        message = aio_pika.Message(encode(item), delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
         await exchange.publish(message, routing_key=routing_key)
 
     return publish
 
 
-async def bare_throughput(count: int, queues: int) -> float:
+async def bare_throughput(
+    count: int,
+    queues: int,
+    item: Callable[[int], Any] = kit.pair_item,
+    encode: Callable[[Any], bytes] = _pickled,
+    decode: Callable[[bytes], Any] = pickle.loads,
+) -> float:
     """Seconds for the bare loop to move `count` items to `queues` acking consumers.
 
     Args:
         count: Items to publish.
         queues: One durable queue, or a fanout exchange to this many.
+        item: Optional; makes item `i` (`kit.pair_item` by default).
+        encode: Optional; an item's message body (pickled by default).
+        decode: Optional; what a consumer does with a body (unpickles it by default).
     """
     name = f"bench-bare-{uuid.uuid4().hex[:8]}"
     async with _bare_channels() as (pub, sub):
@@ -129,7 +143,7 @@ async def bare_throughput(count: int, queues: int) -> float:
 
         def consumer(index: int) -> Any:
             async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-                pickle.loads(message.body)
+                decode(message.body)
                 await message.ack()
                 counts[index] += 1
                 if counts[index] == count:
@@ -138,10 +152,10 @@ async def bare_throughput(count: int, queues: int) -> float:
             return on_message
 
         tags = [await queue.consume(consumer(index)) for index, queue in enumerate(declared)]
-        publish = _publisher(exchange, routing_key)
+        publish = _publisher(exchange, routing_key, encode)
         start = time.perf_counter()
         for i in range(count):
-            await publish(kit.pair_item(i))
+            await publish(item(i))
         for event in done:
             await event.wait()
         elapsed = time.perf_counter() - start
@@ -185,33 +199,15 @@ async def bare_round_trips(
 async def bare_large_seconds(payload: bytes, count: int) -> float:
     """Seconds for the bare loop to move `count` copies of `payload` to an acking consumer.
 
-    One persistent message per item to a durable queue, each publish confirmed before the
+    `bare_throughput` with `payload` itself as each message's body (nothing pickled): one
+    persistent message per item to a durable queue, each publish confirmed before the
     next; the consumer (prefetch 100) acks each.
     """
-    name = f"bench-bare-{uuid.uuid4().hex[:8]}"
-    async with _bare_channels() as (pub, sub):
-        queue = await sub.declare_queue(name, durable=True)
-        got = 0
-        done = asyncio.Event()
+    return await bare_throughput(count, 1, lambda i: payload, bytes, _kept)
 
-        async def on_message(message: aio_pika.abc.AbstractIncomingMessage) -> None:
-            nonlocal got
-            await message.ack()
-            got += 1
-            if got == count:
-                done.set()
 
-        tag = await queue.consume(on_message)
-        try:
-            start = time.perf_counter()
-            for _ in range(count):
-                message = aio_pika.Message(payload, delivery_mode=aio_pika.DeliveryMode.PERSISTENT)
-                await pub.default_exchange.publish(message, routing_key=name)
-            await done.wait()
-            return time.perf_counter() - start
-        finally:
-            await queue.cancel(tag)
-            await queue.delete(if_unused=False, if_empty=False)
+def _kept(body: bytes) -> bytes:
+    return body
 
 
 async def large_vs_broker(quick: bool) -> kit.Comparison:
