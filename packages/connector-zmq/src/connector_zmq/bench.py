@@ -41,6 +41,7 @@ import os
 import pickle
 import subprocess
 import sys
+from functools import partial
 from typing import Any
 
 from connector_core import CHAN_MAXSIZE, ConnectorMode, ConnectorSpec
@@ -86,10 +87,11 @@ TARGETS = {
 its ``batch`` for ``batch_processes`` too)."""
 
 
-def _make(mode: ConnectorMode, maxsize: int) -> Any:
+def _make(mode: ConnectorMode, maxsize: int, **options: Any) -> Any:
     from connector_zmq import ZMQConnector
 
-    return ZMQConnector(ConnectorSpec("bench.out", "bench.in", mode), maxsize=maxsize)
+    spec = ConnectorSpec("bench.out", "bench.in", mode)
+    return ZMQConnector(spec, maxsize=maxsize, **options)
 
 
 # -- the parent ------------------------------------------------------------------------------
@@ -257,28 +259,20 @@ async def _bare_round_trips(count: int, endpoint: str) -> kit.Measurement:
         ctx.term()
 
 
-async def _bare_inproc(count: int) -> kit.Measurement:
-    return await _bare_round_trips(count, "inproc")
-
-
-async def _bare_tcp(count: int) -> kit.Measurement:
-    return await _bare_round_trips(count, "tcp")
-
-
 def _make_tcp(mode: ConnectorMode, maxsize: int) -> Any:
-    from connector_zmq import ZMQConnector
     from connector_zmq.settings import ZMQSettings
 
-    spec = ConnectorSpec("bench.out", "bench.in", mode)
-    return ZMQConnector(spec, maxsize=maxsize, zmq_settings=ZMQSettings(in_process=False))
+    return _make(mode, maxsize, zmq_settings=ZMQSettings(in_process=False))
 
 
-latency = kit.latency_scenario(_make, _bare_inproc, LONE_BASELINE, TARGETS["latency"])
+latency = kit.latency_scenario(
+    _make, partial(_bare_round_trips, endpoint="inproc"), LONE_BASELINE, TARGETS["latency"]
+)
 """One item at a time in this process (inproc on both sides), beside the bare pair (0.8)."""
 
 latency_tcp = kit.latency_scenario(
     _make_tcp,
-    _bare_tcp,
+    partial(_bare_round_trips, endpoint="tcp"),
     LONE_BASELINE_TCP,
     TARGETS["latency"],
     name="latency_tcp",
