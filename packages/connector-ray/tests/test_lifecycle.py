@@ -88,6 +88,25 @@ async def test_hub_actor_is_gone_once_every_side_has_closed(mode: ConnectorMode)
     await wait_until_gone(connector.actor_name)
 
 
+async def test_the_hub_ends_itself_and_no_member_kills_it(
+    mode: ConnectorMode, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A `ray.kill` fails at once every call still waiting for its reply, so another
+    member's `END`, already answered and on its way, could turn into a dead-hub error."""
+    kills: list[object] = []
+    monkeypatch.setattr(ray, "kill", lambda handle, **_: kills.append(handle))
+    connector = RayConnector(_spec(mode))
+    receivers = [await connector.connect_recv() for _ in range(2)]
+    sender = await connector.connect_send()
+    await sender.send("last")
+    await sender.close()
+    for receiver in receivers:
+        await drain(receiver)
+        await receiver.close()
+    await wait_until_gone(connector.actor_name)
+    assert kills == []
+
+
 async def test_hub_actor_is_gone_when_receivers_close_without_draining(
     mode: ConnectorMode,
 ) -> None:

@@ -15,6 +15,7 @@ import asyncio
 import json
 import logging
 import sys
+import time
 from typing import Any
 
 import ray
@@ -70,6 +71,24 @@ Receiver: Any = ray.remote(num_cpus=0, resources={"node_b": 0.01}, runtime_env=W
 )
 
 
+HUB_EXIT_SECONDS = 30.0
+"""How long a released hub may take to end itself (it exits after its last replies)."""
+
+
+def _hubs_left_after(seconds: float) -> list[str]:
+    """The hub actors still listed once none is, or once `seconds` have passed."""
+    deadline = time.monotonic() + seconds
+    while True:
+        left = [
+            a["name"]
+            for a in ray.util.list_named_actors(all_namespaces=True)
+            if a["namespace"] == NAMESPACE
+        ]
+        if not left or time.monotonic() >= deadline:
+            return left
+        time.sleep(0.05)  # polling Ray's actor list: there is no event to await
+
+
 async def probe(address: str) -> None:
     """Connects and closes one receiver in this (not yet Ray-initialised) driver."""
     connector = RayConnector(ConnectorSpec("probe.out", "probe.in"), address=address)
@@ -112,11 +131,7 @@ def main() -> None:
             }
             for receiver in receivers:
                 ray.kill(receiver)
-        results["hubs_left"] = [
-            a["name"]
-            for a in ray.util.list_named_actors(all_namespaces=True)
-            if a["namespace"] == NAMESPACE
-        ]
+        results["hubs_left"] = _hubs_left_after(HUB_EXIT_SECONDS)
         print("RESULT " + json.dumps(results), flush=True)
     finally:
         ray.shutdown()

@@ -33,12 +33,13 @@ sender's outbox holds, so that closing never waits on a stalled receiver.
 Close: `register` opens a sender or joins a receiver, `close_sender` closes a sender, and a
 receiver leaves when it is handed `END` or closes. When the last open sender closes, the
 connection has *ended*: a receiver whose FIFO is drained then gets `END` from `get`. When every
-sender and receiver that connected has gone, the reply says `release` (once): the caller kills
-this actor (`ray.kill`), so nothing outlives the connection. Pipeline frames that no receiver
-ever came for keep the hub until a first receiver has come.
+sender and receiver that connected has gone, the reply says `release` (once), and the actor
+ends itself after its replies (`connector_ray.runtime`), so nothing outlives the connection.
+Pipeline frames that no receiver ever came for keep the hub until a first receiver has come.
 
-The class is wrapped with `ray.remote` by `connector_ray.runtime`; it runs without Ray (only
-a `RefEntry` needs one), which keeps it testable and lets it be read on its own.
+`connector_ray.runtime` runs a subclass as the Ray actor (it adds ending itself); this class
+runs without Ray (only a `RefEntry` needs one), which keeps it testable and lets it be read
+on its own.
 """
 
 from __future__ import annotations

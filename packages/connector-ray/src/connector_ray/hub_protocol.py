@@ -60,7 +60,7 @@ NO_RECEIVERS: Final = "no-receivers"
 ENDED: Final = "ended"
 """`register`: a sender may not join a connection whose senders have all closed."""
 RELEASED: Final = "released"
-"""`register`: the connection is over and this actor is about to be killed."""
+"""`register`: the connection is over and this actor is about to end."""
 UNKNOWN: Final = "unknown"
 """The caller's id is not known here: the actor lost its state (it was restarted)."""
 DENIED: Final = "denied"
@@ -153,7 +153,7 @@ class Reply(NamedTuple):
     receivers: int
     """Open receivers now."""
     release: bool
-    """True once, to the caller whose call ended the connection: it must kill this actor."""
+    """True once, to the caller whose call ended the connection (the actor then ends itself)."""
     token: bytes = b""
     """`register`: the secret the caller presents with its id in every later call."""
 

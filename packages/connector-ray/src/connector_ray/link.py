@@ -4,8 +4,9 @@ The send transport (`connector_ray.sender`) and the receive transport
 (`connector_ray.receiver`) talk to the hub through one `HubLink`: its handle and name, the
 hub's last counts of open senders and receivers, the `Member` (id and token from `register`,
 see `connector_ray.hub`) each presents in every call, and the rule that whoever is told
-`release` kills the hub. A link without a handle belongs to a connection that had ended.
-A standalone channel's link creates a private hub at first use and registers both ends.
+`release` records the end (the hub then ends itself: `connector_ray.runtime`). A link
+without a handle belongs to a connection that had ended. A standalone channel's link
+creates a private hub at first use and registers both ends.
 """
 
 from __future__ import annotations
@@ -93,7 +94,7 @@ class HubLink:
             self._standalone = None
 
     def note(self, reply: Reply) -> None:
-        """Takes in a hub reply's counts; the caller told `release` ends the connection."""
+        """Takes in a hub reply's counts; told `release`, records the end of the connection."""
         self.counts = (reply.senders, reply.receivers)
-        if reply.release:
-            runtime.release(self.handle, self.name)
+        if reply.release and self.name is not None:
+            runtime.record_end(self.name)

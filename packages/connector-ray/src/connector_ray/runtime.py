@@ -5,18 +5,24 @@ the cluster (the driver, a Ray task or actor, a plain process that called `ray.i
 ...)`) finds the same actor by name: `connector-<job id>-<spec id>`. They are created lazily
 by the first `connect_*()` (`get_if_exists=True`, so concurrent first connects agree on one
 actor) and are *detached*: the process that happened to create one may exit while others go
-on using it. They are killed when the connection is over (see `connector_ray.hub`); after a
-crash, `purge(job_id)` kills what a run left behind.
+on using it. When the connection is over (see `connector_ray.hub`), the hub ends itself;
+after a crash, `purge(job_id)` kills what a run left behind.
 
-When a connection is over, its releaser writes a *tombstone* (the actor's name) to Ray's
-internal key-value store (in the GCS, namespace `connector`) before killing the hub, so that a
-late `connect_send()` raises `ChannelClosedError` instead of silently starting a new
-connection under the same name whose messages nobody would receive. A tombstone is a few
-dozen bytes; `purge(job_id)` deletes a job's tombstones too.
+How a hub ends: once it has told a member `release`, it writes the connection's *tombstone*
+(its name) to Ray's internal key-value store (in the GCS, namespace `connector`), then asks
+itself to exit (`__ray_terminate__`). Ray runs that after the calls in progress and sends
+their replies first. No member kills it with `ray.kill`: Ray fails every call still waiting
+for its reply the moment a killed actor is marked dead, so another member's `END`, already
+answered and on its way, would reach it as a dead hub. The member told `release` writes the
+tombstone too, so its own process sees the end at once. The tombstone makes a late
+`connect_send()` raise `ChannelClosedError` instead of silently starting a new connection
+under the same name whose messages nobody would receive. A tombstone is a few dozen bytes;
+`purge(job_id)` deletes a job's tombstones too.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 from collections.abc import Awaitable, Mapping
@@ -45,7 +51,7 @@ __all__ = [
     "lost_state",
     "own_actor_options",
     "purge",
-    "release",
+    "record_end",
 ]
 
 _log = logging.getLogger("connector_ray")
@@ -53,7 +59,30 @@ _log = logging.getLogger("connector_ray")
 NAMESPACE: Final = "connector"
 """The Ray namespace of every hub actor."""
 
-_HubActor: Any = ray.remote(ChannelHub)
+_JOB_HUB: Final = "connector:"
+"""How the name of every job's hub starts (a standalone channel's private hub's does not)."""
+
+
+class _SelfEndingHub(ChannelHub):
+    """The hub as a Ray actor: once it has released its connection, it ends itself."""
+
+    def _maybe_release(self) -> bool:
+        if not super()._maybe_release():
+            return False
+        asyncio.get_running_loop().call_soon(_end_this_hub)  # after the release reply
+        return True
+
+
+def _end_this_hub() -> None:
+    """Writes this hub's tombstone (a job's hub), then asks Ray to end it after its calls."""
+    context = ray.get_runtime_context()
+    name = context.get_actor_name()
+    if name and name.startswith(_JOB_HUB):
+        record_end(name)
+    context.current_actor.__ray_terminate__.remote()
+
+
+_HubActor: Any = ray.remote(_SelfEndingHub)
 _init_lock = threading.Lock()
 
 
@@ -67,7 +96,7 @@ def actor_name(job_id: str, connector_id: str) -> str:
 
 
 def _job_prefix(job_id: str) -> str:
-    return f"connector:{job_id}:"
+    return f"{_JOB_HUB}{job_id}:"
 
 
 def ensure_ray(address: str | None) -> None:
@@ -183,14 +212,12 @@ def kill(handle: Any) -> None:
         _log.debug("connector_ray: killing a hub actor failed: %s", exc)
 
 
-def release(handle: Any, name: str | None) -> None:
-    """Ends a connection: writes its tombstone (if named), then kills its hub actor."""
-    if name is not None:
-        try:
-            internal_kv._internal_kv_put(name, b"ended", overwrite=True, namespace=NAMESPACE)
-        except Exception as exc:  # pragma: no cover - GCS unreachable: the kill still matters
-            _log.debug("connector_ray: cannot record the end of %s: %s", name, exc)
-    kill(handle)
+def record_end(name: str) -> None:
+    """Writes the tombstone of the connection whose hub has this name (see the docstring)."""
+    try:
+        internal_kv._internal_kv_put(name, b"ended", overwrite=True, namespace=NAMESPACE)
+    except Exception as exc:  # pragma: no cover - GCS unreachable: the hub still ends
+        _log.debug("connector_ray: cannot record the end of %s: %s", name, exc)
 
 
 def has_ended(name: str) -> bool:
