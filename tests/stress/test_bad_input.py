@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Callable
+import random
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
+import pytest_asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connector_core import Connector, ConnectorMode, SerdeChannel, Settings
+from connector_core import Channel, Connector, ConnectorMode, SerdeChannel, Settings
 from connector_core.testing.backends import BackendProfile
 from connector_core.testing.stress import fuzz_frames
 
@@ -31,11 +33,18 @@ JSON_ITEMS = st.recursive(
     lambda inner: st.lists(inner, max_size=5) | st.dictionaries(st.text(), inner, max_size=5),
     max_leaves=20,
 )
+_LARGE_BINARY = st.builds(
+    lambda seed, size: random.Random(seed).randbytes(size),
+    st.integers(min_value=0, max_value=2**32),
+    st.integers(min_value=50_000, max_value=200_000),
+)
+"""Bytes past the size sent beside the frame; drawn from a seed (drawing each byte took
+seconds per example)."""
 _pickle_scalars = (
     _json_scalars
     | st.floats()
     | st.binary(max_size=256)
-    | st.binary(min_size=50_000, max_size=200_000)
+    | _LARGE_BINARY
     | st.complex_numbers(allow_nan=False)
 )
 PICKLE_ITEMS = st.recursive(
@@ -62,31 +71,53 @@ def _same(left: Any, right: Any) -> bool:
     return bool(left == right)
 
 
-async def _round_trip(connector: Connector, items: list[Any], serializer: str) -> list[Any]:
-    receiver = await connector.connect_recv()
-    sender = await connector.connect_send()
-    assert isinstance(sender, SerdeChannel)
-    assert sender.codec.serializer.name == serializer, "the backend ignores DI settings"
-    for item in items:
-        await sender.send(item)
-    await sender.close()
-    got = []
-    async with asyncio.timeout(60), receiver:
-        async for item in receiver:
-            got.append(item)
-    return got
+RoundTrip = Callable[[str, ConnectorMode, list[Any]], Awaitable[list[Any]]]
+"""`round_trip(serializer, mode, items)`: what arrives of `items` over the test's connection."""
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def round_trip(
+    serialized_profile: BackendProfile,
+    make: MakeConnector,
+    settings_override: Callable[[Settings], None],
+) -> AsyncIterator[RoundTrip]:
+    """Sends items over one connection of this test (opened at first use) and receives them.
+
+    Every example of a test goes over the same open connection: connecting once per example
+    made these the slowest tests of the run on backends whose connections cost an actor or
+    broker objects. At the end of the test the connection is ended and drained.
+    """
+    opened: dict[tuple[str, ConnectorMode], tuple[Channel, Channel]] = {}
+
+    async def run(serializer: str, mode: ConnectorMode, items: list[Any]) -> list[Any]:
+        if (serializer, mode) not in opened:
+            assert not opened, "one connection per test: its settings hold for the whole test"
+            settings_override(Settings(serializer=serializer))
+            connector = make(mode)
+            receiver = await connector.connect_recv()
+            sender = await connector.connect_send()
+            assert isinstance(sender, SerdeChannel)
+            assert sender.codec.serializer.name == serializer, "the backend ignores DI settings"
+            opened[serializer, mode] = (sender, receiver)
+        sender, receiver = opened[serializer, mode]
+        for item in items:
+            await sender.send(item)
+        async with asyncio.timeout(60):
+            return [await receiver.recv() for _ in items]
+
+    yield run
+    for sender, receiver in opened.values():
+        await sender.close()
+        async with asyncio.timeout(60), receiver:
+            assert [item async for item in receiver] == [], "more arrived than was sent"
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(items=st.lists(PICKLE_ITEMS, min_size=1, max_size=8))
 async def test_any_picklable_structure_round_trips_with_pickle(
-    serialized_profile: BackendProfile,
-    make: MakeConnector,
-    settings_override: Callable[[Settings], None],
-    items: list[Any],
+    round_trip: RoundTrip, items: list[Any]
 ) -> None:
-    settings_override(Settings(serializer="pickle", end_grace=0.2))  # one connection per example
-    got = await _round_trip(make(ConnectorMode.PIPELINE), items, "pickle")
+    got = await round_trip("pickle", ConnectorMode.PIPELINE, items)
     assert len(got) == len(items)
     assert all(map(_same, items, got))
 
@@ -94,14 +125,9 @@ async def test_any_picklable_structure_round_trips_with_pickle(
 @settings(max_examples=15, deadline=None, suppress_health_check=list(HealthCheck))
 @given(items=st.lists(JSON_ITEMS, min_size=1, max_size=8))
 async def test_any_json_structure_round_trips_with_json(
-    serialized_profile: BackendProfile,
-    make: MakeConnector,
-    settings_override: Callable[[Settings], None],
-    items: list[Any],
+    round_trip: RoundTrip, items: list[Any]
 ) -> None:
-    settings_override(Settings(serializer="json", end_grace=0.2))  # one connection per example
-    got = await _round_trip(make(ConnectorMode.PUBSUB), items, "json")
-    assert got == items
+    assert await round_trip("json", ConnectorMode.PUBSUB, items) == items
 
 
 @pytest.mark.parametrize("mode", [pytest.param(m, id=m.value) for m in ConnectorMode])
