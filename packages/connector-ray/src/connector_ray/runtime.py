@@ -2,7 +2,7 @@
 
 Hub actors are *named* and live in the Ray namespace `connector`, so any process attached to
 the cluster (the driver, a Ray task or actor, a plain process that called `ray.init(address=
-...)`) finds the same actor by name: `connector-<job id>-<spec id>`. They are created lazily
+...)`) finds the same actor by name: `connector:<job id>:<connector id>`. They are created lazily
 by the first `connect_*()` (`get_if_exists=True`, so concurrent first connects agree on one
 actor) and are *detached*: the process that happened to create one may exit while others go
 on using it. When the connection is over (see `connector_ray.hub`), the hub ends itself;
