@@ -37,9 +37,8 @@ sender and receiver that connected has gone, the reply says `release` (once), an
 ends itself after its replies (`connector_ray.runtime`), so nothing outlives the connection.
 Pipeline frames that no receiver ever came for keep the hub until a first receiver has come.
 
-`connector_ray.runtime` runs a subclass as the Ray actor (it adds ending itself); this class
-runs without Ray (only a `RefEntry` needs one), which keeps it testable and lets it be read
-on its own.
+The Ray actor is a subclass that ends itself (`connector_ray.runtime`); this class runs
+without Ray (only a `RefEntry` needs one): testable, and read on its own.
 """
 
 from __future__ import annotations
