@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -26,7 +27,12 @@ from connector_core.benchmarking import (
 )
 from connector_core.benchmarking.machine import QUEUE_BASELINE, machine_scenarios
 from connector_core.benchmarking.measure import pooled
-from connector_core.benchmarking.scenarios import LATENCY_ROUNDS, latency_scenario
+from connector_core.benchmarking.scenarios import (
+    LATENCY_ROUNDS,
+    BareRoundTrips,
+    OpenedOnce,
+    latency_scenario,
+)
 from connector_core.benchmarking.table import COLUMNS, cells, meets_target
 
 
@@ -165,7 +171,7 @@ def test_pooled_adds_up_messages_and_seconds_and_keeps_every_sample() -> None:
     assert (total.messages, total.seconds, list(total.latencies_ns)) == (5, 2.0, [1, 2, 3])
 
 
-async def test_latency_scenario_alternates_bare_and_ours_in_rounds() -> None:
+async def test_latency_scenario_alternates_bare_rounds_with_one_connection_of_ours() -> None:
     order: list[str] = []
 
     async def bare(count: int) -> Measurement:
@@ -173,16 +179,39 @@ async def test_latency_scenario_alternates_bare_and_ours_in_rounds() -> None:
         return Measurement(count, 0.1, [5_000] * count)
 
     def make(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
-        order.append("ours")
+        order.append("make")
         return AsyncioConnector(ConnectorSpec("l.out", "l.in", mode=mode), maxsize=maxsize)
 
     run = latency_scenario(make, bare, "bare pair")(True)
     assert not isinstance(run, Comparison)  # the scenario is a coroutine function
     comparison = await run
-    assert order == ["bare", "ours"] * LATENCY_ROUNDS
+    assert order == ["make"] + ["bare"] * LATENCY_ROUNDS
     share = -(-ROUND_TRIPS[0] // LATENCY_ROUNDS)
     assert comparison.bare.messages == comparison.ours.messages == share * LATENCY_ROUNDS
     assert len(comparison.ours.latencies_ns) == share * LATENCY_ROUNDS
+
+
+async def test_latency_scenario_opens_a_bare_transport_opened_once_for_every_round() -> None:
+    events: list[str] = []
+
+    async def bare(count: int) -> Measurement:
+        events.append("round")
+        return Measurement(count, 0.1, [5_000] * count)
+
+    @contextlib.asynccontextmanager
+    async def open_bare() -> AsyncIterator[BareRoundTrips]:
+        events.append("open")
+        yield bare
+        events.append("close")
+
+    def make(mode: ConnectorMode, maxsize: int) -> AsyncioConnector:
+        return AsyncioConnector(ConnectorSpec("l.out", "l.in", mode=mode), maxsize=maxsize)
+
+    run = latency_scenario(make, OpenedOnce(open_bare), "bare pair")(True)
+    assert not isinstance(run, Comparison)
+    comparison = await run
+    assert events == ["open"] + ["round"] * LATENCY_ROUNDS + ["close"]
+    assert comparison.bare.messages == comparison.ours.messages
 
 
 def test_table_cells_show_the_ratio_and_both_latencies() -> None:

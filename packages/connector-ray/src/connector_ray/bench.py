@@ -21,8 +21,11 @@ With the machine's scenarios (`connector_core.benchmarking.machine`, issue 14's 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import time
 import uuid
+from collections.abc import AsyncIterator
 from typing import Any
 
 from connector_core import CHAN_MAXSIZE, ConnectorMode, ConnectorSpec
@@ -83,10 +86,15 @@ async def _bare_queue(count: int) -> tuple[float, list[int]]:
     return ended - started, latencies
 
 
-async def _queue_round_trips(count: int) -> kit.Measurement:
+@contextlib.asynccontextmanager
+async def _open_queue() -> AsyncIterator[kit.BareRoundTrips]:
+    """Yields the bare queue's round trips, on one queue for every latency round.
+
+    An actor is a new process: a queue per round would time its start.
+    """
     queue = await _queue()
     try:
-        return await kit.round_trips(queue.put_async, queue.get_async, count)
+        yield functools.partial(kit.round_trips, queue.put_async, queue.get_async)
     finally:
         queue.shutdown()
 
@@ -148,7 +156,9 @@ async def pubsub(quick: bool) -> kit.Comparison:
     return await _beside_queue(quick, ConnectorMode.PUBSUB, 4)
 
 
-latency = kit.latency_scenario(_make, _queue_round_trips, LONE_BASELINE, TARGETS["latency"])
+latency = kit.latency_scenario(
+    _make, kit.OpenedOnce(_open_queue), LONE_BASELINE, TARGETS["latency"]
+)
 """One item in flight at a time, through the connector and the bare queue (asks 1.0)."""
 
 

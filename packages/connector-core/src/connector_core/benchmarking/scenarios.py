@@ -1,10 +1,11 @@
 """Scenarios beside the bare transport, driven here: a backend supplies its bare side only.
 
 - `latency_scenario()`: ``latency`` (row ``latency 1x1``): one item at a time, ``send()``
-  then awaiting ``recv()``, through a pipeline 1x1 in this process (`connector_round_trips()`),
-  `ROUND_TRIPS` round trips (quick, full), beside the bare transport's same round trip, in
-  `LATENCY_ROUNDS` alternating rounds (each side's samples pooled). The ratio is bare p50 /
-  our p50.
+  then awaiting ``recv()``, through one pipeline 1x1 in this process, `ROUND_TRIPS` round
+  trips (quick, full), beside the bare transport's same round trip, in `LATENCY_ROUNDS`
+  alternating rounds (each side's samples pooled). Both sides stay open across the rounds
+  (the bare one when given as `OpenedOnce`), as a user's connection would. The ratio is bare
+  p50 / our p50.
 - `broker_scenarios()`: ``pipeline``, ``pubsub`` and that ``latency``, for a backend that
   runs in this process and event loop against a server, beside the server's bare client
   loop (`BareBroker`). Each measures the bare loop, then the backend: a burst of `pair_item`
@@ -21,8 +22,10 @@ themselves (the send time they carry) instead of from round trips.
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,6 +41,7 @@ from connector_core.benchmarking.measure import (
     Measurement,
     Scenario,
     pooled,
+    round_trips,
 )
 from connector_core.channel import CHAN_MAXSIZE
 from connector_core.spec import ConnectorMode
@@ -51,6 +55,7 @@ __all__ = [
     "BareBroker",
     "BareRoundTrips",
     "BareThroughput",
+    "OpenedOnce",
     "Sizes",
     "broker_scenarios",
     "latency_scenario",
@@ -62,7 +67,7 @@ ROUND_TRIPS = (300, 1000)
 """Timed round trips of the ``latency`` scenario: (with ``--quick``, without), on each side."""
 LATENCY_ROUNDS = 5
 """Rounds of the ``latency`` scenario: each times a share of the round trips on the bare
-transport, then on a new connector, so that both sides see the machine in the same state (a
+transport, then on the connector, so that both sides see the machine in the same state (a
 virtual machine's CPUs wake faster right after a busy spell: measured one after the other,
 the side measured second had it better or worse)."""
 SUBSCRIBERS = 4
@@ -74,6 +79,27 @@ BareRoundTrips = Callable[[int], Awaitable[Measurement]]
 BareThroughput = Callable[[int, int], Awaitable[float]]
 """``bare(count, receivers)``: seconds for the bare transport to move `count` `pair_item`
 items to `receivers` receivers, every one of them getting every item."""
+
+
+@dataclass(frozen=True)
+class OpenedOnce:
+    """A bare transport that the ``latency`` scenario opens once and uses in every round.
+
+    For a transport slow to open (a Ray actor is a new process), so that its rounds time
+    round trips, not starts.
+    """
+
+    open: Callable[[], AbstractAsyncContextManager[BareRoundTrips]]
+    """Opens the transport; the context yields its round trips and closes it on exit."""
+
+
+@contextlib.asynccontextmanager
+async def _opened(bare: BareRoundTrips | OpenedOnce) -> AsyncIterator[BareRoundTrips]:
+    if isinstance(bare, OpenedOnce):
+        async with bare.open() as trips:
+            yield trips
+    else:
+        yield bare
 
 
 @dataclass(frozen=True)
@@ -114,7 +140,7 @@ def stamped_item(i: int) -> dict[str, Any]:
 
 def latency_scenario(
     make: MakeConnector,
-    bare: BareRoundTrips,
+    bare: BareRoundTrips | OpenedOnce,
     baseline: str,
     target: float | None = None,
     maxsize: int = CHAN_MAXSIZE,
@@ -125,7 +151,8 @@ def latency_scenario(
 
     Args:
         make: Makes the backend's connector (a pipeline of `maxsize`).
-        bare: The bare transport's round trips, measured first.
+        bare: The bare transport's round trips, measured first in each round: a function
+            (which opens and closes the transport in each call), or `OpenedOnce`.
         baseline: What the bare transport does, for the row.
         target: Optional; the lowest bare p50 / our p50 the backend's issue asks for.
         maxsize: Optional; the connector's maxsize.
@@ -138,10 +165,17 @@ def latency_scenario(
         share = -(-count // LATENCY_ROUNDS)
         bare_parts: list[Measurement] = []
         our_parts: list[Measurement] = []
-        for _ in range(LATENCY_ROUNDS):  # side by side: both see the machine as it is then
-            bare_parts.append(await bare(share))
-            connector = await new_connector(make, ConnectorMode.PIPELINE, maxsize)
-            our_parts.append(await connector_round_trips(connector, share))
+        connector = await new_connector(make, ConnectorMode.PIPELINE, maxsize)
+        receiver = await connector.connect_recv()
+        sender = await connector.connect_send()
+        try:
+            async with _opened(bare) as bare_trips:
+                for _ in range(LATENCY_ROUNDS):  # side by side: both see the machine as it is
+                    bare_parts.append(await bare_trips(share))
+                    our_parts.append(await round_trips(sender.send, receiver.recv, share))
+        finally:
+            await sender.close()
+            await receiver.close()
         return Comparison(
             label, baseline, pooled(our_parts), pooled(bare_parts), target, RATIO_OF_P50
         )
