@@ -157,3 +157,40 @@ def test_a_huge_jump_in_sequence_keeps_the_window_small() -> None:
     guard.admit(SENDER, 1)
     assert guard.admit(SENDER, 2**62)
     assert not guard.admit(SENDER, 1)
+
+
+_LARGE = b"x" * (256 * 1024)  # over the size from which a frame is read in place
+
+
+def test_a_large_bytes_frame_opens_to_a_read_only_view_of_itself_not_a_copy(
+    codec: Codec,
+) -> None:
+    frame = codec.seal([_LARGE], SENDER, 1)
+    _, payload = codec.open(frame)
+    assert type(payload) is memoryview
+    assert payload.readonly
+    assert payload.obj is frame
+    assert codec.loads_items(payload) == [_LARGE]
+
+
+def test_a_large_read_only_view_frame_opens_to_a_view_of_it(codec: Codec) -> None:
+    frame = codec.seal([_LARGE], SENDER, 1)
+    _, payload = codec.open(memoryview(frame))
+    assert type(payload) is memoryview
+    assert payload.obj is frame
+
+
+def test_a_large_frame_that_could_change_opens_to_a_copy(codec: Codec) -> None:
+    frame = bytearray(codec.seal([_LARGE], SENDER, 1))
+    _, payload = codec.open(frame)
+    frame[-200:] = b"y" * 200  # a transport reusing its buffer after verification
+    assert type(payload) is bytes
+    assert codec.loads_items(payload) == [_LARGE]
+
+
+def test_a_json_payload_read_in_place_decodes() -> None:
+    codec = Codec.generate(serializer=JsonSerializer()).bound("job-1/a..b")
+    text = "x" * (256 * 1024)
+    _, payload = codec.open(codec.seal([text, {"n": 1}], SENDER, 1))
+    assert type(payload) is memoryview
+    assert codec.loads_items(payload) == [text, {"n": 1}]

@@ -22,7 +22,7 @@ from connector_core import (
     ChannelSerializationError,
     Codec,
 )
-from connector_core.payload import LIST
+from connector_core.payload import LIST, Payload
 from connector_core.sealer import ASIDE_BYTES
 from connector_core.testing import error_in_another_loop
 from connector_core.transport import RecvTransport, SendTransport, Verifier
@@ -76,7 +76,7 @@ class FakeReceiver:
 
     def __init__(self, codec: Codec) -> None:
         self.verifier = Verifier(codec, owner="FakeReceiver")
-        self.payloads: deque[bytes] = deque()
+        self.payloads: deque[Payload] = deque()
         self.calls: list[str] = []
         self.closes = 0
         self.ended = False
@@ -84,7 +84,7 @@ class FakeReceiver:
         self.given_back: list[tuple[bytes, int]] = []
         self._changed = asyncio.Event()
 
-    def deliver(self, payload: bytes) -> None:
+    def deliver(self, payload: Payload) -> None:
         self.payloads.append(payload)
         self._changed.set()
 
@@ -92,11 +92,11 @@ class FakeReceiver:
         self.ended = True
         self._changed.set()
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         self.calls.append("try_recv")
         return self.payloads.popleft() if self.payloads else None
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         self.calls.append("recv")
         while not self.payloads:
             if self.closed or self.ended:
@@ -276,6 +276,20 @@ async def test_recv_bytes_returns_the_payload_undecoded() -> None:
     rx.deliver(b"not decoded")
     assert await channel.recv_bytes() == b"not decoded"
     assert channel.statistics().received == 0
+
+
+async def test_recv_bytes_returns_bytes_for_a_payload_read_in_place() -> None:
+    channel, rx, _codec = _receiving()
+    rx.deliver(memoryview(b"a large payload, a view of its frame"))
+    got = await channel.recv_bytes()
+    assert type(got) is bytes
+    assert got == b"a large payload, a view of its frame"
+
+
+async def test_recv_decodes_a_payload_read_in_place() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(memoryview(_payload(codec, {"large": "item"})))
+    assert await channel.recv() == {"large": "item"}
 
 
 async def test_an_undecodable_payload_raises_once_and_the_channel_goes_on() -> None:

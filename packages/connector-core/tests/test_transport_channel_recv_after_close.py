@@ -9,6 +9,7 @@ import pytest
 
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError
+from connector_core.payload import Payload
 from connector_core.testing import drain
 from connector_core.transport import Verifier
 from connector_core.transport_channel import TransportChannel
@@ -33,14 +34,14 @@ class _Loop:
     async def send(self, frame: bytes, items: int = 1) -> None:
         self.try_send(frame, items)
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         while self.frames:
             payload = self.verifier.accept(self.frames.popleft())
             if payload is not None:
                 return payload
         return None
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         while True:
             payload = self.try_recv()
             if payload is not None:

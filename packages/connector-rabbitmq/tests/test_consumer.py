@@ -296,7 +296,7 @@ async def test_end_of_stream_marker_is_returned_as_a_delivery() -> None:
     await _deliver(consumer, marker)
     head = consumer.next_frame()
     assert head is not None
-    assert not isinstance(head, bytes)
+    assert isinstance(head, Delivery)
     assert head.is_eos
     assert head.sender == "s-1"
     assert consumer.verifier.rejected == 0
@@ -327,7 +327,7 @@ async def test_a_delivery_finished_while_an_ack_is_in_flight_is_acked_not_reject
     await first.ack_started.wait()
     head = consumer.next_frame()
     assert head is not None
-    assert not isinstance(head, bytes)
+    assert isinstance(head, Delivery)
     consumer.finish(head)  # the end marker, good, finished while the ack is in flight
     first.ack_may_finish.set()
     await consumer.flush_acks()

@@ -7,6 +7,7 @@ attacks: `tests/security/test_ray_large_attacks.py`).
 
 from __future__ import annotations
 
+import array
 import asyncio
 import pickle
 import secrets
@@ -24,6 +25,7 @@ from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, transport_of, unique_spec
 from connector_ray import NAMESPACE, RayConnector
 from connector_ray.hub_protocol import OK, RefEntry
+from connector_ray.hub_refs import as_frame
 from connector_ray.large import Dropped, LargeFrames
 from connector_ray.sender import RaySender
 from connector_ray.settings import DEFAULT_LARGE_FRAME_BYTES, RaySettings
@@ -220,3 +222,21 @@ def test_an_entry_tag_depends_on_the_key_the_connection_and_the_object() -> None
     assert ours.tag(ref) != ours.tag(other)
     assert ours.tag(ref) != LargeFrames(codec.bound("ray:job:b")).tag(ref)
     assert ours.tag(ref) != LargeFrames(Codec.generate().bound("ray:job:a")).tag(ref)
+
+
+async def test_a_staged_frame_is_fetched_as_a_read_only_view_of_the_store_not_a_copy() -> None:
+    frame = _large(7)
+    entry = await LargeFrames(Codec.generate().bound("ray:job:a")).stage(frame)
+    fetched = as_frame(await entry.ref)
+    assert type(fetched) is memoryview
+    assert fetched.readonly
+    assert fetched == frame
+
+
+def test_a_fetched_object_is_a_frame_only_when_it_is_bytes_or_a_flat_byte_buffer() -> None:
+    assert as_frame(b"frame") == b"frame"
+    assert as_frame(memoryview(b"frame")) == b"frame"
+    assert as_frame(array.array("i", [1, 2, 3])) is None  # a buffer of other items
+    assert as_frame(memoryview(b"abcd").cast("B", (2, 2))) is None  # not flat
+    assert as_frame({"not": "a frame"}) is None
+    assert as_frame(RuntimeError("lost")) is None

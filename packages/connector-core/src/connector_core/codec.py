@@ -18,7 +18,7 @@ from typing import Any
 from connector_core.envelope import HEADER, NO_CONNECTION, VERSION, Header, connection_id
 from connector_core.exceptions import ChannelDecodeError, ChannelSerializationError
 from connector_core.keyed_hash import keyed_states, tag, tag_of
-from connector_core.payload import LIST, Buffer, items_body, read_items
+from connector_core.payload import LIST, Buffer, Payload, items_body, payload_of, read_items
 from connector_core.serializers import PickleSerializer, Serializer, direct_functions
 
 __all__ = ["TAG_SIZE", "Codec", "MessageRejectedError"]
@@ -240,7 +240,7 @@ class Codec:
 
     def reseal(
         self,
-        payload: bytes | list[Buffer],
+        payload: Buffer | list[Buffer],
         sender: bytes,
         seq: int,
         items: int,
@@ -287,8 +287,8 @@ class Codec:
             pieces = [b"".join(pieces)]  # many small pieces: one join beats an update each
         return b"".join([tag_of(self._inner, self._outer, [*pieces, *lent]), *pieces])
 
-    def open(self, frame: bytes, lent: Sequence[Buffer] = ()) -> tuple[Header, bytes]:
-        """Verifies a sealed frame and returns its header and (still serialized) payload.
+    def open(self, frame: Buffer, lent: Sequence[Buffer] = ()) -> tuple[Header, Payload]:
+        """Verifies a sealed frame; returns its header and payload (`payload.payload_of`).
 
         Args:
             frame: A received frame.
@@ -306,7 +306,7 @@ class Codec:
         if size < body:
             raise MessageRejectedError(f"frame of {size} bytes is shorter than a header")
         # small frames are sliced (cheaper than a view); large ones are read in place
-        data: bytes | memoryview = frame if size <= _SLICE_LIMIT else memoryview(frame)
+        data: Buffer = frame if size <= _SLICE_LIMIT else memoryview(frame)
         if key is None:
             if not self._warned_unsigned and self.serializer.name == "pickle":
                 self._warn_unsigned_pickle()
@@ -319,10 +319,9 @@ class Codec:
             raise MessageRejectedError(f"envelope version {version} is not {VERSION}")
         if connection != self.connection:
             raise MessageRejectedError("the frame belongs to another connection")
-        payload = frame[body:] if data is frame else bytes(data[body:])
-        return _new_header(Header, (connection, sender, seq, count)), payload
+        return _new_header(Header, (connection, sender, seq, count)), payload_of(frame, body)
 
-    def loads_items(self, payload: bytes, count: int | None = None) -> list[Any]:
+    def loads_items(self, payload: Payload, count: int | None = None) -> list[Any]:
         """Deserializes the items of an opened frame's payload (either layout).
 
         Args:
@@ -369,7 +368,7 @@ class Codec:
         except Exception as exc:
             raise ChannelDecodeError(self._undecodable(payload, exc)) from exc
 
-    def _undecodable(self, payload: bytes, exc: Exception) -> str:
+    def _undecodable(self, payload: Payload, exc: Exception) -> str:
         return (
             f"discarded a message of {len(payload)} bytes that the {self.serializer.name} "
             f"serializer cannot decode: {exc!r}"

@@ -35,12 +35,14 @@ __all__ = [
     "ITEMS",
     "LIST",
     "Buffer",
+    "Payload",
     "PayloadError",
     "WithBuffers",
     "inline",
     "inline_pieces",
     "items_body",
     "lent_payload",
+    "payload_of",
     "read_items",
     "with_buffers",
 ]
@@ -59,6 +61,10 @@ INLINE: Final = b"\x04"
 
 Buffer: TypeAlias = bytes | bytearray | memoryview
 """A buffer that travels out of band (a byte-formatted, contiguous one)."""
+
+Payload: TypeAlias = bytes | memoryview
+"""A verified payload, still serialized: a large one is a read-only view of the frame it
+arrived in (`connector_core.codec.Codec.open`), which keeps that frame alive."""
 
 _LIST = LIST[0]
 _ITEMS = ITEMS[0]
@@ -115,7 +121,25 @@ def lent_payload(
     return payload
 
 
-def _table(payload: bytes, end: int) -> list[int]:
+def payload_of(frame: Buffer, start: int) -> Payload:
+    """The payload of a verified frame: its bytes from `start`.
+
+    A large frame (over 64 KiB) that cannot change, `bytes` or a read-only view (of Ray's
+    object store, say), gives a view of itself, not a copy; a small one, or one that could
+    change after it was verified (a `bytearray`), gives `bytes` of its own.
+
+    Args:
+        frame: The frame, its tag verified.
+        start: Where its payload starts.
+    """
+    if len(frame) <= _VIEW_FROM:
+        return frame[start:] if type(frame) is bytes else bytes(frame[start:])
+    if type(frame) is bytes or (type(frame) is memoryview and frame.readonly):
+        return memoryview(frame)[start:]
+    return bytes(memoryview(frame)[start:])
+
+
+def _table(payload: Payload, end: int) -> list[int]:
     """The table entries (length, top bit: writable) of a `BUFFERS` or `INLINE` payload."""
     if end < 4:
         raise PayloadError("the payload ends inside its buffer count")
@@ -125,7 +149,7 @@ def _table(payload: bytes, end: int) -> list[int]:
     return [_unpack_sizes(payload, 4 + 8 * index)[0] for index in range(count)]
 
 
-def with_buffers(payload: bytes, parts: Sequence[Buffer]) -> WithBuffers:
+def with_buffers(payload: Payload, parts: Sequence[Buffer]) -> WithBuffers:
     """A verified `BUFFERS` payload with the `parts` that arrived beside its frame.
 
     Args:
@@ -150,7 +174,7 @@ def with_buffers(payload: bytes, parts: Sequence[Buffer]) -> WithBuffers:
     return checked
 
 
-def inline(payload: bytes) -> bytes:
+def inline(payload: Payload) -> Payload:
     """`payload` in one piece: the buffers of a `WithBuffers` joined in (layout `INLINE`).
 
     Anything else is returned as it is.
@@ -176,7 +200,7 @@ def _read_only(buffer: Buffer) -> bool:
     return buffer.readonly if isinstance(buffer, memoryview) else type(buffer) is bytes
 
 
-def _load_lent(payload: bytes, end: int) -> Any:
+def _load_lent(payload: Payload, end: int) -> Any:
     """Unpickles the one item of a `BUFFERS` or `INLINE` payload (layout byte at `end`)."""
     entries = _table(payload, end)
     sizes = [entry & ~_WRITABLE for entry in entries]
@@ -218,7 +242,7 @@ def items_body(payloads: Sequence[bytes]) -> list[bytes]:
     return pieces
 
 
-def read_items(payload: bytes, loads: Callable[[Any], Any], in_place: bool) -> list[Any]:
+def read_items(payload: Payload, loads: Callable[[Any], Any], in_place: bool) -> list[Any]:
     """Deserializes the items of a verified payload in either layout.
 
     Args:
@@ -232,6 +256,8 @@ def read_items(payload: bytes, loads: Callable[[Any], Any], in_place: bool) -> l
         PayloadError: If the payload is in neither layout or its framing does not parse.
         Exception: Whatever `loads` raises for an item it cannot decode.
     """
+    if not in_place and type(payload) is memoryview:
+        payload = bytes(payload)  # such a `loads` (JSON's) takes bytes only
     end = len(payload) - 1
     if end < 0:
         raise PayloadError("the payload is empty")

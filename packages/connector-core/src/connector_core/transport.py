@@ -35,7 +35,7 @@ from typing import Protocol, runtime_checkable
 from connector_core.codec import Codec, MessageRejectedError
 from connector_core.envelope import ReplayGuard
 from connector_core.outbox import Outbox
-from connector_core.payload import Buffer, PayloadError, WithBuffers, with_buffers
+from connector_core.payload import Buffer, Payload, PayloadError, WithBuffers, with_buffers
 
 __all__ = [
     "BufferSender",
@@ -175,11 +175,11 @@ class RecvTransport(Protocol):
 
     verifier: Verifier
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         """The next verified payload if one is here now (never waits), else None."""
         ...
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         """Waits for the next verified payload.
 
         Raises:
@@ -234,7 +234,7 @@ class Verifier:
         self.guard = ReplayGuard()
         """Which (sender, sequence) pairs this receiver accepted: replays are dropped."""
 
-    def accept(self, frame: bytes, redelivered: bool = False) -> bytes | None:
+    def accept(self, frame: Buffer, redelivered: bool = False) -> Payload | None:
         """Returns the payload of a new frame whose envelope verifies, or None (dropped).
 
         The frame must be sealed for this connection (`Codec.open`) and its (sender,
@@ -252,8 +252,8 @@ class Verifier:
         return None if accepted is None else accepted[0]
 
     def accept_items(
-        self, frame: bytes, redelivered: bool = False, lent: Sequence[Buffer] | None = None
-    ) -> tuple[bytes, int] | None:
+        self, frame: Buffer, redelivered: bool = False, lent: Sequence[Buffer] | None = None
+    ) -> tuple[Payload, int] | None:
         """Like `accept`, and also returns how many items the frame carries (its header's).
 
         Transports that count room in items (credits, buffers) use this one: a frame sealed

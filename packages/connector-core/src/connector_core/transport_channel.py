@@ -28,7 +28,7 @@ from connector_core.channel import CHAN_MAXSIZE, check_max_items
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelDecodeError, ChannelError
 from connector_core.loops import running_here
-from connector_core.payload import WithBuffers
+from connector_core.payload import Payload, WithBuffers
 from connector_core.sealer import ASIDE_BYTES, BATCH_BYTES, Sealer
 from connector_core.serde import SerdeChannel
 from connector_core.transport import (
@@ -243,7 +243,7 @@ class TransportChannel(SerdeChannel):
             self._raise_decode_error()
             payload = self._ready_payload()
             if payload is None:
-                payload = await self.recv_bytes()
+                payload = await self._recv_payload()
             items.extend(self.codec.loads_items(payload))
         self._received += 1
         item = items.popleft()
@@ -276,9 +276,9 @@ class TransportChannel(SerdeChannel):
             batch = [items.popleft() for _ in range(min(max_items, len(items)))]
         while not batch:  # the first list decoded is the batch: no copy of it
             self._raise_decode_error()
-            batch = self.codec.loads_items(await self.recv_bytes())
+            batch = self.codec.loads_items(await self._recv_payload())
         rx = self._rx
-        assert rx is not None  # recv_bytes() returned, or items were kept
+        assert rx is not None  # _recv_payload() returned, or items were kept
         while len(batch) < max_items and not items and self._decode_error is None:
             ready = rx.try_recv()
             if ready is None:
@@ -295,13 +295,8 @@ class TransportChannel(SerdeChannel):
             self._returned()
         return batch
 
-    def _ready_payload(self) -> bytes | None:
-        """A payload the transport already holds, taken without awaiting (None: none here).
-
-        `recv()`'s fast path: a coroutine of `recv_bytes()` per item cost more than the
-        take itself. Only on an open channel used from its own loop (else None, and
-        `recv_bytes()` raises what is due).
-        """
+    def _ready_payload(self) -> Payload | None:
+        """A payload the transport holds now (open channel, own loop), else None: fast path."""
         rx = self._rx
         if rx is None or self._is_closed or not running_here(self._loop):
             return None
@@ -320,6 +315,11 @@ class TransportChannel(SerdeChannel):
             ChannelClosedError: When the connection has ended or this channel is closed.
             ChannelError: If this channel cannot receive, or belongs to another event loop.
         """
+        payload = await self._recv_payload()
+        return payload if type(payload) is bytes else bytes(payload)
+
+    async def _recv_payload(self) -> Payload:
+        """`recv_bytes()`, with a large payload left a view of its frame (not copied)."""
         self._check_loop()
         rx = self._receiver()
         if self._is_closed and not self._recv_after_close:
@@ -350,9 +350,8 @@ class TransportChannel(SerdeChannel):
         A receiver closes itself when it reaches the end of the connection.
 
         Raises:
-            ChannelError: If awaited from an event loop other than the channel's own (it
-                stays open: close it in its own loop), or the transport failed to deliver
-                what it held.
+            ChannelError: If awaited from another event loop than the channel's own (it stays
+                open: close it in its own loop), or the transport failed to deliver its items.
         """
         if self._closing is not None and self._closing.done():
             return  # the first close() reported how it went

@@ -64,6 +64,7 @@ from typing import Final
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
 from connector_core.framing import FramingError, unpack_frames
+from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_rabbitmq.delivery import Delivery
 from connector_rabbitmq.messages import CLAIM, EOS, marker_valid
@@ -235,7 +236,7 @@ class Consumer:
         attempt = retry_attempt(self.verifier.codec, message.body, message_id, headers)
         return attempt is not None and self.handed.retries.take(message_id, attempt)
 
-    def _verify(self, body: bytes, redelivered: bool) -> tuple[list[bytes], list[int], bool]:
+    def _verify(self, body: bytes, redelivered: bool) -> tuple[list[Payload], list[int], bool]:
         """The verified payloads of a message body, their item counts, whether any failed.
 
         A copy of a message sent before (`redelivered`: see `_again`) passes the replay
@@ -250,7 +251,7 @@ class Consumer:
             self.verifier.drop("a message without frames")
             return [], [], True
         accept = self.verifier.accept_items
-        payloads: list[bytes] = []
+        payloads: list[Payload] = []
         items: list[int] = []
         for frame in frames:
             accepted = accept(frame, redelivered)
@@ -259,7 +260,7 @@ class Consumer:
                 items.append(accepted[1])
         return payloads, items, len(payloads) != len(frames)
 
-    def next_frame(self) -> bytes | Delivery | None:
+    def next_frame(self) -> Payload | Delivery | None:
         """Takes the next verified payload without waiting; first acknowledges `held`.
 
         Returns:

@@ -14,6 +14,7 @@ from typing import Any
 
 from aio_pika.abc import AbstractIncomingMessage
 
+from connector_core.payload import Payload
 from connector_rabbitmq.messages import Claim
 
 __all__ = ["Delivery"]
@@ -24,7 +25,7 @@ class Delivery:
     """One AMQP message in the local FIFO and how far it has been handed out."""
 
     message: AbstractIncomingMessage
-    frames: list[bytes] | None
+    frames: list[Payload] | None
     """The verified payloads; None for an end-of-stream marker."""
     items: list[int] = field(default_factory=list)
     """The item count of each verified payload (`Verifier.accept_items`)."""

@@ -47,10 +47,12 @@ from typing import Any, Final, cast
 from aio_pika.abc import AbstractQueue
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.payload import Payload
 from connector_core.spec import ConnectorMode
 from connector_core.transport import Verifier
 from connector_rabbitmq.consumer import Consumer
 from connector_rabbitmq.control import LEAVE
+from connector_rabbitmq.delivery import Delivery
 from connector_rabbitmq.ending import EndWatch
 from connector_rabbitmq.membership import Membership, last_one_out
 from connector_rabbitmq.messages import batch_message
@@ -131,14 +133,14 @@ class RabbitMQReceiver:
         """
         self.consumer.release()
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         """The next verified payload if one is here now, else None."""
         if self.closed or self.ended:
             return None
         got = self.consumer.next_frame()
-        return got if isinstance(got, bytes) else None
+        return None if got is None or isinstance(got, Delivery) else got
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         """Waits for the next verified payload.
 
         Raises:
@@ -155,11 +157,11 @@ class RabbitMQReceiver:
                 raise ChannelClosedError("every sender has closed and all was delivered")
             self.wakeup.clear()
             got = consumer.next_frame()
-            if isinstance(got, bytes):
-                return got
-            if got is not None:
+            if isinstance(got, Delivery):
                 await self._steps.run("marker", partial(self.end.settle_marker, consumer, got))
                 continue
+            if got is not None:
+                return got
             if await self._steps.run("over", partial(self.end.connection_over, consumer)):
                 self.ended = True
                 continue

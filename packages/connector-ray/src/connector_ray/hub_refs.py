@@ -24,7 +24,7 @@ from typing import Final
 from connector_ray.hub_fifo import FrameFifo
 from connector_ray.hub_protocol import Entry, RefEntry
 
-__all__ = ["LENT_WAIT", "RefLedger", "fetch_all", "hand_over", "stamped"]
+__all__ = ["LENT_WAIT", "RefLedger", "as_frame", "fetch_all", "hand_over", "stamped"]
 
 LENT_WAIT: Final = 10.0
 """Most seconds a closing sender waits for receivers to fetch the entries they were handed."""
@@ -98,6 +98,26 @@ class RefLedger:
         return len(self._lent)
 
 
+def as_frame(value: object) -> bytes | memoryview | None:
+    """A fetched large frame as bytes to read: `bytes` as is, a buffer as a flat byte view.
+
+    None for anything else (an object that is not bytes, or a buffer of other items).
+
+    Args:
+        value: What fetching an entry's object gave.
+    """
+    if type(value) is bytes:
+        return value
+    try:
+        view = memoryview(value)  # type: ignore[arg-type]  # Ray's buffer of the stored frame
+    except TypeError:
+        return None
+    if view.format != "B" or view.ndim != 1:
+        view.release()
+        return None
+    return view
+
+
 async def _fetch(ref: Awaitable[object]) -> object:
     try:
         return await ref
@@ -135,7 +155,7 @@ async def hand_over(fifos: list[FrameFifo], sender: int) -> int:
         return 0
     fetched = await fetch_all(e.ref for e in entries.values())
     pairs = zip(entries, fetched, strict=True)
-    inline = {key: frame for key, frame in pairs if type(frame) is bytes}
+    inline = {key: bytes(view) for key, frame in pairs if (view := as_frame(frame)) is not None}
     if inline:
         for fifo in fifos:
             fifo.replace(inline)

@@ -2,13 +2,16 @@
 
 A frame of at least `large_frame_bytes` (`RaySettings`, 1 MiB by default) would be copied
 into the hub actor and out again if it went in a `put`. Instead the sender stores it with
-`ray.put` and hands the hub a `RefEntry`: the `ObjectRef` and a tag,
+`ray.put`, as a `pickle.PickleBuffer` (an out-of-band buffer: Ray copies it into the store
+once and a receiver reads it there, as a read-only `memoryview`, with no copy), and hands the
+hub a `RefEntry`: the `ObjectRef` and a tag,
 `HMAC(key, "connector-ray large-frame" + connection id + object id)`. The hub queues the
 entry like a frame, weighing the items its sender states, and does not fetch the object. A
 receiver handed an entry checks its tag first, then fetches the frame (`await ref`, on the
 event loop), then verifies the frame with its `Verifier` like any other before it keeps
 anything. An entry whose tag does not check out, whose object cannot be fetched or is not
-`bytes`, or whose frame does not verify, is dropped and counted (`statistics().rejected`).
+bytes (a buffer of bytes, or `bytes`), or whose frame does not verify, is dropped and counted
+(`statistics().rejected`).
 
 Why a tag, when the frame is verified anyway: fetching runs Ray's deserializer, which
 unpickles any object that is not plain `bytes`. The tag proves that a holder of the key made
@@ -28,13 +31,14 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import pickle
 from typing import Any, Final, NamedTuple
 
 import ray
 
 from connector_core.codec import TAG_SIZE, Codec
 from connector_ray.hub_protocol import Entry, RefEntry
-from connector_ray.hub_refs import fetch_all
+from connector_ray.hub_refs import as_frame, fetch_all
 from connector_ray.settings import DEFAULT_LARGE_FRAME_BYTES
 
 __all__ = ["Dropped", "LargeFrames"]
@@ -85,7 +89,8 @@ class LargeFrames:
         """Puts a sender's frame in the object store and returns the entry for the hub.
 
         The copy into the object store runs in a worker thread, so the event loop goes on
-        (sealing the next frame, say) meanwhile.
+        (sealing the next frame, say) meanwhile. The frame goes in as an out-of-band buffer,
+        so a receiver's fetch reads it in the store instead of copying it out.
 
         Args:
             frame: The sealed frame.
@@ -93,7 +98,7 @@ class LargeFrames:
         Raises:
             ray.exceptions.RayError: If Ray cannot store it (the object store is full, say).
         """
-        ref = await asyncio.to_thread(ray.put, frame)
+        ref = await asyncio.to_thread(ray.put, pickle.PickleBuffer(frame))
         return RefEntry(ref, self.tag(ref))
 
     def _refusal(self, entry: RefEntry) -> str | None:
@@ -104,8 +109,11 @@ class LargeFrames:
             return "the tag of a large-frame entry does not verify"
         return None
 
-    async def resolve(self, frames: list[Entry]) -> list[bytes | Dropped]:
+    async def resolve(self, frames: list[Entry]) -> list[bytes | memoryview | Dropped]:
         """A receiver's frames with each entry's frame fetched, or `Dropped` with why.
+
+        A fetched frame is a read-only view of the object store (`as_frame`): it stays there
+        while the view, or the payload read from it, is held.
 
         Only entries whose tag checks out are fetched (together); `bytes` frames stay as
         they are. Nothing here verifies a frame: that is the `Verifier`'s, afterwards.
@@ -118,7 +126,7 @@ class LargeFrames:
         wanted = {i: entries[i].ref for i, why in refusals.items() if why is None}
         fetched = await fetch_all(wanted.values())
         got = dict(zip(wanted, fetched, strict=True))
-        out: list[bytes | Dropped] = []
+        out: list[bytes | memoryview | Dropped] = []
         for i, frame in enumerate(frames):
             if type(frame) is bytes:
                 out.append(frame)
@@ -126,8 +134,8 @@ class LargeFrames:
                 out.append(Dropped(f"a {type(frame).__name__} arrived where a frame was due"))
             elif (refusal := refusals[i]) is not None:
                 out.append(Dropped(refusal))
-            elif type(value := got[i]) is bytes:
-                out.append(value)
+            elif (fetched_frame := as_frame(value := got[i])) is not None:
+                out.append(fetched_frame)
             elif isinstance(value, BaseException):
                 out.append(Dropped(f"its large frame cannot be fetched: {type(value).__name__}"))
             else:

@@ -10,8 +10,9 @@ Large frames: a batch may hand out entries for frames left in Ray's object store
 (`await ref`, so the event loop goes on) and then tells the hub it has them (`fetched`: their
 sender may now exit); an entry that fails either step becomes a `Dropped` in its place.
 
-Verification on arrival: when a batch arrives (its large frames fetched), anything that is
-not `bytes` is dropped, then every frame goes through the `Verifier` (`accept_items`); what
+Verification on arrival: when a batch arrives (its large frames fetched, each a read-only
+view of Ray's object store), anything that is not a frame is dropped, then every frame goes
+through the `Verifier` (`accept_items`); what
 fails is dropped and counted (`statistics().rejected`) before it is buffered. The inbox holds
 each verified payload with its frame as it arrived and the item count its verified header
 states; `buffered()` counts those items.
@@ -21,9 +22,9 @@ End: the hub answers `END` once every sender has closed and this receiver's FIFO
 a pipeline receiver gives the frames it did not return back to the front of the hub's FIFO,
 with their item counts: first the frame the channel handed back (`give_back`: the items of a
 `send_many()` frame it took and did not return), then its inbox as it arrived (a
-subscriber's are its own and go); a large frame goes back inline, as the receiver fetched it
-(the process that put it may have exited since). If the hub dies, `recv()` raises
-`ChannelError`.
+subscriber's are its own and go); a large frame goes back inline, copied out of the view
+the receiver fetched (the process that put it may have exited since). If the hub dies,
+`recv()` raises `ChannelError`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any
 
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError
+from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_ray import runtime
 from connector_ray.hub_protocol import ABORTED, END, OK, Entry, Reply
@@ -47,7 +49,7 @@ __all__ = ["RayReceiver"]
 
 _log = logging.getLogger("connector_ray")
 
-_Kept = tuple[bytes, bytes, int]
+_Kept = tuple[Payload, bytes | memoryview, int]
 """What the inbox holds of a verified frame: its payload, the frame, the items it carries."""
 _Admitted = tuple[list[_Kept], int]
 """The frames of a batch that verified, and the items they carry."""
@@ -81,16 +83,16 @@ class RayReceiver:
         self._failure: ChannelError | None = None
         self._closed = False
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         """The next verified payload of the inbox, or None."""
         return self._pop() if self._inbox else None
 
-    def _pop(self) -> bytes:
+    def _pop(self) -> Payload:
         payload, _, items = self._inbox.popleft()
         self._inbox_items -= items
         return payload
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         """Waits for the next verified payload, fetching a batch when the inbox is empty.
 
         Raises:
@@ -176,18 +178,19 @@ class RayReceiver:
         elif reply.status != ABORTED:
             self._failure = runtime.lost_state(reply)
 
-    def _admit(self, frames: Sequence[Entry | Dropped]) -> _Admitted:
+    def _admit(self, frames: Sequence[Entry | memoryview | Dropped]) -> _Admitted:
         """The frames that verify, with their payloads and items; the rest dropped and counted.
 
         Args:
-            frames: A batch as it arrived (`bytes` frames; anything else is dropped).
+            frames: A batch as it arrived (`bytes` frames, and the views of fetched large
+                ones; anything else is dropped).
         """
         verifier = self.verifier
         accept = verifier.accept_items
         kept: list[_Kept] = []
         total = 0
         for frame in frames:
-            if type(frame) is not bytes:  # never decoded, whatever it is
+            if type(frame) is not bytes and type(frame) is not memoryview:  # never decoded
                 why = frame.reason if type(frame) is Dropped else None
                 verifier.drop(why or f"a {type(frame).__name__} arrived where a frame was due")
                 continue
@@ -221,7 +224,7 @@ class RayReceiver:
                 await runtime.call("close", handle.abort_get.remote(*member))
                 await asyncio.wait([pending])
                 self._absorb(pending)
-            kept = [] if self._pubsub else [(frame, items) for _, frame, items in self._inbox]
+            kept = [] if self._pubsub else [(bytes(f), n) for _, f, n in self._inbox]
             kept[:0] = self._given_back
             self._given_back.clear()
             self._inbox.clear()

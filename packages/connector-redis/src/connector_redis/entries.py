@@ -99,7 +99,8 @@ def open_entry(codec: Codec, raw: bytes, entry_id: StreamId) -> Entry:
             f"an entry sealed for id {ms}-{seq} was found at {entry_id[0]}-{entry_id[1]} "
             "(a copy: replayed)"
         )
-    return Entry(kind, header.sender, header.seq, header.items, payload[_ID.size :])
+    body = payload[_ID.size :]  # an entry's frames are kept and may be handed on: bytes
+    return Entry(kind, header.sender, header.seq, header.items, bytes(body))
 
 
 def marker_body(entry_id: StreamId) -> bytes:

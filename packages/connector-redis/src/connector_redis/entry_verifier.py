@@ -13,6 +13,7 @@ from __future__ import annotations
 from connector_core.codec import Codec, MessageRejectedError
 from connector_core.envelope import ReplayGuard
 from connector_core.framing import FramingError, unpack_frames
+from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_redis.entries import DATA, MARKER, open_entry
 from connector_redis.keys import parse_id
@@ -41,7 +42,7 @@ class EntryVerifier:
 
     def open(
         self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool
-    ) -> list[tuple[bytes, bytes, int]]:
+    ) -> list[tuple[Payload, bytes, int]]:
         """Verifies one entry; returns (payload, frame, items) of each frame that verifies.
 
         Args:
@@ -74,7 +75,7 @@ class EntryVerifier:
         except FramingError as exc:
             self.verifier.drop(exc)
             return []
-        verified: list[tuple[bytes, bytes, int]] = []
+        verified: list[tuple[Payload, bytes, int]] = []
         for frame in frames:
             accepted = self.verifier.accept_items(frame, redelivered)
             if accepted is not None:

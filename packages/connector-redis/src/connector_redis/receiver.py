@@ -35,6 +35,7 @@ from typing import Final
 from connector_core.codec import Codec
 from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.framing import pack_frames
+from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_redis.client import release
 from connector_redis.control import ControlLog
@@ -78,7 +79,7 @@ class RedisReceiver:
         self.settings = settings
         self.verifier = Verifier(codec, "RedisChannel")
         self._entries = EntryVerifier(codec, self.verifier)
-        self._items: deque[tuple[bytes, bytes, int, str, bool]] = deque()
+        self._items: deque[tuple[Payload, bytes, int, str, bool]] = deque()
         """(payload, frame, its items, entry id, last frame of its entry)"""
         self._count = 0
         """Items of the payloads in `_items`."""
@@ -114,7 +115,7 @@ class RedisReceiver:
 
     # -- RecvTransport ---------------------------------------------------------------------
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         """The next verified payload if one is here now, else None (asks the reader)."""
         if self._handed:
             self._acks.extend(self._handed)
@@ -136,7 +137,7 @@ class RedisReceiver:
             self._wake.set()
         return payload
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         """Waits for the next verified payload.
 
         Raises:

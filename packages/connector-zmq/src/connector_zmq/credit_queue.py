@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from connector_core.payload import Buffer
+from connector_core.payload import Buffer, Payload
 from connector_core.transport import Verifier
 
 __all__ = ["CreditQueue"]
@@ -41,7 +41,7 @@ class CreditQueue:
         """
         self.verifier = verifier
         self._batch = batch
-        self.items: deque[tuple[bytes, int]] = deque()  # verified payloads and their items
+        self.items: deque[tuple[Payload, int]] = deque()  # verified payloads and their items
         # who sent the queued items, in order: runs of [sender id or None, items, owed],
         # `owed` being the sender's one-element credit counter shared by all its runs
         self._runs: deque[list[Any]] = deque()
@@ -88,10 +88,10 @@ class CreditQueue:
         return True
 
     def _within(
-        self, accepted: list[tuple[bytes, int]], credit: int
-    ) -> tuple[list[tuple[bytes, int]], int]:
+        self, accepted: list[tuple[Payload, int]], credit: int
+    ) -> tuple[list[tuple[Payload, int]], int]:
         """The verified frames that fit `credit`, in order, and their items; drops the rest."""
-        kept: list[tuple[bytes, int]] = []
+        kept: list[tuple[Payload, int]] = []
         items = 0
         for verified in accepted:
             if items + verified[1] > credit:
@@ -101,7 +101,7 @@ class CreditQueue:
                 items += verified[1]
         return kept, items
 
-    def take(self) -> bytes | None:
+    def take(self) -> Payload | None:
         """The next verified payload if one is queued, else None; owes its sender its items.
 
         A payload of `n` items (one frame) is taken whole, so it gives `n` credits back.
@@ -123,7 +123,7 @@ class CreditQueue:
                 owed[0] = self._give_credit(sid, owed[0])
         return payload
 
-    def enqueue(self, sid: bytes | None, accepted: list[tuple[bytes, int]], items: int) -> None:
+    def enqueue(self, sid: bytes | None, accepted: list[tuple[Payload, int]], items: int) -> None:
         """Queues verified payloads from sender `sid` (None: returned, owed no credit).
 
         Args:

@@ -53,7 +53,7 @@ import zmq
 from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError
 from connector_core.framing import FramingError, unpack_frames
-from connector_core.payload import Buffer, inline
+from connector_core.payload import Buffer, Payload, inline
 from connector_core.transport import Verifier
 from connector_zmq import access, inproc
 from connector_zmq import protocol as p
@@ -258,7 +258,7 @@ class ReceiverLink(Link):
 
     # -- receiving -------------------------------------------------------------------------
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         """Returns the next verified payload, waiting while none is here.
 
         Raises:
@@ -290,7 +290,7 @@ class ReceiverLink(Link):
             await self._wait_changed()
             tries = 0
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         """The next verified payload if one is queued here, else None; returns its credits.
 
         A payload of `n` items (one frame) is taken whole, so it gives `n` credits back.

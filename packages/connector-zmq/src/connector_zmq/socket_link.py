@@ -17,6 +17,7 @@ import zmq
 import zmq.asyncio
 
 from connector_core.exceptions import ChannelClosedError
+from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_zmq.waiting import wait_readable
 
@@ -98,7 +99,7 @@ class SocketReceiver:
         self.verifier = verifier
         self._senders = senders
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         """The next verified payload if the socket has one now, else None.
 
         Raises:
@@ -130,7 +131,7 @@ class SocketReceiver:
         """
         del frame, items
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         """Waits for the next verified payload (what fails verification is dropped)."""
         while True:
             payload = self.try_recv()
