@@ -14,6 +14,7 @@ from typing import Any, NoReturn
 from connector_core import CHAN_MAXSIZE, ChannelClosedError, Connector, ConnectorMode, Settings
 from connector_core.codec import Codec
 from connector_core.lifecycle import Lifecycle
+from connector_core.payload import Payload
 from connector_core.testing.backends import BackendProfile
 from connector_core.transport import Outbox, Verifier
 from connector_core.transport_channel import TransportChannel
@@ -103,14 +104,14 @@ class MemoryReceiver:
         self.verifier, self._wire = Verifier(codec, owner="MemoryReceiver"), wire
         self._fifo: deque[bytes] | None = wire.join(self)  # subscribed on return
 
-    def try_recv(self) -> bytes | None:
+    def try_recv(self) -> Payload | None:
         while self._fifo:  # None once closed
             payload = self.verifier.accept(self._wire.take(self._fifo))
             if payload is not None:  # None: forged or corrupt, dropped and counted
                 return payload
         return None
 
-    async def recv(self) -> bytes:
+    async def recv(self) -> Payload:
         while (payload := self.try_recv()) is None:
             if self._fifo is None or self._wire.life.ended:
                 raise ChannelClosedError("every sender has closed and all was delivered")
