@@ -22,7 +22,7 @@ from connector_core import (
     ChannelSerializationError,
     Codec,
 )
-from connector_core.payload import LIST, Payload
+from connector_core.payload import LIST, Payload, WithBuffers
 from connector_core.sealer import ASIDE_BYTES
 from connector_core.testing import error_in_another_loop
 from connector_core.transport import RecvTransport, SendTransport, Verifier
@@ -284,6 +284,16 @@ async def test_recv_bytes_returns_bytes_for_a_payload_read_in_place() -> None:
     got = await channel.recv_bytes()
     assert type(got) is bytes
     assert got == b"a large payload, a view of its frame"
+
+
+async def test_recv_bytes_returns_a_payload_with_buffers_as_it_is() -> None:
+    channel, rx, _codec = _receiving()
+    payload = WithBuffers(b"a payload whose buffers came beside its frame")
+    payload.buffers = [b"buffer"]
+    rx.deliver(payload)
+    got = await channel.recv_bytes()
+    assert got is payload
+    assert got.buffers == [b"buffer"]
 
 
 async def test_recv_decodes_a_payload_read_in_place() -> None:

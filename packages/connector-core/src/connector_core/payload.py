@@ -134,7 +134,7 @@ def payload_of(frame: Buffer, start: int) -> Payload:
     """
     if len(frame) <= _VIEW_FROM:
         return frame[start:] if type(frame) is bytes else bytes(frame[start:])
-    if type(frame) is bytes or (type(frame) is memoryview and frame.readonly):
+    if _read_only(frame):
         return memoryview(frame)[start:]
     return bytes(memoryview(frame)[start:])
 

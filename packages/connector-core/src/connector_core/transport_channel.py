@@ -316,7 +316,7 @@ class TransportChannel(SerdeChannel):
             ChannelError: If this channel cannot receive, or belongs to another event loop.
         """
         payload = await self._recv_payload()
-        return payload if type(payload) is bytes else bytes(payload)
+        return bytes(payload) if type(payload) is memoryview else payload  # WithBuffers stays
 
     async def _recv_payload(self) -> Payload:
         """`recv_bytes()`, with a large payload left a view of its frame (not copied)."""
