@@ -1,4 +1,4 @@
-"""Closing a sender's data links without losing what is still on the wire: `end_links`.
+"""Closing data links without losing what is still on the wire: `end_links`, `read_until_answered`.
 
 ZeroMQ's linger keeps a closed socket sending what it had queued, but it cannot stop TCP
 from throwing data away. A socket closed while a message from its peer is still arriving (a
@@ -22,21 +22,27 @@ them gracefully. The wait depends on each receiver's event loop reading its sock
 its user taking items (a receiver reads everything its credits allowed as it arrives). It is
 bounded: a receiver that answers nothing within the timeout (a hung process on another host,
 which the rendezvous cannot watch) is named in a warning and its socket closed anyway.
+
+A leaving pipeline receiver waits the same way, the other way round (`read_until_answered`):
+it tells its senders BYE and keeps reading until each answered (DETACH, or END if it was
+closing) and the rendezvous acknowledged, so every item already on its way is in its queue
+when it hands the queue back.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
+from collections.abc import Callable, Set
 
 import zmq
 
 from connector_zmq import protocol as p
+from connector_zmq.link import CONTROL_TIMEOUT
 from connector_zmq.peers import Peer
 from connector_zmq.waiting import next_message, wait_readable
 
-__all__ = ["END_SEEN_TIMEOUT", "await_ends_seen", "end_links"]
+__all__ = ["END_SEEN_TIMEOUT", "await_ends_seen", "end_links", "read_until_answered"]
 
 END_SEEN_TIMEOUT = 30.0
 """Seconds a closing sender waits for its receivers to confirm its END."""
@@ -117,3 +123,40 @@ def _answered(peer: Peer) -> bool:
         if len(msg) >= 2 and msg[1] in (p.END_SEEN, p.BYE):
             return True
     return False
+
+
+async def read_until_answered(
+    pid: bytes,
+    sockets: list[zmq.Socket[bytes]],
+    drain: Callable[[], None],
+    answered: Callable[[], bool],
+    silent: Callable[[], Set[bytes]],
+) -> None:
+    """A leaving pipeline receiver's wait: reads until its senders and the rendezvous answered.
+
+    Every sender with credit at the receiver answers its BYE (DETACH, or END if it was
+    closing), and the rendezvous its LEAVING; what arrives meanwhile is queued, to be handed
+    back. Bounded by `CONTROL_TIMEOUT`: the senders still silent then are named in a warning.
+
+    Args:
+        pid: The receiver's id, for the warning.
+        sockets: Its data and control sockets.
+        drain: Handles what they hold.
+        answered: Whether everyone answered.
+        silent: The senders that have not.
+    """
+    try:
+        async with asyncio.timeout(CONTROL_TIMEOUT):
+            while True:
+                drain()
+                if answered():
+                    return
+                await wait_readable(sockets)
+    except TimeoutError:
+        p.log.warning(
+            "closing receiver %s: senders %s did not answer within %.0f s; items they "
+            "still had in flight to it are lost",
+            pid.decode(),
+            sorted(s.decode() for s in silent()),
+            CONTROL_TIMEOUT,
+        )

@@ -14,12 +14,15 @@ once, not at the next garbage collection.)
 
 from __future__ import annotations
 
+import secrets
 from collections import deque
 from collections.abc import Sequence
 from operator import itemgetter
 from typing import Any
 
-from connector_core.payload import Buffer, Payload
+from connector_core.codec import Codec
+from connector_core.envelope import SENDER_SIZE
+from connector_core.payload import Buffer, Payload, inline
 from connector_core.transport import Verifier
 
 __all__ = ["CreditQueue"]
@@ -167,6 +170,18 @@ class CreditQueue:
     def buffered(self) -> int:
         """Verified items queued and not yet taken (in any frame)."""
         return sum(map(_items_of, self.items))
+
+    def sealed_again(self, codec: Codec) -> list[bytes]:
+        """The queued payloads sealed again, each as a frame stating its items (to hand back).
+
+        Sealed by the receiver, a member of the connection, as a party of its own (a new id):
+        the other receivers accept them once each. Large buffers are joined in: one piece each.
+        """
+        party, seal = secrets.token_bytes(SENDER_SIZE), codec.reseal
+        return [
+            seal(inline(payload), party, seq, items)
+            for seq, (payload, items) in enumerate(self.items, 1)
+        ]
 
     def clear(self) -> None:
         """Forgets every queued payload (the receiver has returned or dropped them)."""

@@ -45,21 +45,21 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import secrets
 from collections.abc import Sequence
 
 import zmq
 
-from connector_core.envelope import SENDER_SIZE
 from connector_core.exceptions import ChannelClosedError
 from connector_core.framing import FramingError, unpack_frames
-from connector_core.payload import Buffer, Payload, inline
+from connector_core.payload import Buffer, Payload
 from connector_core.transport import Verifier
 from connector_zmq import access, inproc
 from connector_zmq import protocol as p
+from connector_zmq.closing import read_until_answered
 from connector_zmq.credit_queue import CreditQueue
+from connector_zmq.flushes import flushes_of
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
-from connector_zmq.waiting import next_routed, wait_readable
+from connector_zmq.waiting import next_routed
 
 __all__ = ["ReceiverLink"]
 
@@ -79,6 +79,9 @@ class ReceiverLink(Link):
         self.verifier = Verifier(self._codec, "ZMQChannel receiver")
         self._window = p.window(self._maxsize, self._pubsub)
         self._queue = CreditQueue(self.verifier, p.credit_batch(self._maxsize, self._pubsub))
+        self._loop = asyncio.get_running_loop()
+        self._flushes = flushes_of(self._loop)
+        self._look_again_due = False  # a `_look_again` is scheduled
         self._given_back: list[bytes] = []  # frames the channel handed back (pipeline)
         self._hello: set[bytes] = set()
         self._done: set[bytes] = set()  # END or DETACH seen: nothing more from them
@@ -156,23 +159,41 @@ class ReceiverLink(Link):
         self._drain_data()
         self._drain_socket(self._control())  # the control socket, then DRAINED if due
 
-    def _drain_socket(self, sock: zmq.Socket[bytes]) -> None:
+    def _drain_socket(self, sock: zmq.Socket[bytes], until_queued: bool = False) -> None:
         if sock is self._data:
-            self._drain_data()
+            self._drain_data(until_queued)
         else:
             self._drain_control()
         if not self._pubsub and not self._closing:
             self._report_drained()
 
-    def _drain_data(self) -> None:
+    def _drain_data(self, until_queued: bool = False) -> None:
+        """Handles the data socket's messages until it is empty (which re-arms its FD).
+
+        `until_queued`: stop once a payload is queued (`recv()`'s first look skips the empty
+        socket's check, the dearest call here); `_look_again` reads the rest at the next turn.
+        """
         data = self._data
+        queued = self._queue.items
         while (msg := next_routed(data)) is not None:
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
+                if until_queued and queued:
+                    if not self._look_again_due:
+                        self._look_again_due = True
+                        self._loop.call_soon(self._look_again)
+                    return
             elif len(msg) >= 3 and msg[1] == b"":
                 self._on_link(msg[0], msg[2], msg[3:])
             else:
                 self.verifier.drop("a message in no layout of the connector-zmq protocol")
+
+    def _look_again(self) -> None:
+        """Handles what a first look left unread, as the pump's reader does."""
+        # (a waiting pump would not hear of it: its FD signals a socket that stops being empty)
+        self._look_again_due = False
+        if not self._closing:
+            self._on_readable(self._data)
 
     def _on_link(self, sid: bytes, kind: bytes, rest: list[bytes]) -> None:
         if kind == p.BATCH:
@@ -277,12 +298,15 @@ class ReceiverLink(Link):
             if self._finished():
                 raise ChannelClosedError("every sender has closed and all was delivered")
             if tries < 2:
-                if tries:  # one turn of the loop: a sender of this task flushes in it
+                # before each look, this loop's senders ship what they batched (this task's may
+                # hold the item); before the second, the loop turns once
+                if not self._flushes.run() and tries:
                     await asyncio.sleep(0)
                 if self._pump_waits():  # its loop reader hands over what arrives, but what
                     # is already here (from a sender of this process, over inproc) is
-                    # taken now, without waiting for the reader; then DRAINED if due
-                    self._drain_socket(self._data)
+                    # taken now, without waiting for the reader (the first look only until
+                    # something is queued); then DRAINED if due
+                    self._drain_socket(self._data, until_queued=not tries)
                 else:
                     self._drain()
                 tries += 1
@@ -348,14 +372,14 @@ class ReceiverLink(Link):
             leftovers: list[bytes] = []
             if not self._pubsub:
                 self._control().send_multipart([p.LEAVING])
-                await self._collect()
-                # sealed again by this receiver, a member of the connection, as a sender of
-                # its own: the others accept them once each
-                party, seal = secrets.token_bytes(SENDER_SIZE), self._codec.reseal
-                leftovers = self._given_back + [
-                    seal(inline(payload), party, seq, items)  # buffers joined in: one piece
-                    for seq, (payload, items) in enumerate(self._queue.items, 1)
-                ]
+                await read_until_answered(
+                    self.pid,
+                    [self._data, self._control()],
+                    self._drain,
+                    lambda: self._leave_acked and self._senders_finished(),
+                    lambda: (self._hello | self._must_end) - self._done,
+                )
+                leftovers = self._given_back + self._queue.sealed_again(self._codec)
             self._queue.clear()
             await self._finish_control(p.RECEIVER_DONE, *leftovers)
         finally:
@@ -364,26 +388,6 @@ class ReceiverLink(Link):
     def _close_data(self) -> None:
         inproc.withdraw(self._context, self.address)  # no sender is routed here any more
         self._data.close(0)
-
-    async def _collect(self) -> None:
-        """Reads until every sender with credit here answered and the rendezvous acknowledged."""
-        sockets = [self._data, self._control()]
-        try:
-            async with asyncio.timeout(CONTROL_TIMEOUT):
-                while True:
-                    self._drain()
-                    if self._leave_acked and self._senders_finished():
-                        return
-                    await wait_readable(sockets)
-        except TimeoutError:
-            missing = sorted(s.decode() for s in (self._hello | self._must_end) - self._done)
-            p.log.warning(
-                "closing receiver %s: senders %s did not answer within %.0f s; items they "
-                "still had in flight to it are lost",
-                self.pid.decode(),
-                missing,
-                CONTROL_TIMEOUT,
-            )
 
     def buffered(self) -> int:
         """Verified items taken off the wire and not yet received by the user (in any frame)."""

@@ -57,6 +57,7 @@ from connector_core.transport import Outbox
 from connector_zmq import access, inproc
 from connector_zmq import protocol as p
 from connector_zmq.closing import end_links
+from connector_zmq.flushes import flushes_of
 from connector_zmq.link import CONTROL_TIMEOUT, Link, make_socket
 from connector_zmq.peers import Peer, next_with_credit, unacked
 from connector_zmq.waiting import next_message
@@ -93,7 +94,7 @@ class SenderLink(Link):
         self._peers: dict[bytes, Peer] = {}
         self._ring: list[Peer] = []
         self._next_index = 0
-        self._loop = asyncio.get_running_loop()
+        self._flushes = flushes_of(asyncio.get_running_loop())
         self._flush_scheduled = False
         reply = await self._open_control(
             p.REG_SENDER, p.credentials(self._codec, self.pid), p.process_token()
@@ -335,23 +336,22 @@ class SenderLink(Link):
     def _schedule_ship(self) -> None:
         """After queueing a frame: ships it at once if the link was idle, else batches it.
 
-        Idle means no flush is scheduled and nothing else is queued (waiting for credit): a
-        lone frame leaves right away and waits for nothing; the ones a burst queues after it
-        in the same turn of the loop, or behind frames that wait for credit, form batches,
-        shipped when the producer yields or credit comes back. No timer.
+        Idle: no flush is due and nothing else is queued (waiting for credit). A lone frame
+        leaves at once; those a burst queues after it before yielding, or behind frames that
+        wait for credit, form batches, shipped by the flush (`connector_zmq.flushes`) or when
+        credit comes back. No timer.
         """
         if self._flush_scheduled:
             return
         self._flush_scheduled = True
-        self._loop.call_soon(self._flush)
+        self._flushes.add(self._flush)
         if self._outbox.queued_frames() == 1 and self._task is not None:
             self._ship_now()
 
     def _flush(self) -> None:
         """The outbox's flusher: runs once the producer yields, and ships what it queued."""
         self._flush_scheduled = False
-        # no task: the link is closed (or closing has taken over); nothing queued: a lone
-        # item already left in its send()
+        # no task: closed (or closing took over); nothing queued: a lone item left in send()
         if self._task is not None and self._outbox.queued_items():
             self._ship_now()
 

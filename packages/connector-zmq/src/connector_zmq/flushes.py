@@ -1,0 +1,72 @@
+"""`Flushes`: the senders' flushes due at the event loop's next turn, which a receiver may run now.
+
+A sender batches what its producer queues without yielding: the first `send()` ships its item
+at once and schedules a flush for the loop's next turn, and the items queued until then leave
+together in that flush (`connector_zmq.sender`). Every sender of a loop schedules its flush
+here, in one list per loop with one loop callback for all of them.
+
+A receiver that finds nothing to take and is about to wait runs the loop's due flushes first
+(`run`), as the loop would in its next turn. That matters when one task both sends and
+receives (a request and its reply, an agent's loop over inproc): its second `send()` finds
+the first one's flush still due and queues its item behind it, then its `recv()` would wait a
+turn of the loop for the flush. Running it early lets a lone item cross without that turn;
+when it would have run anyway, nothing changes, and the loop's callback then finds nothing due.
+
+A flush that raises is reported to the loop's exception handler, as a loop callback would
+be, never to the receiver that ran it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from collections.abc import Callable
+
+__all__ = ["Flushes", "flushes_of"]
+
+_by_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Flushes] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def flushes_of(loop: asyncio.AbstractEventLoop) -> Flushes:
+    """The due flushes of `loop` (made on first use; each loop has one, used in its thread)."""
+    flushes = _by_loop.get(loop)
+    if flushes is None:
+        flushes = _by_loop[loop] = Flushes(loop)
+    return flushes
+
+
+class Flushes:
+    """Flushes due at the next turn of one event loop, in the order they were added."""
+
+    __slots__ = ("__weakref__", "_due", "_loop")
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._due: list[Callable[[], None]] = []
+
+    def add(self, flush: Callable[[], None]) -> None:
+        """Runs `flush` at the loop's next turn, or earlier if a receiver calls `run`."""
+        if not self._due:
+            self._loop.call_soon(self.run)
+        self._due.append(flush)
+
+    def run(self) -> bool:
+        """Runs every due flush now, in order.
+
+        Returns:
+            Whether any was due.
+        """
+        due = self._due
+        if not due:
+            return False
+        self._due = []
+        for flush in due:
+            try:
+                flush()
+            except Exception as exc:
+                self._loop.call_exception_handler(
+                    {"message": "a connector-zmq sender's flush failed", "exception": exc}
+                )
+        return True
