@@ -271,6 +271,18 @@ async def test_recv_waits_in_recv_when_nothing_is_here() -> None:
         assert await receiving == "item"
 
 
+async def test_recv_looks_once_before_it_waits_in_recv() -> None:
+    channel, rx, codec = _receiving()
+    rx.deliver(_payload(codec, "first"))
+    assert await channel.recv() == "first"  # the channel is bound to this loop now
+    rx.calls.clear()
+    receiving = await _parked(channel.recv())
+    assert rx.calls == ["try_recv", "recv"]
+    rx.deliver(_payload(codec, "second"))
+    async with asyncio.timeout(DEADLINE):
+        assert await receiving == "second"
+
+
 async def test_recv_bytes_returns_the_payload_undecoded() -> None:
     channel, rx, _codec = _receiving()
     rx.deliver(b"not decoded")

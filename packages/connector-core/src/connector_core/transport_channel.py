@@ -241,9 +241,11 @@ class TransportChannel(SerdeChannel):
         items = self._items
         while not items or (self._is_closed and not self._recv_after_close):
             self._raise_decode_error()
-            payload = self._ready_payload()
+            rx = self._rx  # the fast path: an open channel on its own loop takes what is here
+            ready = rx is not None and not self._is_closed and running_here(self._loop)
+            payload = rx.try_recv() if ready else None  # type: ignore[union-attr]
             if payload is None:
-                payload = await self._recv_payload()
+                payload = await self._recv_payload(tried=ready)
             items.extend(self.codec.loads_items(payload))
         self._received += 1
         item = items.popleft()
@@ -295,13 +297,6 @@ class TransportChannel(SerdeChannel):
             self._returned()
         return batch
 
-    def _ready_payload(self) -> Payload | None:
-        """A payload the transport holds now (open channel, own loop), else None: fast path."""
-        rx = self._rx
-        if rx is None or self._is_closed or not running_here(self._loop):
-            return None
-        return rx.try_recv()
-
     def _raise_decode_error(self) -> None:
         error = self._decode_error
         if error is not None:
@@ -318,14 +313,16 @@ class TransportChannel(SerdeChannel):
         payload = await self._recv_payload()
         return bytes(payload) if type(payload) is memoryview else payload  # WithBuffers stays
 
-    async def _recv_payload(self) -> Payload:
-        """`recv_bytes()`, with a large payload left a view of its frame (not copied)."""
+    async def _recv_payload(self, tried: bool = False) -> Payload:
+        """`recv_bytes()`, with a large payload left a view of its frame (not copied).
+
+        `tried`: the caller's `try_recv()` just found nothing (no second look).
+        """
         self._check_loop()
         rx = self._receiver()
         if self._is_closed and not self._recv_after_close:
             raise ChannelClosedError(f"{type(self).__name__} is closed: cannot receive")
-        payload = rx.try_recv()
-        if payload is not None:
+        if not tried and (payload := rx.try_recv()) is not None:
             return payload
         try:
             return await rx.recv()

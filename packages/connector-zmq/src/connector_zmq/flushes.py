@@ -40,17 +40,23 @@ def flushes_of(loop: asyncio.AbstractEventLoop) -> Flushes:
 class Flushes:
     """Flushes due at the next turn of one event loop, in the order they were added."""
 
-    __slots__ = ("__weakref__", "_due", "_loop")
+    __slots__ = ("__weakref__", "_due", "_loop", "_scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._due: list[Callable[[], None]] = []
+        self._scheduled = False  # the loop callback is pending (also after an early `run`)
 
     def add(self, flush: Callable[[], None]) -> None:
         """Runs `flush` at the loop's next turn, or earlier if a receiver calls `run`."""
-        if not self._due:
-            self._loop.call_soon(self.run)
+        if not self._scheduled:  # one loop callback per turn, however often `run` came first
+            self._scheduled = True
+            self._loop.call_soon(self._at_next_turn)
         self._due.append(flush)
+
+    def _at_next_turn(self) -> None:
+        self._scheduled = False
+        self.run()
 
     def run(self) -> bool:
         """Runs every due flush now, in order.

@@ -208,9 +208,9 @@ class SenderLink(Link):
                 )
                 if peer is None:
                     return
-                # spread a burst over the receivers that can take some of it now
-                want = need + self._reserve
-                able = sum(1 for other in self._ring if other.credit >= want)
+                # spread a burst over the receivers that can take some of it now (one: no sum)
+                want, ring = need + self._reserve, self._ring
+                able = 1 if len(ring) == 1 else sum(1 for o in ring if o.credit >= want)
                 share = max(need, -(-queued // able))
                 targets, room = [peer], min(peer.credit - self._reserve, share)
             if room < need:
