@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import weakref
 from typing import Any
 
 from connector_zmq.flushes import flushes_of
@@ -73,3 +75,13 @@ def test_each_loop_has_its_own_flushes() -> None:
     finally:
         first.close()
         second.close()
+
+
+def test_the_flushes_of_a_loop_do_not_keep_it_alive() -> None:
+    loop = asyncio.new_event_loop()
+    flushes_of(loop)
+    gone = weakref.ref(loop)
+    loop.close()
+    del loop
+    gc.collect()
+    assert gone() is None

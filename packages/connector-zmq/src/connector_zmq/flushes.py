@@ -43,15 +43,19 @@ class Flushes:
     __slots__ = ("__weakref__", "_due", "_loop", "_scheduled")
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
+        # weakly: `_by_loop` holds this strongly, and would otherwise keep `loop` forever
+        self._loop = weakref.ref(loop)
         self._due: list[Callable[[], None]] = []
         self._scheduled = False  # the loop callback is pending (also after an early `run`)
 
     def add(self, flush: Callable[[], None]) -> None:
         """Runs `flush` at the loop's next turn, or earlier if a receiver calls `run`."""
         if not self._scheduled:  # one loop callback per turn, however often `run` came first
+            loop = self._loop()
+            if loop is None:  # pragma: no cover - a sender outlived its loop: nothing runs it
+                return
             self._scheduled = True
-            self._loop.call_soon(self._at_next_turn)
+            loop.call_soon(self._at_next_turn)
         self._due.append(flush)
 
     def _at_next_turn(self) -> None:
@@ -72,7 +76,10 @@ class Flushes:
             try:
                 flush()
             except Exception as exc:
-                self._loop.call_exception_handler(
+                loop = self._loop()
+                if loop is None:  # pragma: no cover - receivers run it on its loop
+                    raise
+                loop.call_exception_handler(
                     {"message": "a connector-zmq sender's flush failed", "exception": exc}
                 )
         return True
