@@ -242,10 +242,10 @@ class TransportChannel(SerdeChannel):
         while not items or (self._is_closed and not self._recv_after_close):
             self._raise_decode_error()
             rx = self._rx  # the fast path: an open channel on its own loop takes what is here
-            ready = rx is not None and not self._is_closed and running_here(self._loop)
-            payload = rx.try_recv() if ready else None  # type: ignore[union-attr]
+            tried = rx is not None and not self._is_closed and running_here(self._loop)
+            payload = rx.try_recv() if rx is not None and tried else None
             if payload is None:
-                payload = await self._recv_payload(tried=ready)
+                payload = await self._recv_payload(tried)
             items.extend(self.codec.loads_items(payload))
         self._received += 1
         item = items.popleft()
