@@ -257,15 +257,16 @@ class ReceiverLink(Link):
         self._done.add(sid)
         self._queue.credit.pop(sid, None)
 
-    def _senders_finished(self) -> bool:
-        return (self._hello | self._must_end) <= self._done
+    def _unfinished(self) -> set[bytes]:
+        """Senders that connected here (or must END here) and have not finished."""
+        return (self._hello | self._must_end) - self._done
 
     def _report_drained(self) -> None:
         if (
             self._ended
             and not self._final
             and not self._queue.items
-            and self._senders_finished()
+            and not self._unfinished()
             and self._reported != self._returned
         ):
             self._reported = self._returned
@@ -274,7 +275,7 @@ class ReceiverLink(Link):
 
     def _finished(self) -> bool:
         if self._pubsub:
-            return self._ended and self._senders_finished()
+            return self._ended and not self._unfinished()
         return self._final
 
     # -- receiving -------------------------------------------------------------------------
@@ -376,8 +377,8 @@ class ReceiverLink(Link):
                     self.pid,
                     [self._data, self._control()],
                     self._drain,
-                    lambda: self._leave_acked and self._senders_finished(),
-                    lambda: (self._hello | self._must_end) - self._done,
+                    lambda: self._leave_acked and not self._unfinished(),
+                    self._unfinished,
                 )
                 leftovers = self._given_back + self._queue.sealed_again(self._codec)
             self._queue.clear()
@@ -395,4 +396,4 @@ class ReceiverLink(Link):
 
     def peer_counts(self) -> tuple[int, int]:
         """Senders connected here and still open, and this receiver (if open)."""
-        return (len((self._hello | self._must_end) - self._done), 0 if self._closing else 1)
+        return (len(self._unfinished()), 0 if self._closing else 1)
