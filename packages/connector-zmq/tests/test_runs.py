@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT
 from connector_core.testing import unique_spec as spec
 from connector_zmq import ZMQChannel, ZMQConnector
+from connector_zmq.protocol import TURN_BYTES
+from connector_zmq.receiver import ReceiverLink
 
 
 async def _pipeline() -> tuple[ZMQChannel, ZMQChannel]:
@@ -48,4 +52,33 @@ async def test_what_a_first_look_leaves_unread_is_read_at_the_next_turn_of_the_l
         # the sender's END (behind "b") is read, and answered, while nobody calls recv()
         await sender.close()
     assert await receiver.recv() == "b"
+    await receiver.close()
+
+
+async def test_a_waiting_recv_takes_a_large_item_before_the_receiver_verifies_the_next(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    receiver, sender = await _pipeline()
+    link = receiver._rx
+    assert isinstance(link, ReceiverLink)
+    waits, wait_changed = asyncio.Event(), link._wait_changed
+
+    async def noted_wait() -> None:  # the recv() below waits for the pump from here on
+        waits.set()
+        await wait_changed()
+
+    async def first_then_buffered() -> int:
+        await receiver.recv()
+        return receiver.statistics().buffered  # verified and waiting, when it got the first
+
+    monkeypatch.setattr(link, "_wait_changed", noted_wait)
+    consumer = asyncio.create_task(first_then_buffered())
+    items = [list(range(n, n + TURN_BYTES // 4)) for n in range(3)]  # each over TURN_BYTES
+    async with asyncio.timeout(STEP_TIMEOUT):
+        await waits.wait()
+        await sender.send_many(items)  # sealed at once: the three arrive together
+        # its credit went back before the next item was verified: the sender ships on
+        assert await consumer == 0
+        assert [await receiver.recv() for _ in range(2)] == items[1:]
+    await sender.close()
     await receiver.close()

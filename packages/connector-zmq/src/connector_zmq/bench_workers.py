@@ -10,6 +10,8 @@ Timestamps are `time.monotonic()` (system-wide), so the parent can compare them.
 from __future__ import annotations
 
 import asyncio
+import hashlib
+import hmac
 import json
 import os
 import pickle
@@ -69,6 +71,49 @@ async def _bare_producer(count: int, port: int) -> None:
     t0 = time.monotonic()
     for i in range(count):
         await push.send(pickle.dumps(kit.stamped_item(i), protocol=pickle.HIGHEST_PROTOCOL))
+    _emit({"t0": t0})
+    push.close(linger=-1)
+    ctx.term()
+
+
+_BARE_KEY = bytes(range(32))
+"""The bare signed pair's HMAC key (both processes know it; nothing here is secret)."""
+
+
+async def _bare_large_consumer(count: int) -> None:
+    """Takes `count` [tag, 16 MiB] messages, verifying each tag (HMAC-SHA256) in place."""
+    import zmq
+    import zmq.asyncio
+
+    ctx = zmq.asyncio.Context()
+    pull = ctx.socket(zmq.PULL)
+    port = pull.bind_to_random_port("tcp://127.0.0.1")
+    _emit({"ready": True, "port": port})
+    for _ in range(count):
+        tag, data = await pull.recv_multipart(copy=False)
+        mac = hmac.new(_BARE_KEY, data.buffer, hashlib.sha256).digest()
+        if not hmac.compare_digest(mac, tag.bytes) or len(data) != LARGE_BYTES:
+            raise SystemExit("bare large consumer: a message did not verify")
+    _emit(_summary(time.monotonic(), []))
+    pull.close()
+    ctx.term()
+
+
+async def _bare_large_producer(count: int, port: int) -> None:
+    """Sends one 16 MiB ``bytes`` `count` times, each behind its HMAC-SHA256, not copied."""
+    import zmq
+    import zmq.asyncio
+
+    ctx = zmq.asyncio.Context()
+    push = ctx.socket(zmq.PUSH)
+    push.connect(f"tcp://127.0.0.1:{port}")
+    large = os.urandom(LARGE_BYTES)
+    _emit({"ready": True})
+    await _wait_go()
+    t0 = time.monotonic()
+    for _ in range(count):
+        tag = hmac.new(_BARE_KEY, large, hashlib.sha256).digest()
+        await push.send_multipart([tag, large], copy=False)
     _emit({"t0": t0})
     push.close(linger=-1)
     ctx.term()
@@ -146,6 +191,10 @@ def _worker(role: str, count: int, port: int) -> None:
         asyncio.run(_bare_consumer(count))
     elif role == "bare-producer":
         asyncio.run(_bare_producer(count, port))
+    elif role == "bare-large-consumer":
+        asyncio.run(_bare_large_consumer(count))
+    elif role == "bare-large-producer":
+        asyncio.run(_bare_large_producer(count, port))
     else:
         raise SystemExit(f"unknown worker role {role!r}")
 

@@ -77,6 +77,7 @@ __all__ = [
     "REG_SENDER",
     "RETURNED",
     "SENDER_LEFT",
+    "TURN_BYTES",
     "UNBOUNDED_WINDOW",
     "advertised_host",
     "authenticate",
@@ -209,9 +210,16 @@ MAX_MESSAGE_BYTES: Final = MAX_ITEM_BYTES + 8
 RCV_HWM: Final = 1000
 """Messages ZeroMQ queues per connection before it stops reading from that peer.
 
-Credits bound what members send; the pump takes everything readable at once, so this
-bounds only what a flooding peer can queue between two runs of the pump (and slows it).
+Credits bound what members send; the pump takes everything readable (up to `TURN_BYTES`
+once something is queued) at once, so this bounds only what a flooding peer can queue
+between two runs of the pump (and slows it).
 """
+
+TURN_BYTES: Final = 1 << 20
+"""A receiver's drain that has read this many bytes (1 MiB) stops once something is queued,
+so that its user takes it, and the credits go back to the sender, before more is verified
+(the rest is read at the loop's next turn). Large items then stream: the sender ships the
+next while the receiver verifies this one."""
 
 _COUNT = struct.Struct("!I")
 

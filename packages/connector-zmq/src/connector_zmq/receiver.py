@@ -10,15 +10,14 @@ every sender that was live at registration has said HELLO, so anything sent afte
 reaches this receiver (no slow-joiner loss, no sleeps).
 
 Verification on arrival: the pump checks every data message as it comes off the socket,
-before it buffers, counts or gives credit for anything in it. A message from a peer that
-has not said a verified HELLO (or has already ended) is dropped unread; every frame's
-signature is checked with `connector_core.transport.Verifier`, and one that fails is dropped
-(the one credit it took goes back to its sender); a member's frame of more items than the
-credit it has left is dropped whole. A `BUFFERS` message (an item whose large buffers follow
-its frame as parts, copied out of ZeroMQ's messages) verifies only if the frame's tag covers
-every part and its signed length table matches them. Each drop counts in
-`statistics().rejected`. So a
-process without the key can make a receiver hold nothing: the queue only ever holds
+before it buffers, counts or gives credit for anything in it. A message from a peer that has
+not said a verified HELLO (or has already ended) is dropped unread; every frame's signature
+is checked with `connector_core.transport.Verifier`, and one that fails is dropped (the one
+credit it took goes back to its sender); a member's frame of more items than the credit it
+has left is dropped whole. A `BUFFERS` message (an item whose large buffers follow its frame
+as parts, copied out of ZeroMQ's messages) verifies only if the frame's tag covers every
+part and its signed length table matches them. Each drop counts in `statistics().rejected`.
+So a process without the key can make a receiver hold nothing: the queue only ever holds
 verified payloads, at most the credit window of each member in items (plus items returned
 through the rendezvous in a pipeline).
 
@@ -160,37 +159,39 @@ class ReceiverLink(Link):
         self._drain_socket(self._control())  # the control socket, then DRAINED if due
 
     def _drain_socket(self, sock: zmq.Socket[bytes], until_queued: bool = False) -> None:
-        if sock is self._data:
-            self._drain_data(until_queued)
-        else:
-            self._drain_control()
+        self._drain_data(until_queued) if sock is self._data else self._drain_control()
         if not self._pubsub and not self._closing:
             self._report_drained()
 
     def _drain_data(self, until_queued: bool = False) -> None:
         """Handles the data socket's messages until it is empty (which re-arms its FD).
 
-        `until_queued`: stop once a payload is queued (`recv()`'s first look skips the empty
-        socket's check, the dearest call here); `_look_again` reads the rest at the next turn.
+        Stops once a payload is queued, if `until_queued` (`recv()`'s first look skips the
+        empty socket's check, the dearest call here) or after `p.TURN_BYTES`; `_look_again`
+        reads the rest at the next turn.
         """
         data = self._data
         queued = self._queue.items
+        read = 0
         while (msg := next_routed(data)) is not None:
             if len(msg) == 2:
                 self._arrived(msg[0], msg[1:])
-                if until_queued and queued:
-                    if not self._look_again_due:
-                        self._look_again_due = True
-                        self._loop.call_soon(self._look_again)
-                    return
+                read += len(msg[1])
             elif len(msg) >= 3 and msg[1] == b"":
                 self._on_link(msg[0], msg[2], msg[3:])
+                read += sum(map(len, msg))
             else:
                 self.verifier.drop("a message in no layout of the connector-zmq protocol")
+                continue
+            if queued and (until_queued or read >= p.TURN_BYTES):
+                if not self._look_again_due:
+                    self._look_again_due = True
+                    self._changed.set()  # a waiting recv() takes it before the next look
+                    self._loop.call_soon(self._look_again)
+                return
 
     def _look_again(self) -> None:
-        """Handles what a first look left unread, as the pump's reader does."""
-        # (a waiting pump would not hear of it: its FD signals a socket that stops being empty)
+        """Reads what a drain left unread, as the pump's reader would (the FD stays quiet)."""
         self._look_again_due = False
         if not self._closing:
             self._on_readable(self._data)
@@ -299,14 +300,12 @@ class ReceiverLink(Link):
             if self._finished():
                 raise ChannelClosedError("every sender has closed and all was delivered")
             if tries < 2:
-                # before each look, this loop's senders ship what they batched (this task's may
-                # hold the item); before the second, the loop turns once
+                # this loop's senders ship what they batched (this task's may hold the item);
+                # the loop turns before the second look
                 if not self._flushes.run() and tries:
                     await asyncio.sleep(0)
-                if self._pump_waits():  # its loop reader hands over what arrives, but what
-                    # is already here (from a sender of this process, over inproc) is
-                    # taken now, without waiting for the reader (the first look only until
-                    # something is queued); then DRAINED if due
+                if self._pump_waits():  # its reader hands over what arrives; what is here
+                    # (sent over inproc) is taken now (then DRAINED if due)
                     self._drain_socket(self._data, until_queued=not tries)
                 else:
                     self._drain()
