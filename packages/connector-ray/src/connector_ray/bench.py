@@ -13,6 +13,8 @@ every item crosses to an actor and back, for the queue and for `RayConnector` al
   (`stamped_item`).
 - ``latency 1x1``: the kit's (`connector_core.benchmarking.scenarios`), beside the queue's
   ``put_async`` then ``get_async``.
+- ``large_signed``: 16 MiB items beside bare Ray moving them signed (`ray.put` and the
+  queue, an HMAC-SHA256 on each side): what the object store allows a signed item.
 
 With the machine's scenarios (`connector_core.benchmarking.machine`, issue 14's targets in
 `TARGETS`). ``uv run connector bench --backends ray --quick`` runs it.
@@ -23,6 +25,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import hashlib
+import hmac
+import os
+import pickle
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -30,8 +36,9 @@ from typing import Any
 
 from connector_core import CHAN_MAXSIZE, ConnectorMode, ConnectorSpec
 from connector_core import benchmarking as kit
+from connector_core.benchmarking.machine import LARGE_BYTES
 
-__all__ = ["latency", "pipeline", "pubsub", "run"]
+__all__ = ["large_signed", "latency", "pipeline", "pubsub", "run"]
 
 BASELINE = "ray.util.queue.Queue, 1 item per call"
 LONE_BASELINE = "ray.util.queue.Queue put_async/get_async, one in flight"
@@ -44,6 +51,9 @@ TARGETS = {
     "large": 0.5,
 }
 """The lowest ratio the issues ask for, per scenario (issue 14's for the machine's)."""
+LARGE_SIGNED_BASELINE = "ray.put + ray.util.queue.Queue(4), HMAC-SHA256 on each side"
+LARGE_MAXSIZE = 4
+"""``maxsize`` of ``large_signed`` on both sides, as in the machine's ``large``."""
 
 
 def _make(mode: ConnectorMode, maxsize: int) -> Any:
@@ -53,13 +63,13 @@ def _make(mode: ConnectorMode, maxsize: int) -> Any:
     return RayConnector(ConnectorSpec(f"bench-{tag}.out", f"sink-{tag}.in", mode), maxsize=maxsize)
 
 
-async def _queue() -> Any:
+async def _queue(maxsize: int = 2000) -> Any:
     """A bare queue whose actor is up, started the way the connector's hubs are."""
     from ray.util.queue import Queue
 
     from connector_ray.runtime import own_actor_options
 
-    queue = Queue(maxsize=2000, actor_options=own_actor_options({"num_cpus": 0}))
+    queue = Queue(maxsize=maxsize, actor_options=own_actor_options({"num_cpus": 0}))
     actor: Any = queue.actor
     await actor.qsize.remote()  # the actor is up before the clock starts
     return queue
@@ -156,6 +166,68 @@ async def pubsub(quick: bool) -> kit.Comparison:
     return await _beside_queue(quick, ConnectorMode.PUBSUB, 4)
 
 
+async def _bare_signed_seconds(payload: bytes, count: int) -> float:
+    """Seconds for bare Ray to move `count` signed copies of `payload`, as ours does.
+
+    The producer signs each (HMAC-SHA256) and stores it (`ray.put` of a `PickleBuffer`),
+    both in worker threads, then puts the tag and the reference in a `ray.util.queue.Queue`
+    of `LARGE_MAXSIZE`; the consumer fetches the object, verifies the tag in a worker
+    thread and copies the bytes out, as a `bytes` item arrives.
+    """
+    import ray
+
+    key = os.urandom(32)
+    queue = await _queue(LARGE_MAXSIZE)
+
+    def tag_of(data: Any) -> bytes:
+        return hmac.new(key, data, hashlib.sha256).digest()
+
+    async def produce() -> None:
+        for _ in range(count):
+            tag = await asyncio.to_thread(tag_of, payload)
+            ref = await asyncio.to_thread(ray.put, pickle.PickleBuffer(payload))
+            await queue.put_async((tag, [ref]))  # in a list: the consumer fetches it
+
+    async def consume() -> None:
+        for _ in range(count):
+            tag, (ref,) = await queue.get_async()
+            view = await ref
+            if not hmac.compare_digest(await asyncio.to_thread(tag_of, view), tag):
+                raise RuntimeError("bare Ray: a large item did not verify")
+            if len(bytes(view)) != len(payload):
+                raise RuntimeError("bare Ray: a large item arrived cut")
+
+    start = time.perf_counter()
+    await asyncio.gather(produce(), consume())
+    elapsed = time.perf_counter() - start
+    queue.shutdown()
+    return elapsed
+
+
+async def large_signed(quick: bool) -> kit.Comparison:
+    """16 MiB items beside bare Ray moving them signed: what the object store allows.
+
+    The machine's ``large`` compares with HMAC-SHA256 alone; this row compares with Ray
+    itself doing the work a signed item needs (one HMAC on each side, the object store
+    between), the two interleaved, best of two.
+    """
+    count = 10 if quick else 20
+    payload = os.urandom(LARGE_BYTES)
+
+    async def ours_once() -> float:
+        made = _make(ConnectorMode.PIPELINE, LARGE_MAXSIZE)
+        return await kit.connector_throughput(made, count, 1, lambda i: payload)
+
+    ours, bare = await kit.best_of(2, ours_once, lambda: _bare_signed_seconds(payload, count))
+    return kit.Comparison(
+        f"{LARGE_BYTES // 2**20} MiB items",
+        LARGE_SIGNED_BASELINE,
+        kit.Measurement(count, ours),
+        kit.Measurement(count, bare),
+        item_bytes=LARGE_BYTES,
+    )
+
+
 latency = kit.latency_scenario(
     _make, kit.OpenedOnce(_open_queue), LONE_BASELINE, TARGETS["latency"]
 )
@@ -177,7 +249,8 @@ def run(quick: bool) -> list[kit.Row]:
         ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False)
     try:
         machine = kit.machine_scenarios(_make, TARGETS)
-        return kit.run_scenarios("ray", [pipeline, pubsub, latency, *machine], quick)
+        scenarios = [pipeline, pubsub, latency, *machine, large_signed]
+        return kit.run_scenarios("ray", scenarios, quick)
     finally:
         if started_here:
             ray.shutdown()
