@@ -10,6 +10,7 @@ Timestamps are `time.monotonic()` (system-wide), so the parent can compare them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import hmac
 import json
@@ -17,6 +18,7 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
 from connector_core import benchmarking as kit
@@ -40,83 +42,76 @@ def _summary(t_end: float, latencies: list[int]) -> dict[str, Any]:
     return {"t_end": t_end, "latencies_ns": latencies}
 
 
-async def _bare_consumer(count: int) -> None:
+@contextlib.contextmanager
+def _bare_socket(port: int = 0) -> Iterator[Any]:
+    """A bare pyzmq asyncio PULL bound to a free port (announced), or a PUSH to `port`."""
     import zmq
     import zmq.asyncio
 
     ctx = zmq.asyncio.Context()
-    pull = ctx.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    _emit({"ready": True, "port": port})
-    latencies: list[int] = []
-    for n in range(count):
-        item = pickle.loads(await pull.recv())
-        if n % 16 == 0:
-            latencies.append(time.monotonic_ns() - item["t"])
-    t_end = time.monotonic()
-    _emit(_summary(t_end, latencies))
-    pull.close()
-    ctx.term()
+    sock = ctx.socket(zmq.PUSH if port else zmq.PULL)
+    if port:
+        sock.connect(f"tcp://127.0.0.1:{port}")
+        _emit({"ready": True})
+    else:
+        _emit({"ready": True, "port": sock.bind_to_random_port("tcp://127.0.0.1")})
+    try:
+        yield sock
+    finally:
+        sock.close(linger=-1 if port else 0)  # a producer's last messages still leave
+        ctx.term()
 
 
-async def _bare_producer(count: int, port: int) -> None:
-    import zmq
-    import zmq.asyncio
-
-    ctx = zmq.asyncio.Context()
-    push = ctx.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
-    _emit({"ready": True})
+async def _bare_produce(count: int, send: Callable[[int], Awaitable[object]]) -> None:
+    """Awaits ``send(i)`` for each of `count` items once the parent says go."""
     await _wait_go()
     t0 = time.monotonic()
     for i in range(count):
-        await push.send(pickle.dumps(kit.stamped_item(i), protocol=pickle.HIGHEST_PROTOCOL))
+        await send(i)
     _emit({"t0": t0})
-    push.close(linger=-1)
-    ctx.term()
+
+
+async def _bare_consumer(count: int) -> None:
+    with _bare_socket() as pull:
+        latencies: list[int] = []
+        for n in range(count):
+            item = pickle.loads(await pull.recv())
+            if n % 16 == 0:
+                latencies.append(time.monotonic_ns() - item["t"])
+        _emit(_summary(time.monotonic(), latencies))
+
+
+async def _bare_producer(count: int, port: int) -> None:
+    def pickled(i: int) -> bytes:
+        return pickle.dumps(kit.stamped_item(i), protocol=pickle.HIGHEST_PROTOCOL)
+
+    with _bare_socket(port) as push:
+        await _bare_produce(count, lambda i: push.send(pickled(i)))
 
 
 _BARE_KEY = bytes(range(32))
 """The bare signed pair's HMAC key (both processes know it; nothing here is secret)."""
 
 
+def _tag(data: Any) -> bytes:
+    return hmac.new(_BARE_KEY, data, hashlib.sha256).digest()
+
+
 async def _bare_large_consumer(count: int) -> None:
     """Takes `count` [tag, 16 MiB] messages, verifying each tag (HMAC-SHA256) in place."""
-    import zmq
-    import zmq.asyncio
-
-    ctx = zmq.asyncio.Context()
-    pull = ctx.socket(zmq.PULL)
-    port = pull.bind_to_random_port("tcp://127.0.0.1")
-    _emit({"ready": True, "port": port})
-    for _ in range(count):
-        tag, data = await pull.recv_multipart(copy=False)
-        mac = hmac.new(_BARE_KEY, data.buffer, hashlib.sha256).digest()
-        if not hmac.compare_digest(mac, tag.bytes) or len(data) != LARGE_BYTES:
-            raise SystemExit("bare large consumer: a message did not verify")
-    _emit(_summary(time.monotonic(), []))
-    pull.close()
-    ctx.term()
+    with _bare_socket() as pull:
+        for _ in range(count):
+            tag, data = await pull.recv_multipart(copy=False)
+            if not hmac.compare_digest(_tag(data.buffer), tag.bytes) or len(data) != LARGE_BYTES:
+                raise SystemExit("bare large consumer: a message did not verify")
+        _emit(_summary(time.monotonic(), []))
 
 
 async def _bare_large_producer(count: int, port: int) -> None:
     """Sends one 16 MiB ``bytes`` `count` times, each behind its HMAC-SHA256, not copied."""
-    import zmq
-    import zmq.asyncio
-
-    ctx = zmq.asyncio.Context()
-    push = ctx.socket(zmq.PUSH)
-    push.connect(f"tcp://127.0.0.1:{port}")
     large = os.urandom(LARGE_BYTES)
-    _emit({"ready": True})
-    await _wait_go()
-    t0 = time.monotonic()
-    for _ in range(count):
-        tag = hmac.new(_BARE_KEY, large, hashlib.sha256).digest()
-        await push.send_multipart([tag, large], copy=False)
-    _emit({"t0": t0})
-    push.close(linger=-1)
-    ctx.term()
+    with _bare_socket(port) as push:
+        await _bare_produce(count, lambda i: push.send_multipart([_tag(large), large], copy=False))
 
 
 async def _zmq_consumer(connector: Any, count: int, batch: int) -> None:
