@@ -197,11 +197,12 @@ async def _bare_signed_seconds(payload: bytes, count: int) -> float:
             if len(bytes(view)) != len(payload):
                 raise RuntimeError("bare Ray: a large item arrived cut")
 
-    start = time.perf_counter()
-    await asyncio.gather(produce(), consume())
-    elapsed = time.perf_counter() - start
-    queue.shutdown()
-    return elapsed
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(produce(), consume())
+        return time.perf_counter() - start
+    finally:
+        queue.shutdown()
 
 
 async def large_signed(quick: bool) -> kit.Comparison:

@@ -157,10 +157,11 @@ def _measure(consumers: list[_Proc], producer: _Proc, count: int) -> kit.Measure
     return kit.Measurement(count, elapsed, [ns for r in results for ns in r["latencies_ns"]])
 
 
-def _bare(count: int) -> kit.Measurement:
-    consumer = _Proc("bare-consumer", count)
+def _bare(count: int, kind: str = "") -> kit.Measurement:
+    """The bare pair's run: `kind` ``""`` (pickled dicts) or ``"large-"`` (signed, 16 MiB)."""
+    consumer = _Proc(f"bare-{kind}consumer", count)
     port = consumer.read()["port"]
-    producer = _Proc("bare-producer", count, port)
+    producer = _Proc(f"bare-{kind}producer", count, port)
     return _measure([consumer], producer, count)
 
 
@@ -245,13 +246,7 @@ async def large_processes_signed(quick: bool) -> kit.Comparison:
     consumer verifies it in place, so both do the hashing ours must do, with nothing else.
     """
     count = LARGE_QUICK if quick else LARGE_FULL
-
-    def bare() -> kit.Measurement:
-        consumer = _Proc("bare-large-consumer", count)
-        port = consumer.read()["port"]
-        return _measure([consumer], _Proc("bare-large-producer", count, port), count)
-
-    signed = await asyncio.to_thread(bare)
+    signed = await asyncio.to_thread(_bare, count, "large-")
     ours = await asyncio.to_thread(_zmq, ConnectorMode.PIPELINE, 1, count, "zmq-large-")
     return kit.Comparison(
         f"{LARGE_BYTES // 2**20} MiB items, 2 processes",

@@ -184,9 +184,9 @@ class ReceiverLink(Link):
                 self.verifier.drop("a message in no layout of the connector-zmq protocol")
                 continue
             if queued and (until_queued or read >= p.TURN_BYTES):
+                self._changed.set()  # a waiting recv() takes it before the next look
                 if not self._look_again_due:
                     self._look_again_due = True
-                    self._changed.set()  # a waiting recv() takes it before the next look
                     self._loop.call_soon(self._look_again)
                 return
 
