@@ -94,10 +94,9 @@ class ReceiverLink(Link):
         self._data = make_socket(self._context, zmq.ROUTER)
         self.address = ""
         """The TCP address of this receiver's data socket, which the rendezvous advertises."""
-        # -1: ZeroMQ keeps what a sender sent here after that sender disconnects, until it
-        # is read (a finite linger drops unread messages from a peer that closed: the
-        # last items and END of a sender that sent them all and closed at once); closing
-        # this socket always passes its own linger
+        # -1: ZeroMQ keeps what a sender sent here until it is read, even after it disconnects
+        # (a finite linger drops the last items and END of a sender that sent them all and
+        # closed at once); closing this socket always passes its own linger
         self._data.setsockopt(zmq.LINGER, -1)
         try:
             gate = access.gate_for(self._context) if self._codec.signed else None
@@ -159,16 +158,19 @@ class ReceiverLink(Link):
         self._drain_socket(self._control())  # the control socket, then DRAINED if due
 
     def _drain_socket(self, sock: zmq.Socket[bytes], until_queued: bool = False) -> None:
-        self._drain_data(until_queued) if sock is self._data else self._drain_control()
+        if sock is self._data:
+            self._drain_data(until_queued)
+        else:
+            self._drain_control()
         if not self._pubsub and not self._closing:
             self._report_drained()
 
     def _drain_data(self, until_queued: bool = False) -> None:
         """Handles the data socket's messages until it is empty (which re-arms its FD).
 
-        Stops once a payload is queued, if `until_queued` (`recv()`'s first look skips the
-        empty socket's check, the dearest call here) or after `p.TURN_BYTES`; `_look_again`
-        reads the rest at the next turn.
+        Stops once a payload is queued, if `until_queued` (`recv()`'s first look: it skips the
+        empty socket's check, the dearest call) or after `p.TURN_BYTES`; `_look_again` reads
+        the rest at the next turn.
         """
         data = self._data
         queued = self._queue.items
