@@ -60,6 +60,6 @@ class _ConfigRefused:
 
 
 async def test_the_servers_limit_is_redis_default_when_config_is_refused(raw: Redis) -> None:
-    store = Store(raw, Keys("job", "a..b"), pubsub=False)
+    store = Store(raw, Keys.of("job", "a..b"), pubsub=False)
     store._redis = _ConfigRefused()
     assert await store.largest_value() == DEFAULT_LARGEST_VALUE

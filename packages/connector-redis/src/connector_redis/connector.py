@@ -78,7 +78,7 @@ class RedisConnector(JobConnector):
     @property
     def keys(self) -> Keys:
         """The Redis keys of this connection."""
-        return Keys(self.job_id, self.spec.id)
+        return Keys.of(self.job_id, self.spec.id)
 
     def _party(self, store: Store) -> ControlLog:
         return ControlLog(store, self.codec, Party(os.urandom(8)))

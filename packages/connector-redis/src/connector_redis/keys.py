@@ -1,6 +1,6 @@
 """The Redis keys and group names of one connection, and stream ids as numbers.
 
-`Keys(job_id, spec_id)` names everything a connection keeps in Redis; see the package
+`Keys.of(job_id, spec_id)` names everything a connection keeps in Redis; see the package
 docstring. `purge(job_id)` finds a job's keys with `Keys.job_pattern(job_id)`.
 """
 
@@ -48,42 +48,38 @@ def propose_id(after: StreamId) -> StreamId:
     return (now, 0) if now > after[0] else next_id(after)
 
 
+class _Key:
+    """A fixed key of a connection, named after its attribute: `<prefix>:<attribute>`."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, keys: Keys, owner: type | None = None) -> str:
+        return f"{keys.prefix}:{self.name}"
+
+
 @dataclass(frozen=True)
 class Keys:
-    """The keys of the connection `spec_id` of job `job_id`."""
+    """The keys of one connection: each starts with `prefix` (`Keys.of` makes them)."""
 
-    job_id: str
-    spec_id: str
+    prefix: str
+    """`connector:{<job>}:<spec>`: every key of the connection starts with it."""
 
-    @property
-    def prefix(self) -> str:
-        """`connector:{<job>}:<spec>`: every key of the connection starts with it."""
-        return f"connector:{{{self.job_id}}}:{self.spec_id}"
+    @classmethod
+    def of(cls, job_id: str, spec_id: str) -> Keys:
+        """Returns the keys of the connection `spec_id` of job `job_id`."""
+        return cls(f"connector:{{{job_id}}}:{spec_id}")
 
-    @property
-    def data(self) -> str:
-        """The stream of items and end markers."""
-        return f"{self.prefix}:data"
-
-    @property
-    def ctl(self) -> str:
-        """The control stream (membership, signed)."""
-        return f"{self.prefix}:ctl"
-
-    @property
-    def sig(self) -> str:
-        """The stream of wake-ups for parties that wait (room, the end)."""
-        return f"{self.prefix}:sig"
-
-    @property
-    def held(self) -> str:
-        """Items in `data` that some group still needs."""
-        return f"{self.prefix}:held"
-
-    @property
-    def wait(self) -> str:
-        """Set while a party waits for a wake-up on `sig`."""
-        return f"{self.prefix}:wait"
+    data = _Key()
+    """The stream of items and end markers."""
+    ctl = _Key()
+    """The control stream (membership, signed)."""
+    sig = _Key()
+    """The stream of wake-ups for parties that wait (room, the end)."""
+    held = _Key()
+    """Items in `data` that some group still needs."""
+    wait = _Key()
+    """Set while a party waits for a wake-up on `sig`."""
 
     def alive(self, party: str) -> str:
         """The heartbeat of a receiver (expires when it stops refreshing it)."""

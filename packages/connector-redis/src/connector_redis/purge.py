@@ -54,7 +54,7 @@ async def purge(
         patterns = [Keys.job_pattern(job_id)]
     else:
         ids = {spec.id if isinstance(spec, Connector) else spec for spec in specs}
-        patterns = [f"{_glob_escape(Keys(job_id, spec_id).prefix)}:*" for spec_id in sorted(ids)]
+        patterns = [f"{_glob_escape(Keys.of(job_id, spec_id).prefix)}:*" for spec_id in sorted(ids)]
     try:
         found: list[str] = sorted(
             {
