@@ -23,18 +23,13 @@ ENV_PREFIX_REDIS = f"{ENV_PREFIX}REDIS_"
 DEFAULT_REDIS_URL = "redis://localhost:6379/0"
 """The server the backend uses when `REDIS_URL` is unset: Redis on this machine."""
 
-DEFAULT_END_GRACE = 2.0
-"""Seconds of grace when `CONNECTOR_END_GRACE` is unset (see `RedisSettings.end_grace_for`)."""
+DEFAULT_END_GRACE = OwnGraceSettings.default_end_grace
+"""Seconds of grace when `CONNECTOR_END_GRACE` is unset (see `RedisSettings.end_grace_for`): the
+default of every backend's settings."""
 
 
 class RedisSettings(OwnGraceSettings):
-    """Settings of the Redis backend (`CONNECTOR_REDIS_*`, and `REDIS_URL`).
-
-    `end_grace_for(settings)` gives the connection's grace: `CONNECTOR_END_GRACE`, else the
-    deprecated `CONNECTOR_REDIS_END_GRACE`, else `DEFAULT_END_GRACE`.
-    """
-
-    default_end_grace = DEFAULT_END_GRACE
+    """Settings of the Redis backend (`CONNECTOR_REDIS_*`, and `REDIS_URL`)."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX_REDIS)
 

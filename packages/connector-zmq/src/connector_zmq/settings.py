@@ -18,18 +18,13 @@ __all__ = ["DEFAULT_END_GRACE", "ENV_PREFIX_ZMQ", "ZMQSettings"]
 ENV_PREFIX_ZMQ = f"{ENV_PREFIX}ZMQ_"
 """The prefix of these settings' environment variables."""
 
-DEFAULT_END_GRACE = 2.0
-"""Seconds of grace when `CONNECTOR_END_GRACE` is unset (see `ZMQSettings.end_grace_for`)."""
+DEFAULT_END_GRACE = OwnGraceSettings.default_end_grace
+"""Seconds of grace when `CONNECTOR_END_GRACE` is unset (see `ZMQSettings.end_grace_for`): the
+default of every backend's settings."""
 
 
 class ZMQSettings(OwnGraceSettings):
-    """connector-zmq's settings, read from the environment.
-
-    `end_grace_for(settings)` gives the connection's grace: `CONNECTOR_END_GRACE`, else the
-    deprecated `CONNECTOR_ZMQ_END_GRACE`, else `DEFAULT_END_GRACE`.
-    """
-
-    default_end_grace = DEFAULT_END_GRACE
+    """connector-zmq's settings, read from the environment."""
 
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX_ZMQ)
 
