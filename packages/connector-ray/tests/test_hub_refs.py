@@ -14,7 +14,7 @@ import pytest
 import ray
 
 from connector_ray.hub import ChannelHub
-from connector_ray.hub_protocol import DENIED, OK, RECV, SEND, RefEntry, Reply
+from connector_ray.hub_protocol import RefEntry, Reply, Role, Status
 
 pytestmark = pytest.mark.ray
 
@@ -33,14 +33,14 @@ def _reference_counted(ref_hex: str) -> bool:
 
 async def _joined(hub: ChannelHub, role: str) -> Reply:
     reply = await hub.register(role)
-    assert reply.status == OK
+    assert reply.status == Status.OK
     return reply
 
 
 async def test_entries_weigh_their_items_and_the_hub_holds_no_payload() -> None:
     hub = ChannelHub(pubsub=False, maxsize=10)
-    sent = await _joined(hub, SEND)
-    await _joined(hub, RECV)
+    sent = await _joined(hub, Role.SEND)
+    await _joined(hub, Role.RECV)
     frames: list[Any] = [_entry(b"L" * 5000), b"small", _entry(b"M" * 5000)]
     reply = await hub.put(sent.ident, sent.token, frames, [3, 1, 2])
     assert reply.accepted == 3
@@ -50,8 +50,8 @@ async def test_entries_weigh_their_items_and_the_hub_holds_no_payload() -> None:
 
 async def test_a_taken_entry_is_no_longer_referenced_by_the_hub() -> None:
     hub = ChannelHub(pubsub=False, maxsize=10)
-    sent = await _joined(hub, SEND)
-    got = await _joined(hub, RECV)
+    sent = await _joined(hub, Role.SEND)
+    got = await _joined(hub, Role.RECV)
     entry = _entry(b"x" * 200_000)
     ref_hex = entry.ref.hex()
     await hub.put(sent.ident, sent.token, [entry])
@@ -68,15 +68,15 @@ async def test_a_taken_entry_is_no_longer_referenced_by_the_hub() -> None:
 
 async def test_a_closing_sender_puts_its_queued_entries_inline_in_their_place() -> None:
     hub = ChannelHub(pubsub=True, maxsize=10)
-    first = await _joined(hub, SEND)
-    second = await _joined(hub, SEND)
-    got = await _joined(hub, RECV)
+    first = await _joined(hub, Role.SEND)
+    second = await _joined(hub, Role.SEND)
+    got = await _joined(hub, Role.RECV)
     other = _entry(b"theirs")
     await hub.put(first.ident, first.token, [_entry(b"one"), b"two"])
     await hub.put(second.ident, second.token, [other])
     await hub.put(first.ident, first.token, [_entry(b"three")])
     reply = await asyncio.wait_for(hub.close_sender(first.ident, first.token, []), DEADLINE)
-    assert reply.status == OK
+    assert reply.status == Status.OK
     taken = (await hub.get(got.ident, got.token, 10)).frames
     assert taken[:2] == [b"one", b"two"]
     assert isinstance(taken[2], RefEntry)
@@ -87,8 +87,8 @@ async def test_a_closing_sender_puts_its_queued_entries_inline_in_their_place() 
 
 async def test_a_closing_sender_waits_until_its_handed_out_entries_are_fetched() -> None:
     hub = ChannelHub(pubsub=False, maxsize=10)
-    sent = await _joined(hub, SEND)
-    got = await _joined(hub, RECV)
+    sent = await _joined(hub, Role.SEND)
+    got = await _joined(hub, Role.RECV)
     await hub.put(sent.ident, sent.token, [_entry(b"big")])
     assert len((await hub.get(got.ident, got.token, 10)).frames) == 1
     started = asyncio.Event()
@@ -101,16 +101,16 @@ async def test_a_closing_sender_waits_until_its_handed_out_entries_are_fetched()
     await started.wait()  # the close ran until it waited, or until it was answered
     assert not closing.done(), "the sender left while its entry was out, unfetched"
     assert (await hub.status())["fetching"] == 1
-    assert (await hub.fetched(got.ident, got.token)).status == OK
-    assert (await asyncio.wait_for(closing, DEADLINE)).status == OK
+    assert (await hub.fetched(got.ident, got.token)).status == Status.OK
+    assert (await asyncio.wait_for(closing, DEADLINE)).status == Status.OK
 
 
 async def test_a_receiver_gives_back_frames_never_entries() -> None:
     hub = ChannelHub(pubsub=False, maxsize=10)
-    got = await _joined(hub, RECV)
+    got = await _joined(hub, Role.RECV)
     given: list[Any] = [_entry(b"x")]
-    assert (await hub.close_receiver(got.ident, got.token, given)).status == DENIED
-    assert (await hub.close_receiver(got.ident, got.token, [b"x"])).status == OK
+    assert (await hub.close_receiver(got.ident, got.token, given)).status == Status.DENIED
+    assert (await hub.close_receiver(got.ident, got.token, [b"x"])).status == Status.OK
 
 
 @pytest.mark.parametrize(
@@ -123,6 +123,6 @@ async def test_a_receiver_gives_back_frames_never_entries() -> None:
 )
 async def test_an_entry_that_is_not_an_object_ref_with_a_tag_is_denied(bad: Any) -> None:
     hub = ChannelHub(pubsub=False, maxsize=10)
-    sent = await _joined(hub, SEND)
-    assert (await hub.put(sent.ident, sent.token, [bad])).status == DENIED
+    sent = await _joined(hub, Role.SEND)
+    assert (await hub.put(sent.ident, sent.token, [bad])).status == Status.DENIED
     assert (await hub.status())["buffered"] == 0

@@ -24,7 +24,7 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode
 from connector_core.testing import drain, transport_of, unique_spec
 from connector_ray import NAMESPACE, RayConnector
-from connector_ray.hub_protocol import OK, RefEntry
+from connector_ray.hub_protocol import RefEntry, Status
 from connector_ray.hub_refs import as_frame
 from connector_ray.large import Dropped, LargeFrames
 from connector_ray.sender import RaySender
@@ -158,7 +158,7 @@ async def test_a_receiver_drops_entries_whose_tag_object_or_frame_does_not_check
         entry({"not": "a frame"}),
     ]
     reply = await asyncio.wait_for(handle.put.remote(*member, entries, [1] * 4), STEP)
-    assert (reply.status, reply.accepted) == (OK, 4)
+    assert (reply.status, reply.accepted) == (Status.OK, 4)
     await sender.send("legit")
     assert await asyncio.wait_for(receiver.recv(), STEP) == "legit"
     assert receiver.statistics().rejected == 4

@@ -10,7 +10,7 @@ from connector_core.codec import Codec
 from connector_core.testing import drain
 from connector_ray.channel import RayChannel
 from connector_ray.hub import ChannelHub
-from connector_ray.hub_protocol import RECV, SEND, Reply
+from connector_ray.hub_protocol import Reply, Role
 from connector_ray.link import HubLink
 from connector_ray.receiver import RayReceiver
 from connector_ray.sender import RaySender
@@ -63,7 +63,7 @@ class _Hub:
 
     async def channel(self, role: str, batch: int, maxsize: int) -> RayChannel:
         link = HubLink(self, None, role, await self.hub.register(role))
-        if role == SEND:
+        if role == Role.SEND:
             return RayChannel(sender=RaySender(link, batch, maxsize), codec=CODEC, maxsize=maxsize)
         receiver = RayReceiver(link, CODEC, batch, pubsub=self.pubsub)
         return RayChannel(receiver=receiver, codec=CODEC, maxsize=maxsize)
@@ -71,8 +71,8 @@ class _Hub:
 
 async def test_a_batch_the_hub_takes_in_part_is_finished_first_and_in_order() -> None:
     hub = _Hub(pubsub=False, maxsize=4)
-    receiver = await hub.channel(RECV, batch=4, maxsize=4)
-    sender = await hub.channel(SEND, batch=4, maxsize=4)
+    receiver = await hub.channel(Role.RECV, batch=4, maxsize=4)
+    sender = await hub.channel(Role.SEND, batch=4, maxsize=4)
     # one frame per item (a run of send()s would leave as one frame), counted in frames
     for i in range(3):
         await sender.send_many([i])
@@ -86,8 +86,8 @@ async def test_a_batch_the_hub_takes_in_part_is_finished_first_and_in_order() ->
 
 async def test_closing_a_sender_that_waits_at_a_full_hub_hands_everything_over() -> None:
     hub = _Hub(pubsub=False, maxsize=2)
-    receiver = await hub.channel(RECV, batch=2, maxsize=2)
-    sender = await hub.channel(SEND, batch=2, maxsize=2)
+    receiver = await hub.channel(Role.RECV, batch=2, maxsize=2)
+    sender = await hub.channel(Role.SEND, batch=2, maxsize=2)
     for i in range(4):
         await sender.send(i)
     await hub.until(lambda: hub.waiting == 2 and len(hub.puts) == 1)  # the second put waits
@@ -97,9 +97,9 @@ async def test_closing_a_sender_that_waits_at_a_full_hub_hands_everything_over()
 
 async def test_a_pipeline_receiver_gives_back_the_frames_it_did_not_return() -> None:
     hub = _Hub(pubsub=False, maxsize=10)
-    first = await hub.channel(RECV, batch=10, maxsize=10)
-    second = await hub.channel(RECV, batch=10, maxsize=10)
-    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    first = await hub.channel(Role.RECV, batch=10, maxsize=10)
+    second = await hub.channel(Role.RECV, batch=10, maxsize=10)
+    sender = await hub.channel(Role.SEND, batch=10, maxsize=10)
     for i in range(6):
         await sender.send(i)
     await sender.close()
@@ -118,8 +118,8 @@ async def test_a_standalone_channel_closed_before_first_use_ends_without_a_hub()
 
 async def test_a_sender_states_the_items_of_each_frame_to_the_hub() -> None:
     hub = _Hub(pubsub=False, maxsize=8)
-    await hub.channel(RECV, batch=8, maxsize=8)
-    sender = await hub.channel(SEND, batch=8, maxsize=8)
+    await hub.channel(Role.RECV, batch=8, maxsize=8)
+    sender = await hub.channel(Role.SEND, batch=8, maxsize=8)
     await sender.send_many(range(5))
     await hub.until(lambda: hub.puts == [(1, 1)])  # one frame offered, and accepted
     assert (await hub.hub.status())["buffered"] == 5
@@ -127,8 +127,8 @@ async def test_a_sender_states_the_items_of_each_frame_to_the_hub() -> None:
 
 async def test_a_receivers_buffered_count_is_in_items() -> None:
     hub = _Hub(pubsub=False, maxsize=10)
-    receiver = await hub.channel(RECV, batch=10, maxsize=10)
-    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    receiver = await hub.channel(Role.RECV, batch=10, maxsize=10)
+    sender = await hub.channel(Role.SEND, batch=10, maxsize=10)
     await sender.send_many([0, 1, 2])
     await sender.send_many([3, 4, 5])
     await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 2)
@@ -138,8 +138,8 @@ async def test_a_receivers_buffered_count_is_in_items() -> None:
 
 async def test_a_pipeline_receiver_gives_back_frames_with_their_items() -> None:
     hub = _Hub(pubsub=False, maxsize=10)
-    first = await hub.channel(RECV, batch=10, maxsize=10)
-    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    first = await hub.channel(Role.RECV, batch=10, maxsize=10)
+    sender = await hub.channel(Role.SEND, batch=10, maxsize=10)
     await sender.send(0)
     await sender.send_many([1, 2, 3])
     await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 2)
@@ -150,14 +150,14 @@ async def test_a_pipeline_receiver_gives_back_frames_with_their_items() -> None:
 
 async def test_items_a_closing_channel_gives_back_reach_the_hub_first_with_their_count() -> None:
     hub = _Hub(pubsub=False, maxsize=10)
-    first = await hub.channel(RECV, batch=10, maxsize=10)
-    sender = await hub.channel(SEND, batch=10, maxsize=10)
+    first = await hub.channel(Role.RECV, batch=10, maxsize=10)
+    sender = await hub.channel(Role.SEND, batch=10, maxsize=10)
     await sender.send_many([0, 1, 2])
     await sender.send(3)
     await hub.until(lambda: sum(accepted for _, accepted in hub.puts) == 2)
     assert await asyncio.wait_for(first.recv(), DEADLINE) == 0
     await first.close()  # holds 1 and 2 of the first frame, and the frame of 3
     assert (await hub.hub.status())["buffered"] == 3
-    second = await hub.channel(RECV, batch=10, maxsize=10)
+    second = await hub.channel(Role.RECV, batch=10, maxsize=10)
     await sender.close()
     assert await asyncio.wait_for(drain(second), DEADLINE) == [1, 2, 3]

@@ -12,7 +12,7 @@ from connector_core.codec import Codec
 from connector_ray import RayConnector
 from connector_ray.channel import RayChannel
 from connector_ray.hub import ChannelHub
-from connector_ray.hub_protocol import DENIED, OK, RECV, SEND, Reply, hub_proof, hub_verifier
+from connector_ray.hub_protocol import Reply, Role, Status, hub_proof, hub_verifier
 from connector_ray.link import HubLink
 from connector_ray.receiver import RayReceiver
 
@@ -34,49 +34,49 @@ def test_the_proof_comes_from_the_key_and_the_hub_keeps_only_its_hash() -> None:
 
 async def test_register_without_the_proof_is_denied() -> None:
     hub = _hub()
-    assert (await hub.register(SEND)).status == DENIED
-    assert (await hub.register(RECV, b"\0" * 32)).status == DENIED
+    assert (await hub.register(Role.SEND)).status == Status.DENIED
+    assert (await hub.register(Role.RECV, b"\0" * 32)).status == Status.DENIED
     assert (await hub.status())["senders"] == 0
 
 
 async def test_register_with_the_proof_hands_out_a_token() -> None:
-    reply = await _hub().register(SEND, PROOF)
-    assert reply.status == OK
+    reply = await _hub().register(Role.SEND, PROOF)
+    assert reply.status == Status.OK
     assert len(reply.token) == 16
 
 
 async def test_a_call_with_another_participants_token_is_denied() -> None:
     hub = _hub()
-    sent = await hub.register(SEND, PROOF)
-    got = await hub.register(RECV, PROOF)
-    assert (await hub.put(sent.ident, got.token, [b"x"])).status == DENIED
-    assert (await hub.close_sender(sent.ident, b"", [])).status == DENIED
-    assert (await hub.put(sent.ident, sent.token, [b"x"])).status == OK
-    assert (await hub.get(got.ident, sent.token, 10)).status == DENIED
+    sent = await hub.register(Role.SEND, PROOF)
+    got = await hub.register(Role.RECV, PROOF)
+    assert (await hub.put(sent.ident, got.token, [b"x"])).status == Status.DENIED
+    assert (await hub.close_sender(sent.ident, b"", [])).status == Status.DENIED
+    assert (await hub.put(sent.ident, sent.token, [b"x"])).status == Status.OK
+    assert (await hub.get(got.ident, sent.token, 10)).status == Status.DENIED
     assert (await hub.get(got.ident, got.token, 10)).frames == [b"x"]
 
 
 async def test_a_frame_that_is_not_bytes_is_refused_before_it_is_stored() -> None:
     hub = _hub()
-    sent = await hub.register(SEND, PROOF)
+    sent = await hub.register(Role.SEND, PROOF)
     bad: list[Any] = [b"x", bytearray(b"y")]
-    assert (await hub.put(sent.ident, sent.token, bad)).status == DENIED
-    assert (await hub.close_sender(sent.ident, sent.token, bad)).status == DENIED
+    assert (await hub.put(sent.ident, sent.token, bad)).status == Status.DENIED
+    assert (await hub.close_sender(sent.ident, sent.token, bad)).status == Status.DENIED
     assert (await hub.status())["buffered"] == 0
 
 
 async def test_a_hub_of_an_unsigned_connection_registers_anyone() -> None:
     hub = ChannelHub(pubsub=False, maxsize=10, verifier=hub_verifier(hub_proof(Codec())))
-    assert (await hub.register(SEND)).status == OK
+    assert (await hub.register(Role.SEND)).status == Status.OK
 
 
 async def test_a_receiver_drops_what_does_not_verify_as_it_arrives() -> None:
-    joined = Reply(OK, [], 0, 1, 0, 1, False, b"t" * 16)
-    receiver = RayReceiver(HubLink(None, None, RECV, joined), CODEC, 10, pubsub=True)
+    joined = Reply(Status.OK, [], 0, 1, 0, 1, False, b"t" * 16)
+    receiver = RayReceiver(HubLink(None, None, Role.RECV, joined), CODEC, 10, pubsub=True)
     channel = RayChannel(receiver=receiver, codec=CODEC, maxsize=10)
     forged = Codec.generate().seal([2], b"sender-1", 2)
     frames: list[Any] = [{"not": "bytes"}, CODEC.seal([1], b"sender-1", 1), forged, b"short"]
-    receiver.arrived(Reply(OK, frames, 0, 0, 0, 1, False))
+    receiver.arrived(Reply(Status.OK, frames, 0, 0, 0, 1, False))
     assert channel.statistics().rejected == 3
     assert channel.statistics().buffered == 1  # only the verified payload was kept
     assert await channel.recv() == 1
@@ -100,10 +100,10 @@ async def test_item_counts_other_than_one_int_of_at_least_one_per_frame_are_deni
     counts: Any,
 ) -> None:
     hub = _hub()
-    sent = await hub.register(SEND, PROOF)
-    got = await hub.register(RECV, PROOF)
+    sent = await hub.register(Role.SEND, PROOF)
+    got = await hub.register(Role.RECV, PROOF)
     frames = [b"x", b"y"]
-    assert (await hub.put(sent.ident, sent.token, frames, counts)).status == DENIED
-    assert (await hub.close_sender(sent.ident, sent.token, frames, counts)).status == DENIED
-    assert (await hub.close_receiver(got.ident, got.token, frames, counts)).status == DENIED
+    assert (await hub.put(sent.ident, sent.token, frames, counts)).status == Status.DENIED
+    assert (await hub.close_sender(sent.ident, sent.token, frames, counts)).status == Status.DENIED
+    assert (await hub.close_receiver(got.ident, got.token, frames, counts)).status == Status.DENIED
     assert (await hub.status())["buffered"] == 0

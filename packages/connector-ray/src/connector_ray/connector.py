@@ -39,17 +39,7 @@ from connector_core.settings import Settings
 from connector_core.spec import ConnectorMode, check_job_id
 from connector_ray import di, runtime  # noqa: F401  (di registers DI.ray_settings)
 from connector_ray.channel import RayChannel
-from connector_ray.hub_protocol import (
-    DENIED,
-    ENDED,
-    OK,
-    RECV,
-    RELEASED,
-    SEND,
-    Reply,
-    hub_proof,
-    hub_verifier,
-)
+from connector_ray.hub_protocol import Reply, Role, Status, hub_proof, hub_verifier
 from connector_ray.large import LargeFrames
 from connector_ray.link import HubLink
 from connector_ray.options import DEFAULT_BATCH_SIZE, actor_options_for, batch_limit
@@ -131,7 +121,7 @@ class RayConnector(Connector):
             ChannelSetupError: If Ray or the hub actor cannot be reached, or the hub refused
                 this connector's proof of its key.
         """
-        return await self._connect(SEND)
+        return await self._connect(Role.SEND)
 
     async def connect_recv(self) -> RayChannel:
         """Returns a RayChannel for receiving messages, registered at the hub on return.
@@ -143,7 +133,7 @@ class RayConnector(Connector):
             ChannelSetupError: If Ray or the hub actor cannot be reached, or the hub refused
                 this connector's proof of its key.
         """
-        return await self._connect(RECV)
+        return await self._connect(Role.RECV)
 
     async def _connect(self, role: str) -> RayChannel:
         runtime.ensure_ray(self._address)
@@ -162,16 +152,16 @@ class RayConnector(Connector):
             except ChannelError as exc:  # the actor died between lookup and call: retry
                 last = exc
                 continue
-            if reply.status == DENIED:
+            if reply.status == Status.DENIED:
                 raise ChannelSetupError(
                     f"the hub actor {name!r} refused this connector's proof of its key: a "
                     "connector with another key (or signing switched off) created it under "
                     "the same job id and spec. Pass this connector itself to the other "
                     "processes, or set the same CONNECTOR_SHARED_SECRET in every one."
                 )
-            if reply.status in (RELEASED, ENDED):
+            if reply.status in (Status.RELEASED, Status.ENDED):
                 return self._ended(role)
-            if reply.status != OK:  # pragma: no cover - the hub answers nothing else
+            if reply.status != Status.OK:  # pragma: no cover - the hub answers nothing else
                 raise ChannelSetupError(f"the hub actor refused to register: {reply.status}")
             return self._channel(handle, role, reply)
         raise ChannelSetupError(
@@ -185,7 +175,7 @@ class RayConnector(Connector):
         pubsub = self.spec.mode is ConnectorMode.PUBSUB
         end: dict[str, Any] = (
             {"sender": RaySender(link, self._batch, self.maxsize, self._large())}
-            if role == SEND
+            if role == Role.SEND
             else {"receiver": RayReceiver(link, self.codec, self._batch, pubsub=pubsub)}
         )
         loop = asyncio.get_running_loop()
@@ -196,7 +186,7 @@ class RayConnector(Connector):
 
     def _ended(self, role: str) -> RayChannel:
         """A sender may not join an ended connection; a receiver gets an ended channel."""
-        if role == SEND:
+        if role == Role.SEND:
             raise ChannelClosedError(
                 f"every sender of {self.id!r} has already closed: the connection has ended; "
                 "build a new connector (or use a new job id) to start another"

@@ -49,22 +49,7 @@ from collections.abc import Sequence
 from connector_core.exceptions import ChannelClosedError
 from connector_core.lifecycle import Lifecycle
 from connector_ray.hub_fifo import FrameFifo, held
-from connector_ray.hub_protocol import (
-    ABORTED,
-    DENIED,
-    END,
-    ENDED,
-    NO_RECEIVERS,
-    OK,
-    RECV,
-    RELEASED,
-    SEND,
-    UNKNOWN,
-    Entry,
-    HubGate,
-    Reply,
-    well_formed,
-)
+from connector_ray.hub_protocol import Entry, HubGate, Reply, Role, Status, well_formed
 from connector_ray.hub_refs import RefLedger, hand_over, stamped
 
 __all__ = ["ChannelHub"]
@@ -121,7 +106,7 @@ class ChannelHub:
 
     def _reply(
         self,
-        status: str,
+        status: Status,
         frames: list[Entry] | None = None,
         accepted: int = 0,
         ident: int = 0,
@@ -141,7 +126,7 @@ class ChannelHub:
 
     def _denied(self, ident: object, token: object) -> Reply | None:
         """`DENIED` unless `token` is the one handed to `ident` by `register`."""
-        return None if self._gate.knows(ident, token) else self._reply(DENIED)
+        return None if self._gate.knows(ident, token) else self._reply(Status.DENIED)
 
     def _fifos(self) -> list[FrameFifo]:
         if self._pubsub:
@@ -164,7 +149,7 @@ class ChannelHub:
         """`DENIED` for a wrong token, bad `counts` or a non-frame (`refs`: `RefEntry` is one)."""
         if denied := self._denied(ident, token):
             return denied
-        return None if well_formed(frames, counts, refs) else self._reply(DENIED)
+        return None if well_formed(frames, counts, refs) else self._reply(Status.DENIED)
 
     def _should_release(self) -> bool:
         life = self._life
@@ -187,7 +172,7 @@ class ChannelHub:
         """Adds one sender or receiver; a pubsub receiver gets its FIFO now.
 
         Args:
-            role: `SEND` or `RECV`.
+            role: `Role.SEND` or `Role.RECV`.
             proof: Optional; the connection's registration proof (`hub_proof`), required
                 when the hub was created with a verifier.
 
@@ -196,28 +181,28 @@ class ChannelHub:
             a sender joining an ended connection, or `RELEASED` if the connection is over.
 
         Raises:
-            ValueError: If `role` is neither `SEND` nor `RECV`.
+            ValueError: If `role` is neither `Role.SEND` nor `Role.RECV`.
         """
         if not self._gate.admits(proof):
-            return self._reply(DENIED)
+            return self._reply(Status.DENIED)
         if self._released:
-            return self._reply(RELEASED)
+            return self._reply(Status.RELEASED)
         ident = self._next_id
-        if role == SEND:
+        if role == Role.SEND:
             try:
                 self._life.open_sender(ident)
             except ChannelClosedError:
-                return self._reply(ENDED)
-        elif role == RECV:
+                return self._reply(Status.ENDED)
+        elif role == Role.RECV:
             fifo = FrameFifo() if self._pubsub else self._shared
             self._receivers[ident] = _Receiver(fifo)
             self._life.join_receiver(ident)
         else:
-            raise ValueError(f"role must be {SEND!r} or {RECV!r}, got {role!r}")
+            raise ValueError(f"role must be {Role.SEND!r} or {Role.RECV!r}, got {role!r}")
         self._next_id += 1
         token = self._gate.issue(ident)
         await self._notify()
-        return self._reply(OK, ident=ident, token=token)
+        return self._reply(Status.OK, ident=ident, token=token)
 
     async def put(
         self, sender: int, token: bytes, frames: Sequence[Entry], counts: list[int] | None = None
@@ -242,21 +227,21 @@ class ChannelHub:
         if denied is not None:
             return denied
         if not self._life.is_sender(sender):
-            return self._reply(UNKNOWN)
+            return self._reply(Status.UNKNOWN)
         if not frames:
-            return self._reply(OK)
+            return self._reply(Status.OK)
         frames = stamped(frames, sender)
         weights = _weights(frames, counts)
         cond = self._cond()
         async with cond:
             while True:
                 if sender in self._aborting:
-                    return self._reply(ABORTED)
+                    return self._reply(Status.ABORTED)
                 room, empty = self._room()
                 if weights[0] <= room or empty:
                     break
                 if not self._pubsub and self._life.ever_receiver and not self._receivers:
-                    return self._reply(NO_RECEIVERS)
+                    return self._reply(Status.NO_RECEIVERS)
                 await cond.wait()
             accepted, items = 1, weights[0]  # the first fits, or goes alone into empty FIFOs
             for weight in weights[1:]:
@@ -267,7 +252,7 @@ class ChannelHub:
             for fifo in self._fifos():
                 fifo.extend(frames[:accepted], weights[:accepted])
             cond.notify_all()
-        return self._reply(OK, accepted=accepted)
+        return self._reply(Status.OK, accepted=accepted)
 
     async def get(self, receiver: int, token: bytes, limit: int) -> Reply:
         """Takes frames of up to `limit` items for a receiver, waiting while there are none.
@@ -289,7 +274,7 @@ class ChannelHub:
             return denied
         state = self._receivers.get(receiver)
         if state is None:
-            return self._reply(UNKNOWN)
+            return self._reply(Status.UNKNOWN)
         if self._ledger.settle(receiver):
             await self._notify()
         cond = self._cond()
@@ -297,16 +282,16 @@ class ChannelHub:
             fifo = state.fifo
             while not fifo.frames:
                 if state.aborted:
-                    return self._reply(ABORTED)
+                    return self._reply(Status.ABORTED)
                 if self._life.ended:
                     self._ledger.settle(receiver)
                     self._life.leave_receiver(receiver)
-                    return self._reply(END, release=self._maybe_release())
+                    return self._reply(Status.END, release=self._maybe_release())
                 await cond.wait()
             frames = fifo.take(limit)
             self._ledger.lend(receiver, frames)
             cond.notify_all()
-        return self._reply(OK, frames=frames)
+        return self._reply(Status.OK, frames=frames)
 
     async def fetched(self, receiver: int, token: bytes) -> Reply:
         """A receiver fetched the large frames of its last `get`: their senders may go."""
@@ -314,7 +299,7 @@ class ChannelHub:
             return denied
         if self._ledger.settle(receiver):
             await self._notify()
-        return self._reply(OK)
+        return self._reply(Status.OK)
 
     async def abort_put(self, sender: int, token: bytes) -> Reply:
         """Wakes the sender's waiting `put`, which returns `ABORTED` (its channel is closing)."""
@@ -323,7 +308,7 @@ class ChannelHub:
         if self._life.is_sender(sender):
             self._aborting.add(sender)
             await self._notify()
-        return self._reply(OK)
+        return self._reply(Status.OK)
 
     async def abort_get(self, receiver: int, token: bytes) -> Reply:
         """Wakes the receiver's waiting `get`, which returns `ABORTED` (its channel is closing)."""
@@ -333,7 +318,7 @@ class ChannelHub:
         if state is not None:
             state.aborted = True
             await self._notify()
-        return self._reply(OK)
+        return self._reply(Status.OK)
 
     async def close_sender(
         self, sender: int, token: bytes, frames: Sequence[Entry], counts: list[int] | None = None
@@ -350,7 +335,7 @@ class ChannelHub:
         if denied is not None:
             return denied
         if not self._life.is_sender(sender):
-            return self._reply(UNKNOWN)
+            return self._reply(Status.UNKNOWN)
         if frames:
             frames = stamped(frames, sender)
             for fifo in self._fifos():
@@ -360,7 +345,7 @@ class ChannelHub:
         self._aborting.discard(sender)
         self._life.close_sender(sender)
         await self._notify()
-        return self._reply(OK, release=self._maybe_release())
+        return self._reply(Status.OK, release=self._maybe_release())
 
     async def close_receiver(
         self, receiver: int, token: bytes, frames: Sequence[Entry], counts: list[int] | None = None
@@ -377,12 +362,12 @@ class ChannelHub:
         self._ledger.settle(receiver)
         state = self._receivers.pop(receiver, None)
         if state is None:
-            return self._reply(UNKNOWN, release=self._maybe_release())
+            return self._reply(Status.UNKNOWN, release=self._maybe_release())
         self._life.leave_receiver(receiver)
         if frames and not self._pubsub:
             self._shared.push_front(frames, _weights(frames, counts))
         await self._notify()
-        return self._reply(OK, release=self._maybe_release())
+        return self._reply(Status.OK, release=self._maybe_release())
 
     async def status(self) -> dict[str, int | bool]:
         """Returns the hub's counters (for tests and diagnostics).

@@ -1,16 +1,15 @@
 """What the hub actor's calls say: roles, reply statuses, `Reply`, and the proof of the key.
 
-`connector_ray.hub.ChannelHub` answers every call with a `Reply` whose `status` is one of the
-constants here; `connector_ray.link.HubLink` reads them on the channels' side. A caller
-registers as `SEND` or `RECV`.
+`connector_ray.hub.ChannelHub` answers every call with a `Reply` whose `status` is a `Status`;
+`connector_ray.link.HubLink` reads them on the channels' side. A caller registers in a `Role`.
 
 Trust: any task of the Ray cluster can find the hub by name, so it serves only callers that
 prove the connection's key. Its *verifier* is the SHA-256 of the registration proof
 `HMAC(key, "connector-ray hub-auth")` (`hub_proof`): neither key nor proof is among its
 arguments (signing switched off: no key, and the hub registers anyone). `register` must
 present the proof and returns a random per-participant token; every later call names its id
-*and* that token, or is answered `DENIED` without effect. A frame must be `bytes`, or, from
-a sender, a `RefEntry` (a large frame left in Ray's object store, see `connector_ray.large`):
+*and* that token, or is answered `Status.DENIED` without effect. A frame must be `bytes`, or,
+from a sender, a `RefEntry` (a large frame left in Ray's object store, see `connector_ray.large`):
 anything else, and `counts` that are not one int >= 1 per frame, is refused before it is
 stored (`well_formed`).
 """
@@ -20,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from enum import StrEnum
 from typing import Any, Final, NamedTuple, TypeAlias
 
 from ray import ObjectRef
@@ -27,44 +27,45 @@ from ray import ObjectRef
 from connector_core.codec import TAG_SIZE, Codec
 
 __all__ = [
-    "ABORTED",
-    "DENIED",
-    "END",
-    "ENDED",
-    "NO_RECEIVERS",
-    "OK",
-    "RECV",
-    "RELEASED",
-    "SEND",
-    "UNKNOWN",
     "Entry",
     "HubGate",
     "RefEntry",
     "Reply",
+    "Role",
+    "Status",
     "hub_proof",
     "hub_verifier",
     "well_formed",
 ]
 
-SEND: Final = "send"
-RECV: Final = "recv"
 
-OK: Final = "ok"
-"""The call did what was asked."""
-END: Final = "end"
-"""`get`: every sender has closed and this receiver's FIFO is drained."""
-ABORTED: Final = "aborted"
-"""`put`/`get`: woken early because the caller's channel is closing."""
-NO_RECEIVERS: Final = "no-receivers"
-"""`put`: the pipeline is full and every receiver has closed; nothing will take the frames."""
-ENDED: Final = "ended"
-"""`register`: a sender may not join a connection whose senders have all closed."""
-RELEASED: Final = "released"
-"""`register`: the connection is over and this actor is about to end."""
-UNKNOWN: Final = "unknown"
-"""The caller's id is not known here: the actor lost its state (it was restarted)."""
-DENIED: Final = "denied"
-"""The caller did not prove the connection's key (wrong proof, or wrong token for its id)."""
+class Role(StrEnum):
+    """What a participant registers as."""
+
+    SEND = "send"
+    RECV = "recv"
+
+
+class Status(StrEnum):
+    """What a hub call's `Reply.status` says."""
+
+    OK = "ok"
+    """The call did what was asked."""
+    END = "end"
+    """`get`: every sender has closed and this receiver's FIFO is drained."""
+    ABORTED = "aborted"
+    """`put`/`get`: woken early because the caller's channel is closing."""
+    NO_RECEIVERS = "no-receivers"
+    """`put`: the pipeline is full and every receiver has closed; nothing will take them."""
+    ENDED = "ended"
+    """`register`: a sender may not join a connection whose senders have all closed."""
+    RELEASED = "released"
+    """`register`: the connection is over and this actor is about to end."""
+    UNKNOWN = "unknown"
+    """The caller's id is not known here: the actor lost its state (it was restarted)."""
+    DENIED = "denied"
+    """The caller did not prove the connection's key (wrong proof, or wrong token for its id)."""
+
 
 _AUTH_LABEL: Final = b"connector-ray hub-auth"
 
@@ -140,8 +141,8 @@ Entry: TypeAlias = bytes | RefEntry
 class Reply(NamedTuple):
     """What every hub call returns."""
 
-    status: str
-    """One of the status constants of this module."""
+    status: Status
+    """What became of the call."""
     frames: list[Entry]
     """`get`: the frames handed out (they are the caller's from now on)."""
     accepted: int

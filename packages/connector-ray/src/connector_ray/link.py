@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 
 from connector_core.exceptions import ChannelClosedError
 from connector_ray import runtime
-from connector_ray.hub_protocol import RECV, SEND, Reply, hub_verifier
+from connector_ray.hub_protocol import Reply, Role, hub_verifier
 
 __all__ = ["HubLink", "Member"]
 
@@ -41,15 +41,15 @@ class HubLink:
         Args:
             handle: The hub's actor handle; None for a connection that had already ended.
             name: The hub's name (its tombstone is written under it when it is released).
-            role: Optional; `SEND` or `RECV`, the role `joined` registered.
+            role: Optional; `Role.SEND` or `Role.RECV`, the role `joined` registered.
             joined: Optional; the hub's reply to `register`.
         """
         self.handle = handle
         self.name = name
         self.counts = (0, 0) if joined is None else (joined.senders, joined.receivers)
         member = None if joined is None else Member(joined.ident, joined.token)
-        self.sender = member if role == SEND else None
-        self.receiver = member if role == RECV else None
+        self.sender = member if role == Role.SEND else None
+        self.receiver = member if role == Role.RECV else None
         self._standalone: tuple[int, dict[str, Any]] | None = None
 
     @classmethod
@@ -77,8 +77,8 @@ class HubLink:
         proof = secrets.token_bytes(32)  # only this channel knows it
         name = f"connector-standalone-{uuid.uuid4().hex}"
         handle = runtime.hub_actor(name, False, maxsize, options, hub_verifier(proof))
-        sent = await runtime.call("connect", handle.register.remote(SEND, proof))
-        got = await runtime.call("connect", handle.register.remote(RECV, proof))
+        sent = await runtime.call("connect", handle.register.remote(Role.SEND, proof))
+        got = await runtime.call("connect", handle.register.remote(Role.RECV, proof))
         linked: Any = self.handle  # re-read: a concurrent first use may have linked meanwhile
         if linked is not None:
             runtime.kill(handle)

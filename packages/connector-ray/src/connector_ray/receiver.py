@@ -17,7 +17,7 @@ fails is dropped and counted (`statistics().rejected`) before it is buffered. Th
 each verified payload with its frame as it arrived and the item count its verified header
 states; `buffered()` counts those items.
 
-End: the hub answers `END` once every sender has closed and this receiver's FIFO is drained;
+End: the hub answers `Status.END` once every sender has closed and this receiver's FIFO is drained;
 `recv()` then raises `ChannelClosedError` (the hub has already let this receiver go). Close:
 a pipeline receiver gives the frames it did not return back to the front of the hub's FIFO,
 with their item counts: first the frame the channel handed back (`give_back`: the items of a
@@ -41,7 +41,7 @@ from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_ray import runtime
-from connector_ray.hub_protocol import ABORTED, END, OK, Entry, Reply
+from connector_ray.hub_protocol import Entry, Reply, Status
 from connector_ray.large import Dropped, LargeFrames
 from connector_ray.link import HubLink, Member
 
@@ -135,7 +135,7 @@ class RayReceiver:
         """
         reply = await runtime.call("receive", handle.get.remote(*member, self._batch))
         frames: list[Entry] = reply.frames
-        if reply.status != OK or all(type(f) is bytes for f in frames):
+        if reply.status != Status.OK or all(type(f) is bytes for f in frames):
             return reply, None
         resolved = await self._large.resolve(frames)
         told = asyncio.ensure_future(runtime.call("receive", handle.fetched.remote(*member)))
@@ -169,13 +169,13 @@ class RayReceiver:
                 they are verified here and a large-frame entry is dropped as a non-frame).
         """
         self._link.note(reply)
-        if reply.status == OK:
+        if reply.status == Status.OK:
             kept, items = self._admit(reply.frames) if verified is None else verified
             self._inbox.extend(kept)
             self._inbox_items += items
-        elif reply.status == END:
+        elif reply.status == Status.END:
             self._ended = True
-        elif reply.status != ABORTED:
+        elif reply.status != Status.ABORTED:
             self._failure = runtime.lost_state(reply)
 
     def _admit(self, frames: Sequence[Entry | memoryview | Dropped]) -> _Admitted:

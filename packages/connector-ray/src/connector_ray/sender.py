@@ -38,7 +38,7 @@ from connector_core.exceptions import ChannelClosedError, ChannelError
 from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_ray import runtime
-from connector_ray.hub_protocol import ABORTED, NO_RECEIVERS, OK, Entry, RefEntry
+from connector_ray.hub_protocol import Entry, RefEntry, Status
 from connector_ray.large import LargeFrames
 from connector_ray.link import HubLink, Member
 
@@ -191,15 +191,15 @@ class RaySender:
                 finally:
                     self._putting = False
                 self._link.note(reply)
-                if reply.status == OK:
+                if reply.status == Status.OK:
                     accepted = reply.accepted
                     self._unsent_items -= sum(counts[:accepted])
                     del unsent[:accepted]
                     del counts[:accepted]
                     outbox.settle(accepted)
-                elif reply.status == ABORTED:
+                elif reply.status == Status.ABORTED:
                     return
-                elif reply.status == NO_RECEIVERS:
+                elif reply.status == Status.NO_RECEIVERS:
                     raise ChannelClosedError(
                         "every receiver of this pipeline has closed and its buffer is full: "
                         "nothing will take these items"
