@@ -32,7 +32,7 @@ def _link(receiver: ZMQChannel) -> ReceiverLink:
 
 
 def _inproc_endpoint(link: ReceiverLink) -> str:
-    endpoint = inproc.route(link._context, link.address)
+    endpoint = inproc.route(link.setup.context, link.address)
     assert endpoint.startswith("inproc://"), f"no inproc endpoint for {link.address}"
     return endpoint
 
@@ -76,7 +76,7 @@ async def test_a_closed_receiver_is_no_longer_routed_over_inproc(mode: Connector
 
     await receiver.close()
 
-    assert inproc.route(link._context, link.address) == link.address
+    assert inproc.route(link.setup.context, link.address) == link.address
 
 
 def test_the_record_of_a_collected_socket_is_not_routed_to_and_goes(

@@ -34,6 +34,7 @@ from connector_zmq import protocol as p
 from connector_zmq.channel import ZMQChannel
 from connector_zmq.di import zmq_context
 from connector_zmq.interface import is_loopback, parse_interface
+from connector_zmq.link import LinkSetup
 from connector_zmq.receiver import ReceiverLink
 from connector_zmq.rendezvous import Rendezvous
 from connector_zmq.sender import SenderLink
@@ -166,13 +167,15 @@ class ZMQConnector(Connector):
         """A sending or receiving link of this connection (`open()` it next)."""
         address = self._check_live()
         return kind(
-            self._context(),
-            address,
-            self._codec,
-            pubsub=self.spec.mode is ConnectorMode.PUBSUB,
-            maxsize=self.maxsize,
-            on_finished=self._joined,
-            in_process=self._in_process,
+            LinkSetup(
+                self._context(),
+                address,
+                self._codec,
+                pubsub=self.spec.mode is ConnectorMode.PUBSUB,
+                maxsize=self.maxsize,
+                on_finished=self._joined,
+                in_process=self._in_process,
+            )
         )
 
     def _channel_args(self) -> dict[str, Any]:

@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 import zmq
@@ -35,7 +36,7 @@ from connector_zmq.waiting import (
     yield_to_loop,
 )
 
-__all__ = ["CONTROL_TIMEOUT", "Link", "OnFinished", "make_socket"]
+__all__ = ["CONTROL_TIMEOUT", "Link", "LinkSetup", "OnFinished", "make_socket"]
 
 CONTROL_TIMEOUT = 30.0
 """Seconds to wait for the rendezvous before a connect or close fails with a clear error."""
@@ -61,40 +62,39 @@ def make_socket(context: zmq.asyncio.Context, kind: int) -> zmq.Socket[bytes]:
     return sock
 
 
+@dataclass(frozen=True)
+class LinkSetup:
+    """What a link needs to know of its connection; the connector makes one per link."""
+
+    context: zmq.asyncio.Context
+    """The process's ZeroMQ context."""
+    address: str
+    """The rendezvous address."""
+    codec: Codec
+    """The connection's codec (its key proves membership)."""
+    pubsub: bool
+    """True in pubsub mode."""
+    maxsize: int
+    """The channel's `maxsize` (`<= 0`: unbounded)."""
+    on_finished: OnFinished | None = None
+    """Optional; awaited by `close()` once the connection is over."""
+    in_process: bool = True
+    """Optional; False: a sender reaches receivers of its own process over TCP too, not
+    through their inproc endpoints (`connector_zmq.inproc`)."""
+
+
 class Link(ABC):
     """Base of the sending and receiving links; subclasses implement `_drain`."""
 
-    def __init__(
-        self,
-        context: zmq.asyncio.Context,
-        address: str,
-        codec: Codec,
-        *,
-        pubsub: bool,
-        maxsize: int,
-        on_finished: OnFinished | None = None,
-        in_process: bool = True,
-    ) -> None:
+    def __init__(self, setup: LinkSetup) -> None:
         """Prepares a link; `open()` does the I/O.
 
         Args:
-            context: The process's ZeroMQ context.
-            address: The rendezvous address.
-            codec: The connection's codec (its key proves membership).
-            pubsub: True in pubsub mode.
-            maxsize: The channel's `maxsize` (`<= 0`: unbounded).
-            on_finished: Optional; awaited by `close()` once the connection is over.
-            in_process: Optional; False: a sender reaches receivers of its own process
-                over TCP too, not through their inproc endpoints (`connector_zmq.inproc`).
+            setup: Its connection's context, rendezvous, codec, mode and `maxsize`.
         """
         self.pid = p.new_id()
-        self._context = context
-        self._address = address
-        self._codec = codec
-        self._pubsub = pubsub
-        self._maxsize = maxsize
-        self._on_finished = on_finished
-        self._in_process = in_process
+        self.setup = setup
+        self._codec = setup.codec
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
@@ -116,10 +116,10 @@ class Link(ABC):
             ChannelSetupError: If the rendezvous does not answer in time.
         """
         await self._probe_rendezvous()
-        self._ctrl = ctrl = make_socket(self._context, zmq.DEALER)
+        self._ctrl = ctrl = make_socket(self.setup.context, zmq.DEALER)
         ctrl.setsockopt(zmq.ROUTING_ID, self.pid)
         access.secure_client(ctrl, self._codec)
-        ctrl.connect(self._address)
+        ctrl.connect(self.setup.address)
         ctrl.send_multipart(list(parts))
         return await self._control_reply((p.OK, p.REFUSED))
 
@@ -132,13 +132,13 @@ class Link(ABC):
         Raises:
             ChannelClosedError: If the rendezvous refuses connections (it has stopped).
         """
-        host, _, port = self._address.removeprefix("tcp://").rpartition(":")
+        host, _, port = self.setup.address.removeprefix("tcp://").rpartition(":")
         try:
             async with asyncio.timeout(CONTROL_TIMEOUT):
                 _, writer = await asyncio.open_connection(host.strip("[]"), int(port))
         except ConnectionRefusedError:
             raise ChannelClosedError(
-                f"nothing listens at this connection's rendezvous ({self._address}): the "
+                f"nothing listens at this connection's rendezvous ({self.setup.address}): the "
                 "connection is over (every sender closed and every receiver left), the "
                 "process that created the connector has exited, or that process dropped its "
                 "connector and nobody joined within CONNECTOR_ZMQ_JOIN_TIMEOUT seconds (keep "
@@ -165,9 +165,9 @@ class Link(ABC):
                 remaining = deadline - loop.time()
                 if remaining <= 0 or not await wait_readable([ctrl], remaining):
                     raise ChannelSetupError(
-                        f"the connection's rendezvous at {self._address} did not answer within "
-                        f"{CONTROL_TIMEOUT:.0f} s: the process that created the connector must "
-                        "keep running while others use the connection"
+                        f"the connection's rendezvous at {self.setup.address} did not answer "
+                        f"within {CONTROL_TIMEOUT:.0f} s: the process that created the connector "
+                        "must keep running while others use the connection"
                     ) from None
                 continue
             if msg[0] in kinds:
@@ -192,8 +192,8 @@ class Link(ABC):
             return
         finally:
             ctrl.close(p.LINGER_MS)
-        if reply[1] == b"1" and self._on_finished is not None:
-            await self._on_finished()
+        if reply[1] == b"1" and self.setup.on_finished is not None:
+            await self.setup.on_finished()
 
     @abstractmethod
     def _on_control(self, msg: list[bytes]) -> None:

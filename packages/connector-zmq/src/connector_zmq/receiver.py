@@ -21,8 +21,7 @@ So a process without the key can make a receiver hold nothing: the queue only ev
 verified payloads, at most the credit window of each member in items (plus items returned
 through the rendezvous in a pipeline).
 
-`recv()` only takes from that queue (or waits for the pump), so a cancelled `recv()` leaves
-the item for the next.
+A cancelled `recv()` loses nothing: `recv()` only takes from that queue (or waits for the pump).
 
 End of the connection:
 
@@ -76,8 +75,9 @@ class ReceiverLink(Link):
             ChannelSetupError: If binding fails or the rendezvous or a sender does not answer.
         """
         self.verifier = Verifier(self._codec, "ZMQChannel receiver")
-        self._window = p.window(self._maxsize, self._pubsub)
-        self._queue = CreditQueue(self.verifier, p.credit_batch(self._maxsize, self._pubsub))
+        size, pubsub = self.setup.maxsize, self.setup.pubsub
+        self._window = p.window(size, pubsub)
+        self._queue = CreditQueue(self.verifier, p.credit_batch(size, pubsub))
         self._loop = asyncio.get_running_loop()
         self._flushes = flushes_of(self._loop)
         self._look_again_due = False  # a `_look_again` is scheduled
@@ -91,7 +91,7 @@ class ReceiverLink(Link):
         self._leave_acked = False
         self._returned = 0
         self._reported = -1
-        self._data = make_socket(self._context, zmq.ROUTER)
+        self._data = make_socket(self.setup.context, zmq.ROUTER)
         self.address = ""
         """The TCP address of this receiver's data socket, which the rendezvous advertises."""
         # -1: ZeroMQ keeps what a sender sent here until it is read, even after it disconnects
@@ -99,10 +99,10 @@ class ReceiverLink(Link):
         # closed at once); closing this socket always passes its own linger
         self._data.setsockopt(zmq.LINGER, -1)
         try:
-            gate = access.gate_for(self._context) if self._codec.signed else None
+            gate = access.gate_for(self.setup.context) if self._codec.signed else None
             access.secure_server(self._data, self._codec, gate)
             address = p.bind_random(self._data, bind_host)
-            inproc.offer(self._context, self._data, address)
+            inproc.offer(self.setup.context, self._data, address)
             self.address = address
             reply = await self._open_control(
                 p.REG_RECEIVER,
@@ -162,7 +162,7 @@ class ReceiverLink(Link):
             self._drain_data(until_queued)
         else:
             self._drain_control()
-        if not self._pubsub and not self._closing:
+        if not self.setup.pubsub and not self._closing:
             self._report_drained()
 
     def _drain_data(self, until_queued: bool = False) -> None:
@@ -277,7 +277,7 @@ class ReceiverLink(Link):
             self._sent_on(self._control())
 
     def _finished(self) -> bool:
-        if self._pubsub:
+        if self.setup.pubsub:
             return self._ended and not self._unfinished()
         return self._final
 
@@ -350,7 +350,7 @@ class ReceiverLink(Link):
             items: How many it carries (its header says so too, for the receiver).
         """
         del items
-        if not self._pubsub and not self._closing:
+        if not self.setup.pubsub and not self._closing:
             self._given_back.append(frame)
 
     async def close(self) -> None:
@@ -372,7 +372,7 @@ class ReceiverLink(Link):
                 with contextlib.suppress(zmq.ZMQError):
                     self._data.send_multipart([sid, b"", p.BYE], zmq.NOBLOCK)
             leftovers: list[bytes] = []
-            if not self._pubsub:
+            if not self.setup.pubsub:
                 self._control().send_multipart([p.LEAVING])
                 await read_until_answered(
                     self.pid,
@@ -388,7 +388,7 @@ class ReceiverLink(Link):
             self._close_data()
 
     def _close_data(self) -> None:
-        inproc.withdraw(self._context, self.address)  # no sender is routed here any more
+        inproc.withdraw(self.setup.context, self.address)  # no sender is routed here any more
         self._data.close(0)
 
     def buffered(self) -> int:

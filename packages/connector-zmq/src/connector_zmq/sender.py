@@ -83,13 +83,12 @@ class SenderLink(Link):
             ChannelClosedError: If every sender of the connection has already closed.
             ChannelSetupError: If the rendezvous cannot be reached.
         """
-        self.batch_items = p.batch_items(self._maxsize, self._pubsub)
+        size, pubsub = self.setup.maxsize, self.setup.pubsub
+        self.batch_items = p.batch_items(size, pubsub)
         # credits of each window an open sender leaves unused (0 in pubsub and once closing)
-        self._reserve = p.window(self._maxsize, self._pubsub) - p.open_window(
-            self._maxsize, self._pubsub
-        )
+        self._reserve = p.window(size, pubsub) - p.open_window(size, pubsub)
         # settled in items, as receivers give credits back
-        self._outbox = Outbox(self._maxsize, release_by_items=True)
+        self._outbox = Outbox(size, release_by_items=True)
         self._held = 0  # items taken from the outbox and not yet credited back
         self._peers: dict[bytes, Peer] = {}
         self._ring: list[Peer] = []
@@ -127,10 +126,11 @@ class SenderLink(Link):
     def _add(self, rid: bytes, address: str) -> None:
         if rid in self._peers or self._closing:
             return
-        sock = make_socket(self._context, zmq.DEALER)
+        sock = make_socket(self.setup.context, zmq.DEALER)
         sock.setsockopt(zmq.ROUTING_ID, self.pid)
         access.secure_client(sock, self._codec)
-        sock.connect(inproc.route(self._context, address) if self._in_process else address)
+        setup = self.setup
+        sock.connect(inproc.route(setup.context, address) if setup.in_process else address)
         sock.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
         peer = Peer(rid, sock)
         self._peers[rid] = peer
@@ -147,7 +147,7 @@ class SenderLink(Link):
         self._unwatch(peer.sock)  # before its FD can be reused
         peer.sock.close(p.LINGER_MS)
         # what it held is its user's now, or returned through the rendezvous: not ours
-        self._settle_to(unacked(self._ring, self._pubsub))
+        self._settle_to(unacked(self._ring, self.setup.pubsub))
 
     def _settle_to(self, held: int) -> None:
         if held < self._held:
@@ -180,7 +180,7 @@ class SenderLink(Link):
                     self._drop(peer.rid)
                     break
         if acked:
-            self._settle_to(unacked(self._ring, self._pubsub))
+            self._settle_to(unacked(self._ring, self.setup.pubsub))
         self._ship()
 
     def _failed(self, error: ChannelError) -> None:
@@ -198,7 +198,7 @@ class SenderLink(Link):
         outbox = self._outbox
         while queued := outbox.queued_items():
             need = outbox.first_items()
-            if self._pubsub:
+            if self.setup.pubsub:
                 targets = self._ring
                 room = min((peer.credit for peer in targets), default=max(need, p.MAX_BATCH_ITEMS))
             else:
