@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from connector_ray.hub import ChannelHub
 from connector_ray.hub_protocol import Reply, Role, Status
 
@@ -16,6 +18,13 @@ async def test_a_sender_cannot_join_after_every_sender_closed() -> None:
     await hub.register(Role.RECV)
     await hub.close_sender(sent.ident, sent.token, [])
     assert (await hub.register(Role.SEND)).status == Status.ENDED
+
+
+async def test_a_role_other_than_send_or_recv_is_refused_with_the_roles_named() -> None:
+    hub = ChannelHub(pubsub=False, maxsize=10)
+    with pytest.raises(ValueError, match="role must be 'send' or 'recv', got 'listen'"):
+        await hub.register("listen")
+    assert (await hub.register("send")).status == Status.OK  # the plain value is a role too
 
 
 async def test_the_release_is_reported_once_when_everyone_has_gone() -> None:

@@ -198,7 +198,9 @@ class ChannelHub:
             self._receivers[ident] = _Receiver(fifo)
             self._life.join_receiver(ident)
         else:
-            raise ValueError(f"role must be {Role.SEND!r} or {Role.RECV!r}, got {role!r}")
+            raise ValueError(
+                f"role must be {Role.SEND.value!r} or {Role.RECV.value!r}, got {role!r}"
+            )
         self._next_id += 1
         token = self._gate.issue(ident)
         await self._notify()
