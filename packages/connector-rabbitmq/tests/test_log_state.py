@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from connector_rabbitmq.control import CLOSE, DRAINED, END, JOIN, LEAVE, OPEN, LogState
+from connector_rabbitmq.control import CLOSE, END, JOIN, LEAVE, OPEN, LogState
 
 
 def _fold(*events: tuple[str, str] | tuple[str, str, str]) -> LogState:
@@ -75,11 +75,6 @@ def test_a_receiver_remembers_which_senders_had_closed_when_it_joined() -> None:
     state = _fold((OPEN, "s-1"), (OPEN, "s-2"), (CLOSE, "s-1"), (JOIN, "r-1", "q-1"))
     assert state.closed_at_join["r-1"] == frozenset({"s-1"})
     assert state.joined == {"r-1": "q-1"}
-
-
-def test_drained_entries_name_senders_whose_marker_was_taken() -> None:
-    state = _fold((OPEN, "s-1"), (DRAINED, "s-1"))
-    assert state.drained == {"s-1"}
 
 
 def test_an_entry_at_or_before_the_last_offset_is_a_replay_and_ignored() -> None:

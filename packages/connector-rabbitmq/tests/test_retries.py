@@ -24,7 +24,7 @@ from connector_rabbitmq.topology import limits
 
 ITEMS = 300
 MAXSIZE = 16
-LIMITS = limits(MAXSIZE)
+LIMITS = limits(MAXSIZE, ConnectorMode.PUBSUB)
 
 
 async def _until(ready: Callable[[], bool]) -> None:

@@ -88,8 +88,9 @@ def test_bad_job_id_is_refused() -> None:
 
 
 @pytest.mark.parametrize("maxsize", [4, 5, 7, 10, 64, 100, 999, 2000, 5000, 100_000])
-def test_limits_keep_a_stalled_connection_within_maxsize(maxsize: int) -> None:
-    lim = limits(maxsize)
+@pytest.mark.parametrize("mode", list(ConnectorMode), ids=lambda m: m.value)
+def test_limits_keep_a_stalled_connection_within_maxsize(maxsize: int, mode: ConnectorMode) -> None:
+    lim = limits(maxsize, mode)
     assert lim.queue_length is not None
     held = lim.batch_items * (2 + lim.queue_length + lim.prefetch)
     assert held <= maxsize

@@ -23,9 +23,9 @@ prefetch window, every frame verified on arrival and acknowledgement after hand-
 (`connector_rabbitmq.consumer`), duplicates after a redelivery dropped by message id.
 
 Close: each connection has a control log (`connector_rabbitmq.control`). A sender's
-`close()` flushes and waits for every confirm, appends `close` to the log and then publishes
-its end-of-stream marker behind its data. Once every sender that opened has closed and no
-new one opened for `end_grace` seconds, a receiver appends `end`: the connection has ended
+`close()` flushes and waits for every confirm, appends `close` to the log and then (pubsub)
+publishes its end-of-stream marker behind its data. Once every sender that opened has closed
+and no new one opened for `end_grace` seconds, a receiver appends `end`: the connection has ended
 (the grace lets senders in processes that are still starting join the stream; a sender
 connecting after the end is refused). How each receiver knows it has everything is in
 `connector_rabbitmq.ending`; then `recv()` raises `ChannelClosedError` in every receiver.

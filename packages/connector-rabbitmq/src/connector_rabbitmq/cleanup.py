@@ -37,7 +37,6 @@ async def delete_connection(
     queues: Iterable[str] = (),
     *,
     keep_pending_work: bool = True,
-    markers: int = 0,
 ) -> bool:
     """Deletes the queues, exchanges and control log of one connection.
 
@@ -53,9 +52,6 @@ async def delete_connection(
             deleted: the log's entries are signed, but `purge` reads them without a key.
         keep_pending_work: Optional; if True (the default) and the pipeline queue still
             holds messages, delete nothing: a later receiver will take them.
-        markers: Optional; end-of-stream markers known to wait in the pipeline queue
-            (of senders no receiver drained). They sit behind their sender's data, so a
-            queue holding no more messages than that holds no data, and is deleted.
 
     Returns:
         True if the objects were deleted, False if they were kept for pending work.
@@ -74,7 +70,7 @@ async def delete_connection(
                 robust = connection.channel(publisher_confirms=False)
                 await robust.initialize()
                 channel = await robust.get_underlay_channel()
-            if pending is not None and pending > markers:
+            if pending:
                 _log.info("kept %s: %d messages wait for a receiver", names.work, pending)
                 return False
         dead = await queue_length(channel, names.dead_letters)

@@ -136,7 +136,7 @@ class RabbitMQConnector(JobConnector):
     @property
     def limits(self) -> Limits:
         """The batch, prefetch and queue limits derived from `maxsize`."""
-        return limits(self.maxsize)
+        return limits(self.maxsize, self.spec.mode)
 
     # -- connecting ---------------------------------------------------------------------
 

@@ -9,8 +9,6 @@ each with a publisher confirm, and each reader folds them, in log order, into a
 
 - `open <sender>`: a sender connected (appended before `connect_send()` returns);
 - `close <sender>`: the sender closed; everything it sent is confirmed by the broker;
-- `drained <sender>` (pipeline): a receiver took that sender's end-of-stream marker from
-  the work queue, so all of that sender's messages have been handed to receivers;
 - `join <receiver> <queue>`: a receiver's queue is bound (appended before
   `connect_recv()` returns);
 - `leave <receiver>`: a receiver closed;
@@ -60,7 +58,6 @@ from connector_rabbitmq.stream import StreamProbe
 
 __all__ = [
     "CLOSE",
-    "DRAINED",
     "END",
     "JOIN",
     "LEAVE",
@@ -76,12 +73,11 @@ _log = logging.getLogger(__name__)
 
 OPEN: Final = "open"
 CLOSE: Final = "close"
-DRAINED: Final = "drained"
 JOIN: Final = "join"
 LEAVE: Final = "leave"
 END: Final = "end"
 SYNC: Final = "sync"
-_KINDS = frozenset({OPEN, CLOSE, DRAINED, JOIN, LEAVE, END, SYNC})
+_KINDS = frozenset({OPEN, CLOSE, JOIN, LEAVE, END, SYNC})
 _PREFETCH = 256
 
 
@@ -106,8 +102,8 @@ class LogState:
     Who is in the connection and whether it has ended is a `connector_core.lifecycle.Lifecycle`
     (`life`), with a grace period: `open`, `close`, `join` and `leave` are its sender and
     receiver events and `end` is `grace_over()`. The rest are facts of this backend: each
-    receiver's queue, the senders already closed when it joined, drained senders, late
-    senders, and the offset that makes a replayed log change nothing.
+    receiver's queue, the senders already closed when it joined, late senders, and the
+    offset that makes a replayed log change nothing.
     """
 
     life: Lifecycle[str] = field(default_factory=lambda: Lifecycle(grace=True))
@@ -117,7 +113,6 @@ class LogState:
     late: set[str] = field(default_factory=set)
     """Senders that opened after the end (they are refused)."""
     closed: set[str] = field(default_factory=set)
-    drained: set[str] = field(default_factory=set)
     joined: dict[str, str] = field(default_factory=dict)
     """Receiver id -> its queue name (pipeline: the shared work queue)."""
     end_senders: frozenset[str] | None = None
@@ -152,8 +147,6 @@ class LogState:
         elif kind == END:
             if life.grace_over().ended:
                 self.end_senders = frozenset(self.opened)
-        elif kind == DRAINED:
-            self.drained.add(party)
         elif kind == JOIN:
             self.joined[party] = queue or ""
             self.closed_at_join[party] = frozenset(self.closed)

@@ -2,23 +2,27 @@
 
 Pubsub: a receiver is done when, for every sender of the ended connection, it saw that
 sender's end-of-stream marker in its own queue (or the sender had closed before it joined).
-Pipeline: the receiver that takes a sender's marker appends `drained`; once every sender is
-drained, each receiver cancels its consumer (so nothing is still on its way to it), hands out
-what it holds and checks that the shared queue is empty (re-consuming if a crashed or
-closing peer returned messages to it). While the connection is quiescent but not yet ended,
-a receiver counts down the grace period and then appends `end`.
+Pipeline: senders publish no marker. A sender appends `close` only once the broker confirmed
+everything it sent, so once the connection has ended (every sender closed) all their
+messages are in the shared queue, handed to a receiver, or on their way to one. Then a
+receiver that has handed out what it holds and finds no message ready in the queue cancels
+its consumer: the broker's `cancel-ok` comes behind every delivery it sent this consumer, so
+afterwards nothing is on its way to it. It hands out what landed meanwhile and ends once the
+queue is still empty (re-consuming if a crashed or closing peer returned messages to it).
+While messages are ready it keeps consuming (they go to it or to a competing receiver, and
+it looks again every `_REFILL_WAIT` seconds). While the connection is quiescent but not yet
+ended, a receiver counts down the grace period and then appends `end`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from typing import Final
 
 from connector_core.spec import ConnectorMode
 from connector_core.transport import Verifier
 from connector_rabbitmq.consumer import Consumer, Delivery
-from connector_rabbitmq.control import DRAINED, END, JOIN
+from connector_rabbitmq.control import END, JOIN
 from connector_rabbitmq.membership import Membership
 from connector_rabbitmq.messages import marker_valid
 
@@ -27,7 +31,7 @@ __all__ = ["EndWatch"]
 _LET_DELIVERIES_LAND: Final = 3
 """Loop iterations that let deliveries already read from the socket reach the FIFO."""
 _REFILL_WAIT: Final = 0.2
-"""Seconds a finishing pipeline receiver waits for requeued messages before re-checking."""
+"""Seconds a finishing pipeline receiver waits for a delivery before looking at the queue."""
 
 
 class EndWatch:
@@ -50,14 +54,13 @@ class EndWatch:
         self.membership = membership
         self.eos_seen: set[str] = set()
         """Senders whose end-of-stream marker this receiver took."""
-        self.refilling = False
         self.grace_key = -1
         self.grace_deadline = 0.0
         self.wait_limit: float | None = None
         """Seconds the receiver may wait before checking again (counting down the grace)."""
 
     async def settle_marker(self, consumer: Consumer, marker: Delivery) -> None:
-        """Takes the end-of-stream marker at the head of the FIFO (pipeline: `drained`).
+        """Takes the end-of-stream marker at the head of the FIFO.
 
         A marker that does not verify for its sender (forged by someone with broker
         credentials) is dead-lettered and counted, and changes nothing.
@@ -69,9 +72,6 @@ class EndWatch:
             marker.bad = True
             consumer.finish(marker)
             return
-        membership = self.membership
-        if membership is not None and membership.mode is ConnectorMode.PIPELINE:
-            await membership.log.append(DRAINED, marker.sender)
         self.eos_seen.add(marker.sender)
         consumer.finish(marker)
 
@@ -92,28 +92,25 @@ class EndWatch:
             before = state.closed_at_join.get(me, frozenset())
             done = all(s in before or s in self.eos_seen for s in state.end_senders)
             return done and not consumer.fifo
-        if not state.end_senders <= state.drained:
+        if consumer.fifo:
             return False
-        # Every sender's marker was taken from the shared queue, so all their messages were
-        # dispatched. Stop consuming, let what is already on its way land, hand it out, and
-        # end only if the queue is still empty (a closing or crashed peer may have returned
-        # messages to it).
+        # Every sender closed, so all their messages are in the queue or dispatched. While
+        # some wait in the queue, keep consuming; then stop, let what is already on its way
+        # land, hand it out, and end only if the queue is still empty (a closing or crashed
+        # peer may have returned messages to it).
         if consumer.consuming:
+            if await self._ready_messages(consumer) > 0:
+                self.wait_limit = _REFILL_WAIT  # they may go to a competing receiver
+                return False
             await consumer.cancel()
             for _ in range(_LET_DELIVERIES_LAND):
                 await asyncio.sleep(0)
         if consumer.fifo:
             return False
-        if self.refilling:
-            self.refilling = False
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(_REFILL_WAIT):
-                    await self.wakeup.wait()
-            return False
         if await self._ready_messages(consumer) == 0:
             return True
-        self.refilling = True
-        await consumer.start()
+        await consumer.start()  # a closing or crashed peer returned messages: take them too
+        self.wait_limit = _REFILL_WAIT
         return False
 
     async def _count_down_grace(self, membership: Membership) -> None:

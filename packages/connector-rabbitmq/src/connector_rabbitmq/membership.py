@@ -126,11 +126,9 @@ async def _clean_up_if_last(membership: Membership, kind: str) -> None:
         state = await log.wait_for(END, marker)
     await log.stop()
     if state.everyone_gone():
-        undrained = (state.opened | state.late) - state.drained
         await delete_connection(
             membership.connection,
             membership.names,
             membership.mode,
             [q for q in state.joined.values() if q != membership.names.work],
-            markers=len(undrained),
         )

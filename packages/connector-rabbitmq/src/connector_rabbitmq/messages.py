@@ -6,8 +6,9 @@
                   `"connector-claim" | connection id | the claim's fields as JSON`
     type="part"   body = bytes of that frame, `Claim.part_size` of them (the last: the rest);
                   message id `<claim id>.<index>`; published to the parts exchange only
-    type="eos"    body = `marker_body`: a sender's end-of-stream marker, behind everything
-                  it sent, signed (the tag of `"connector-eos" | connection id | sender id`)
+    type="eos"    body = `marker_body`: a pubsub sender's end-of-stream marker, behind
+                  everything it sent, signed (the tag of `"connector-eos" | connection id |
+                  sender id`); a pipeline sender publishes none (`connector_rabbitmq.ending`)
 
 Every message is persistent, its `app_id` is the sender id and its `message_id` is
 `<sender id>.<sequence>` (`<sender id>.eos` for the marker): receivers drop redelivered

@@ -19,10 +19,13 @@ an item that fits a message alone never fails its `send_many()` for having been 
 with others.
 
 Close protocol, for a sender of a connection (`membership`): refuse new frames, flush (wait
-for every confirm), append `close` to the control log, then publish the end-of-stream marker
-behind the data; then the last party out cleans up (`membership.last_one_out`), and the AMQP
-channels are closed and the broker connection handed back in every case. A sender made
-directly from an exchange (no membership) only flushes.
+for every confirm), append `close` to the control log, then (pubsub) publish the end-of-stream
+marker behind the data; then the last party out cleans up (`membership.last_one_out`), and
+the AMQP channels are closed and the broker connection handed back in every case. A pipeline
+sender publishes no marker: its `close` entry, appended once the broker confirmed all it sent,
+says that all of it is in the shared queue (`connector_rabbitmq.ending`), so its close needs
+no room in the queue beyond its data's. A sender made directly from an exchange (no
+membership) only flushes.
 """
 
 from __future__ import annotations
@@ -251,7 +254,7 @@ class RabbitMQSender:
             raise refused_error(refused)
 
     async def close(self) -> None:
-        """Flushes, announces the close and the end marker, cleans up if last (see module).
+        """Flushes, announces the close (pubsub: and the end marker), cleans up if last.
 
         Raises:
             ChannelSerializationError: If the broker refused an item as too large.
@@ -266,9 +269,10 @@ class RabbitMQSender:
                 await publisher.flush()
                 if membership is not None:
                     await membership.log.append(CLOSE, membership.party)
-                    codec = membership.log.codec
-                    body = marker_body(codec, membership.party) if codec is not None else b""
-                    await publisher.publish_marker(body)
+                    if membership.mode is ConnectorMode.PUBSUB:
+                        codec = membership.log.codec
+                        body = marker_body(codec, membership.party) if codec is not None else b""
+                        await publisher.publish_marker(body)
             except Exception as exc:
                 error = exc
             refused = publisher.take_refused()

@@ -29,6 +29,17 @@ message's place in the prefetch window. So a stalled receiver lets a sender get 
 `B * (2 + queue_length + prefetch)` items ahead, whether they were sent one by one or with
 `send_many()`, which `limits()` keeps at or below `maxsize` (for `maxsize >= 4`; pipelines
 add `B * prefetch` per extra competing receiver). The conformance profile's slack is 0.
+
+How that budget is split depends on the mode. A pipeline sender's close publishes nothing
+behind its data (`connector_rabbitmq.ending`), so a pipeline spends it on large batches:
+`B = maxsize // 6`, two messages in the prefetch window and two in the queue (fewer, larger
+AMQP messages: less work per item on both sides). The queue keeps a second place: a
+receiver that closes holding part of a batch gives the rest back as a message of its own
+(`connector_rabbitmq.receiver`), which must not take the last place a sender's batch needs.
+A pubsub sender's close publishes an end-of-stream marker behind its data in every
+subscriber's queue, which must find room even while nobody reads: `B = maxsize // 8`
+leaves `prefetch + queue_length` = 6 messages per subscriber, the last batch and the
+marker of three senders.
 """
 
 from __future__ import annotations
@@ -36,6 +47,8 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass
+
+from connector_core.spec import ConnectorMode
 
 __all__ = [
     "DEAD_LETTER_LIMIT",
@@ -60,6 +73,10 @@ DEAD_LETTER_LIMIT = 10_000
 """Most messages a connection's dead-letter queue keeps (`x-max-length`; oldest dropped)."""
 
 _UNBOUNDED_PREFETCH = 8
+_PIPELINE_SHARES = 6
+"""Batches a pipeline's `maxsize` is cut in: the sender's two, two queued, two prefetched."""
+_PUBSUB_SHARES = 8
+"""Batches a pubsub `maxsize` is cut in, leaving room for end-of-stream markers."""
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
 _MAX_NAME = 255
 
@@ -89,15 +106,20 @@ class Limits:
         return self.batch_items * (self.prefetch + self.queue_length)
 
 
-def limits(maxsize: int) -> Limits:
+def limits(maxsize: int, mode: ConnectorMode = ConnectorMode.PIPELINE) -> Limits:
     """Returns the limits that keep a stalled connection within `maxsize` items.
 
     Args:
         maxsize: The channel capacity in items; `<= 0` means unbounded.
+        mode: Optional; the connection's mode (see the module): pubsub batches are
+            smaller (`maxsize // 8` against `// 6`), to leave room for end-of-stream
+            markers. A channel made directly from an exchange or a queue publishes no
+            markers: the default, pipeline.
     """
     if maxsize <= 0:
         return Limits(MAX_BATCH_ITEMS, _UNBOUNDED_PREFETCH, None, None)
-    batch = max(1, min(MAX_BATCH_ITEMS, maxsize // 8))
+    shares = _PUBSUB_SHARES if mode is ConnectorMode.PUBSUB else _PIPELINE_SHARES
+    batch = max(1, min(MAX_BATCH_ITEMS, maxsize // shares))
     budget = maxsize // batch  # batches that fit in maxsize
     prefetch = 2 if budget >= 6 else 1
     queue_length = max(1, budget - 2 - prefetch)
