@@ -37,19 +37,15 @@ _REFILL_WAIT: Final = 0.2
 class EndWatch:
     """One receiver's progress towards the end of its connection."""
 
-    def __init__(
-        self, wakeup: asyncio.Event, membership: Membership | None, verifier: Verifier
-    ) -> None:
+    def __init__(self, membership: Membership | None, verifier: Verifier) -> None:
         """Creates the watch.
 
         Args:
-            wakeup: The receiver's event, set on every delivery and log change.
             membership: The receiver's connection (None for a receiver made directly from
                 a queue: only its own close ends it).
             verifier: The receiver's verifier: its codec checks end-of-stream markers and
                 it counts the ones dropped.
         """
-        self.wakeup = wakeup
         self.verifier = verifier
         self.membership = membership
         self.eos_seen: set[str] = set()
@@ -57,7 +53,8 @@ class EndWatch:
         self.grace_key = -1
         self.grace_deadline = 0.0
         self.wait_limit: float | None = None
-        """Seconds the receiver may wait before checking again (counting down the grace)."""
+        """Seconds the receiver may wait before checking again (counting down the grace, or
+        looking at the queue again while a finishing pipeline receiver waits for messages)."""
 
     async def settle_marker(self, consumer: Consumer, marker: Delivery) -> None:
         """Takes the end-of-stream marker at the head of the FIFO.

@@ -102,7 +102,7 @@ class RabbitMQReceiver:
         self.verifier = verifier
         self.membership = membership
         self.timeout = timeout
-        self.end = EndWatch(self.wakeup, membership, verifier)
+        self.end = EndWatch(membership, verifier)
         self.started = False
         self.ended = False
         self.closed = False
