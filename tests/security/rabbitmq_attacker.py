@@ -4,9 +4,10 @@ Run as a separate process by the tests in this folder; it never sees a connector
 anyone with the broker's user and password can reach (the connection's broker names, which
 follow `connector.<job_id>.<spec id>.*`). Each command prints one line, what it did.
 
-    python rabbitmq_attacker.py forge-first-id URL CONTROL EXCHANGE FRAMES
+    python rabbitmq_attacker.py forge-first-id URL CONTROL EXCHANGE FRAMES [QUEUE]
         reads the control log for the first sender's id and publishes a batch of FRAMES
-        junk frames under that sender's first message id (`<sender>.0`).
+        junk frames under that sender's first message id (`<sender>.0`); with QUEUE, to
+        that queue through the default exchange (EXCHANGE is then ignored).
     python rabbitmq_attacker.py forge-join URL CONTROL VICTIM
         appends `join` for a made-up receiver naming queue VICTIM, then its `leave`.
     python rabbitmq_attacker.py forge-control URL CONTROL KIND [KIND ...]
@@ -55,12 +56,17 @@ async def _first_sender(channel: AbstractRobustChannel, control: str) -> str:
         await queue.cancel(tag)
 
 
-async def forge_first_id(url: str, control: str, exchange: str, frames: int) -> str:
+async def forge_first_id(
+    url: str, control: str, exchange: str, frames: int, queue: str = ""
+) -> str:
     connection = await aio_pika.connect_robust(url)
     async with connection:
         channel = await connection.channel()
         sender = await _first_sender(channel, control)
-        target = await channel.get_exchange(exchange, ensure=False)
+        if queue:
+            target = channel.default_exchange
+        else:
+            target = await channel.get_exchange(exchange, ensure=False)
         await target.publish(
             aio_pika.Message(
                 pack_frames([b"junk-%d" % i for i in range(frames)]),
@@ -69,7 +75,7 @@ async def forge_first_id(url: str, control: str, exchange: str, frames: int) -> 
                 type=BATCH,
                 delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             ),
-            routing_key="",
+            routing_key=queue,
         )
         return f"published {frames} junk frames as {sender}.0"
 
@@ -156,8 +162,8 @@ async def replay(url: str, source: str, target: str, copies: int, retried: bool)
 def main(argv: list[str]) -> None:
     command, url, control, *rest = argv
     if command == "forge-first-id":
-        exchange, frames = rest
-        print(asyncio.run(forge_first_id(url, control, exchange, int(frames))))
+        exchange, frames, *queue = rest
+        print(asyncio.run(forge_first_id(url, control, exchange, int(frames), *queue)))
     elif command == "forge-join":
         (victim,) = rest
         print(asyncio.run(forge_join(url, control, victim)))

@@ -120,6 +120,25 @@ async def test_junk_under_a_senders_first_message_id_does_not_drop_its_real_mess
     assert rejected == 3
 
 
+async def test_junk_published_into_the_returns_queue_is_dropped_and_counted(
+    rabbitmq_url: str,
+) -> None:
+    connector = _connector()
+    names = connector.names
+    receiver = await connector.connect_recv()  # declares the returns queue, and consumes it
+    sender = await connector.connect_send()
+    args = ("forge-first-id", rabbitmq_url, names.control, "", "3", names.returns)
+    assert ".0" in await _attack(*args)
+    for item in range(5):
+        await sender.send(item)
+    await sender.close()
+
+    got, rejected = await _receive_all(connector, receiver)
+
+    assert got == [0, 1, 2, 3, 4]
+    assert rejected == 3
+
+
 async def test_a_forged_join_cannot_make_cleanup_delete_a_queue_of_another_application(
     rabbitmq_url: str,
 ) -> None:

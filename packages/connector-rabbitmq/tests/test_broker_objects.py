@@ -79,6 +79,23 @@ async def test_pipeline_messages_wait_for_a_receiver_that_connects_later(broker:
     assert await leftovers(await _conn(), connector.names) == []
 
 
+async def test_items_a_lone_receiver_gave_back_wait_for_a_receiver_that_connects_later(
+    broker: str,
+) -> None:
+    connector = _connector(ConnectorMode.PIPELINE)
+    quitter = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_many(range(5))  # one frame: the quitter's channel keeps four
+    await sender.close()
+    assert await quitter.recv() == 0
+    await quitter.close()  # gives 1..4 back to the returns queue; nobody else is here
+    assert f"queue {connector.names.returns}" in await leftovers(await _conn(), connector.names)
+    late = await connector.connect_recv()
+    assert await drain(late) == [1, 2, 3, 4]
+    await late.close()
+    assert await leftovers(await _conn(), connector.names) == []
+
+
 async def test_job_ids_keep_runs_apart(broker: str) -> None:
     spec = unique_spec(ConnectorMode.PUBSUB)
     grace = Settings(end_grace=0.2)

@@ -13,8 +13,9 @@ import pytest
 from connector_core.codec import Codec
 from connector_core.framing import pack_frames
 from connector_core.transport import Verifier
-from connector_rabbitmq.consumer import Consumer, HandedLog
+from connector_rabbitmq.consumer import Consumer
 from connector_rabbitmq.delivery import Delivery
+from connector_rabbitmq.handed import HandedLog
 from connector_rabbitmq.messages import EOS, marker_body
 from connector_rabbitmq.retries import body_digest, marked_retry
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 from connector_core.spec import ConnectorMode
 from connector_rabbitmq.topology import limits
 
@@ -9,6 +11,13 @@ from connector_rabbitmq.topology import limits
 def test_pipeline_batches_take_a_sixth_of_maxsize() -> None:
     lim = limits(1000, ConnectorMode.PIPELINE)
     assert (lim.batch_items, lim.prefetch, lim.queue_length) == (166, 2, 2)
+
+
+def test_a_stalled_connection_holds_no_more_than_maxsize() -> None:
+    for maxsize, mode in itertools.product((4, 5, 63, 64, 1000, 4099), ConnectorMode):
+        lim = limits(maxsize, mode)
+        assert lim.queue_length is not None
+        assert lim.batch_items * (2 + lim.queue_length + lim.prefetch) <= maxsize
 
 
 def test_pubsub_batches_leave_room_for_the_markers_of_three_senders() -> None:

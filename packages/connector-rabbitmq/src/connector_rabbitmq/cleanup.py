@@ -59,34 +59,38 @@ async def delete_connection(
     Raises:
         aio_pika.exceptions.AMQPError: If the broker refuses a deletion.
     """
+    if keep_pending_work and mode is not ConnectorMode.PUBSUB:
+        pending = 0
+        for work in (names.work, names.returns):
+            pending += await _length_of(connection, work) or 0
+        if pending:
+            _log.info("kept %s: %d messages wait for a receiver", names.prefix, pending)
+            return False
+    dead = await _length_of(connection, names.dead_letters)
+    if dead:
+        _log.warning("deleting %s with %d dead-lettered messages", names.dead_letters, dead)
     robust = connection.channel(publisher_confirms=False)
     await robust.initialize()
     try:
         channel = await robust.get_underlay_channel()
-        if keep_pending_work and mode is not ConnectorMode.PUBSUB:
-            pending = await queue_length(channel, names.work)
-            if channel.is_closed:
-                await robust.close()
-                robust = connection.channel(publisher_confirms=False)
-                await robust.initialize()
-                channel = await robust.get_underlay_channel()
-            if pending:
-                _log.info("kept %s: %d messages wait for a receiver", names.work, pending)
-                return False
-        dead = await queue_length(channel, names.dead_letters)
-        if dead:
-            _log.warning("deleting %s with %d dead-lettered messages", names.dead_letters, dead)
-        if channel.is_closed:
-            await robust.close()
-            robust = connection.channel(publisher_confirms=False)
-            await robust.initialize()
-            channel = await robust.get_underlay_channel()
-        for queue in [*own_queues(names, queues), names.work, names.dead_letters, names.control]:
+        fixed = [names.work, names.returns, names.dead_letters, names.control]
+        for queue in [*own_queues(names, queues), *fixed]:
             if queue:
                 await channel.queue_delete(queue)
         for exchange in (names.work, names.fanout, names.parts, names.dead_letter_exchange):
             await channel.exchange_delete(exchange)
         return True
+    finally:
+        with contextlib.suppress(Exception):
+            await robust.close()
+
+
+async def _length_of(connection: AbstractRobustConnection, name: str) -> int | None:
+    """`queue_length` on an AMQP channel of its own (a missing queue closes it)."""
+    robust = connection.channel(publisher_confirms=False)
+    await robust.initialize()
+    try:
+        return await queue_length(await robust.get_underlay_channel(), name)
     finally:
         with contextlib.suppress(Exception):
             await robust.close()
@@ -125,7 +129,8 @@ async def leftovers(
         `"queue <name>"` / `"exchange <name>"` for each object found; empty when the
         connection left nothing behind.
     """
-    checks = [("queue", q) for q in (names.work, names.control, names.dead_letters, *queues)]
+    fixed = (names.work, names.returns, names.control, names.dead_letters)
+    checks = [("queue", q) for q in (*fixed, *queues)]
     exchanges = (names.work, names.fanout, names.parts, names.dead_letter_exchange)
     checks += [("exchange", e) for e in exchanges]
     found: list[str] = []

@@ -233,6 +233,9 @@ class RabbitMQConnector(JobConnector):
         party = membership.party
         async with _setting_up(membership, "connect a receiver"):
             queue = await self._declare_recv(data, party)
+            returns = None
+            if self.spec.mode is ConnectorMode.PIPELINE:
+                returns = await self._declare_returns(data)
             verifier = Verifier(self.codec, "RabbitMQChannel")
             receiver = RabbitMQReceiver(
                 queue,
@@ -241,6 +244,7 @@ class RabbitMQConnector(JobConnector):
                 membership,
                 self.unreachable_timeout,
                 self.parts,
+                returns,
             )
             channel = self._channel(receiver=receiver)
             log = membership.log
@@ -286,6 +290,11 @@ class RabbitMQConnector(JobConnector):
         )
         await queue.bind(exchange, routing_key="")
         return queue
+
+    async def _declare_returns(self, channel: AbstractRobustChannel) -> AbstractQueue:
+        """Pipeline: the queue closing receivers give items back to (no length limit)."""
+        arguments = {"x-dead-letter-exchange": self.names.dead_letter_exchange}
+        return await channel.declare_queue(self.names.returns, durable=True, arguments=arguments)
 
     async def _declare_send(self, channel: AbstractRobustChannel) -> aio_pika.abc.AbstractExchange:
         if self.spec.mode is ConnectorMode.PIPELINE:

@@ -1,6 +1,8 @@
 """`Consumer`: `basic.consume` with a prefetch window, verification on arrival, a local FIFO.
 
-The broker pushes up to `prefetch` unacknowledged messages. Each is checked the moment it
+It consumes one queue, and in a pipeline the connection's returns queue beside it (the items
+closing receivers gave back: `connector_rabbitmq.receiver`), into one FIFO. The broker
+pushes up to `prefetch` unacknowledged messages (per queue). Each is checked the moment it
 arrives, before it is buffered, deduplicated or counted: its body must parse with core's
 batch framing (`connector_core.framing`) and every frame in it goes through the receiver's
 `Verifier`, which drops and counts a frame whose HMAC tag fails. Only verified payloads are
@@ -58,8 +60,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections import OrderedDict, deque
-from typing import Final
+from collections import deque
 
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue, AbstractRobustChannel
 
@@ -67,47 +68,13 @@ from connector_core.framing import FramingError, unpack_frames
 from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_rabbitmq.delivery import Delivery
+from connector_rabbitmq.handed import handed_log
 from connector_rabbitmq.messages import CLAIM, EOS, marker_valid
 from connector_rabbitmq.parts import DEFAULT_PARTS
 from connector_rabbitmq.reassembly import Reassembler
-from connector_rabbitmq.retries import RETRY_HEADER, RetryLog, retry_attempt
+from connector_rabbitmq.retries import RETRY_HEADER, retry_attempt
 
-__all__ = ["Consumer", "Delivery", "HandedLog", "handed_log"]
-
-_HANDED_CAPACITY: Final = 65536
-
-
-class HandedLog:
-    """Frames handed out per message id, for the most recent ids of one queue."""
-
-    def __init__(self, capacity: int = _HANDED_CAPACITY) -> None:
-        """Creates an empty log that remembers up to `capacity` message ids."""
-        self._ids: OrderedDict[str, int] = OrderedDict()
-        self._capacity = capacity
-        self.retries = RetryLog(capacity)
-        """The retry attempts taken per message id (`connector_rabbitmq.retries`)."""
-
-    def handed(self, message_id: str) -> int:
-        """Frames of `message_id` handed out so far."""
-        return self._ids.get(message_id, 0)
-
-    def record(self, message_id: str, count: int) -> None:
-        """Records that `count` frames of `message_id` have been handed out."""
-        self._ids[message_id] = count
-        self._ids.move_to_end(message_id)
-        if len(self._ids) > self._capacity:
-            self._ids.popitem(last=False)
-
-
-_HANDED: dict[str, HandedLog] = {}
-
-
-def handed_log(queue_name: str) -> HandedLog:
-    """Returns this process's `HandedLog` for a queue (shared by its receivers here)."""
-    log = _HANDED.get(queue_name)
-    if log is None:
-        log = _HANDED[queue_name] = HandedLog()
-    return log
+__all__ = ["Consumer", "Delivery"]
 
 
 class Consumer:
@@ -121,6 +88,7 @@ class Consumer:
         verifier: Verifier,
         notify: asyncio.Event | None = None,
         claims: Reassembler | None = None,
+        returns: AbstractQueue | None = None,
     ) -> None:
         """Creates the consumer; `start()` subscribes.
 
@@ -133,9 +101,13 @@ class Consumer:
                 parts have been read).
             claims: Optional; reads the parts of the claims that arrive (default: one
                 with the default settings, for a receiver of no subscriber id).
+            returns: Optional; a pipeline's returns queue, declared on the same AMQP
+                channel and consumed beside `queue` into the same FIFO (its messages carry
+                items closing receivers gave back: `connector_rabbitmq.receiver`).
         """
         self.channel = channel
         self.queue = queue
+        self.returns = returns
         self.prefetch = prefetch
         self.verifier = verifier
         self.fifo: deque[Delivery] = deque()
@@ -145,7 +117,7 @@ class Consumer:
         """Message ids of the end-of-stream markers settled (one per sender)."""
         self.arrived = notify if notify is not None else asyncio.Event()
         self.claims = claims or Reassembler(verifier, DEFAULT_PARTS, "", self.arrived)
-        self._tag: str | None = None
+        self._tags: list[tuple[AbstractQueue, str]] = []
         self.held: Delivery | None = None
         """The message whose last frame, of several items, was handed out last: it is
         acknowledged when the next frame is asked for (see the module)."""
@@ -157,23 +129,29 @@ class Consumer:
     @property
     def consuming(self) -> bool:
         """True while subscribed."""
-        return self._tag is not None
+        return bool(self._tags)
+
+    @property
+    def queues(self) -> list[AbstractQueue]:
+        """The queues consumed: `queue`, and the returns queue if any."""
+        return [self.queue] if self.returns is None else [self.queue, self.returns]
 
     def pending_items(self) -> int:
         """Items of the frames in the FIFO not yet handed out."""
         return sum(sum(d.items[d.index :]) for d in self.fifo if d.frames is not None)
 
     async def start(self) -> None:
-        """Sets the prefetch window and subscribes (`basic.consume`)."""
+        """Sets the prefetch window (of each consumer) and subscribes (`basic.consume`)."""
         await self.channel.set_qos(prefetch_count=self.prefetch)
-        self._tag = await self.queue.consume(self._on_message)
+        for queue in self.queues:
+            self._tags.append((queue, await queue.consume(self._on_message)))
 
     async def cancel(self) -> None:
         """Unsubscribes; deliveries that were already on their way land in the FIFO."""
-        tag, self._tag = self._tag, None
-        if tag is not None:
+        tags, self._tags = self._tags, []
+        for queue, tag in tags:
             with contextlib.suppress(Exception):
-                await self.queue.cancel(tag)
+                await queue.cancel(tag)
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         if message.type == EOS:

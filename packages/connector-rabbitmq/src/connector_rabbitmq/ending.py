@@ -9,6 +9,8 @@ receiver that has handed out what it holds and finds no message ready in the que
 its consumer: the broker's `cancel-ok` comes behind every delivery it sent this consumer, so
 afterwards nothing is on its way to it. It hands out what landed meanwhile and ends once the
 queue is still empty (re-consuming if a crashed or closing peer returned messages to it).
+"The queue" is both the work queue and the returns queue, where closing receivers give
+back the items they took and did not return (`connector_rabbitmq.receiver`).
 While messages are ready it keeps consuming (they go to it or to a competing receiver, and
 it looks again every `_REFILL_WAIT` seconds). While the connection is quiescent but not yet
 ended, a receiver counts down the grace period and then appends `end`.
@@ -123,6 +125,10 @@ class EndWatch:
             self.wait_limit = self.grace_deadline - now
 
     async def _ready_messages(self, consumer: Consumer) -> int:
+        """Messages ready in the queues the receiver consumes (pipeline: work and returns)."""
         channel = await consumer.channel.get_underlay_channel()
-        result = await channel.queue_declare(consumer.queue.name, passive=True)
-        return int(result.message_count or 0)
+        ready = 0
+        for queue in consumer.queues:
+            result = await channel.queue_declare(queue.name, passive=True)
+            ready += int(result.message_count or 0)
+        return ready

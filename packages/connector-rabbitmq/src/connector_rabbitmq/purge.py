@@ -114,7 +114,7 @@ def specs_on_broker(job_id: str) -> list[str]:
         name = line.strip()
         if name.startswith(prefix):
             rest = name[len(prefix) :]
-            for suffix in (".work", ".ctl", ".dead"):
+            for suffix in (".work", ".returns", ".ctl", ".dead"):
                 if rest.endswith(suffix):
                     specs.add(rest[: -len(suffix)])
             if ".sub." in rest:

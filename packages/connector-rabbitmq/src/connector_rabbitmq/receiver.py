@@ -21,17 +21,20 @@ queue (no membership) subscribes on its first `recv()` and ends only when it is 
 Giving back: a channel that closes while it holds items of a frame it took (the rest of a
 `send_many()` batch) seals them as a frame of its own (a sender id of its own, signed like
 any frame, verified as usual where it arrives) and passes it to `give_back()` before
-`close()`. In a pipeline (and for a receiver made directly from a queue) `close()` publishes
-that frame to the queue as a new message, in a sender's format (`messages.batch_message`,
-from the receiver's id), waits for the broker's confirm, and only then acknowledges the
-message the items came from, which the consumer held unacknowledged until then
-(`connector_rabbitmq.consumer`). Nothing is lost, but delivery of those items is at least
-once: a receiver that dies between the confirm and the acknowledgement leaves both the
-given-back frame and its original message to the others, and the items of it that the
-channel had returned come again. When the frame cannot be published within half the
-receiver's timeout (`GIVE_BACK_WAIT` for one made directly: the queue stays full, the broker
-is gone), the message it came from is requeued instead (`Consumer.take_back_last`), with
-the same effect. A pubsub receiver drops the frame: its queue is deleted as it leaves.
+`close()`. In a pipeline `close()` publishes that frame to the connection's returns queue
+(`<prefix>.returns`, which every pipeline receiver consumes beside the work queue and which
+has no length limit, so a give-back never waits for room a sender's batch needs) as a new
+message, in a sender's format (`messages.batch_message`, from the receiver's id), waits for
+the broker's confirm, and only then acknowledges the message the items came from, which the
+consumer held unacknowledged until then (`connector_rabbitmq.consumer`). A receiver made
+directly from a queue gives back to that queue. Nothing is lost, but delivery of those
+items is at least once: a receiver that dies between the confirm and the acknowledgement
+leaves both the given-back frame and its original message to the others, and the items of
+it that the channel had returned come again. When the frame cannot be published within
+half the receiver's timeout (`GIVE_BACK_WAIT` for one made directly: its queue stays full,
+the broker is gone), the message it came from is requeued instead
+(`Consumer.take_back_last`), with the same effect. A pubsub receiver drops the frame: its
+queue is deleted as it leaves.
 """
 
 from __future__ import annotations
@@ -80,6 +83,7 @@ class RabbitMQReceiver:
         membership: Membership | None = None,
         timeout: float | None = None,
         parts: PartSettings = DEFAULT_PARTS,
+        returns: AbstractQueue | None = None,
     ) -> None:
         """Creates a receiver of `queue` (consumed on the AMQP channel it was declared on).
 
@@ -92,13 +96,15 @@ class RabbitMQReceiver:
             timeout: Optional; seconds leaving may take (None: no limit).
             parts: Optional; the largest item it reassembles from parts, and the arguments
                 of part queues (`connector_rabbitmq.parts`).
+            returns: Optional; a pipeline's returns queue, consumed too and where `close()`
+                gives items back (None: they go back to `queue`).
         """
         self.wakeup = asyncio.Event()
         self.party = membership.party if membership is not None else f"r-{uuid.uuid4().hex[:12]}"
         """The receiver's id: the sender id of the messages it gives back."""
         claims = Reassembler(verifier, parts, self.party, self.wakeup)
         channel = cast(Any, queue).channel
-        self.consumer = Consumer(channel, queue, prefetch, verifier, self.wakeup, claims)
+        self.consumer = Consumer(channel, queue, prefetch, verifier, self.wakeup, claims, returns)
         self.verifier = verifier
         self.membership = membership
         self.timeout = timeout
@@ -218,7 +224,7 @@ class RabbitMQReceiver:
                 await membership.close()
 
     async def _hand_on(self) -> None:
-        """Publishes the given-back frames to the queue, confirmed (see the module).
+        """Publishes the given-back frames to the returns queue, confirmed (see the module).
 
         Once every one is confirmed the held message may be acknowledged. If one cannot be
         published in time, the message of the frame handed out last is requeued instead.
@@ -229,10 +235,11 @@ class RabbitMQReceiver:
         consumer = self.consumer
         channel = consumer.channel
         wait = GIVE_BACK_WAIT if self.timeout is None else self.timeout / 2
+        target = consumer.queue if consumer.returns is None else consumer.returns
         publisher = Publisher(
             channel,
             channel.default_exchange,
-            consumer.queue.name,
+            target.name,
             sender_id=self.party,
             batch_items=1,
             buffer_limit=None,

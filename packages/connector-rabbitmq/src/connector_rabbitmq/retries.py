@@ -16,15 +16,16 @@ signed with the connection's key over
 
 A receiver accepts a marked copy's frames past the replay check (`Verifier.accept_items`
 with `redelivered`) only when the mark verifies for that body and message id *and* its
-attempt is newer than any it took of that message id from the same queue (`RetryLog`).
-Then the consumer's `HandedLog` skips the frames of that message already handed out, and
-acknowledges the copy: every item is delivered once, nothing is counted as rejected, and
-nothing is dead-lettered. A party without the key cannot make a mark; a replay of a marked
-copy repeats an attempt already taken, so it meets the replay check and is dropped and
-counted like any other replay. The mark is a signed object of its own: the receiver
-verifies it before it records the attempt or lets any frame past the replay check, and a
-copy whose mark does not verify meets the replay check like any other message. Each frame
-is still verified on its own (`Verifier.accept_items`) before anything of it is kept.
+attempt is newer than any it took of that message id from the same queue (`RetryLog`). Then
+the consumer's `HandedLog` (`connector_rabbitmq.handed`) skips the frames of that message
+already handed out, and acknowledges the copy: every item is delivered once, nothing is
+counted as rejected, and nothing is dead-lettered. A party without the key cannot make a
+mark; a replay of a marked copy repeats an attempt already taken, so it meets the replay
+check and is dropped and counted like any other replay. The mark is a signed object of its
+own: the receiver verifies it before it records the attempt or lets any frame past the
+replay check, and a copy whose mark does not verify meets the replay check like any other
+message. Each frame is still verified on its own (`Verifier.accept_items`) before anything
+of it is kept.
 """
 
 from __future__ import annotations
