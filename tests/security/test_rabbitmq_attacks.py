@@ -286,7 +286,7 @@ async def test_a_captured_retry_published_three_more_times_is_dropped_and_counte
     fast = await connector.connect_recv()
     slow = await connector.connect_recv()
     sender = await connector.connect_send()
-    room = limits(maxsize).stalled_room
+    room = limits(maxsize, ConnectorMode.PUBSUB).stalled_room
     assert room is not None
     async with _replaying(rabbitmq_url, fanout, fanout, 3, "retried"):
         sending = asyncio.create_task(sender.send_many(range(300)))

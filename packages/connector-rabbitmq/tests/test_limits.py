@@ -8,9 +8,9 @@ from connector_core.spec import ConnectorMode
 from connector_rabbitmq.topology import limits
 
 
-def test_pipeline_batches_take_a_sixth_of_maxsize() -> None:
+def test_pipeline_batches_take_a_quarter_of_maxsize() -> None:
     lim = limits(1000, ConnectorMode.PIPELINE)
-    assert (lim.batch_items, lim.prefetch, lim.queue_length) == (166, 2, 2)
+    assert (lim.batch_items, lim.prefetch, lim.queue_length) == (250, 1, 1)
 
 
 def test_a_stalled_connection_holds_no_more_than_maxsize() -> None:

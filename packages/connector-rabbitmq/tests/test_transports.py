@@ -66,7 +66,7 @@ async def test_a_frame_larger_than_a_broker_message_is_refused_before_it_is_queu
 
 
 async def test_a_frame_of_several_items_takes_that_many_items_of_room() -> None:
-    sender = _sender(maxsize=12)  # batches of 2 items: the outbox holds 4
+    sender = _sender(maxsize=8)  # batches of 2 items: the outbox holds 4
     assert sender.try_send(b"three", 3)
     assert sender.buffered() == 3
     assert not sender.try_send(b"two", 2)

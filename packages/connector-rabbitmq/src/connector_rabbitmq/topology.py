@@ -36,11 +36,11 @@ add `B * prefetch` per extra competing receiver). The conformance profile's slac
 How that budget is split depends on the mode. A pipeline sender's close publishes nothing
 behind its data (`connector_rabbitmq.ending`), and a receiver that closes holding part of a
 batch gives the rest back to `.returns`, which has no length limit (those items were
-counted already, in its prefetch window), so nothing else needs a place in the work queue.
-A pipeline spends the budget on large batches, `B = maxsize // 6`, with two messages in
-the prefetch window, so that a receiver always has the next one while it acknowledges one,
-and two in the queue. (`maxsize // 4`, one of each, measured no faster in one process,
-inside the noise of 85-138k items/s either way.) A pubsub sender's close publishes an
+counted already, in its prefetch window), so nothing else ever needs a place in the work
+queue. A pipeline spends the whole budget on large batches: `B = maxsize // 4`, one
+message in the prefetch window and one in the queue (fewer, larger AMQP messages: less
+work per item on both sides; against `maxsize // 6` with two of each, 127-171k items/s
+against 100-134k in one process, alternating). A pubsub sender's close publishes an
 end-of-stream marker behind its data in every subscriber's queue, which must find room even
 while nobody reads: `B = maxsize // 8` leaves `prefetch + queue_length` = 6 messages per
 subscriber, the last batch and the marker of three senders.
@@ -77,8 +77,8 @@ DEAD_LETTER_LIMIT = 10_000
 """Most messages a connection's dead-letter queue keeps (`x-max-length`; oldest dropped)."""
 
 _UNBOUNDED_PREFETCH = 8
-_PIPELINE_SHARES = 6
-"""Batches a pipeline's `maxsize` is cut in: the sender's two, two queued, two prefetched."""
+_PIPELINE_SHARES = 4
+"""Batches a pipeline's `maxsize` is cut in: the sender's two, one queued, one prefetched."""
 _PUBSUB_SHARES = 8
 """Batches a pubsub `maxsize` is cut in, leaving room for end-of-stream markers."""
 _SAFE = re.compile(r"[^A-Za-z0-9_.\-]")
@@ -116,7 +116,7 @@ def limits(maxsize: int, mode: ConnectorMode = ConnectorMode.PIPELINE) -> Limits
     Args:
         maxsize: The channel capacity in items; `<= 0` means unbounded.
         mode: Optional; the connection's mode (see the module): pubsub batches are
-            smaller (`maxsize // 8` against `// 6`), to leave room for end-of-stream
+            smaller (`maxsize // 8` against `// 4`), to leave room for end-of-stream
             markers. A channel made directly from an exchange or a queue publishes no
             markers: the default, pipeline.
     """
