@@ -8,6 +8,8 @@ is wrong, since it has no key. Each command prints one line, what it did.
 
     python redis_attacker.py junk URL JOB SPEC COUNT
         adds COUNT junk entries to the data stream (random bytes, an empty field, no field).
+    python redis_attacker.py junk-counted URL JOB SPEC ITEMS
+        adds one junk entry whose unsigned `n` field claims ITEMS items; prints its id.
     python redis_attacker.py forge-data URL JOB SPEC
         adds a data entry in the sender's name, sealed for the id it is added at.
     python redis_attacker.py forge-marker URL JOB SPEC
@@ -87,6 +89,12 @@ def junk(target: Target, count: int) -> str:
     return f"added {count} junk entries to {target.data}"
 
 
+def junk_counted(target: Target, items: int) -> str:
+    fields = {b"e": os.urandom(200), b"n": str(items).encode()}
+    entry_id = target.redis.xadd(target.data, fields).decode()
+    return f"added a junk entry claiming {items} items at {entry_id}"
+
+
 def forge_data(target: Target) -> str:
     body = pack_frames([b"forged item"])
     entry_id = target.forged(target.data, DATA, target.party(OPEN), body, items=1)
@@ -157,6 +165,8 @@ def main(argv: list[str]) -> None:
     target = Target(url, job, spec)
     if command == "junk":
         print(junk(target, int(rest[0])))
+    elif command == "junk-counted":
+        print(junk_counted(target, int(rest[0])))
     elif command == "forge-data":
         print(forge_data(target))
     elif command == "forge-marker":

@@ -18,9 +18,11 @@ import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 import pytest_asyncio
+from redis.asyncio import Redis
 
 from connector_core import ConnectorMode, ConnectorSpec, Settings
 from connector_core.channel import Channel
@@ -61,12 +63,15 @@ async def job() -> AsyncIterator[str]:
     await purge(job_id)
 
 
-def _connector(job: str, mode: ConnectorMode, end_grace: float | None = None) -> RedisConnector:
+def _connector(
+    job: str, mode: ConnectorMode, end_grace: float | None = None, maxsize: int = 100
+) -> RedisConnector:
     tag = uuid.uuid4().hex[:10]
     spec = ConnectorSpec(f"sec-{tag}.out", f"sink-{tag}.in", mode)
     if end_grace is None:
-        return RedisConnector(spec, job_id=job)
-    return RedisConnector(spec, job_id=job, settings=Settings(end_grace=end_grace))
+        return RedisConnector(spec, job_id=job, maxsize=maxsize)
+    settings = Settings(end_grace=end_grace)
+    return RedisConnector(spec, job_id=job, settings=settings, maxsize=maxsize)
 
 
 def _target(redis_url: str, connector: RedisConnector) -> list[str]:
@@ -123,6 +128,46 @@ class ControlReads:
         return self.log.rejected
 
 
+class Acks:
+    """Counts the acknowledgements receivers carried out, per entry id."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *receivers: Channel) -> None:
+        self._done: Counter[str] = Counter()
+        self._changed = asyncio.Event()
+        for receiver in receivers:
+            transport = getattr(receiver, "_rx", None)
+            assert isinstance(transport, RedisReceiver)
+            store = transport.store
+            for name, position in (("fetch", 4), ("ack", 1)):
+                monkeypatch.setattr(store, name, self._watching(getattr(store, name), position))
+
+    def _watching(self, call: Any, position: int) -> Any:
+        async def watched(*args: Any) -> Any:
+            reply = await call(*args)
+            self._done.update(entry_id for entry_id, _ in args[position])
+            self._changed.set()
+            return reply
+
+        return watched
+
+    async def carried_out(self, said: str, times: int) -> None:
+        """Waits until the entry whose id ends `said` was acknowledged `times` times."""
+        target = said.split()[-1]
+        async with asyncio.timeout(RUN_TIMEOUT):
+            while self._done[target] < times:
+                self._changed.clear()
+                await self._changed.wait()
+
+
+async def _held(connector: RedisConnector) -> int:
+    """The items the connection's `held` counter says the stream still holds for a group."""
+    client = Redis.from_url(RedisSettings().url.get_secret_value())
+    try:
+        return int(await client.get(connector.keys.held) or 0)
+    finally:
+        await client.aclose()
+
+
 async def _send(sender: Channel, items: range) -> None:
     for item in items:
         await sender.send(item)
@@ -148,6 +193,59 @@ async def test_junk_entries_in_the_data_stream_are_dropped_and_counted(
 
     assert got == [0, 1, 2, 3, 4, 5]
     assert rejected == 6
+
+
+async def test_junk_claiming_many_items_frees_no_room_in_a_pipeline(
+    redis_url: str, job: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = _connector(job, ConnectorMode.PIPELINE, maxsize=4)
+    slow = await connector.connect_recv()
+    sender = await connector.connect_send()
+    await sender.send_many(range(4))  # one entry of four items
+    assert await slow.recv() == 0  # the slow receiver holds that entry, unacknowledged
+    fast = await connector.connect_recv()
+    acks = Acks(monkeypatch, fast)
+    fast_got = asyncio.create_task(_receive_all(fast))
+
+    said = await _attack("junk-counted", *_target(redis_url, connector), "1000000")
+    assert "added a junk entry claiming 1000000 items" in said
+    await acks.carried_out(said, times=1)
+
+    # The entry of four items still waits for its receiver: the junk's count freed nothing.
+    assert await _held(connector) == 4
+    await sender.close()
+    slow_got, _ = await _receive_all(slow)
+    got, rejected = await fast_got
+    assert Counter([0, *slow_got, *got]) == Counter(range(4))
+    assert rejected == 1
+
+
+async def test_junk_claiming_many_items_frees_no_room_in_pubsub(
+    redis_url: str, job: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    connector = _connector(job, ConnectorMode.PUBSUB, maxsize=4)
+    fast = await connector.connect_recv()
+    slow = await connector.connect_recv()
+    sender = await connector.connect_send()
+    acks = Acks(monkeypatch, fast, slow)
+    await sender.send(0)
+    assert await fast.recv() == 0
+    assert await slow.recv() == 0  # both hold item 0 until they ask for the next
+
+    said = await _attack("junk-counted", *_target(redis_url, connector), "1000000")
+    assert "added a junk entry claiming 1000000 items" in said
+    await sender.send_many(range(1, 4))  # behind the junk
+    assert await slow.recv() == 1  # the slow subscriber still needs items 1 to 3
+    assert [await fast.recv() for _ in range(3)] == [1, 2, 3]
+    await acks.carried_out(said, times=2)  # both groups are past the junk: it was trimmed
+
+    # Item 0 left the stream with the junk; items 1 to 3 still wait for the slow subscriber.
+    assert await _held(connector) == 3
+    await sender.close()
+    slow_got, slow_rejected = await _receive_all(slow)
+    fast_got, fast_rejected = await _receive_all(fast)
+    assert (slow_got, fast_got) == ([2, 3], [])
+    assert (slow_rejected, fast_rejected) == (1, 1)
 
 
 @MODES

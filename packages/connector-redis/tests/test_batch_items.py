@@ -19,6 +19,8 @@ from connector_core.channel import Channel
 from connector_core.spec import ConnectorMode
 from connector_core.testing import STEP_TIMEOUT, drain, transport_of, unique_spec
 from connector_redis import RedisConnector
+from connector_redis.entries import open_entry
+from connector_redis.keys import parse_id
 from connector_redis.receiver import RedisReceiver
 from connector_redis.sender import RedisSender
 
@@ -32,6 +34,12 @@ def _pipeline(maxsize: int) -> RedisConnector:
     return RedisConnector(spec, maxsize=maxsize, job_id=f"batch-{uuid.uuid4().hex}")
 
 
+def _items_of(connector: RedisConnector, entry: Any) -> int:
+    """The item count an entry's signed envelope states (verified with the connection's key)."""
+    entry_id, fields = entry
+    return open_entry(connector.codec, fields[b"e"], parse_id(entry_id)).items
+
+
 async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
     raw: Redis,
     waits_for_room: Callable[[Channel], asyncio.Event],
@@ -42,8 +50,8 @@ async def test_one_send_many_frame_of_maxsize_items_fills_the_streams_room(
     first, second = await connector.connect_send(), await connector.connect_send()
     await first.send_many(range(MAXSIZE))
     reply: Any = await raw.xread({keys.data: "0-0"}, count=1, block=int(STEP_TIMEOUT * 1000))
-    [(_, [(_, fields)])] = reply
-    assert int(fields[b"n"]) == MAXSIZE  # one entry: the frame of MAXSIZE items
+    [(_, [entry])] = reply
+    assert _items_of(connector, entry) == MAXSIZE  # one entry: the frame of MAXSIZE items
 
     # The other sender's outbox is empty, but the stream has no room for one more item.
     waiting = waits_for_room(second)
@@ -91,8 +99,8 @@ async def test_a_closing_pipeline_receiver_hands_on_the_rest_of_a_batch_as_its_i
 
     assert int(await raw.get(keys.held) or 0) == MAXSIZE - 1
     entries: Any = await raw.xrange(keys.data)  # redis-py types replies loosely
-    [(_, fields)] = entries
-    assert int(fields[b"n"]) == MAXSIZE - 1
+    [entry] = entries
+    assert _items_of(connector, entry) == MAXSIZE - 1
     second = await connector.connect_recv()
     await sender.close()
     assert await drain(second) == list(range(1, MAXSIZE))

@@ -8,7 +8,8 @@ How streams are named and found:
     Every key of a connection is `connector:{<job id>}:<spec id>:<what>` (the braces keep a
     connection's keys in one Redis Cluster slot, so its scripts may touch them together):
     `data` (the stream of items and end markers), `ctl` (the control stream), `sig`
-    (wake-ups), `held` (items in `data` that some group still needs) and `wait`. A party
+    (wake-ups), `held` (items in `data` that some group still needs), `wait` and, in
+    pubsub, `sizes` (the item count of each entry some group may still need). A party
     needs only the job id and the spec id, which travel inside the pickled connector.
 
 Who creates groups:
@@ -32,7 +33,10 @@ How items travel:
 
 Backpressure:
     `held` counts the items in the stream that a group still needs (read or not): each entry
-    adds its item count, so a frame of n items takes n of `maxsize`. A sender adds only
+    adds its item count, so a frame of n items takes n of `maxsize`. That count is the one
+    in the entry's signed envelope: a pipeline receiver states it when it acknowledges the
+    entry, and a pubsub sender's script notes it in `sizes` for the trim (no script reads an
+    entry, nor any unsigned field of one). A sender adds only
     while `held` stays within `maxsize`; its own outbox counts what it added until
     `held` shows it gone, so one sender is bounded by `maxsize` overall. A sender that must
     wait sets `wait` and blocks on `sig`; whoever acknowledges next adds a wake-up there.

@@ -11,6 +11,9 @@ for it, with its own client.
 - ``pubsub 1x4``: four consumer groups, each read and acked one entry at a time.
 - ``latency 1x1``: ``XADD`` of a pickled int, a blocked ``XREADGROUP COUNT 1`` returns it,
   ``XACK``, one in flight.
+- ``large_vs_server``: 16 MiB ``bytes`` items (`LARGE_BYTES`) through the connector beside
+  the bare loop moving the same bytes as they are (nothing pickled): what the server itself
+  allows for large items (the machine's ``large`` compares with HMAC).
 
 Targets: `TARGETS`. Run: ``uv run connector bench --backends redis --quick``.
 """
@@ -18,6 +21,7 @@ Targets: `TARGETS`. Run: ``uv run connector bench --backends redis --quick``.
 from __future__ import annotations
 
 import asyncio
+import os
 import pickle
 import time
 import uuid
@@ -29,10 +33,19 @@ from redis.asyncio import Redis
 
 from connector_core import ConnectorMode, ConnectorSpec
 from connector_core import benchmarking as kit
+from connector_core.benchmarking.connectors import connector_throughput
+from connector_core.benchmarking.machine import LARGE_BYTES
 from connector_redis.connector import RedisConnector
 from connector_redis.settings import RedisSettings
 
-__all__ = ["SCENARIOS", "bare_round_trips", "bare_throughput", "run"]
+__all__ = [
+    "SCENARIOS",
+    "bare_large_seconds",
+    "bare_round_trips",
+    "bare_throughput",
+    "large_vs_server",
+    "run",
+]
 
 MAXSIZE = 2000
 LABELS = (
@@ -90,13 +103,20 @@ async def _add(writer: Redis, stream: str, item: Any) -> None:
     await writer.xadd(stream, {b"d": pickle.dumps(item, protocol=pickle.HIGHEST_PROTOCOL)})
 
 
-async def _read_one(reader: Redis, stream: str, group: str) -> list[Any]:
-    """Reads at most one entry of `group` (blocking a while), acks it; its item, or none."""
+async def _read_one(reader: Redis, stream: str, group: str, raw: bool = False) -> list[Any]:
+    """Reads at most one entry of `group` (blocking a while), acks it; its item, or none.
+
+    Args:
+        reader: The group's client.
+        stream: The stream.
+        group: The group.
+        raw: Optional; the entry holds bytes as they are (returned unpickled).
+    """
     reply: Any = await reader.xreadgroup(group, "c", {stream: ">"}, count=1, block=_BLOCK_MS)
     for _, entries in reply or []:
         for entry_id, fields in entries:
             await reader.xack(stream, group, entry_id)
-            return [pickle.loads(fields[b"d"])]
+            return [fields[b"d"] if raw else pickle.loads(fields[b"d"])]
     return []
 
 
@@ -146,12 +166,59 @@ async def bare_round_trips(count: int) -> kit.Measurement:
         return await kit.round_trips(send, recv, count)
 
 
+async def bare_large_seconds(payload: bytes, count: int) -> float:
+    """Seconds for the bare loop to move `count` copies of `payload` to one acking group.
+
+    Each copy is one ``XADD`` of the bytes as they are (nothing pickled, nothing signed),
+    read with ``XREADGROUP COUNT 1`` and acked, the reader beside the writer as in
+    `bare_throughput`.
+    """
+    async with _bare_stream(1) as (writer, stream, (reader,)):
+
+        async def consume() -> int:
+            got = 0
+            while got < count:
+                got += len(await _read_one(reader, stream, "g0", raw=True))
+            return got
+
+        start = time.perf_counter()
+        consumer = asyncio.create_task(consume())
+        for _ in range(count):
+            await writer.xadd(stream, {b"d": payload})
+        kit.expect_count("bare redis-py, large items", await consumer, count)
+        return time.perf_counter() - start
+
+
+async def large_vs_server(quick: bool) -> kit.Comparison:
+    """16 MiB items through the connector beside the bare loop moving the same bytes.
+
+    Args:
+        quick: A short run.
+    """
+    count = 5 if quick else 20
+    payload = os.urandom(LARGE_BYTES)
+
+    async def ours_once() -> float:
+        made = _connector(ConnectorMode.PIPELINE, 4)
+        return await connector_throughput(made, count, 1, lambda i: payload)
+
+    ours, bare = await kit.best_of(2, ours_once, lambda: bare_large_seconds(payload, count))
+    return kit.Comparison(
+        f"{LARGE_BYTES // 2**20} MiB items vs server",
+        "redis-py: XADD of the bytes per item, XREADGROUP COUNT 1, XACK each",
+        kit.Measurement(count, ours),
+        kit.Measurement(count, bare),
+        item_bytes=LARGE_BYTES,
+    )
+
+
 # -- the scenarios: the kit's, each measuring the bare loop and then the backend ---------------
 
 BARE = kit.BareBroker(bare_throughput, bare_round_trips, LABELS)
 SCENARIOS = [
     *kit.broker_scenarios(_connector, BARE, TARGETS, MAXSIZE),
     *kit.machine_scenarios(_connector, TARGETS),
+    large_vs_server,
 ]
 
 

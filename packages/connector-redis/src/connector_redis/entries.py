@@ -10,8 +10,8 @@ The header names the connection, the party (sender or receiver id) and its seque
 `ms-seq` is the stream id the entry was added at. A reader checks the tag, the connection and
 that the id inside is the id the entry has: an entry copied to the stream again lands at a
 newer id and is dropped, so a captured entry cannot be replayed, and a party without the key
-can add nothing that verifies. Data entries also carry `n` (their item count, unsigned, used
-only to count what the stream holds).
+can add nothing that verifies. The header's item count is also what the entry counts in the
+connection's `held` (`connector_redis.scripts`): no unsigned field of an entry is read.
 """
 
 from __future__ import annotations

@@ -42,43 +42,48 @@ class EntryVerifier:
 
     def open(
         self, entry_id: str, fields: dict[bytes, bytes], redelivered: bool
-    ) -> list[tuple[Payload, bytes, int]]:
-        """Verifies one entry; returns (payload, frame, items) of each frame that verifies.
+    ) -> tuple[int, list[tuple[Payload, bytes, int]]]:
+        """Verifies one entry.
 
         Args:
             entry_id: The stream id the entry was read at.
             fields: The entry's fields (its envelope is field `e`).
             redelivered: The entry was claimed or given back (delivered again): it passes
                 the replay checks.
+
+        Returns:
+            The items the entry's signed envelope states (what `held` counted for it when a
+            party added it; 0 for an entry that does not verify, which nobody counted), and
+            (payload, frame, items) of each frame that verifies.
         """
         raw = fields.get(b"e")
         if raw is None:
             self.verifier.drop(f"entry {entry_id} has no envelope (not written by a party)")
-            return []
+            return 0, []
         try:
             entry = open_entry(self.codec, raw, parse_id(entry_id))
         except MessageRejectedError as exc:
             self.verifier.drop(exc)
-            return []
+            return 0, []
         if not self.guard.admit(entry.party, entry.seq, redelivered):
             if not redelivered:
                 self.verifier.drop(f"entry {entry_id} repeats one received before (a replay)")
-            return []
+            return entry.items, []
         if entry.kind == MARKER:
             self.markers.add(entry.party.hex())
-            return []
+            return entry.items, []
         if entry.kind != DATA:
             self.verifier.drop(f"entry {entry_id} of kind {entry.kind} in the data stream")
-            return []
+            return entry.items, []
         try:
             frames = unpack_frames(entry.body)
         except FramingError as exc:
             self.verifier.drop(exc)
-            return []
+            return entry.items, []
         verified: list[tuple[Payload, bytes, int]] = []
         for frame in frames:
             accepted = self.verifier.accept_items(frame, redelivered)
             if accepted is not None:
                 payload, items = accepted
                 verified.append((payload, frame, items))
-        return verified
+        return entry.items, verified

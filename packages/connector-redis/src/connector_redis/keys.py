@@ -80,6 +80,8 @@ class Keys:
     """Items in `data` that some group still needs."""
     wait = _Key()
     """Set while a party waits for a wake-up on `sig`."""
+    sizes = _Key()
+    """Pubsub: the item count of each entry some group may still need (`scripts`)."""
 
     def alive(self, party: str) -> str:
         """The heartbeat of a receiver (expires when it stops refreshing it)."""
@@ -92,7 +94,7 @@ class Keys:
 
     def all(self) -> list[str]:
         """Every fixed key of the connection (heartbeats expire by themselves)."""
-        return [self.data, self.ctl, self.sig, self.held, self.wait]
+        return [self.data, self.ctl, self.sig, self.held, self.wait, self.sizes]
 
     @staticmethod
     def job_pattern(job_id: str) -> str:

@@ -7,7 +7,7 @@ verified where it arrives (`connector_redis.entry_verifier`: its envelope, then 
 core's `Verifier`) and its (sender, sequence) admitted by a `ReplayGuard` before it is
 buffered; what fails is dropped, counted and acknowledged. The buffer holds one payload per
 frame and counts items: a frame's item count comes from its verified header
-(`Verifier.accept_items`), never from the entry's unsigned `n`. An entry is acknowledged once
+(`Verifier.accept_items`). An entry is acknowledged once
 its last frame was handed to the user and the next one is asked for (or at close). A pipeline
 receiver that closes hands on what it took and did not hand out as a new entry, with the
 items the channel gives back (`give_back`: the rest of a `send_many()` batch of which the
@@ -44,7 +44,7 @@ from connector_redis.entry_verifier import EntryVerifier
 from connector_redis.keys import StreamId, parse_id, propose_id
 from connector_redis.liveness import reap
 from connector_redis.settings import RedisSettings
-from connector_redis.store import NEW, RETURNED, RawEntry
+from connector_redis.store import NEW, RETURNED, Acked, RawEntry
 from connector_redis.watch import Watcher
 
 __all__ = ["FETCH_COUNT", "RedisReceiver"]
@@ -86,9 +86,11 @@ class RedisReceiver:
         self._partial: str | None = None
         self._given_back: list[tuple[bytes, int]] = []
         """(frame, items) the channel took and did not return (`give_back`), for `close()`."""
-        self._handed: list[str] = []
-        self._acks: list[str] = []
-        self._held: set[str] = set()
+        self._handed: Acked = []
+        """Entries whose last frame was handed out: acknowledged when the next is asked for."""
+        self._acks: Acked = []
+        self._held: dict[str, int] = {}
+        """The entries this receiver holds unacknowledged, with their signed item counts."""
         self._arrived = asyncio.Event()
         self._starving = asyncio.Event()
         self._wake = asyncio.Event()
@@ -127,7 +129,7 @@ class RedisReceiver:
             return None
         payload, _, items, entry_id, last = self._items.popleft()
         if last:
-            self._handed.append(entry_id)
+            self._handed.append((entry_id, self._held.get(entry_id, 0)))
             self._partial = None
         else:
             self._partial = entry_id
@@ -217,7 +219,7 @@ class RedisReceiver:
         if self._partial is not None and not self.store.pubsub:
             partial = self._partial
             rest += [(frame, items) for _, frame, items, eid, _ in self._items if eid == partial]
-            acked.append(partial)
+            acked.append((partial, self._held.get(partial, 0)))
             after = parse_id(partial)
         try:
             if rest:
@@ -278,7 +280,7 @@ class RedisReceiver:
                 if self._acks:
                     acked, self._acks = self._acks, []
                     await self.store.ack(self.group, acked)
-                    self._held.difference_update(acked)
+                    self._forget(acked)
                     continue
                 self._wake.clear()
                 if not self._starving.is_set():
@@ -290,7 +292,7 @@ class RedisReceiver:
             found = await self.store.fetch(
                 self.group, self.me, FETCH_COUNT, ended and not pubsub, acked
             )
-            self._held.difference_update(acked)
+            self._forget(acked)
             if found.kind:
                 self._take(found.entries, found.kind)
                 continue
@@ -308,6 +310,10 @@ class RedisReceiver:
                     await self._wait(self._poked, self._claim_interval())
                 continue
             await self._read_blocking()
+
+    def _forget(self, acked: Acked) -> None:
+        for entry_id, _ in acked:
+            self._held.pop(entry_id, None)
 
     async def _read_blocking(self) -> None:
         # Not interrupted: a blocked read that is cancelled may still be served by the
@@ -360,13 +366,13 @@ class RedisReceiver:
             if entry_id in self._held:
                 continue
             if fields is None:
-                self._acks.append(entry_id)  # deleted meanwhile
+                self._acks.append((entry_id, 0))  # deleted meanwhile (and uncounted then)
                 continue
-            payloads = self._entries.open(entry_id, fields, redelivered)
+            items, payloads = self._entries.open(entry_id, fields, redelivered)
             if not payloads:
-                self._acks.append(entry_id)
+                self._acks.append((entry_id, items))
                 continue
-            self._held.add(entry_id)
+            self._held[entry_id] = items
             last = len(payloads) - 1
             self._items.extend(
                 (payload, frame, items, entry_id, n == last)

@@ -5,7 +5,14 @@ items of the entries some group still needs; nothing a group needs is trimmed; a
 waits (`wait` set) is woken by the next change (an entry on `sig`); and once the last party
 deleted the connection's keys, no late wake-up or wait flag of a closing party makes them
 again (`sig` and `wait` are written only while `data` exists). Keys are always
-`data, held, wait, sig` (or `ctl` alone), in that order.
+`data, held, wait, sig, sizes` (or `ctl` alone), in that order.
+
+No script reads a data entry's fields: an entry may be as large as the largest item, and
+reading it would copy it into Lua. What an entry counts in `held` comes from elsewhere. In a
+pipeline, the receiver that acknowledges it states it: the item count of the entry's signed
+envelope, or 0 for an entry that does not verify (junk added by someone without the key was
+never counted). In pubsub, `ADD` notes it in `sizes`, a sorted set of `<id>:<items>` whose
+ids are zero-padded so that the set's order is the stream's; trimming sums what it removes.
 """
 
 from __future__ import annotations
@@ -23,6 +30,11 @@ local function idless(a, b)
   local am, as = idparts(a)
   local bm, bs = idparts(b)
   return am < bm or (am == bm and as < bs)
+end
+-- an id as a `sizes` member prefix: zero-padded, so that text order is id order
+local function idkey(id)
+  local ms, seq = idparts(id)
+  return string.format('%020d-%020d', ms, seq)
 end
 local function idnext(id)
   local ms, seq = idparts(id)
@@ -52,18 +64,11 @@ local function wake(data, sig)
     redis.call('XADD', sig, 'MAXLEN', '~', 64, '*', 'w', '1')
   end
 end
-local function count(fields)
-  if not fields then return 0 end
-  for i = 1, #fields, 2 do
-    if fields[i] == 'n' then return tonumber(fields[i + 1]) or 0 end
-  end
-  return 0
-end
 local function unhold(held, n)
   if n > 0 and redis.call('DECRBY', held, n) < 0 then redis.call('SET', held, 0) end
 end
 -- pubsub: drop the entries no group needs any more (before the oldest one still needed)
-local function trim(data, held)
+local function trim(data, held, sizes)
   if redis.call('EXISTS', data) == 0 then return end
   local groups = redis.call('XINFO', 'GROUPS', data)
   local minid = nil
@@ -79,28 +84,30 @@ local function trim(data, held)
     if minid == nil or idless(need, minid) then minid = need end
   end
   if minid == nil then minid = idnext(lastid(data)) end
-  local gone = redis.call('XRANGE', data, '-', '(' .. minid)
-  if #gone == 0 then return end
+  local before = '(' .. idkey(minid)
+  local gone = redis.call('ZRANGEBYLEX', sizes, '-', before)
   local n = 0
-  for _, e in ipairs(gone) do n = n + count(e[2]) end
+  for _, member in ipairs(gone) do n = n + (tonumber(string.match(member, ':(%d+)$')) or 0) end
+  if #gone > 0 then redis.call('ZREMRANGEBYLEX', sizes, '-', before) end
   redis.call('XTRIM', data, 'MINID', minid)
   unhold(held, n)
 end
--- acknowledge entries a receiver handed out: deleted (pipeline) or trimmed (pubsub)
-local function ack(data, held, group, pubsub, ids)
-  if #ids == 0 then return end
+-- acknowledge entries a receiver handed out: deleted (pipeline) or trimmed (pubsub);
+-- acked: id, items, id, items, ... (items: the entry's signed count, 0 for junk)
+local function ack(data, held, sizes, group, pubsub, acked)
+  if #acked == 0 then return end
+  local ids = {}
+  for i = 1, #acked, 2 do ids[#ids + 1] = acked[i] end
+  redis.call('XACK', data, group, unpack(ids))
   if pubsub then
-    redis.call('XACK', data, group, unpack(ids))
-    trim(data, held)
+    trim(data, held, sizes)
     return
   end
   local n = 0
-  for _, id in ipairs(ids) do
-    local e = redis.call('XRANGE', data, id, id)
-    if #e > 0 then n = n + count(e[1][2]) end
+  for i = 1, #acked, 2 do
+    -- counted once: an entry another receiver acknowledged first is gone already
+    if redis.call('XDEL', data, acked[i]) == 1 then n = n + (tonumber(acked[i + 1]) or 0) end
   end
-  redis.call('XACK', data, group, unpack(ids))
-  redis.call('XDEL', data, unpack(ids))
   unhold(held, n)
 end
 """
@@ -116,16 +123,21 @@ if maxsize > 0 and held > 0 and held + n > maxsize then
   redis.call('SET', KEYS[3], '1')
   return {0, held, siglast(KEYS[4])}
 end
-local r = redis.pcall('XADD', KEYS[1], ARGV[3], 'e', ARGV[4], 'n', n)
+local r = redis.pcall('XADD', KEYS[1], ARGV[3], 'e', ARGV[4])
 if type(r) == 'table' and r.err then
   if redis.call('EXISTS', KEYS[1]) == 0 then return r end
   return {-1, held, lastid(KEYS[1])}
 end
 held = redis.call('INCRBY', KEYS[2], n)
-if ARGV[5] == '1' and #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then
-  redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
-  redis.call('SET', KEYS[2], 0)
-  held = 0
+if ARGV[5] == '1' then
+  if #redis.call('XINFO', 'GROUPS', KEYS[1]) == 0 then
+    redis.call('XTRIM', KEYS[1], 'MAXLEN', 0)
+    redis.call('DEL', KEYS[5])
+    redis.call('SET', KEYS[2], 0)
+    held = 0
+  elseif n > 0 then
+    redis.call('ZADD', KEYS[5], 0, idkey(r) .. ':' .. n)
+  end
 end
 return {1, held, r}
 """
@@ -134,7 +146,7 @@ return {1, held, r}
 FETCH: Final = (
     _HELPERS
     + r"""
--- ARGV: group, consumer, count, pubsub, wait, acked ids...
+-- ARGV: group, consumer, count, pubsub, wait, then acked (id, items) pairs
 -- {2, entries} given back by a closing receiver; {1, entries} new;
 -- {0, pending in the group, sig id} nothing (wait set if asked)
 local data, group, me, n = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -142,7 +154,7 @@ local pubsub = ARGV[4] == '1'
 local acked = {}
 for i = 6, #ARGV do acked[#acked + 1] = ARGV[i] end
 if #acked > 0 then
-  ack(data, KEYS[2], group, pubsub, acked)
+  ack(data, KEYS[2], KEYS[5], group, pubsub, acked)
   signal(KEYS[3], KEYS[4])
 end
 if not pubsub then
@@ -172,19 +184,20 @@ return 1
 ACK: Final = (
     _HELPERS
     + r"""
--- ARGV: group, pubsub, acked ids... Acknowledges what a receiver handed out; wakes a waiter.
+-- ARGV: group, pubsub, then acked (id, items) pairs. Acknowledges what a receiver handed
+-- out; wakes a waiter.
 local acked = {}
 for i = 3, #ARGV do acked[#acked + 1] = ARGV[i] end
-ack(KEYS[1], KEYS[2], ARGV[1], ARGV[2] == '1', acked)
+ack(KEYS[1], KEYS[2], KEYS[5], ARGV[1], ARGV[2] == '1', acked)
 signal(KEYS[3], KEYS[4])
-return #acked
+return #acked / 2
 """
 )
 
 LEAVE: Final = (
     _HELPERS
     + r"""
--- ARGV: group, consumer, pubsub, acked ids...
+-- ARGV: group, consumer, pubsub, then acked (id, items) pairs
 -- pipeline: ack what was handed out, give the rest back (to 'returned'), drop the consumer;
 -- pubsub: drop the subscriber's group and what only it needed
 local data, group, me = KEYS[1], ARGV[1], ARGV[2]
@@ -192,11 +205,11 @@ local pubsub = ARGV[3] == '1'
 if redis.call('EXISTS', data) == 1 then
   if pubsub then
     redis.pcall('XGROUP', 'DESTROY', data, group)
-    trim(data, KEYS[2])
+    trim(data, KEYS[2], KEYS[5])
   else
     local acked = {}
     for i = 4, #ARGV do acked[#acked + 1] = ARGV[i] end
-    ack(data, KEYS[2], group, false, acked)
+    ack(data, KEYS[2], KEYS[5], group, false, acked)
     local mine = redis.pcall('XPENDING', data, group, '-', '+', 1000000, me)
     if type(mine) == 'table' and not mine.err and #mine > 0 then
       local ids = {}

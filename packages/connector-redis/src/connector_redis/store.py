@@ -14,7 +14,7 @@ from redis.exceptions import ResponseError
 from connector_redis import scripts
 from connector_redis.keys import WORK_GROUP, Keys, StreamId, format_id, parse_id
 
-__all__ = ["Fetched", "RawEntry", "Store"]
+__all__ = ["Acked", "Fetched", "RawEntry", "Store"]
 
 RawEntry = tuple[str, "dict[bytes, bytes] | None"]
 """A stream entry as read: its id and fields (None when the entry was deleted meanwhile)."""
@@ -37,6 +37,15 @@ class Fetched(NamedTuple):
 
 async def _run(script: Any, keys: list[str], args: list[Any]) -> Any:
     return await script(keys=keys, args=args)
+
+
+Acked = list[tuple[str, int]]
+"""Entries a receiver acknowledges: each id with the items its signed envelope states (0 for
+an entry that does not verify), which is what `held` counted for it."""
+
+
+def _pairs(acked: Acked) -> list[Any]:
+    return [part for pair in acked for part in pair]
 
 
 def _text(value: Any) -> str:
@@ -74,7 +83,7 @@ class Store:
         self.keys = keys
         self.pubsub = pubsub
         self._flag = "1" if pubsub else "0"
-        self._four = [keys.data, keys.held, keys.wait, keys.sig]
+        self._keys = [keys.data, keys.held, keys.wait, keys.sig, keys.sizes]
         register = client.register_script
         self._add = register(scripts.ADD)
         self._fetch = register(scripts.FETCH)
@@ -114,17 +123,17 @@ class Store:
             `(-1, held, last)` the id is taken: seal again for an id after `last`.
         """
         args = [maxsize, items, format_id(entry_id), envelope, self._flag]
-        status, held, where = await _run(self._add, self._four, args)
+        status, held, where = await _run(self._add, self._keys, args)
         return int(status), int(held), _text(where)
 
     async def status(self, wait: bool) -> tuple[int, str]:
         """Returns `(held, last wake-up id)`; with `wait`, the next change wakes it."""
-        held, sig = await _run(self._status, self._four, ["1" if wait else "0"])
+        held, sig = await _run(self._status, self._keys, ["1" if wait else "0"])
         return int(held), _text(sig)
 
     async def wake(self) -> None:
         """Adds a wake-up to `sig`: every party blocked on it looks again."""
-        await _run(self._wake, self._four, [])
+        await _run(self._wake, self._keys, [])
 
     async def wait_signal(self, after: str, block: float) -> str:
         """Waits up to `block` seconds for a wake-up after `after`; returns the last one seen."""
@@ -148,18 +157,18 @@ class Store:
         """Creates a subscriber's group at the stream's last id; returns that id."""
         return parse_id(_text(await _run(self._join, [self.keys.data], [group])))
 
-    async def fetch(self, group: str, me: str, count: int, wait: bool, acked: list[str]) -> Fetched:
+    async def fetch(self, group: str, me: str, count: int, wait: bool, acked: Acked) -> Fetched:
         """Acks `acked`, then takes entries without blocking (see `scripts.FETCH`)."""
-        args = [group, me, count, self._flag, "1" if wait else "0", *acked]
-        reply = await _run(self._fetch, self._four, args)
+        args = [group, me, count, self._flag, "1" if wait else "0", *_pairs(acked)]
+        reply = await _run(self._fetch, self._keys, args)
         kind = int(reply[0])
         if kind:
             return Fetched(kind, _entries(reply[1]))
         return Fetched(0, [], int(reply[1]), _text(reply[2]))
 
-    async def ack(self, group: str, acked: list[str]) -> None:
+    async def ack(self, group: str, acked: Acked) -> None:
         """Acknowledges entries a receiver handed out (see `scripts.ACK`)."""
-        await _run(self._ack, self._four, [group, self._flag, *acked])
+        await _run(self._ack, self._keys, [group, self._flag, *_pairs(acked)])
 
     async def read_block(self, group: str, me: str, count: int, block: float) -> list[RawEntry]:
         """Waits up to `block` seconds for new entries of `group`."""
@@ -197,7 +206,7 @@ class Store:
         """True while the receiver's heartbeat has not expired."""
         return bool(await self._redis.exists(self.keys.alive(party)))
 
-    async def leave(self, group: str, me: str, acked: list[str], subject: str = "") -> None:
+    async def leave(self, group: str, me: str, acked: Acked, subject: str = "") -> None:
         """Takes a receiver out of the stream (see `scripts.LEAVE`); `subject` drops its heartbeat.
 
         Args:
@@ -206,7 +215,7 @@ class Store:
             acked: Entries it handed out (acknowledged now).
             subject: Optional; whose heartbeat to delete.
         """
-        await _run(self._leave, self._four, [group, me, self._flag, *acked])
+        await _run(self._leave, self._keys, [group, me, self._flag, *_pairs(acked)])
         await self._redis.delete(self.keys.alive(subject or me))
 
     # -- the control stream ----------------------------------------------------------------
