@@ -72,13 +72,18 @@ class Target:
         """The party of the first control entry of `kind` (OPEN: a sender, JOIN: a receiver)."""
         return next(party for _, k, party, _ in self.control() if k == kind)
 
-    def forged(self, key: str, kind: int, party: bytes, body: bytes, items: int = 0) -> str:
-        """Adds a well-formed entry with a made-up tag at a fresh id sealed inside it."""
+    def forged(
+        self, key: str, kind: int, party: bytes, body: bytes, items: int = 0, batch: bytes = b""
+    ) -> str:
+        """Adds a well-formed entry with a made-up tag at a fresh id sealed inside it.
+
+        A data entry (`batch`: its frames) gets them as field `b`, and their digest as body.
+        """
         last = self.redis.xinfo_stream(key)["last-generated-id"].decode()
         ms = max(time.time_ns() // 1_000_000, int(last.partition("-")[0]) + 1)
         header = HEADER.pack(VERSION, self.connection, party, 1 << 40, items)
         entry = os.urandom(TAG) + header + ENTRY_ID.pack(kind, ms, 0) + body
-        fields = {b"e": entry, b"n": str(items).encode()} if key == self.data else {b"e": entry}
+        fields = {b"e": entry, b"b": batch} if batch else {b"e": entry}
         return str(self.redis.xadd(key, fields, id=f"{ms}-0").decode())
 
 
@@ -96,8 +101,10 @@ def junk_counted(target: Target, items: int) -> str:
 
 
 def forge_data(target: Target) -> str:
-    body = pack_frames([b"forged item"])
-    entry_id = target.forged(target.data, DATA, target.party(OPEN), body, items=1)
+    frame = os.urandom(TAG) + b"forged item"
+    digest = struct.pack("!II", 1, len(frame)) + frame[:TAG]  # what `frame_digest` makes
+    batch = pack_frames([frame])
+    entry_id = target.forged(target.data, DATA, target.party(OPEN), digest, items=1, batch=batch)
     return f"forged a data entry at {entry_id}"
 
 

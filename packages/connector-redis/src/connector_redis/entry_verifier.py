@@ -1,21 +1,21 @@
 """`EntryVerifier`: a receiver's check of the data stream's entries, where they arrive.
 
 Every entry a receiver reads passes here before it is buffered: its envelope is opened with
-the connection's key (`connector_redis.entries.open_entry`: tag, connection and stream id),
-its (party, sequence) is admitted once by a `ReplayGuard`, and its body is split into frames,
-each verified by core's `Verifier` (which also reads the frame's item count from its signed
-header). End markers are noted, not buffered. Whatever fails is dropped and counted in the
-`Verifier`'s `rejected`, so that the receiver acknowledges it and moves on.
+the connection's key and a data entry's frames are split out and matched with the digest it
+was sealed with (`connector_redis.entries.open_data`: tag, connection, stream id, frames),
+its (party, sequence) is admitted once by a `ReplayGuard`, and each frame is verified by
+core's `Verifier` (which also reads the frame's item count from its signed header). End
+markers are noted, not buffered. Whatever fails is dropped and counted in the `Verifier`'s
+`rejected`, so that the receiver acknowledges it and moves on.
 """
 
 from __future__ import annotations
 
 from connector_core.codec import Codec, MessageRejectedError
 from connector_core.envelope import ReplayGuard
-from connector_core.framing import FramingError, unpack_frames
 from connector_core.payload import Payload
 from connector_core.transport import Verifier
-from connector_redis.entries import DATA, MARKER, open_entry
+from connector_redis.entries import DATA, MARKER, FramesRejectedError, open_data
 from connector_redis.keys import parse_id
 
 __all__ = ["EntryVerifier"]
@@ -56,14 +56,13 @@ class EntryVerifier:
             party added it; 0 for an entry that does not verify, which nobody counted), and
             (payload, frame, items) of each frame that verifies.
         """
-        raw = fields.get(b"e")
-        if raw is None:
-            self.verifier.drop(f"entry {entry_id} has no envelope (not written by a party)")
-            return 0, []
         try:
-            entry = open_entry(self.codec, raw, parse_id(entry_id))
+            entry, frames = open_data(self.codec, fields, parse_id(entry_id))
+        except FramesRejectedError as exc:
+            self.verifier.drop(f"entry {entry_id}: {exc}")
+            return exc.entry.items, []
         except MessageRejectedError as exc:
-            self.verifier.drop(exc)
+            self.verifier.drop(f"entry {entry_id}: {exc}")
             return 0, []
         if not self.guard.admit(entry.party, entry.seq, redelivered):
             if not redelivered:
@@ -74,11 +73,6 @@ class EntryVerifier:
             return entry.items, []
         if entry.kind != DATA:
             self.verifier.drop(f"entry {entry_id} of kind {entry.kind} in the data stream")
-            return entry.items, []
-        try:
-            frames = unpack_frames(entry.body)
-        except FramingError as exc:
-            self.verifier.drop(exc)
             return entry.items, []
         verified: list[tuple[Payload, bytes, int]] = []
         for frame in frames:

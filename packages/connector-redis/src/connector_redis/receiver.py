@@ -39,7 +39,7 @@ from connector_core.payload import Payload
 from connector_core.transport import Verifier
 from connector_redis.client import release
 from connector_redis.control import ControlLog
-from connector_redis.entries import DATA, LEAVE, seal_entry
+from connector_redis.entries import DATA, LEAVE, frame_digest, seal_entry
 from connector_redis.entry_verifier import EntryVerifier
 from connector_redis.keys import StreamId, parse_id, propose_id
 from connector_redis.liveness import reap
@@ -249,12 +249,15 @@ class RedisReceiver:
                 `held` stays counted in items.
             after: An id the new entry goes after.
         """
-        body, party = pack_frames([frame for frame, _ in rest]), self.log.party
+        frames, party = [frame for frame, _ in rest], self.log.party
+        digest, batch = frame_digest(self.codec, frames), pack_frames(frames)
         items = sum(n for _, n in rest)
         while True:
             new_id = propose_id(after)
-            envelope = seal_entry(self.codec, party.id, party.next_seq(), DATA, new_id, body, items)
-            status, _, where = await self.store.add(0, items, new_id, envelope)
+            envelope = seal_entry(
+                self.codec, party.id, party.next_seq(), DATA, new_id, digest, items
+            )
+            status, _, where = await self.store.add(0, items, new_id, envelope, batch)
             if status == 1:
                 return
             after = parse_id(where)

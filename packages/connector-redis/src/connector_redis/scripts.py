@@ -115,7 +115,7 @@ end
 ADD: Final = (
     _HELPERS
     + r"""
--- ARGV: maxsize, items, id, envelope, pubsub
+-- ARGV: maxsize, items, id, envelope, pubsub[, frames (a data entry's)]
 -- {1, held, id} added; {0, held, sig id} no room (wait set); {-1, held, last id} id too low
 local maxsize, n = tonumber(ARGV[1]), tonumber(ARGV[2])
 local held = tonumber(redis.call('GET', KEYS[2]) or '0')
@@ -123,7 +123,12 @@ if maxsize > 0 and held > 0 and held + n > maxsize then
   redis.call('SET', KEYS[3], '1')
   return {0, held, siglast(KEYS[4])}
 end
-local r = redis.pcall('XADD', KEYS[1], ARGV[3], 'e', ARGV[4])
+local r
+if #ARGV >= 6 then
+  r = redis.pcall('XADD', KEYS[1], ARGV[3], 'e', ARGV[4], 'b', ARGV[6])
+else
+  r = redis.pcall('XADD', KEYS[1], ARGV[3], 'e', ARGV[4])
+end
 if type(r) == 'table' and r.err then
   if redis.call('EXISTS', KEYS[1]) == 0 then return r end
   return {-1, held, lastid(KEYS[1])}

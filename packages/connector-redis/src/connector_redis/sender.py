@@ -36,7 +36,7 @@ from connector_core.sealer import ITEM_OVERHEAD
 from connector_core.transport import Outbox
 from connector_redis.client import release
 from connector_redis.control import ControlLog
-from connector_redis.entries import CLOSE, DATA, MARKER, marker_body, seal_entry
+from connector_redis.entries import CLOSE, DATA, MARKER, frame_digest, marker_body, seal_entry
 from connector_redis.keys import StreamId, parse_id, propose_id
 from connector_redis.liveness import reap
 from connector_redis.settings import RedisSettings
@@ -239,7 +239,7 @@ class RedisSender:
                 await self._idle.wait()
             if self._outbox.error is not None:
                 raise self._outbox.error
-            marker = await self._add_entry(MARKER, b"", 0, maxsize=0)
+            marker = await self._add_entry(MARKER, 0, maxsize=0)
             await self.log.append(CLOSE, marker_body(marker))
             await self.log.clean_up_if_last(self.settings.connect_timeout)
         except Exception as exc:
@@ -286,7 +286,7 @@ class RedisSender:
                 frames = outbox.take(max(1, min(room, MAX_BATCH_ITEMS)), self._entry_bytes)
                 items = queued - outbox.queued_items()
                 try:
-                    await self._add_entry(DATA, pack_frames(frames), items)
+                    await self._add_entry(DATA, items, frames)
                 except BaseException as exc:
                     outbox.settle(items)
                     if not isinstance(exc, asyncio.CancelledError):
@@ -302,10 +302,13 @@ class RedisSender:
             self._idle.set()
 
     async def _add_entry(
-        self, kind: int, body: bytes, items: int, maxsize: int | None = None
+        self, kind: int, items: int, frames: list[bytes] | None = None, maxsize: int | None = None
     ) -> StreamId:
-        """Adds one sealed entry, waiting for room; returns its id."""
+        """Adds one sealed entry (a data entry: of `frames`), waiting for room; returns its id."""
         limit = self.maxsize if maxsize is None else maxsize
+        body, batch = b"", None
+        if frames is not None:
+            body, batch = frame_digest(self.codec, frames), pack_frames(frames)
         waited_since: float | None = None
         while True:
             entry_id = propose_id(self._last)
@@ -318,7 +321,7 @@ class RedisSender:
                 body,
                 items,
             )
-            status, held, where = await self.store.add(limit, items, entry_id, envelope)
+            status, held, where = await self.store.add(limit, items, entry_id, envelope, batch)
             if status == 1:
                 self._last = entry_id
                 self._settle(held)

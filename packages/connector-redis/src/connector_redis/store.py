@@ -114,15 +114,29 @@ class Store:
             return DEFAULT_LARGEST_VALUE
 
     async def add(
-        self, maxsize: int, items: int, entry_id: StreamId, envelope: bytes
+        self,
+        maxsize: int,
+        items: int,
+        entry_id: StreamId,
+        envelope: bytes,
+        batch: bytes | None = None,
     ) -> tuple[int, int, str]:
-        """Adds a data entry at `entry_id` if the stream has room.
+        """Adds an entry of the data stream at `entry_id` if the stream has room.
+
+        Args:
+            maxsize: The room (0: no limit).
+            items: The items it counts.
+            entry_id: Its id.
+            envelope: Its `e` field.
+            batch: A data entry's frames, its `b` field (an end marker has none).
 
         Returns:
             `(1, held, id)` added; `(0, held, sig)` no room (wait for a wake-up after `sig`);
             `(-1, held, last)` the id is taken: seal again for an id after `last`.
         """
         args = [maxsize, items, format_id(entry_id), envelope, self._flag]
+        if batch is not None:
+            args.append(batch)
         status, held, where = await _run(self._add, self._keys, args)
         return int(status), int(held), _text(where)
 
