@@ -296,8 +296,9 @@ class RedisReceiver:
                 self.group, self.me, FETCH_COUNT, ended and not pubsub, acked
             )
             self._forget(acked)
-            if found.kind:
-                self._take(found.entries, found.kind)
+            if found.returned or found.new:
+                self._take(found.returned, RETURNED)
+                self._take(found.new, NEW)
                 continue
             if self._items or self._handed:
                 self._starving.clear()  # the user holds items: read when it asks again
@@ -348,8 +349,12 @@ class RedisReceiver:
             self._take(entries, RETURNED)
         return bool(entries)
 
-    def _finished(self, pending: int) -> bool:
-        """True when nothing more can reach this receiver (its buffer is empty)."""
+    def _finished(self, pending: int | None) -> bool:
+        """True when nothing more can reach this receiver (its buffer is empty).
+
+        Args:
+            pending: Pipeline: the group's unacknowledged entries (None: not known).
+        """
         log = self.log
         if not log.life.ended:
             return False

@@ -4,22 +4,37 @@ Every script keeps the invariants of the package docstring in one step: `held` c
 items of the entries some group still needs; nothing a group needs is trimmed; a party that
 waits (`wait` set) is woken by the next change (an entry on `sig`); and once the last party
 deleted the connection's keys, no late wake-up or wait flag of a closing party makes them
-again (`sig` and `wait` are written only while `data` exists). Keys are always
-`data, held, wait, sig, sizes` (or `ctl` alone), in that order.
+again (`sig` and `wait` are written only while `data` exists). Keys are always `data, held,
+wait, sig, sizes` (or `ctl` alone), in that order.
 
-No script reads a data entry's fields: an entry may be as large as the largest item, and
-reading it would copy it into Lua. What an entry counts in `held` comes from elsewhere. In a
-pipeline, the receiver that acknowledges it states it: the item count of the entry's signed
-envelope, or 0 for an entry that does not verify (junk added by someone without the key was
-never counted). In pubsub, `ADD` notes it in `sizes`, a sorted set of `<id>:<items>` whose
-ids are zero-padded so that the set's order is the stream's; trimming sums what it removes.
+No script reads a data entry's fields on the common path: an entry may be as large as the
+largest item, and reading it would copy it into Lua and back (40 ms of the server's one
+thread for 16 MiB). New entries are read with a plain `XREADGROUP` beside `TAKE_BACK`; only
+entries a closing receiver gave back, and the last look before a receiver waits at the end
+of a pipeline (`FETCH`), come through a script. What an entry counts in `held` comes from
+elsewhere. In a pipeline, the receiver that acknowledges it states it: the item count of the
+entry's signed envelope, or 0 for an entry that does not verify (junk added by someone
+without the key was never counted). In pubsub, `ADD` notes it in `sizes`, a sorted set of
+`<id>:<items>` whose ids are zero-padded so that the set's order is the stream's; trimming
+sums what it removes.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["ACK", "ADD", "APPEND", "FETCH", "JOIN_PUBSUB", "LEAVE", "STATUS", "VANISH", "WAKE"]
+__all__ = [
+    "ACK",
+    "ADD",
+    "APPEND",
+    "FETCH",
+    "JOIN_PUBSUB",
+    "LEAVE",
+    "STATUS",
+    "TAKE_BACK",
+    "VANISH",
+    "WAKE",
+]
 
 _HELPERS: Final = r"""
 local function idparts(id)
@@ -86,10 +101,11 @@ local function trim(data, held, sizes)
   if minid == nil then minid = idnext(lastid(data)) end
   local before = '(' .. idkey(minid)
   local gone = redis.call('ZRANGEBYLEX', sizes, '-', before)
+  if #gone == 0 then return end
   local n = 0
   for _, member in ipairs(gone) do n = n + (tonumber(string.match(member, ':(%d+)$')) or 0) end
-  if #gone > 0 then redis.call('ZREMRANGEBYLEX', sizes, '-', before) end
-  redis.call('XTRIM', data, 'MINID', minid)
+  redis.call('ZREMRANGEBYLEX', sizes, '-', before)
+  redis.call('XTRIM', data, 'MINID', minid)  -- junk before minid goes too
   unhold(held, n)
 end
 -- acknowledge entries a receiver handed out: deleted (pipeline) or trimmed (pubsub);
@@ -148,9 +164,34 @@ return {1, held, r}
 """
 )
 
+TAKE_BACK: Final = (
+    _HELPERS
+    + r"""
+-- ARGV: group, consumer, count, pubsub, then acked (id, items) pairs
+-- Acknowledges what a receiver handed out; then (pipeline) takes what a closing receiver gave
+-- back: those entries, or none. New entries are read beside it, with a plain XREADGROUP.
+local data, group, me, n = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
+local pubsub = ARGV[4] == '1'
+local acked = {}
+for i = 5, #ARGV do acked[#acked + 1] = ARGV[i] end
+if #acked > 0 then
+  ack(data, KEYS[2], KEYS[5], group, pubsub, acked)
+  signal(KEYS[3], KEYS[4])
+end
+if pubsub then return {} end
+local back = redis.call('XPENDING', data, group, '-', '+', n, 'returned')
+if #back == 0 then return {} end
+local ids = {}
+for i, e in ipairs(back) do ids[i] = e[1] end
+return redis.call('XCLAIM', data, group, me, 0, unpack(ids))
+"""
+)
+
 FETCH: Final = (
     _HELPERS
     + r"""
+-- The last look before a pipeline receiver waits (nothing else sets the wait flag as it
+-- finds nothing, so no wake-up is lost in between).
 -- ARGV: group, consumer, count, pubsub, wait, then acked (id, items) pairs
 -- {2, entries} given back by a closing receiver; {1, entries} new;
 -- {0, pending in the group, sig id} nothing (wait set if asked)
