@@ -94,7 +94,6 @@ class Link(ABC):
         """
         self.pid = p.new_id()
         self.setup = setup
-        self._codec = setup.codec
         self._changed = asyncio.Event()
         self._error: BaseException | None = None
         self._task: asyncio.Task[None] | None = None
@@ -118,7 +117,7 @@ class Link(ABC):
         await self._probe_rendezvous()
         self._ctrl = ctrl = make_socket(self.setup.context, zmq.DEALER)
         ctrl.setsockopt(zmq.ROUTING_ID, self.pid)
-        access.secure_client(ctrl, self._codec)
+        access.secure_client(ctrl, self.setup.codec)
         ctrl.connect(self.setup.address)
         ctrl.send_multipart(list(parts))
         return await self._control_reply((p.OK, p.REFUSED))

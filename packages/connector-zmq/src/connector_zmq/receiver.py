@@ -74,7 +74,7 @@ class ReceiverLink(Link):
         Raises:
             ChannelSetupError: If binding fails or the rendezvous or a sender does not answer.
         """
-        self.verifier = Verifier(self._codec, "ZMQChannel receiver")
+        self.verifier = Verifier(self.setup.codec, "ZMQChannel receiver")
         size, pubsub = self.setup.maxsize, self.setup.pubsub
         self._window = p.window(size, pubsub)
         self._queue = CreditQueue(self.verifier, p.credit_batch(size, pubsub))
@@ -99,14 +99,14 @@ class ReceiverLink(Link):
         # closed at once); closing this socket always passes its own linger
         self._data.setsockopt(zmq.LINGER, -1)
         try:
-            gate = access.gate_for(self.setup.context) if self._codec.signed else None
-            access.secure_server(self._data, self._codec, gate)
+            gate = access.gate_for(self.setup.context) if self.setup.codec.signed else None
+            access.secure_server(self._data, self.setup.codec, gate)
             address = p.bind_random(self._data, bind_host)
             inproc.offer(self.setup.context, self._data, address)
             self.address = address
             reply = await self._open_control(
                 p.REG_RECEIVER,
-                p.credentials(self._codec, self.pid),
+                p.credentials(self.setup.codec, self.pid),
                 address.encode(),
                 p.process_token(),
             )
@@ -219,7 +219,7 @@ class ReceiverLink(Link):
         elif kind == p.HELLO:
             if sid in self._hello:
                 return
-            if not rest or not p.authenticate(self._codec, sid, rest[0]):
+            if not rest or not p.authenticate(self.setup.codec, sid, rest[0]):
                 self.verifier.drop("a HELLO without the connection's key")
                 return
             self._hello.add(sid)
@@ -381,7 +381,7 @@ class ReceiverLink(Link):
                     lambda: self._leave_acked and not self._unfinished(),
                     self._unfinished,
                 )
-                leftovers = self._given_back + self._queue.sealed_again(self._codec)
+                leftovers = self._given_back + self._queue.sealed_again(self.setup.codec)
             self._queue.clear()
             await self._finish_control(p.RECEIVER_DONE, *leftovers)
         finally:

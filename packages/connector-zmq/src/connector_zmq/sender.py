@@ -96,7 +96,7 @@ class SenderLink(Link):
         self._flushes = flushes_of(asyncio.get_running_loop())
         self._flush_scheduled = False
         reply = await self._open_control(
-            p.REG_SENDER, p.credentials(self._codec, self.pid), p.process_token()
+            p.REG_SENDER, p.credentials(self.setup.codec, self.pid), p.process_token()
         )
         if reply[0] == p.REFUSED:
             self._control().close(0)
@@ -128,10 +128,10 @@ class SenderLink(Link):
             return
         sock = make_socket(self.setup.context, zmq.DEALER)
         sock.setsockopt(zmq.ROUTING_ID, self.pid)
-        access.secure_client(sock, self._codec)
+        access.secure_client(sock, self.setup.codec)
         setup = self.setup
         sock.connect(inproc.route(setup.context, address) if setup.in_process else address)
-        sock.send_multipart([b"", p.HELLO, p.credentials(self._codec, self.pid)])
+        sock.send_multipart([b"", p.HELLO, p.credentials(self.setup.codec, self.pid)])
         peer = Peer(rid, sock)
         self._peers[rid] = peer
         self._ring.append(peer)
@@ -383,7 +383,7 @@ class SenderLink(Link):
             self._drain()
         leftovers: list[bytes] = []
         while self._outbox.queued_items():  # a frame with buffers is taken alone
-            leftovers += fold(self._codec, self._outbox.take())  # the rendezvous moves 1 piece
+            leftovers += fold(self.setup.codec, self._outbox.take())  # the rendezvous moves 1 piece
         connected = [rid.decode() for rid in self._peers]
         try:
             await end_links(self.pid, self._ring, self._control(), self._on_control)
