@@ -35,8 +35,8 @@ Backpressure:
     `held` counts the items in the stream that a group still needs (read or not): each entry
     adds its item count, so a frame of n items takes n of `maxsize`. That count is the one
     in the entry's signed envelope: a pipeline receiver states it when it acknowledges the
-    entry, and a pubsub sender's script notes it in `sizes` for the trim (no script reads an
-    entry, nor any unsigned field of one). A sender adds only
+    entry, and a pubsub sender's script notes it in `sizes` for the trim (nothing counts an
+    entry by a field of its own, which a keyless client could write). A sender adds only
     while `held` stays within `maxsize`; its own outbox counts what it added until
     `held` shows it gone, so one sender is bounded by `maxsize` overall. A sender that must
     wait sets `wait` and blocks on `sig`; whoever acknowledges next adds a wake-up there.
