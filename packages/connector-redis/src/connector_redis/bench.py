@@ -110,7 +110,7 @@ async def _read_one(reader: Redis, stream: str, group: str, raw: bool = False) -
         reader: The group's client.
         stream: The stream.
         group: The group.
-        raw: Optional; the entry holds bytes as they are (returned unpickled).
+        raw: Optional; the entry holds bytes as they are (returned so, not unpickled).
     """
     reply: Any = await reader.xreadgroup(group, "c", {stream: ">"}, count=1, block=_BLOCK_MS)
     for _, entries in reply or []:

@@ -376,11 +376,11 @@ class RedisReceiver:
             if fields is None:
                 self._acks.append((entry_id, 0))  # deleted meanwhile (and uncounted then)
                 continue
-            items, payloads = self._entries.open(entry_id, fields, redelivered)
+            counted, payloads = self._entries.open(entry_id, fields, redelivered)
             if not payloads:
-                self._acks.append((entry_id, items))
+                self._acks.append((entry_id, counted))
                 continue
-            self._held[entry_id] = items
+            self._held[entry_id] = counted
             last = len(payloads) - 1
             self._items.extend(
                 (payload, frame, items, entry_id, n == last)

@@ -32,8 +32,8 @@ class Fetched(NamedTuple):
     new: list[RawEntry]
     """New entries of the group."""
     pending: int | None = None
-    """Unacknowledged entries of the group, when nothing was there and the caller was to
-    wait (None otherwise: not asked)."""
+    """Unacknowledged entries of the group, when nothing was there (None when it was not
+    looked up: after large entries, unless the caller was to wait)."""
     sig: str = "0-0"
     """The last wake-up id (when nothing was there): wait for one after it."""
 
