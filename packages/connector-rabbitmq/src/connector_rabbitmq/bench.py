@@ -36,7 +36,6 @@ from aio_pika.abc import AbstractChannel, AbstractExchange
 
 from connector_core import ConnectorMode, ConnectorSpec
 from connector_core import benchmarking as kit
-from connector_core.benchmarking.connectors import connector_throughput
 from connector_core.benchmarking.machine import LARGE_BYTES
 from connector_rabbitmq import RabbitMQChannel, RabbitMQConnector
 
@@ -210,27 +209,15 @@ def _kept(body: bytes) -> bytes:
     return body
 
 
-async def large_vs_broker(quick: bool) -> kit.Comparison:
-    """16 MiB items through the connector beside the bare loop moving the same bytes.
-
-    Args:
-        quick: A short run.
-    """
-    count = 5 if quick else 20
-    payload = os.urandom(LARGE_BYTES)
-
-    async def ours_once() -> float:
-        made = _connector(ConnectorMode.PIPELINE, 4)
-        return await connector_throughput(made, count, 1, lambda i: payload, _confirmed)
-
-    ours, bare = await kit.best_of(2, ours_once, lambda: bare_large_seconds(payload, count))
-    return kit.Comparison(
-        f"{LARGE_BYTES // 2**20} MiB items vs broker",
-        "aio-pika: 1 persistent message/item, confirm each, ack each",
-        kit.Measurement(count, ours),
-        kit.Measurement(count, bare),
-        item_bytes=LARGE_BYTES,
-    )
+large_vs_broker = kit.large_scenario(
+    "large_vs_broker",
+    _connector,
+    bare_large_seconds,
+    f"{LARGE_BYTES // 2**20} MiB items vs broker",
+    "aio-pika: 1 persistent message/item, confirm each, ack each",
+    _confirmed,
+)
+"""16 MiB items through the connector beside the bare loop moving the same bytes."""
 
 
 # -- the scenarios: the kit's, each measuring the bare loop and then the backend ---------------

@@ -21,7 +21,6 @@ Targets: `TARGETS`. Run: ``uv run connector bench --backends redis --quick``.
 from __future__ import annotations
 
 import asyncio
-import os
 import pickle
 import time
 import uuid
@@ -33,7 +32,6 @@ from redis.asyncio import Redis
 
 from connector_core import ConnectorMode, ConnectorSpec
 from connector_core import benchmarking as kit
-from connector_core.benchmarking.connectors import connector_throughput
 from connector_core.benchmarking.machine import LARGE_BYTES
 from connector_redis.connector import RedisConnector
 from connector_redis.settings import RedisSettings
@@ -189,27 +187,14 @@ async def bare_large_seconds(payload: bytes, count: int) -> float:
         return time.perf_counter() - start
 
 
-async def large_vs_server(quick: bool) -> kit.Comparison:
-    """16 MiB items through the connector beside the bare loop moving the same bytes.
-
-    Args:
-        quick: A short run.
-    """
-    count = 5 if quick else 20
-    payload = os.urandom(LARGE_BYTES)
-
-    async def ours_once() -> float:
-        made = _connector(ConnectorMode.PIPELINE, 4)
-        return await connector_throughput(made, count, 1, lambda i: payload)
-
-    ours, bare = await kit.best_of(2, ours_once, lambda: bare_large_seconds(payload, count))
-    return kit.Comparison(
-        f"{LARGE_BYTES // 2**20} MiB items vs server",
-        "redis-py: XADD of the bytes per item, XREADGROUP COUNT 1, XACK each",
-        kit.Measurement(count, ours),
-        kit.Measurement(count, bare),
-        item_bytes=LARGE_BYTES,
-    )
+large_vs_server = kit.large_scenario(
+    "large_vs_server",
+    _connector,
+    bare_large_seconds,
+    f"{LARGE_BYTES // 2**20} MiB items vs server",
+    "redis-py: XADD of the bytes per item, XREADGROUP COUNT 1, XACK each",
+)
+"""16 MiB items through the connector beside the bare loop moving the same bytes."""
 
 
 # -- the scenarios: the kit's, each measuring the bare loop and then the backend ---------------

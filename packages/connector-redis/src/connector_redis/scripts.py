@@ -126,6 +126,24 @@ local function ack(data, held, sizes, group, pubsub, acked)
   end
   unhold(held, n)
 end
+-- `ack` of the (id, items) pairs in ARGV from `first` on, then a wake-up for a waiting
+-- sender; returns how many entries that was
+local function ack_args(keys, group, pubsub, first)
+  local acked = {}
+  for i = first, #ARGV do acked[#acked + 1] = ARGV[i] end
+  if #acked == 0 then return 0 end
+  ack(keys[1], keys[2], keys[5], group, pubsub, acked)
+  signal(keys[3], keys[4])
+  return #acked / 2
+end
+-- pipeline: claims up to n entries closing receivers gave back (to `returned`); nil if none
+local function given_back(data, group, me, n)
+  local back = redis.call('XPENDING', data, group, '-', '+', n, 'returned')
+  if #back == 0 then return nil end
+  local ids = {}
+  for i, e in ipairs(back) do ids[i] = e[1] end
+  return redis.call('XCLAIM', data, group, me, 0, unpack(ids))
+end
 """
 
 ADD: Final = (
@@ -170,20 +188,10 @@ TAKE_BACK: Final = (
 -- ARGV: group, consumer, count, pubsub, then acked (id, items) pairs
 -- Acknowledges what a receiver handed out; then (pipeline) takes what a closing receiver gave
 -- back: those entries, or none. New entries are read beside it, with a plain XREADGROUP.
-local data, group, me, n = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local pubsub = ARGV[4] == '1'
-local acked = {}
-for i = 5, #ARGV do acked[#acked + 1] = ARGV[i] end
-if #acked > 0 then
-  ack(data, KEYS[2], KEYS[5], group, pubsub, acked)
-  signal(KEYS[3], KEYS[4])
-end
+ack_args(KEYS, ARGV[1], pubsub, 5)
 if pubsub then return {} end
-local back = redis.call('XPENDING', data, group, '-', '+', n, 'returned')
-if #back == 0 then return {} end
-local ids = {}
-for i, e in ipairs(back) do ids[i] = e[1] end
-return redis.call('XCLAIM', data, group, me, 0, unpack(ids))
+return given_back(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])) or {}
 """
 )
 
@@ -197,19 +205,10 @@ FETCH: Final = (
 -- {0, pending in the group, sig id} nothing (wait set if asked)
 local data, group, me, n = KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])
 local pubsub = ARGV[4] == '1'
-local acked = {}
-for i = 6, #ARGV do acked[#acked + 1] = ARGV[i] end
-if #acked > 0 then
-  ack(data, KEYS[2], KEYS[5], group, pubsub, acked)
-  signal(KEYS[3], KEYS[4])
-end
+ack_args(KEYS, group, pubsub, 6)
 if not pubsub then
-  local back = redis.call('XPENDING', data, group, '-', '+', n, 'returned')
-  if #back > 0 then
-    local ids = {}
-    for i, e in ipairs(back) do ids[i] = e[1] end
-    return {2, redis.call('XCLAIM', data, group, me, 0, unpack(ids))}
-  end
+  local back = given_back(data, group, me, n)
+  if back then return {2, back} end
 end
 local new = redis.call('XREADGROUP', 'GROUP', group, me, 'COUNT', n, 'STREAMS', data, '>')
 if new then return {1, new[1][2]} end
@@ -232,11 +231,7 @@ ACK: Final = (
     + r"""
 -- ARGV: group, pubsub, then acked (id, items) pairs. Acknowledges what a receiver handed
 -- out; wakes a waiter.
-local acked = {}
-for i = 3, #ARGV do acked[#acked + 1] = ARGV[i] end
-ack(KEYS[1], KEYS[2], KEYS[5], ARGV[1], ARGV[2] == '1', acked)
-signal(KEYS[3], KEYS[4])
-return #acked / 2
+return ack_args(KEYS, ARGV[1], ARGV[2] == '1', 3)
 """
 )
 

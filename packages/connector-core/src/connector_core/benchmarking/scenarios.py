@@ -16,6 +16,11 @@
   flight at a time: p50/p99 are one hop from ``send()`` called to ``recv()`` returned, in
   microseconds.
 
+- `large_scenario()`: `LARGE_BYTES` ``bytes`` items through a pipeline 1x1 (``maxsize`` 4)
+  beside the bare transport moving the same bytes (5 items, 20 without ``--quick``; best of
+  two trials a side, interleaved): what the transport itself allows for large items, where
+  the machine's ``large`` row compares with HMAC-SHA256.
+
 `stamped_item` is the item of a benchmark that takes its latency samples from the items
 themselves (the send time they carry) instead of from round trips.
 """
@@ -23,6 +28,7 @@ themselves (the send time they carry) instead of from round trips.
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager
@@ -35,11 +41,13 @@ from connector_core.benchmarking.connectors import (
     connector_throughput,
     new_connector,
 )
+from connector_core.benchmarking.machine import LARGE_BYTES
 from connector_core.benchmarking.measure import (
     RATIO_OF_P50,
     Comparison,
     Measurement,
     Scenario,
+    best_of,
     pooled,
     round_trips,
 )
@@ -58,6 +66,7 @@ __all__ = [
     "OpenedOnce",
     "Sizes",
     "broker_scenarios",
+    "large_scenario",
     "latency_scenario",
     "pair_item",
     "stamped_item",
@@ -254,3 +263,44 @@ def broker_scenarios(
         make, bare.round_trips, bare.labels[2], targets.get("latency"), maxsize
     )
     return [pipeline, pubsub, latency]
+
+
+def large_scenario(
+    name: str,
+    make: MakeConnector,
+    bare_seconds: Callable[[bytes, int], Awaitable[float]],
+    row: str,
+    baseline: str,
+    settle: Callable[[Any], Awaitable[None]] | None = None,
+) -> Scenario:
+    """Returns the scenario `name`: large items through the backend beside its bare transport.
+
+    Args:
+        name: The scenario's name (``connector bench --scenarios NAME``).
+        make: Makes the backend's connector (pipeline, ``maxsize`` 4).
+        bare_seconds: ``bare_seconds(payload, count)``: seconds for the bare transport to move
+            `count` copies of `payload` to one receiver.
+        row: The row's scenario text.
+        baseline: What the bare transport does, for the row.
+        settle: Optional; awaited on the sender after its last item, inside the timing.
+    """
+
+    async def large(quick: bool) -> Comparison:
+        count = 5 if quick else 20
+        payload = os.urandom(LARGE_BYTES)
+
+        async def ours_once() -> float:
+            connector = await new_connector(make, ConnectorMode.PIPELINE, 4)
+            return await connector_throughput(connector, count, 1, lambda i: payload, settle)
+
+        ours, bare = await best_of(2, ours_once, lambda: bare_seconds(payload, count))
+        return Comparison(
+            row,
+            baseline,
+            Measurement(count, ours),
+            Measurement(count, bare),
+            item_bytes=LARGE_BYTES,
+        )
+
+    large.__name__ = large.__qualname__ = name
+    return large

@@ -1,0 +1,26 @@
+"""The ``large_vs_server`` scenario of `connector bench` runs and gives a well-formed row
+beside the bare redis-py loop (no timing is asserted: this is a benchmark)."""
+
+from __future__ import annotations
+
+import pytest
+
+from connector_core.benchmarking import SCENARIOS_ENV
+from connector_core.benchmarking.machine import LARGE_BYTES
+from connector_redis import bench
+
+pytestmark = pytest.mark.redis
+
+
+@pytest.mark.usefixtures("redis_url")
+def test_the_large_items_scenario_moves_them_beside_the_bare_server_loop(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(SCENARIOS_ENV, "large_vs_server")
+    (row,) = bench.run(quick=True)  # a receiver that got another count fails the run
+    assert (row["scenario"], row["item_bytes"]) == ("16 MiB items vs server", LARGE_BYTES)
+    assert (row["messages"], row["baseline_messages"]) == (5, 5)
+    for key in ("msgs_per_s", "baseline_msgs_per_s", "ratio"):
+        value = row[key]
+        assert isinstance(value, float), key
+        assert value > 0, key
