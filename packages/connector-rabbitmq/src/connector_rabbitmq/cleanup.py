@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
 
 from aio_pika.abc import AbstractRobustConnection
 from aiormq.abc import AbstractChannel
@@ -69,31 +69,34 @@ async def delete_connection(
     dead = await _length_of(connection, names.dead_letters)
     if dead:
         _log.warning("deleting %s with %d dead-lettered messages", names.dead_letters, dead)
+    async with _throwaway(connection) as channel:
+        for queue in [*own_queues(names, queues), *names.fixed_queues]:
+            if queue:
+                await channel.queue_delete(queue)
+        for exchange in names.exchanges:
+            await channel.exchange_delete(exchange)
+    return True
+
+
+@contextlib.asynccontextmanager
+async def _throwaway(connection: AbstractRobustConnection) -> AsyncIterator[AbstractChannel]:
+    """An AMQP channel of its own, closed afterwards.
+
+    A passive declare of a missing object closes the channel it runs on.
+    """
     robust = connection.channel(publisher_confirms=False)
     await robust.initialize()
     try:
-        channel = await robust.get_underlay_channel()
-        fixed = [names.work, names.returns, names.dead_letters, names.control]
-        for queue in [*own_queues(names, queues), *fixed]:
-            if queue:
-                await channel.queue_delete(queue)
-        for exchange in (names.work, names.fanout, names.parts, names.dead_letter_exchange):
-            await channel.exchange_delete(exchange)
-        return True
+        yield await robust.get_underlay_channel()
     finally:
         with contextlib.suppress(Exception):
             await robust.close()
 
 
 async def _length_of(connection: AbstractRobustConnection, name: str) -> int | None:
-    """`queue_length` on an AMQP channel of its own (a missing queue closes it)."""
-    robust = connection.channel(publisher_confirms=False)
-    await robust.initialize()
-    try:
-        return await queue_length(await robust.get_underlay_channel(), name)
-    finally:
-        with contextlib.suppress(Exception):
-            await robust.close()
+    """`queue_length` on a throwaway AMQP channel."""
+    async with _throwaway(connection) as channel:
+        return await queue_length(channel, name)
 
 
 def own_queues(names: Names, queues: Iterable[str]) -> list[str]:
@@ -129,24 +132,14 @@ async def leftovers(
         `"queue <name>"` / `"exchange <name>"` for each object found; empty when the
         connection left nothing behind.
     """
-    fixed = (names.work, names.returns, names.control, names.dead_letters)
-    checks = [("queue", q) for q in (*fixed, *queues)]
-    exchanges = (names.work, names.fanout, names.parts, names.dead_letter_exchange)
-    checks += [("exchange", e) for e in exchanges]
-    found: list[str] = []
-    for kind, name in checks:
-        robust = connection.channel(publisher_confirms=False)
-        await robust.initialize()
-        try:
-            channel = await robust.get_underlay_channel()
-            if kind == "queue":
-                await channel.queue_declare(name, passive=True)
-            else:
-                await channel.exchange_declare(name, passive=True)
-            found.append(f"{kind} {name}")
-        except ChannelNotFoundEntity:
-            pass
-        finally:
-            with contextlib.suppress(Exception):
-                await robust.close()
+    found = [
+        f"queue {queue}"
+        for queue in (*names.fixed_queues, *queues)
+        if await _length_of(connection, queue) is not None
+    ]
+    for exchange in names.exchanges:
+        async with _throwaway(connection) as channel:
+            with contextlib.suppress(ChannelNotFoundEntity):
+                await channel.exchange_declare(exchange, passive=True)
+                found.append(f"exchange {exchange}")
     return found

@@ -182,6 +182,16 @@ class Names:
         """The direct exchange that routes the parts of large items to their queues."""
         return f"{self.prefix}.parts"
 
+    @property
+    def fixed_queues(self) -> tuple[str, ...]:
+        """The connection's queues of fixed name: work, returns, dead letters, control log."""
+        return self.work, self.returns, self.dead_letters, self.control
+
+    @property
+    def exchanges(self) -> tuple[str, ...]:
+        """Every exchange of the connection."""
+        return self.work, self.fanout, self.parts, self.dead_letter_exchange
+
     def subscriber(self, receiver_id: str) -> str:
         """Pubsub: the queue of one subscriber."""
         return _checked(f"{self.prefix}.sub.{receiver_id}")
