@@ -7,11 +7,11 @@ deleted the connection's keys, no late wake-up or wait flag of a closing party m
 again (`sig` and `wait` are written only while `data` exists). Keys are always `data, held,
 wait, sig, sizes` (or `ctl` alone), in that order.
 
-No script reads a data entry's fields on the common path: an entry may be as large as the
-largest item, and reading it would copy it into Lua and back (40 ms of the server's one
-thread for 16 MiB). New entries are read with a plain `XREADGROUP` beside `TAKE_BACK`; only
-entries a closing receiver gave back, and the last look before a receiver waits at the end
-of a pipeline (`FETCH`), come through a script. What an entry counts in `held` comes from
+A receiver reads small entries with `FETCH` (one round trip). A large entry would be copied
+into Lua and back (40 ms of the server's one thread for 16 MiB), so once a receiver has read
+one it reads new entries with a plain `XREADGROUP` beside `TAKE_BACK`; then only entries a
+closing receiver gave back, and the last look before it waits at the end of a pipeline
+(`FETCH` again), come through a script. What an entry counts in `held` comes from
 elsewhere. In a pipeline, the receiver that acknowledges it states it: the item count of the
 entry's signed envelope, or 0 for an entry that does not verify (junk added by someone
 without the key was never counted). In pubsub, `ADD` notes it in `sizes`, a sorted set of
@@ -198,8 +198,8 @@ return given_back(KEYS[1], ARGV[1], ARGV[2], tonumber(ARGV[3])) or {}
 FETCH: Final = (
     _HELPERS
     + r"""
--- The last look before a pipeline receiver waits (nothing else sets the wait flag as it
--- finds nothing, so no wake-up is lost in between).
+-- A receiver's read of small entries, and its last look before it waits at the end of a
+-- pipeline: the wait flag is set in the same step as nothing is found (no wake-up is lost).
 -- ARGV: group, consumer, count, pubsub, wait, then acked (id, items) pairs
 -- {2, entries} given back by a closing receiver; {1, entries} new;
 -- {0, pending in the group, sig id} nothing (wait set if asked)
