@@ -7,6 +7,7 @@ import pytest
 
 from connector_core.benchmarking import SCENARIOS_ENV
 from connector_core.benchmarking.machine import LARGE_BYTES
+from connector_core.testing.bench_rows import assert_measured
 from connector_rabbitmq import bench
 
 pytestmark = pytest.mark.rabbitmq
@@ -19,7 +20,4 @@ def test_the_large_items_scenario_moves_them_beside_the_bare_broker_loop(
     (row,) = bench.run(quick=True)  # a receiver that got another count fails the run
     assert (row["scenario"], row["item_bytes"]) == ("16 MiB items vs broker", LARGE_BYTES)
     assert (row["messages"], row["baseline_messages"]) == (5, 5)
-    for key in ("msgs_per_s", "baseline_msgs_per_s", "ratio"):
-        value = row[key]
-        assert isinstance(value, float), key
-        assert value > 0, key
+    assert_measured(row)

@@ -7,6 +7,7 @@ import pytest
 
 from connector_core.benchmarking import SCENARIOS_ENV
 from connector_core.benchmarking.machine import LARGE_BYTES
+from connector_core.testing.bench_rows import assert_measured
 from connector_ray import bench
 
 
@@ -17,7 +18,4 @@ def test_the_signed_large_items_scenario_moves_them_beside_bare_ray_signing_them
     (row,) = bench.run(quick=True)  # a count or a tag that is off fails the run
     assert (row["baseline"], row["item_bytes"]) == (bench.LARGE_SIGNED_BASELINE, LARGE_BYTES)
     assert (row["messages"], row["baseline_messages"]) == (10, 10)
-    for key in ("msgs_per_s", "baseline_msgs_per_s", "ratio"):
-        value = row[key]
-        assert isinstance(value, float), key
-        assert value > 0, key
+    assert_measured(row)

@@ -8,6 +8,7 @@ import pytest
 from connector_core.benchmarking import SCENARIOS_ENV
 from connector_core.benchmarking.machine import LARGE_BYTES
 from connector_core.testing import LatencyScenarioContract
+from connector_core.testing.bench_rows import assert_measured
 from connector_zmq import bench
 
 
@@ -40,7 +41,4 @@ def test_the_signed_large_items_scenario_moves_them_beside_bare_pyzmq_signing_th
     (row,) = bench.run(quick=True)  # a worker that got another count (or a bad tag) fails
     assert (row["baseline"], row["item_bytes"]) == (bench.BASELINE_SIGNED, LARGE_BYTES)
     assert (row["messages"], row["baseline_messages"]) == (bench.LARGE_QUICK,) * 2
-    for key in ("msgs_per_s", "baseline_msgs_per_s", "ratio"):
-        value = row[key]
-        assert isinstance(value, float), key
-        assert value > 0, key
+    assert_measured(row)
